@@ -1,0 +1,3 @@
+module github.com/lambdaws/lambdaws
+
+go 1.24

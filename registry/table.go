@@ -1,0 +1,110 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// The route keys API Gateway predefines.
+const (
+	Connect    = "$connect"
+	Disconnect = "$disconnect"
+	Default    = "$default"
+)
+
+// ErrMissingRoutes is returned by [Table.Validate] for a table that has
+// handlers but lacks $connect or $default.
+var ErrMissingRoutes = errors.New("registry: missing required routes")
+
+// Table maps route keys to handlers. The zero Table is empty and ready to use.
+// A Table is not safe for concurrent modification; lookups are safe once
+// registration is over.
+type Table[H any] struct {
+	routes map[string]H
+	custom int // registered keys other than the three predefined ones
+}
+
+// Add registers h for key. It fails for an empty key or one already
+// registered.
+func (t *Table[H]) Add(key string, h H) error {
+	if key == "" {
+		return errors.New("registry: empty route key")
+	}
+	if _, dup := t.routes[key]; dup {
+		return fmt.Errorf("registry: duplicate handler for route %q", key)
+	}
+	if t.routes == nil {
+		t.routes = make(map[string]H)
+	}
+	t.routes[key] = h
+	if key != Connect && key != Disconnect && key != Default {
+		t.custom++
+	}
+	return nil
+}
+
+// Get returns the handler registered for key.
+func (t *Table[H]) Get(key string) (H, bool) {
+	h, ok := t.routes[key]
+	return h, ok
+}
+
+// Len returns the number of registered routes.
+func (t *Table[H]) Len() int { return len(t.routes) }
+
+// Keys returns the registered route keys, sorted.
+func (t *Table[H]) Keys() []string {
+	keys := make([]string, 0, len(t.routes))
+	for k := range t.routes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Validate reports a table that has handlers but no $connect or no $default
+// handler: API Gateway would accept connections or deliver messages that
+// nothing handles. An empty table is valid.
+func (t *Table[H]) Validate() error {
+	if len(t.routes) == 0 {
+		return nil
+	}
+	var missing []string
+	for _, k := range []string{Connect, Default} {
+		if _, ok := t.routes[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if missing == nil {
+		return nil
+	}
+	return fmt.Errorf("%w %q (registered: %q); register a handler for each ($disconnect is optional)",
+		ErrMissingRoutes, missing, t.Keys())
+}
+
+// Route picks the handler for an event with the given route key and body.
+// An event on a registered key goes there. A message on $default or on an
+// unregistered key goes to the custom route named by expr in the body when
+// one is registered (so custom routes work even where the API defines only
+// $default), and otherwise to $default. It returns the chosen key; ok is false
+// when no handler fits.
+func (t *Table[H]) Route(routeKey string, body []byte, expr Expression) (key string, h H, ok bool) {
+	if routeKey != Default {
+		if h, ok = t.routes[routeKey]; ok {
+			return routeKey, h, true
+		}
+		if routeKey == Connect || routeKey == Disconnect {
+			return routeKey, h, false
+		}
+	}
+	if t.custom > 0 {
+		if v, found := expr.Evaluate(body); found && v != Connect && v != Disconnect && v != Default {
+			if h, ok = t.routes[v]; ok {
+				return v, h, true
+			}
+		}
+	}
+	h, ok = t.routes[Default]
+	return Default, h, ok
+}
