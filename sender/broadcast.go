@@ -1,0 +1,118 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync"
+)
+
+// BroadcastOptions configures one [Sender.Broadcast]. A nil *BroadcastOptions
+// sends to every id.
+type BroadcastOptions struct {
+	// Skip is a connection id not to send to, typically the sender of the
+	// message being relayed. It is not counted in the Result.
+	Skip string
+	// OnGone, if set, is called once for each connection that answered 410
+	// Gone, typically to delete it from the connection store. It may be called
+	// from several goroutines at once.
+	OnGone func(ctx context.Context, connectionID string)
+}
+
+// Result accounts for every id a Broadcast took from its iterator (except
+// BroadcastOptions.Skip): Sent + Gone + Failed is that number.
+type Result struct {
+	Sent   int
+	Gone   int
+	Failed int
+	// Failures lists the Failed ids, in completion order.
+	Failures []Failure
+}
+
+// Failure is a connection a Broadcast could not send to, for a reason other
+// than being gone.
+type Failure struct {
+	ID  string
+	Err error
+}
+
+// Broadcast sends data to every connection id yielded by ids, with at most
+// Options.Concurrency sends in flight; each send is retried like [Sender.Send].
+// It consumes ids as it goes (a store can page through its members), so
+// memory does not grow with their number.
+//
+// Data over 131072 bytes fails with [ErrTooLarge] before ids is read.
+// An error yielded by ids stops the broadcast: sends in flight complete, and
+// the error is returned with the accounting so far. When ctx ends, the
+// remaining ids are not read and ctx.Err() is returned; an id read but not
+// sent by then counts as Failed. Otherwise the error is nil, even if some
+// sends failed: see Result.
+func (s *Sender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *BroadcastOptions) (Result, error) {
+	var o BroadcastOptions
+	if opts != nil {
+		o = *opts
+	}
+	if len(data) > maxPayload {
+		return Result{}, &Error{Op: "broadcast", kind: ErrTooLarge}
+	}
+	c, err := s.getClient(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+
+	var (
+		mu  sync.Mutex
+		res Result
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, s.opts.Concurrency)
+	)
+	fail := func(id string, err error) {
+		mu.Lock()
+		res.Failed++
+		res.Failures = append(res.Failures, Failure{ID: id, Err: err})
+		mu.Unlock()
+	}
+	var stopErr error
+	for id, err := range ids {
+		if err != nil {
+			stopErr = err
+			break
+		}
+		if o.Skip != "" && id == o.Skip {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case sem <- struct{}{}:
+		}
+		if ctx.Err() != nil {
+			fail(id, ctx.Err())
+			stopErr = ctx.Err()
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := s.send(ctx, c, id, data)
+			switch {
+			case err == nil:
+				mu.Lock()
+				res.Sent++
+				mu.Unlock()
+			case errors.Is(err, ErrGone):
+				mu.Lock()
+				res.Gone++
+				mu.Unlock()
+				if o.OnGone != nil {
+					o.OnGone(ctx, id)
+				}
+			default:
+				fail(id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	s.logger().DebugContext(ctx, "sender: broadcast", "sent", res.Sent, "gone", res.Gone,
+		"failed", res.Failed, "error", stopErr)
+	return res, stopErr
+}

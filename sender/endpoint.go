@@ -1,0 +1,78 @@
+package sender
+
+import (
+	"net"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// ResolveEndpoint returns the management API endpoint for the WebSocket API
+// that sent an event, or "" when rc names no API. The first rule that applies
+// wins:
+//
+//  1. The environment variable WEBSOCKET_API_GATEWAY_ENDPOINT, when set, is
+//     returned as is (minus a trailing slash). Use it when the execute-api
+//     endpoint is disabled or a proxy sits in front.
+//  2. A loopback or emulator domainName — localhost, 127.0.0.1 (any loopback
+//     address), [::1], or any host with a port — gives
+//     http://{domainName}/{stage}: the local emulator speaks plain HTTP.
+//  3. With an apiId and a region (AWS_REGION, else AWS_DEFAULT_REGION):
+//     https://{apiId}.execute-api.{region}.amazonaws.com/{stage}, with
+//     ".amazonaws.com.cn" in China ("cn-") regions. This is preferred over
+//     domainName because it also works when clients connect through a custom
+//     domain, whose domainName lacks the API mapping's base path.
+//  4. Otherwise https://{domainName}/{stage}.
+//
+// An explicit endpoint passed to [NewForEndpoint] or [Pool.Get] overrides all
+// of these.
+func ResolveEndpoint(rc events.APIGatewayWebsocketProxyRequestContext) string {
+	if env := os.Getenv("WEBSOCKET_API_GATEWAY_ENDPOINT"); env != "" {
+		return strings.TrimRight(env, "/")
+	}
+	domain, stage := rc.DomainName, rc.Stage
+	if domain != "" && isLocal(domain) {
+		return join("http://"+domain, stage)
+	}
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	if rc.APIID != "" && region != "" {
+		suffix := ".amazonaws.com"
+		if strings.HasPrefix(region, "cn-") {
+			suffix = ".amazonaws.com.cn"
+		}
+		return join("https://"+rc.APIID+".execute-api."+region+suffix, stage)
+	}
+	if domain != "" {
+		return join("https://"+domain, stage)
+	}
+	return ""
+}
+
+func join(base, stage string) string {
+	stage = strings.Trim(stage, "/")
+	if stage == "" {
+		return base
+	}
+	return base + "/" + stage
+}
+
+// isLocal reports whether domain is a loopback host or carries a port.
+func isLocal(domain string) bool {
+	host := domain
+	if h, port, err := net.SplitHostPort(domain); err == nil {
+		if port != "" {
+			return true
+		}
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,223 @@
+package sender
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+)
+
+// maxPayload is the PostToConnection Data limit (API Gateway quota, 128 KiB).
+const maxPayload = 131072
+
+// Client is the subset of *apigatewaymanagementapi.Client that a [Sender]
+// calls. The real SDK client satisfies it, and so does a test fake.
+type Client interface {
+	PostToConnection(ctx context.Context, params *apigatewaymanagementapi.PostToConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error)
+	GetConnection(ctx context.Context, params *apigatewaymanagementapi.GetConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error)
+	DeleteConnection(ctx context.Context, params *apigatewaymanagementapi.DeleteConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error)
+}
+
+// Options configures a [Sender]. The zero value (or a nil *Options) gives
+// the documented defaults.
+type Options struct {
+	// MaxAttempts bounds the calls made for one operation, the first included.
+	// 429 and 5xx responses are retried; 403, 410 and 413 never are.
+	// Default 5; 1 disables retries.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the delay before retry n: a random
+	// duration in [0, min(BackoffMax, BackoffBase·2ⁿ⁻¹)] ("full jitter").
+	// Defaults 50ms and 1s. A retry is not attempted when its delay would pass
+	// the context deadline.
+	BackoffBase, BackoffMax time.Duration
+	// Concurrency bounds the sends in flight during a [Sender.Broadcast].
+	// Default 64.
+	Concurrency int
+	// Logger receives retries, gone connections and broadcast summaries,
+	// never message bodies. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = 5
+	}
+	if r.BackoffBase <= 0 {
+		r.BackoffBase = 50 * time.Millisecond
+	}
+	if r.BackoffMax <= 0 {
+		r.BackoffMax = time.Second
+	}
+	if r.BackoffMax < r.BackoffBase {
+		r.BackoffMax = r.BackoffBase
+	}
+	if r.Concurrency <= 0 {
+		r.Concurrency = 64
+	}
+	return r
+}
+
+// Sender sends to, inspects and closes the connections of one WebSocket API
+// stage. It is safe for concurrent use.
+type Sender struct {
+	opts   Options
+	client Client      // set by New
+	lazy   *lazyClient // set by NewForEndpoint
+}
+
+// New returns a Sender that calls client, which is either an
+// *apigatewaymanagementapi.Client or a fake. The Sender owns retries: on
+// every call it replaces the SDK client's retryer with aws.NopRetryer, so
+// attempts are never multiplied by the SDK's own retry loop.
+func New(client Client, opts *Options) *Sender {
+	if client == nil {
+		panic("sender: New with a nil Client")
+	}
+	return &Sender{opts: opts.withDefaults(), client: client}
+}
+
+// NewForEndpoint returns a Sender that calls the management API at endpoint,
+// for example "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+// (see [ResolveEndpoint]). The AWS configuration (credentials, region) is
+// loaded with config.LoadDefaultConfig on the first call, not here, so a
+// Sender costs nothing until used and works from any Lambda function (SQS,
+// schedules), not only WebSocket ones. The SDK client is built with
+// aws.NopRetryer: the Sender's own loop does the retries.
+func NewForEndpoint(endpoint string, opts *Options) *Sender {
+	o := opts.withDefaults()
+	return &Sender{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: new(configLoader), conns: o.Concurrency}}
+}
+
+func (s *Sender) logger() *slog.Logger {
+	if s.opts.Logger != nil {
+		return s.opts.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Sender) getClient(ctx context.Context) (Client, error) {
+	if s.client != nil {
+		return s.client, nil
+	}
+	return s.lazy.get(ctx)
+}
+
+// noSDKRetries is passed on every call so that only the Sender retries.
+func noSDKRetries(o *apigatewaymanagementapi.Options) {
+	o.Retryer = aws.NopRetryer{}
+	o.RetryMaxAttempts = 0
+}
+
+// Send posts data to the connection as one text message. Data over 131072
+// bytes fails with [ErrTooLarge] before any network call. Use [Encode] to turn
+// a string or a value into bytes.
+func (s *Sender) Send(ctx context.Context, connectionID string, data []byte) error {
+	if len(data) > maxPayload {
+		return &Error{Op: "send", ConnectionID: connectionID, kind: ErrTooLarge}
+	}
+	c, err := s.getClient(ctx)
+	if err != nil {
+		return err
+	}
+	return s.send(ctx, c, connectionID, data)
+}
+
+func (s *Sender) send(ctx context.Context, c Client, id string, data []byte) error {
+	return s.retry(ctx, "send", id, func(ctx context.Context) error {
+		_, err := c.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id, Data: data}, noSDKRetries)
+		return err
+	})
+}
+
+// Close disconnects the connection (DELETE @connections/{id}). API Gateway
+// then invokes $disconnect.
+func (s *Sender) Close(ctx context.Context, connectionID string) error {
+	c, err := s.getClient(ctx)
+	if err != nil {
+		return err
+	}
+	return s.retry(ctx, "close", connectionID, func(ctx context.Context) error {
+		_, err := c.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: &connectionID}, noSDKRetries)
+		return err
+	})
+}
+
+// Info describes a live connection, as returned by GetConnection.
+type Info struct {
+	ConnectedAt  time.Time
+	LastActiveAt time.Time
+	SourceIP     string
+	UserAgent    string
+}
+
+// Info returns what API Gateway knows about the connection
+// (GET @connections/{id}); [ErrGone] if it is not connected.
+func (s *Sender) Info(ctx context.Context, connectionID string) (*Info, error) {
+	c, err := s.getClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *apigatewaymanagementapi.GetConnectionOutput
+	err = s.retry(ctx, "info", connectionID, func(ctx context.Context) error {
+		var err error
+		out, err = c.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: &connectionID}, noSDKRetries)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{
+		ConnectedAt:  aws.ToTime(out.ConnectedAt),
+		LastActiveAt: aws.ToTime(out.LastActiveAt),
+	}
+	if out.Identity != nil {
+		info.SourceIP = aws.ToString(out.Identity.SourceIp)
+		info.UserAgent = aws.ToString(out.Identity.UserAgent)
+	}
+	return info, nil
+}
+
+// retry runs call until it succeeds, fails with a non-retryable error, runs
+// out of attempts, or the next delay would outlive ctx.
+func (s *Sender) retry(ctx context.Context, op, id string, call func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := call(ctx)
+		if err == nil {
+			return nil
+		}
+		e := classify(op, id, err)
+		if !e.retryable() || attempt >= s.opts.MaxAttempts {
+			return e
+		}
+		d := s.backoff(attempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			return e
+		}
+		s.logger().DebugContext(ctx, "sender: retrying", "op", op, "connection_id", id,
+			"attempt", attempt, "status", e.StatusCode, "delay", d)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return e
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Sender) backoff(attempt int) time.Duration {
+	ceil := s.opts.BackoffMax
+	if attempt < 31 {
+		if d := s.opts.BackoffBase << (attempt - 1); d > 0 && d < ceil {
+			ceil = d
+		}
+	}
+	return rand.N(ceil + 1)
+}
