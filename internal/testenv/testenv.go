@@ -1,0 +1,82 @@
+// Package testenv starts and finds the real components that lambdaws tests run
+// against (see DESIGN.md, "Real components"): today dynalite, a local
+// DynamoDB-compatible server installed by `npm ci --prefix tools`.
+//
+// A component that is missing skips the test with a message that says how to
+// get it, unless LAMBDAWS_INTEGRATION=1 (set by `make test`), in which case the
+// test fails: in CI a missing component is a broken setup, not a reason to
+// pass.
+package testenv
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// IntegrationEnv is the environment variable that turns missing components
+// from skips into failures. `make test` sets it to 1.
+const IntegrationEnv = "LAMBDAWS_INTEGRATION"
+
+// Integration reports whether IntegrationEnv is set to 1.
+func Integration() bool { return os.Getenv(IntegrationEnv) == "1" }
+
+// Require stops the test because a component is missing: what says what is
+// missing, how says how to get it. It calls t.Fatalf when Integration() is
+// true and t.Skipf otherwise.
+func Require(t testing.TB, what, how string) {
+	t.Helper()
+	if Integration() {
+		t.Fatalf("%s (%s=1, so this fails instead of skipping): %s", what, IntegrationEnv, how)
+	}
+	t.Skipf("%s: %s (with %s=1 this fails instead)", what, how, IntegrationEnv)
+}
+
+// RepoRoot returns the directory holding the module's go.mod, found by walking
+// up from the test's working directory (the package directory under go test).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return root
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago. Another
+// process may take it before the caller binds it; callers that start a server
+// on it should retry on a bind failure.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testenv: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// howDynalite is the instruction shown when dynalite cannot be started.
+const howDynalite = "run `make test`, or `npm ci --prefix tools` in the repository root and then go test"
