@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultExpression is API Gateway's usual route selection expression.
@@ -60,7 +61,7 @@ func (e Expression) Evaluate(body []byte) (value string, ok bool) {
 	case len(v) == 0 || v[0] == '{' || v[0] == '[' || v[0] == 'n':
 		return "", false
 	case v[0] == '"':
-		if bytes.IndexByte(v, '\\') < 0 {
+		if plain(v) {
 			return string(v[1 : len(v)-1]), true
 		}
 		var s string
@@ -105,11 +106,17 @@ func keyEquals(k []byte, key string) bool {
 	if len(k) < 2 {
 		return false
 	}
-	if bytes.IndexByte(k, '\\') < 0 {
+	if plain(k) {
 		return string(k[1:len(k)-1]) == key
 	}
 	var s string
 	return json.Unmarshal(k, &s) == nil && s == key
+}
+
+// plain reports whether the quoted JSON string q needs no decoding: no
+// escapes and valid UTF-8 (encoding/json replaces invalid bytes).
+func plain(q []byte) bool {
+	return bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q)
 }
 
 // scanner walks JSON already known to be valid.

@@ -1,0 +1,36 @@
+// Package ws is the user-facing API of lambdaws: WebSocket back ends on AWS
+// API Gateway WebSocket APIs and AWS Lambda, written as plain functions.
+//
+// Register handlers, then hand [Handler] to lambda.Start:
+//
+//	ws.OnConnect(func(ctx context.Context, req *ws.Request) error {
+//		if req.Query("token") == "" {
+//			return ws.Reject(http.StatusUnauthorized, "missing token")
+//		}
+//		return nil
+//	})
+//	ws.OnMessage(func(ctx context.Context, req *ws.Request) error {
+//		return ws.Reply(ctx, req.Body)
+//	})
+//	lambda.Start(ws.Handler)
+//
+// Or embed [Server] in a struct, override the methods you need and
+// [Register] a pointer to it. [Router] is the explicit form of the
+// package-level functions, for tests and for several APIs in one binary.
+//
+// Roadmap:
+//   - router.go: Router, registration, middleware, routing, responses.
+//   - request.go: Request and its helpers (JSON body, headers, query,
+//     authorizer, subprotocols, the two-way response).
+//   - server.go: the embeddable Server and Register.
+//   - reject.go: Reject, refusing a handshake or an event with a status.
+//   - send.go: SendMessage, Reply, Close and Info through a Sender.
+//   - default.go: DefaultRouter and the package-level functions.
+//
+// Outcomes: a handler returning nil answers 200; [Reject] answers its
+// status; any other error, or a panic, answers 500 and is logged through
+// log/slog with the connection id, route and request id, never the message
+// body and never sending the error's text to the client. A router with
+// handlers but no $connect or no $default handler is misconfigured:
+// [Router.Validate] says how to fix it, and Handler answers 500 until fixed.
+package ws

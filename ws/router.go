@@ -1,0 +1,249 @@
+package ws
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/registry"
+)
+
+// HandlerFunc handles one WebSocket event. Returning nil answers 200,
+// returning an error made by [Reject] answers its status, and any other error
+// answers 500 without the error's text.
+type HandlerFunc func(ctx context.Context, req *Request) error
+
+// Router routes API Gateway WebSocket events to handlers. The zero Router is
+// ready to use. Register every handler and middleware before the first event;
+// the route table is fixed when the first event is served.
+type Router struct {
+	// Logger receives one line per failed, rejected or unroutable event.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Sender delivers the messages handlers send with [SendMessage], [Reply],
+	// [Close] and [Info]. Nil means the API Gateway management API at the
+	// endpoint found from each event (see package sender).
+	Sender Sender
+
+	routes     registry.Table[HandlerFunc]
+	middleware []func(HandlerFunc) HandlerFunc
+	expr       registry.Expression
+	exprSet    bool
+
+	once    sync.Once
+	serving atomic.Bool
+	chain   registry.Table[HandlerFunc] // routes wrapped in middleware
+	invalid error                       // from Validate, fixed at first event
+}
+
+// NewRouter returns an empty router.
+func NewRouter() *Router { return new(Router) }
+
+// OnConnect registers fn for the $connect route. Return [Reject] from it to
+// refuse the handshake.
+func (r *Router) OnConnect(fn HandlerFunc) { r.OnRoute(registry.Connect, fn) }
+
+// OnDisconnect registers fn for the $disconnect route. API Gateway calls it
+// best-effort after the connection is gone; its result is ignored.
+func (r *Router) OnDisconnect(fn HandlerFunc) { r.OnRoute(registry.Disconnect, fn) }
+
+// OnMessage registers fn for the $default route: messages that no custom
+// route matches.
+func (r *Router) OnMessage(fn HandlerFunc) { r.OnRoute(registry.Default, fn) }
+
+// OnRoute registers fn for a route key. A custom key such as "sendmessage" is
+// served both when API Gateway routes the event to it and when a message
+// arrives on $default whose body selects it (by default its "action" field),
+// so custom routes work on an API that defines only $default.
+//
+// OnRoute panics for a nil fn, an empty or duplicate key, or once the router
+// has started serving.
+func (r *Router) OnRoute(routeKey string, fn HandlerFunc) {
+	r.mustBeConfigurable("OnRoute")
+	if fn == nil {
+		panic(fmt.Sprintf("ws: nil handler for route %q", routeKey))
+	}
+	if err := r.routes.Add(routeKey, fn); err != nil {
+		panic("ws: " + trimPrefix(err.Error()))
+	}
+}
+
+// Use appends middleware. Each wraps every route's handler, the first given
+// outermost. Use panics once the router has started serving.
+func (r *Router) Use(middleware ...func(next HandlerFunc) HandlerFunc) {
+	r.mustBeConfigurable("Use")
+	for _, mw := range middleware {
+		if mw == nil {
+			panic("ws: nil middleware")
+		}
+	}
+	r.middleware = append(r.middleware, middleware...)
+}
+
+// SetRouteSelectionExpression sets how a $default message selects a custom
+// route, as the API's route selection expression does. The default is
+// "$request.body.action". It panics for an expression it cannot evaluate.
+func (r *Router) SetRouteSelectionExpression(expr string) {
+	r.mustBeConfigurable("SetRouteSelectionExpression")
+	e, err := registry.ParseExpression(expr)
+	if err != nil {
+		panic("ws: " + trimPrefix(err.Error()))
+	}
+	r.expr, r.exprSet = e, true
+}
+
+// Validate reports a misconfigured router: one with handlers but without a
+// $connect or a $default handler. Such a router answers every event with 500.
+func (r *Router) Validate() error {
+	if err := r.routes.Validate(); err != nil {
+		return fmt.Errorf("ws: %s: add ws.OnConnect and ws.OnMessage handlers, or embed ws.Server in the value given to ws.Register", trimPrefix(err.Error()))
+	}
+	return nil
+}
+
+func (r *Router) mustBeConfigurable(op string) {
+	if r.serving.Load() {
+		panic("ws: " + op + " called after the router started serving events")
+	}
+}
+
+// start fixes the route table on the first event.
+func (r *Router) start() {
+	r.serving.Store(true)
+	r.invalid = r.Validate()
+	if !r.exprSet {
+		r.expr, _ = registry.ParseExpression(registry.DefaultExpression)
+	}
+	for _, key := range r.routes.Keys() {
+		h, _ := r.routes.Get(key)
+		for i := len(r.middleware) - 1; i >= 0; i-- {
+			h = r.middleware[i](h)
+		}
+		_ = r.chain.Add(key, h) // keys are unique in r.routes
+	}
+}
+
+// Handler serves one API Gateway WebSocket event. Its signature is the one
+// lambda.Start expects:
+//
+//	lambda.Start(router.Handler)
+//
+// It never returns an error: every outcome is a status in the response, so
+// that a failing handler does not make Lambda retry or log the event as a
+// crash.
+func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	r.once.Do(r.start)
+	rc := &event.RequestContext
+	if r.invalid != nil {
+		r.logger().ErrorContext(ctx, "ws: router misconfigured; refusing event", "error", r.invalid,
+			"connection_id", rc.ConnectionID, "route", rc.RouteKey, "request_id", rc.RequestID)
+		return status(http.StatusInternalServerError), nil
+	}
+	routeKey, bad := eventRoute(rc)
+	if bad == "" && rc.ConnectionID == "" {
+		bad = "event has no requestContext.connectionId"
+	}
+	var body []byte
+	if bad == "" && event.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(event.Body); err != nil {
+			bad = "event body is not valid base64"
+		}
+	} else if event.Body != "" {
+		body = []byte(event.Body)
+	}
+	if bad != "" {
+		r.logger().WarnContext(ctx, "ws: "+bad+"; not an API Gateway WebSocket event?",
+			"connection_id", rc.ConnectionID, "route", rc.RouteKey, "event_type", rc.EventType, "request_id", rc.RequestID)
+		return status(http.StatusBadRequest), nil
+	}
+	key, h, ok := r.chain.Route(routeKey, body, r.expr)
+	if !ok {
+		r.logger().WarnContext(ctx, "ws: no handler for route", "connection_id", rc.ConnectionID,
+			"route", routeKey, "request_id", rc.RequestID)
+		return status(http.StatusNotFound), nil
+	}
+	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event}
+	err := call(context.WithValue(ctx, requestKey{}, req), h, req)
+	return r.respond(ctx, req, err), nil
+}
+
+// eventRoute returns the event's route key, derived from its type when the
+// route key is missing, or a reason the event cannot be served.
+func eventRoute(rc *events.APIGatewayWebsocketProxyRequestContext) (key, bad string) {
+	if rc.RouteKey != "" {
+		return rc.RouteKey, ""
+	}
+	switch rc.EventType {
+	case "CONNECT":
+		return registry.Connect, ""
+	case "DISCONNECT":
+		return registry.Disconnect, ""
+	case "MESSAGE":
+		return registry.Default, ""
+	}
+	return "", fmt.Sprintf("event has no routeKey and unknown eventType %q", rc.EventType)
+}
+
+// call runs h, turning a panic into an error that carries the stack.
+func call(ctx context.Context, h HandlerFunc, req *Request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, req)
+}
+
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("ws: handler panicked: %v", p.value) }
+
+func (r *Router) respond(ctx context.Context, req *Request, err error) events.APIGatewayProxyResponse {
+	resp := events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Headers: req.headers, Body: req.response}
+	if err == nil {
+		return resp
+	}
+	rc := &req.Event.RequestContext
+	attrs := []any{"connection_id", req.ConnectionID, "route", req.RouteKey, "request_id", rc.RequestID}
+	if rej, ok := asReject(err); ok {
+		r.logger().InfoContext(ctx, "ws: rejected", append(attrs, "status", rej.status, "reason", rej.reason)...)
+		resp.StatusCode, resp.Body = rej.status, rej.reason
+		return resp
+	}
+	if p, ok := err.(*panicError); ok {
+		attrs = append(attrs, "stack", string(p.stack))
+	}
+	r.logger().ErrorContext(ctx, "ws: handler failed", append(attrs, "error", err)...)
+	return status(http.StatusInternalServerError)
+}
+
+func (r *Router) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+func status(code int) events.APIGatewayProxyResponse {
+	return events.APIGatewayProxyResponse{StatusCode: code}
+}
+
+// trimPrefix drops the "registry: " prefix of an error from package registry.
+func trimPrefix(s string) string {
+	const p = "registry: "
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
