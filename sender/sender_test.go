@@ -1,0 +1,267 @@
+package sender_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/lambdaws/lambdaws/sender"
+)
+
+// fast makes retries quick in tests.
+var fast = &sender.Options{BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+
+func TestResolveEndpoint(t *testing.T) {
+	custom := events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "prod", APIID: "abc123"}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		rc     events.APIGatewayWebsocketProxyRequestContext
+		want   string
+	}{
+		{"env override", map[string]string{"WEBSOCKET_API_GATEWAY_ENDPOINT": "https://gw.example.com/live/", "AWS_REGION": "eu-west-1"}, custom, "https://gw.example.com/live"},
+		{"localhost", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "localhost", Stage: "local", APIID: "private"}, "http://localhost/local"},
+		{"127.0.0.1 with port", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "127.0.0.1:3001", Stage: "dev", APIID: "x"}, "http://127.0.0.1:3001/dev"},
+		{"[::1]", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "[::1]", Stage: "dev"}, "http://[::1]/dev"},
+		{"[::1] with port", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "[::1]:8080", Stage: "dev"}, "http://[::1]:8080/dev"},
+		{"any host with a port", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "emulator.internal:9000", Stage: "s", APIID: "x"}, "http://emulator.internal:9000/s"},
+		{"custom domain uses execute-api", map[string]string{"AWS_REGION": "eu-west-1"}, custom, "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"},
+		{"AWS_DEFAULT_REGION fallback", map[string]string{"AWS_DEFAULT_REGION": "us-east-2"}, custom, "https://abc123.execute-api.us-east-2.amazonaws.com/prod"},
+		{"China region", map[string]string{"AWS_REGION": "cn-north-1"}, custom, "https://abc123.execute-api.cn-north-1.amazonaws.com.cn/prod"},
+		{"no region uses domainName", nil, custom, "https://ws.example.com/prod"},
+		{"no apiId uses domainName", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "prod"}, "https://ws.example.com/prod"},
+		{"empty stage", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com"}, "https://ws.example.com"},
+		{"nothing", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{Stage: "prod"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"WEBSOCKET_API_GATEWAY_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION"} {
+				t.Setenv(k, tt.env[k])
+			}
+			if got := sender.ResolveEndpoint(tt.rc); got != tt.want {
+				t.Errorf("ResolveEndpoint(%+v) = %q, want %q", tt.rc, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzResolveEndpoint(f *testing.F) {
+	f.Add("localhost:3001", "dev", "abc", "eu-west-1")
+	f.Add("[::1", "/", "", "cn-")
+	f.Add("a:b:c", "", "x", "")
+	f.Fuzz(func(t *testing.T, domain, stage, apiID, region string) {
+		t.Setenv("WEBSOCKET_API_GATEWAY_ENDPOINT", "")
+		t.Setenv("AWS_REGION", region)
+		got := sender.ResolveEndpoint(events.APIGatewayWebsocketProxyRequestContext{DomainName: domain, Stage: stage, APIID: apiID})
+		if got != "" && !strings.HasPrefix(got, "http://") && !strings.HasPrefix(got, "https://") {
+			t.Errorf("endpoint %q has no scheme", got)
+		}
+	})
+}
+
+func TestEncode(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		want string
+	}{
+		{"bytes raw", []byte{0xff, 0x00, 'a'}, "\xff\x00a"},
+		{"string", "héllo", "héllo"},
+		{"raw JSON as is", json.RawMessage(`{"a" : 1}`), `{"a" : 1}`},
+		{"struct as JSON", struct {
+			Action string `json:"action"`
+		}{"hi"}, `{"action":"hi"}`},
+		{"map as JSON", map[string]int{"n": 1}, `{"n":1}`},
+		{"number as JSON", 42, `42`},
+		{"nil as JSON", nil, `null`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := sender.Encode(tt.in)
+			if err != nil || string(got) != tt.want {
+				t.Errorf("Encode(%v) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+	t.Run("unencodable", func(t *testing.T) {
+		_, err := sender.Encode(make(chan int))
+		if err == nil || !strings.HasPrefix(err.Error(), "sender: ") {
+			t.Errorf("Encode(chan) error = %v, want a sender: error", err)
+		}
+	})
+}
+
+func TestTypedErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		want   error
+		status int
+	}{
+		{"GoneException", sdkError("PostToConnection", 410, &types.GoneException{}), sender.ErrGone, 410},
+		{"LimitExceededException", sdkError("PostToConnection", 429, &types.LimitExceededException{}), sender.ErrThrottled, 429},
+		{"PayloadTooLargeException", sdkError("PostToConnection", 413, &types.PayloadTooLargeException{Message: aws.String("too big")}), sender.ErrTooLarge, 413},
+		{"ForbiddenException", sdkError("PostToConnection", 403, &types.ForbiddenException{}), sender.ErrForbidden, 403},
+		{"generic 410", statusError(410), sender.ErrGone, 410},
+		{"generic 429", statusError(429), sender.ErrThrottled, 429},
+		{"generic 413", statusError(413), sender.ErrTooLarge, 413},
+		{"generic 403", statusError(403), sender.ErrForbidden, 403},
+		{"code without status", &smithy.GenericAPIError{Code: "GoneException"}, sender.ErrGone, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := newFake(func(string, string, int) error { return tt.err })
+			s := sender.New(fc, &sender.Options{MaxAttempts: 1})
+			ctx := context.Background()
+			_, infoErr := s.Info(ctx, "c=1")
+			for op, err := range map[string]error{"send": s.Send(ctx, "c=1", []byte("x")), "close": s.Close(ctx, "c=1"), "info": infoErr} {
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("%s: errors.Is(%v, %v) = false", op, err, tt.want)
+				}
+				if !errors.Is(err, tt.err) {
+					t.Errorf("%s: the SDK error is not in the chain of %v", op, err)
+				}
+				var se *sender.Error
+				if !errors.As(err, &se) || se.Op != op || se.ConnectionID != "c=1" || se.StatusCode != tt.status {
+					t.Errorf("%s: got %#v, want *sender.Error{Op: %q, ConnectionID: \"c=1\", StatusCode: %d}", op, se, op, tt.status)
+				}
+				if msg := err.Error(); !strings.HasPrefix(msg, "sender: "+op+` "c=1": `) {
+					t.Errorf("%s: message %q lacks the operation and connection id", op, msg)
+				}
+			}
+		})
+	}
+}
+
+func TestSendTooLargeBeforeNetwork(t *testing.T) {
+	fc := newFake(nil)
+	s := sender.New(fc, nil)
+	err := s.Send(context.Background(), "c1", make([]byte, 131073))
+	if !errors.Is(err, sender.ErrTooLarge) {
+		t.Fatalf("Send(131073 bytes) = %v, want ErrTooLarge", err)
+	}
+	if fc.total != 0 {
+		t.Errorf("client called %d times, want 0", fc.total)
+	}
+	if err := s.Send(context.Background(), "c1", make([]byte, 131072)); err != nil {
+		t.Errorf("Send(131072 bytes) = %v, want nil", err)
+	}
+}
+
+func TestRetry(t *testing.T) {
+	tests := []struct {
+		name      string
+		respond   func(attempt int) error
+		wantErr   error
+		wantCalls int
+	}{
+		{"429 then success", func(a int) error {
+			if a == 1 {
+				return sdkError("PostToConnection", 429, &types.LimitExceededException{})
+			}
+			return nil
+		}, nil, 2},
+		{"503 then success", func(a int) error {
+			if a < 3 {
+				return statusError(503)
+			}
+			return nil
+		}, nil, 3},
+		{"500s exhausted", func(int) error { return statusError(500) }, nil, 4},
+		{"429s exhausted", func(int) error { return statusError(429) }, sender.ErrThrottled, 4},
+		{"410 not retried", func(int) error { return sdkError("PostToConnection", 410, &types.GoneException{}) }, sender.ErrGone, 1},
+		{"403 not retried", func(int) error { return statusError(403) }, sender.ErrForbidden, 1},
+		{"413 not retried", func(int) error { return statusError(413) }, sender.ErrTooLarge, 1},
+		{"400 not retried", func(int) error { return statusError(400) }, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := newFake(func(_, _ string, a int) error { return tt.respond(a) })
+			s := sender.New(fc, &sender.Options{MaxAttempts: 4, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
+			err := s.Send(context.Background(), "c1", []byte("hi"))
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			if wantNil := tt.respond(tt.wantCalls) == nil; wantNil != (err == nil) {
+				t.Errorf("err = %v after %d calls", err, fc.total)
+			}
+			if fc.total != tt.wantCalls {
+				t.Errorf("calls = %d, want %d", fc.total, tt.wantCalls)
+			}
+		})
+	}
+
+	t.Run("ctx deadline stops retrying", func(t *testing.T) {
+		fc := newFake(func(string, string, int) error { return statusError(503) })
+		s := sender.New(fc, &sender.Options{MaxAttempts: 1000, BackoffBase: 20 * time.Millisecond, BackoffMax: 40 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := s.Send(ctx, "c1", []byte("hi"))
+		if elapsed := time.Since(start); elapsed > time.Second {
+			t.Errorf("Send took %v past a 100ms deadline", elapsed)
+		}
+		var se *sender.Error
+		if !errors.As(err, &se) || se.StatusCode != 503 {
+			t.Errorf("err = %v, want the last 503", err)
+		}
+		if fc.total >= 1000 || fc.total < 1 {
+			t.Errorf("calls = %d", fc.total)
+		}
+	})
+
+	t.Run("delay longer than deadline not attempted", func(t *testing.T) {
+		fc := newFake(func(string, string, int) error { return statusError(503) })
+		s := sender.New(fc, &sender.Options{MaxAttempts: 5, BackoffBase: time.Hour, BackoffMax: time.Hour})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_ = s.Send(ctx, "c1", nil)
+		// The jittered delay is below the remaining second with probability ~1/3600 per attempt.
+		if time.Since(start) > 1500*time.Millisecond {
+			t.Errorf("Send slept past its deadline")
+		}
+	})
+
+	t.Run("canceled ctx", func(t *testing.T) {
+		fc := newFake(nil)
+		s := sender.New(fc, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Send(ctx, "c1", nil); !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestInfo(t *testing.T) {
+	s := sender.New(newFake(nil), nil)
+	got, err := s.Info(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sender.Info{
+		ConnectedAt:  time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		LastActiveAt: time.Date(2026, 1, 2, 3, 9, 0, 0, time.UTC),
+		SourceIP:     "203.0.113.7",
+		UserAgent:    "test-agent",
+	}
+	if *got != want {
+		t.Errorf("Info = %+v, want %+v", *got, want)
+	}
+}
+
+func TestNoEndpoint(t *testing.T) {
+	s := sender.NewForEndpoint("", nil)
+	if err := s.Send(context.Background(), "c1", nil); err == nil || !strings.HasPrefix(err.Error(), "sender: ") {
+		t.Errorf("Send with no endpoint = %v, want a sender: error", err)
+	}
+}
