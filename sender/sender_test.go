@@ -22,10 +22,10 @@ var fast = &sender.Options{BackoffBase: time.Millisecond, BackoffMax: 2 * time.M
 func TestResolveEndpoint(t *testing.T) {
 	custom := events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "prod", APIID: "abc123"}
 	tests := []struct {
-		name   string
-		env    map[string]string
-		rc     events.APIGatewayWebsocketProxyRequestContext
-		want   string
+		name string
+		env  map[string]string
+		rc   events.APIGatewayWebsocketProxyRequestContext
+		want string
 	}{
 		{"env override", map[string]string{"WEBSOCKET_API_GATEWAY_ENDPOINT": "https://gw.example.com/live/", "AWS_REGION": "eu-west-1"}, custom, "https://gw.example.com/live"},
 		{"localhost", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "localhost", Stage: "local", APIID: "private"}, "http://localhost/local"},
