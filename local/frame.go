@@ -1,0 +1,135 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// errFrameTooBig is returned by frameConn.Read once a client announces a data
+// frame over maxFrame bytes.
+var errFrameTooBig = errors.New("local: frame over 32 KB")
+
+// lingerTimeout bounds how long a closing connection drains unread client
+// bytes so that the close frame reaches the client before the socket closes
+// (closing with unread data would send a TCP reset).
+const lingerTimeout = time.Second
+
+// hijackWriter hands coder/websocket a frameConn instead of the raw
+// connection, so the gateway sees frame headers, which coder/websocket does
+// not expose.
+type hijackWriter struct {
+	http.ResponseWriter
+	fc *frameConn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("local: http.ResponseWriter does not implement http.Hijacker")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	w.fc = &frameConn{Conn: nc, r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)}
+	brw.Reader.Reset(w.fc)
+	return w.fc, brw, nil
+}
+
+// frameConn is the server side of a client connection. Reads pass through a
+// frameScanner, and Close lingers to drain what the client still sends.
+type frameConn struct {
+	net.Conn
+	r      io.Reader
+	scan   frameScanner
+	err    error // sticky errFrameTooBig; reads are serialized by coder/websocket
+	tooBig atomic.Bool
+}
+
+func (c *frameConn) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	if k, ok := c.scan.feed(p[:n]); !ok {
+		c.tooBig.Store(true)
+		c.err = errFrameTooBig
+		return k, c.err
+	}
+	return n, err
+}
+
+func (c *frameConn) Close() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		c.Conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+		io.Copy(io.Discard, io.LimitReader(c.Conn, 4<<20))
+	}
+	return c.Conn.Close()
+}
+
+// frameScanner follows the frame boundaries of a client-to-server WebSocket
+// byte stream (RFC 6455 section 5.2).
+type frameScanner struct {
+	hdr  [14]byte
+	n    int    // header bytes collected so far
+	left uint64 // payload bytes left in the current frame
+}
+
+// feed consumes the next bytes of the stream. If they complete the header of
+// a data frame longer than maxFrame, it returns false and the number of bytes
+// of p before that header; otherwise it returns len(p), true. Once it returns
+// false the scanner must not be fed again.
+func (s *frameScanner) feed(p []byte) (int, bool) {
+	start := 0 // where the header being collected began in p
+	for i := 0; i < len(p); {
+		if s.left > 0 {
+			k := min(uint64(len(p)-i), s.left)
+			i += int(k)
+			s.left -= k
+			continue
+		}
+		if s.n == 0 {
+			start = i
+		}
+		s.hdr[s.n] = p[i]
+		s.n++
+		i++
+		if s.n < 2 {
+			continue
+		}
+		need := 2
+		if s.hdr[1]&0x80 != 0 {
+			need += 4
+		}
+		length := uint64(s.hdr[1] & 0x7f)
+		switch length {
+		case 126:
+			need += 2
+		case 127:
+			need += 8
+		}
+		if s.n < need {
+			continue
+		}
+		switch length {
+		case 126:
+			length = uint64(binary.BigEndian.Uint16(s.hdr[2:4]))
+		case 127:
+			length = binary.BigEndian.Uint64(s.hdr[2:10])
+		}
+		s.n = 0
+		if opcode := s.hdr[0] & 0x0f; opcode < 8 && length > maxFrame {
+			return start, false
+		}
+		s.left = length
+	}
+	return len(p), true
+}
