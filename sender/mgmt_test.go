@@ -1,0 +1,162 @@
+package sender_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// mgmtAPI is an httptest server speaking the API Gateway management API as
+// AWS does: /{stage}/@connections/{id} (the id percent-encoded, @ or %40),
+// POST 200 empty, GET 200 JSON, DELETE 204, errors as X-Amzn-ErrorType plus
+// a {"__type":…} body. Connection ids choose the behaviour:
+//
+//	gone*        410 GoneException (header and body)
+//	gone-empty*  410 with the header only and an empty body
+//	bare-gone*   410 with neither header nor body
+//	throttled*   429 LimitExceededException
+//	forbidden*   403 ForbiddenException
+//	tiny*        413 PayloadTooLargeException with a message
+//	broken*      500
+//
+// anything else is a live connection.
+type mgmtAPI struct {
+	*httptest.Server
+	stage   string
+	latency time.Duration
+
+	mu       sync.Mutex
+	requests map[string]int    // method+" "+id → count
+	received map[string][]byte // id → last POST body
+	rawPaths []string
+	authz    []string
+	ctypes   []string
+}
+
+func newMgmtAPI(t testing.TB, stage string, latency time.Duration) *mgmtAPI {
+	m := &mgmtAPI{stage: stage, latency: latency, requests: map[string]int{}, received: map[string][]byte{}}
+	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *mgmtAPI) endpoint() string { return m.URL + "/" + m.stage }
+
+func (m *mgmtAPI) count(method, id string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.requests[method+" "+id]
+}
+
+func writeErr(w http.ResponseWriter, status int, typ, msg string, body bool) {
+	w.Header().Set("X-Amzn-ErrorType", typ)
+	if !body {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b := map[string]string{"__type": typ}
+	if msg != "" {
+		b["message"] = msg
+	}
+	json.NewEncoder(w).Encode(b)
+}
+
+func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
+	if m.latency > 0 {
+		time.Sleep(m.latency)
+	}
+	raw := r.URL.EscapedPath()
+	var rest string
+	for _, p := range []string{"/" + m.stage + "/@connections/", "/" + m.stage + "/%40connections/"} {
+		if after, ok := strings.CutPrefix(raw, p); ok {
+			rest = after
+		}
+	}
+	id, err := url.PathUnescape(rest)
+	if rest == "" || strings.Contains(rest, "/") || err != nil {
+		writeErr(w, http.StatusNotFound, "NotFoundException", "No method found matching route "+raw, true)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	m.mu.Lock()
+	m.requests[r.Method+" "+id]++
+	m.rawPaths = append(m.rawPaths, raw)
+	m.authz = append(m.authz, r.Header.Get("Authorization"))
+	if r.Method == http.MethodPost {
+		m.ctypes = append(m.ctypes, r.Header.Get("Content-Type"))
+	}
+	m.mu.Unlock()
+
+	switch {
+	case strings.HasPrefix(id, "bare-gone"):
+		w.WriteHeader(http.StatusGone)
+		return
+	case strings.HasPrefix(id, "gone-empty"):
+		writeErr(w, http.StatusGone, "GoneException", "", false)
+		return
+	case strings.HasPrefix(id, "gone"):
+		writeErr(w, http.StatusGone, "GoneException", "", true)
+		return
+	case strings.HasPrefix(id, "throttled"):
+		writeErr(w, http.StatusTooManyRequests, "LimitExceededException", "", true)
+		return
+	case strings.HasPrefix(id, "forbidden"):
+		writeErr(w, http.StatusForbidden, "ForbiddenException", "", true)
+		return
+	case strings.HasPrefix(id, "broken"):
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	case strings.HasPrefix(id, "tiny") && r.Method == http.MethodPost:
+		writeErr(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request Too Long", true)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+		if len(body) > 131072 {
+			writeErr(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "Request Too Long", true)
+			return
+		}
+		m.mu.Lock()
+		m.received[id] = body
+		m.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	case http.MethodGet:
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"connectedAt":"2026-01-02T03:04:05Z","identity":{"sourceIp":"203.0.113.7","userAgent":"Mozilla/5.0 (test)"},"lastActiveAt":"2026-01-02T03:09:00Z"}`)
+	case http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeErr(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "", true)
+	}
+}
+
+func (m *mgmtAPI) got(id string) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.received[id]
+	return bytes.Clone(b), ok
+}
+
+// testCredentials points the real SDK at static test credentials and away
+// from any config on the machine.
+func testCredentials(t testing.TB) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_MAX_ATTEMPTS", "")
+}

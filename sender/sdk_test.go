@@ -1,0 +1,194 @@
+package sender_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdaws/lambdaws/sender"
+)
+
+// TestRealSDK runs the real aws-sdk-go-v2 client (SigV4, rest-json errors)
+// against mgmtAPI.
+func TestRealSDK(t *testing.T) {
+	testCredentials(t)
+	api := newMgmtAPI(t, "prod", 0)
+	s := sender.NewForEndpoint(api.endpoint(), &sender.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
+	ctx := context.Background()
+
+	t.Run("send bytes exactly", func(t *testing.T) {
+		data := []byte("h\xffé\x00\xfe{}\n")
+		id := "R1kmxc2VNjMCFIA="
+		if err := s.Send(ctx, id, data); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := api.got(id)
+		if !ok || !slices.Equal(got, data) {
+			t.Errorf("server received %q, want %q", got, data)
+		}
+		api.mu.Lock()
+		raw, authz, ctype := api.rawPaths[len(api.rawPaths)-1], api.authz[len(api.authz)-1], api.ctypes[len(api.ctypes)-1]
+		api.mu.Unlock()
+		if !strings.HasSuffix(raw, "connections/R1kmxc2VNjMCFIA%3D") {
+			t.Errorf("path %q: the id is not percent-encoded", raw)
+		}
+		if !strings.HasPrefix(authz, "AWS4-HMAC-SHA256 Credential=AKIDTEST/") || !strings.Contains(authz, "/execute-api/") {
+			t.Errorf("Authorization = %q, want SigV4 for execute-api", authz)
+		}
+		if ctype != "application/octet-stream" {
+			t.Errorf("Content-Type = %q", ctype)
+		}
+	})
+
+	t.Run("send max size", func(t *testing.T) {
+		data := make([]byte, 131072)
+		for i := range data {
+			data[i] = byte(i)
+		}
+		if err := s.Send(ctx, "big", data); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := api.got("big"); !slices.Equal(got, data) {
+			t.Errorf("131072-byte payload altered (%d bytes arrived)", len(got))
+		}
+	})
+
+	t.Run("info", func(t *testing.T) {
+		info, err := s.Info(ctx, "abc=")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sender.Info{
+			ConnectedAt:  time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			LastActiveAt: time.Date(2026, 1, 2, 3, 9, 0, 0, time.UTC),
+			SourceIP:     "203.0.113.7",
+			UserAgent:    "Mozilla/5.0 (test)",
+		}
+		if !info.ConnectedAt.Equal(want.ConnectedAt) || !info.LastActiveAt.Equal(want.LastActiveAt) ||
+			info.SourceIP != want.SourceIP || info.UserAgent != want.UserAgent {
+			t.Errorf("Info = %+v, want %+v", *info, want)
+		}
+	})
+
+	t.Run("close", func(t *testing.T) {
+		if err := s.Close(ctx, "abc="); err != nil {
+			t.Fatal(err)
+		}
+		if api.count("DELETE", "abc=") != 1 {
+			t.Errorf("DELETE not received")
+		}
+	})
+
+	errTests := []struct {
+		id       string
+		want     error
+		requests int
+	}{
+		{"gone-1", sender.ErrGone, 1},
+		{"gone-empty-1", sender.ErrGone, 1},
+		{"bare-gone-1", sender.ErrGone, 1},
+		{"tiny-1", sender.ErrTooLarge, 1},
+		{"throttled-1", sender.ErrThrottled, 3},
+		{"forbidden-1", sender.ErrForbidden, 1},
+		{"broken-1", nil, 3},
+	}
+	for _, tt := range errTests {
+		t.Run("error "+tt.id, func(t *testing.T) {
+			err := s.Send(ctx, tt.id, []byte("x"))
+			var se *sender.Error
+			if !errors.As(err, &se) || se.ConnectionID != tt.id {
+				t.Fatalf("err = %v, want a *sender.Error for %s", err, tt.id)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if tt.want == nil && se.StatusCode != 500 {
+				t.Errorf("StatusCode = %d, want 500", se.StatusCode)
+			}
+			// Exactly MaxAttempts requests for retryable errors: the SDK's
+			// own retryer must not multiply them.
+			if got := api.count("POST", tt.id); got != tt.requests {
+				t.Errorf("%d requests, want %d", got, tt.requests)
+			}
+		})
+	}
+
+	t.Run("errors on GET and DELETE", func(t *testing.T) {
+		if _, err := s.Info(ctx, "gone-empty-2"); !errors.Is(err, sender.ErrGone) {
+			t.Errorf("Info = %v, want ErrGone", err)
+		}
+		if err := s.Close(ctx, "forbidden-2"); !errors.Is(err, sender.ErrForbidden) {
+			t.Errorf("Close = %v, want ErrForbidden", err)
+		}
+	})
+
+	t.Run("broadcast", func(t *testing.T) {
+		seq := func(yield func(string, error) bool) {
+			for i := range 50 {
+				id := fmt.Sprintf("live-%d=", i)
+				if i%10 == 3 {
+					id = fmt.Sprintf("gone-empty-b%d", i)
+				}
+				if !yield(id, nil) {
+					return
+				}
+			}
+		}
+		var mu sync.Mutex
+		var gone []string
+		res, err := s.Broadcast(ctx, seq, []byte("hello"), &sender.BroadcastOptions{
+			Skip:   "live-0=",
+			OnGone: func(_ context.Context, id string) { mu.Lock(); gone = append(gone, id); mu.Unlock() },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Sent != 44 || res.Gone != 5 || res.Failed != 0 || len(gone) != 5 {
+			t.Errorf("Result = %+v, OnGone %v", res, gone)
+		}
+		if _, ok := api.got("live-0="); ok {
+			t.Errorf("skipped connection received the message")
+		}
+	})
+}
+
+func TestPool(t *testing.T) {
+	testCredentials(t)
+	a := newMgmtAPI(t, "prod", 0)
+	b := newMgmtAPI(t, "dev", 0)
+	var p sender.Pool
+	if p.Get(a.endpoint()) != p.Get(a.endpoint()) {
+		t.Errorf("Get returned two Senders for one endpoint")
+	}
+	if p.Get(a.endpoint()) == p.Get(b.endpoint()) {
+		t.Errorf("Get returned one Sender for two endpoints")
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			api := a
+			if i%2 == 1 {
+				api = b
+			}
+			if err := p.Get(api.endpoint()).Send(context.Background(), fmt.Sprint("c", i), []byte("x")); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	a.mu.Lock()
+	b.mu.Lock()
+	na, nb := len(a.received), len(b.received)
+	b.mu.Unlock()
+	a.mu.Unlock()
+	if na != 10 || nb != 10 {
+		t.Errorf("received %d and %d messages, want 10 and 10", na, nb)
+	}
+}
