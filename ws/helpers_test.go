@@ -105,3 +105,5 @@ func mustPanic(t *testing.T, want string, f func()) {
 	}()
 	f()
 }
+
+var discard = slog.New(slog.DiscardHandler)

@@ -98,6 +98,7 @@ func TestSelectSubprotocol(t *testing.T) {
 		t.Run(tt.offered, func(t *testing.T) {
 			var chosen string
 			r := ws.NewRouter()
+			r.Logger = discard
 			r.OnMessage(func(context.Context, *ws.Request) error { return nil })
 			r.OnConnect(func(_ context.Context, req *ws.Request) error {
 				chosen = req.SelectSubprotocol(tt.supported...)

@@ -1,0 +1,29 @@
+# make test   installs what the tests need, checks the code and runs every test,
+#             integration tests included (LAMBDAWS_INTEGRATION=1 turns a missing
+#             component into a failure instead of a skip).
+# make bench  runs the benchmarks; results go to BENCHMARKS.md by hand.
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test check deps bench fuzz
+
+test: deps check
+	LAMBDAWS_INTEGRATION=1 $(GO) test -race -timeout 20m ./...
+
+check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+deps:
+	scripts/deps.sh
+
+bench: deps
+	LAMBDAWS_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# Short fuzzing of every parser (each Fuzz test also runs its seed corpus in make test).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 60s ./registry
+	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 60s ./ws

@@ -1,0 +1,120 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// loadEvent reads a real API Gateway event from testdata.
+func loadEvent(name string) events.APIGatewayWebsocketProxyRequest {
+	b, err := os.ReadFile("testdata/" + name + ".json")
+	if err != nil {
+		panic(err)
+	}
+	var e events.APIGatewayWebsocketProxyRequest
+	if err := json.Unmarshal(b, &e); err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// Handlers are plain functions registered per route. In a Lambda binary the
+// last line of main is lambda.Start(ws.Handler) (or r.Handler for an
+// explicit router); here we call the handler with a real event.
+func ExampleRouter() {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		var msg map[string]int
+		if err := req.DecodeJSON(&msg); err != nil {
+			return err // answered 400
+		}
+		return req.Respond(map[string]int{"a+1": msg["a"] + 1})
+	})
+
+	resp, _ := r.Handler(context.Background(), loadEvent("message"))
+	fmt.Println(resp.StatusCode, resp.Body)
+	// Output: 200 {"a+1":2}
+}
+
+// Custom routes are served whether API Gateway selected them or the message
+// arrived on $default with a matching "action".
+func ExampleRouter_OnRoute() {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return req.Respond("default") })
+	r.OnRoute("sendmessage", func(ctx context.Context, req *ws.Request) error {
+		var msg struct{ Data string }
+		if err := req.DecodeJSON(&msg); err != nil {
+			return err
+		}
+		return req.Respond("got " + msg.Data)
+	})
+
+	e := loadEvent("sendmessage")
+	resp, _ := r.Handler(context.Background(), e)
+	fmt.Println(resp.Body)
+
+	e.RequestContext.RouteKey = "$default" // an API that defines only $default
+	resp, _ = r.Handler(context.Background(), e)
+	fmt.Println(resp.Body)
+	// Output:
+	// got hello, world
+	// got hello, world
+}
+
+// OnConnect refuses a handshake with ws.Reject, and picks a subprotocol.
+func ExampleReject() {
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		if req.Query("token") != "s3cret" {
+			return ws.Reject(http.StatusUnauthorized, "missing token")
+		}
+		if req.SelectSubprotocol("chat.v1") == "" {
+			return ws.Reject(http.StatusBadRequest, "chat.v1 required")
+		}
+		return nil
+	})
+
+	e := loadEvent("connect") // offers "chat.v2, chat.v1" with token=s3cret
+	resp, _ := r.Handler(context.Background(), e)
+	fmt.Println(resp.StatusCode, resp.Headers["Sec-WebSocket-Protocol"])
+
+	e.QueryStringParameters, e.MultiValueQueryStringParameters = nil, nil
+	resp, _ = r.Handler(context.Background(), e)
+	fmt.Println(resp.StatusCode, resp.Body)
+	// Output:
+	// 200 chat.v1
+	// 401 missing token
+}
+
+// Greeter embeds ws.Server and overrides only OnMessage.
+type Greeter struct {
+	ws.Server
+	greeted int
+}
+
+func (g *Greeter) OnMessage(ctx context.Context, req *ws.Request) error {
+	g.greeted++
+	return req.Respond(fmt.Sprintf("hello #%d from %s", g.greeted, req.SourceIP()))
+}
+
+func ExampleRouter_Register() {
+	r := ws.NewRouter()
+	r.Register(&Greeter{})
+
+	for range 2 {
+		resp, _ := r.Handler(context.Background(), loadEvent("message"))
+		fmt.Println(resp.Body)
+	}
+	// Output:
+	// hello #1 from 49.105.91.154
+	// hello #2 from 49.105.91.154
+}
