@@ -1,0 +1,614 @@
+package connstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDBAPI is the part of the aws-sdk-go-v2 DynamoDB client that the
+// DynamoDB store calls. *dynamodb.Client implements it.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// DynamoDBOptions are the optional settings of NewDynamoDB. The zero value
+// (or nil) means the defaults documented on each field.
+type DynamoDBOptions struct {
+	// PageSize is the Limit of each Query made by Members and Connections:
+	// the most ids a stream holds in memory. Default 500.
+	PageSize int32
+
+	// Shards is the number of partitions of the connections index that
+	// Connections reads, so that adding connections does not write to a
+	// single hot index partition. Default 4. It may grow but must never
+	// shrink for an existing table: connections in a dropped shard would no
+	// longer be listed.
+	Shards int
+
+	// TTL is how long after it connected a connection's records expire if
+	// they were never removed (its $disconnect never came). Default 2h15m:
+	// API Gateway closes connections after 2 hours.
+	TTL time.Duration
+}
+
+// Names in the table; see SCHEMA.md.
+const (
+	attrPK      = "pk"
+	attrSK      = "sk"
+	attrTTL     = "ttl"
+	attrID      = "id"  // connection id: connection items (index sort key) and membership items
+	attrShard   = "gpk" // index partition key: only on connection items (a sparse index)
+	attrAt      = "at"  // connected at, Unix nanoseconds
+	attrGen     = "gen" // random per Add: tells a re-added id from the one a Join started with
+	attrTok     = "tok" // random per Join, on both membership items
+	attrChannel = "ch"
+	metaPrefix  = "m:" // metadata key k is stored as attribute "m:k"
+
+	connPrefix = "conn#"
+	chanPrefix = "chan#"
+	metaSK     = "meta"
+
+	indexName = "connections"
+)
+
+// DynamoDB is a Store in an Amazon DynamoDB table with the schema of
+// CreateTable (SCHEMA.md has it, with the IAM actions it needs).
+//
+// Joins and leaves use plain conditional writes, no transactions, so that a
+// call that fails half-way leaves at worst a record the next Remove or the
+// TTL deletes, and never a channel member that Remove cannot find.
+// Reads of the table are strongly consistent; Connections reads an index and
+// is eventually consistent.
+type DynamoDB struct {
+	client   DynamoDBAPI
+	table    string
+	pageSize int32
+	shards   int
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+var _ Store = (*DynamoDB)(nil)
+
+// NewDynamoDB returns a Store that keeps connections in table, through client
+// (usually a *dynamodb.Client). opts may be nil.
+func NewDynamoDB(client DynamoDBAPI, table string, opts *DynamoDBOptions) *DynamoDB {
+	if client == nil {
+		panic("connstore: NewDynamoDB with a nil client")
+	}
+	if table == "" {
+		panic("connstore: NewDynamoDB with an empty table name")
+	}
+	s := &DynamoDB{client: client, table: table, pageSize: 500, shards: 4, ttl: 2*time.Hour + 15*time.Minute, now: time.Now}
+	if opts != nil {
+		if opts.PageSize > 0 {
+			s.pageSize = opts.PageSize
+		}
+		if opts.Shards > 0 {
+			s.shards = opts.Shards
+		}
+		if opts.TTL > 0 {
+			s.ttl = opts.TTL
+		}
+	}
+	return s
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
+}
+
+func connKey(id string) map[string]types.AttributeValue { return key(connPrefix+id, metaSK) }
+
+// reverseKey is the membership item on the connection's partition, which
+// Remove and Get find with one Query.
+func reverseKey(id, channel string) map[string]types.AttributeValue {
+	return key(connPrefix+id, chanPrefix+channel)
+}
+
+// memberKey is the membership item on the channel's partition, which Members
+// queries.
+func memberKey(id, channel string) map[string]types.AttributeValue {
+	return key(chanPrefix+channel, connPrefix+id)
+}
+
+func getS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func getN(item map[string]types.AttributeValue, name string) int64 {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		n, _ := strconv.ParseInt(v.Value, 10, 64)
+		return n
+	}
+	return 0
+}
+
+func token() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand.Read panics instead)
+	return hex.EncodeToString(b[:])
+}
+
+func (s *DynamoDB) shard(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return "conns#" + strconv.Itoa(int(h.Sum32()%uint32(s.shards)))
+}
+
+// Add implements Store.
+func (s *DynamoDB) Add(ctx context.Context, id string, metadata map[string]string) error {
+	if err := checkID("add", id); err != nil {
+		return err
+	}
+	now := s.now()
+	item := connKey(id)
+	item[attrID] = str(id)
+	item[attrShard] = str(s.shard(id))
+	item[attrAt] = num(now.UnixNano())
+	item[attrTTL] = num(now.Add(s.ttl).Unix())
+	item[attrGen] = str(token())
+	for k, v := range metadata {
+		if k != "" && v != "" {
+			item[metaPrefix+k] = str(v)
+		}
+	}
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return wrap(err, "add %q", id)
+	}
+	return nil
+}
+
+// Get implements Store.
+func (s *DynamoDB) Get(ctx context.Context, id string) (*Connection, error) {
+	if err := checkID("get", id); err != nil {
+		return nil, err
+	}
+	var c *Connection
+	var channels []string
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            ptr(true),
+		KeyConditionExpression:    ptr("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(connPrefix + id)},
+	}
+	for item, err := range s.query(ctx, in) {
+		if err != nil {
+			return nil, wrap(err, "get %q", id)
+		}
+		sk := getS(item, attrSK)
+		switch {
+		case sk == metaSK:
+			if s.expired(item) {
+				continue
+			}
+			c = &Connection{ID: id, ConnectedAt: time.Unix(0, getN(item, attrAt)), Metadata: map[string]string{}}
+			for name, v := range item {
+				if k, ok := strings.CutPrefix(name, metaPrefix); ok {
+					if v, ok := v.(*types.AttributeValueMemberS); ok {
+						c.Metadata[k] = v.Value
+					}
+				}
+			}
+		case strings.HasPrefix(sk, chanPrefix) && !s.expired(item):
+			channels = append(channels, strings.TrimPrefix(sk, chanPrefix))
+		}
+	}
+	if c == nil {
+		return nil, notFound(id)
+	}
+	sort.Strings(channels)
+	c.Channels = channels
+	return c, nil
+}
+
+func (s *DynamoDB) expired(item map[string]types.AttributeValue) bool {
+	ttl := getN(item, attrTTL)
+	return ttl != 0 && ttl <= s.now().Unix()
+}
+
+// Update implements Store.
+func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]string) error {
+	if err := checkID("update", id); err != nil {
+		return err
+	}
+	names := map[string]string{"#pk": attrPK}
+	values := map[string]types.AttributeValue{}
+	var set, remove []string
+	i := 0
+	for k, v := range metadata {
+		if k == "" {
+			continue
+		}
+		n := "#m" + strconv.Itoa(i)
+		names[n] = metaPrefix + k
+		if v == "" {
+			remove = append(remove, n)
+		} else {
+			values[":m"+strconv.Itoa(i)] = str(v)
+			set = append(set, n+" = :m"+strconv.Itoa(i))
+		}
+		i++
+	}
+	var expr string
+	if len(set) > 0 {
+		expr = "SET " + strings.Join(set, ", ")
+	}
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	if expr == "" { // nothing to change: only report whether it exists
+		_, err := s.Get(ctx, id)
+		return err
+	}
+	if len(values) == 0 {
+		values = nil
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       connKey(id),
+		UpdateExpression:          ptr(strings.TrimSpace(expr)),
+		ConditionExpression:       ptr("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	if isConditionFailed(err) {
+		return notFound(id)
+	}
+	if err != nil {
+		return wrap(err, "update %q", id)
+	}
+	return nil
+}
+
+// Remove implements Store. It deletes the connection item first, so that
+// Joins racing it fail, then every membership it finds on the connection's
+// partition: the channel's item before the connection's, so that a Remove
+// that fails half-way can be retried and still finds what is left.
+func (s *DynamoDB) Remove(ctx context.Context, id string) error {
+	if err := checkID("remove", id); err != nil {
+		return err
+	}
+	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id)}); err != nil {
+		return wrap(err, "remove %q", id)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            ptr(true),
+		KeyConditionExpression:    ptr("#pk = :pk AND begins_with(#sk, :chan)"),
+		ProjectionExpression:      ptr("#sk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(connPrefix + id), ":chan": str(chanPrefix)},
+		Limit:                     ptr(int32(100)),
+	}
+	var channels []string
+	for item, err := range s.query(ctx, in) {
+		if err != nil {
+			return wrap(err, "remove %q", id)
+		}
+		channels = append(channels, strings.TrimPrefix(getS(item, attrSK), chanPrefix))
+		if len(channels) == 100 {
+			if err := s.removeMemberships(ctx, id, channels); err != nil {
+				return err
+			}
+			channels = channels[:0]
+		}
+	}
+	return s.removeMemberships(ctx, id, channels)
+}
+
+func (s *DynamoDB) removeMemberships(ctx context.Context, id string, channels []string) error {
+	if len(channels) == 0 {
+		return nil
+	}
+	var members, reverse []types.WriteRequest
+	for _, ch := range channels {
+		members = append(members, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: memberKey(id, ch)}})
+		reverse = append(reverse, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: reverseKey(id, ch)}})
+	}
+	if err := s.batchWrite(ctx, members); err != nil {
+		return wrap(err, "remove %q from its channels", id)
+	}
+	if err := s.batchWrite(ctx, reverse); err != nil {
+		return wrap(err, "remove %q from its channels", id)
+	}
+	return nil
+}
+
+// batchWrite writes reqs in batches of 25, resending unprocessed items with
+// a backoff, and fails if some are still unprocessed after a few rounds.
+func (s *DynamoDB) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for len(reqs) > 0 {
+		n := min(len(reqs), 25)
+		batch := reqs[:n]
+		reqs = reqs[n:]
+		for attempt := 0; len(batch) > 0; attempt++ {
+			if attempt == 8 {
+				return fmt.Errorf("%d items still unprocessed after %d BatchWriteItem calls (throttled)", len(batch), attempt)
+			}
+			if attempt > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(25<<attempt) * time.Millisecond):
+				}
+			}
+			out, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{s.table: batch},
+			})
+			if err != nil {
+				return err
+			}
+			batch = out.UnprocessedItems[s.table]
+		}
+	}
+	return nil
+}
+
+// Join implements Store.
+//
+// Without transactions, Join writes the connection's membership item, then
+// the channel's, then checks again that the connection is still the one it
+// joined (a racing Remove) and that its membership item is still its own (a
+// racing Leave); when one of them won, Join deletes what it wrote, under a
+// condition on its random token so that it never deletes another Join's
+// items.
+func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
+	if err := checkChannel("join", id, channel); err != nil {
+		return err
+	}
+	fail := func(err error) error { return wrap(err, "join %q to %q", id, channel) }
+
+	conn, err := s.getItem(ctx, connKey(id), attrGen, attrTTL)
+	if err != nil {
+		return fail(err)
+	}
+	if conn == nil || s.expired(conn) {
+		return notFound(id)
+	}
+	gen, ttl, tok := getS(conn, attrGen), conn[attrTTL], str(token())
+
+	rev := reverseKey(id, channel)
+	rev[attrChannel] = str(channel)
+	rev[attrTTL] = ttl
+	rev[attrTok] = tok
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: rev}); err != nil {
+		return fail(err)
+	}
+	member := memberKey(id, channel)
+	member[attrID] = str(id)
+	member[attrTTL] = ttl
+	member[attrTok] = tok
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: member}); err != nil {
+		return fail(err)
+	}
+
+	conn, err = s.getItem(ctx, connKey(id), attrGen)
+	if err != nil {
+		return fail(err)
+	}
+	if conn == nil || getS(conn, attrGen) != gen { // removed (or removed and added again) meanwhile
+		if err := s.deleteIfToken(ctx, memberKey(id, channel), tok); err != nil {
+			return fail(err)
+		}
+		if err := s.deleteIfToken(ctx, reverseKey(id, channel), tok); err != nil {
+			return fail(err)
+		}
+		return notFound(id)
+	}
+	rev, err = s.getItem(ctx, reverseKey(id, channel), attrTok)
+	if err != nil {
+		return fail(err)
+	}
+	if rev == nil { // a Leave ran meanwhile: it comes after this Join
+		if err := s.deleteIfToken(ctx, memberKey(id, channel), tok); err != nil {
+			return fail(err)
+		}
+	}
+	// A different token means a concurrent Join of the same pair: both
+	// items exist, whichever Join wrote them.
+	return nil
+}
+
+// Leave implements Store. It deletes the channel's membership item, then the
+// connection's, then once more the channel's item if a racing Join wrote it
+// in between (under that Join's token).
+func (s *DynamoDB) Leave(ctx context.Context, id, channel string) error {
+	if err := checkChannel("leave", id, channel); err != nil {
+		return err
+	}
+	fail := func(err error) error { return wrap(err, "leave %q from %q", id, channel) }
+	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: memberKey(id, channel)}); err != nil {
+		return fail(err)
+	}
+	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:    &s.table,
+		Key:          reverseKey(id, channel),
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if tok, ok := out.Attributes[attrTok]; ok {
+		if err := s.deleteIfToken(ctx, memberKey(id, channel), tok); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+func (s *DynamoDB) getItem(ctx context.Context, key map[string]types.AttributeValue, attrs ...string) (map[string]types.AttributeValue, error) {
+	names := map[string]string{}
+	proj := make([]string, len(attrs))
+	for i, a := range attrs {
+		n := "#a" + strconv.Itoa(i)
+		names[n] = a
+		proj[i] = n
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                &s.table,
+		Key:                      key,
+		ConsistentRead:           ptr(true),
+		ProjectionExpression:     ptr(strings.Join(proj, ", ")),
+		ExpressionAttributeNames: names,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return out.Item, nil
+}
+
+// deleteIfToken deletes the item at key if its token is tok.
+func (s *DynamoDB) deleteIfToken(ctx context.Context, key map[string]types.AttributeValue, tok types.AttributeValue) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       key,
+		ConditionExpression:       ptr("#tok = :tok"),
+		ExpressionAttributeNames:  map[string]string{"#tok": attrTok},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":tok": tok},
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return err
+}
+
+// Members implements Store: a Query of the channel's partition, PageSize
+// items at a time, in connection id order.
+func (s *DynamoDB) Members(ctx context.Context, channel string) iter.Seq2[string, error] {
+	if channel == "" {
+		return errSeq(errEmptyChannel)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            ptr(true),
+		KeyConditionExpression:    ptr("#pk = :pk"),
+		ProjectionExpression:      ptr("#id, #ttl"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#id": attrID, "#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(chanPrefix + channel)},
+		Limit:                     &s.pageSize,
+	}
+	return func(yield func(string, error) bool) {
+		for item, err := range s.query(ctx, in) {
+			if err != nil {
+				yield("", wrap(err, "members of %q", channel))
+				return
+			}
+			if s.expired(item) {
+				continue
+			}
+			if !yield(getS(item, attrID), nil) {
+				return
+			}
+		}
+	}
+}
+
+// Connections implements Store: a Query of each shard of the connections
+// index, PageSize items at a time.
+func (s *DynamoDB) Connections(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for i := range s.shards {
+			in := &dynamodb.QueryInput{
+				TableName:                 &s.table,
+				IndexName:                 ptr(indexName),
+				KeyConditionExpression:    ptr("#g = :g"),
+				ExpressionAttributeNames:  map[string]string{"#g": attrShard},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":g": str("conns#" + strconv.Itoa(i))},
+				Limit:                     &s.pageSize,
+			}
+			for item, err := range s.query(ctx, in) {
+				if err != nil {
+					yield("", wrap(err, "list connections"))
+					return
+				}
+				if s.expired(item) {
+					continue
+				}
+				if !yield(getS(item, attrID), nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// query streams the items of a Query, one page at a time.
+func (s *DynamoDB) query(ctx context.Context, in *dynamodb.QueryInput) iter.Seq2[map[string]types.AttributeValue, error] {
+	return func(yield func(map[string]types.AttributeValue, error) bool) {
+		page := *in
+		for {
+			out, err := s.client.Query(ctx, &page)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, item := range out.Items {
+				if !yield(item, nil) {
+					return
+				}
+			}
+			if len(out.LastEvaluatedKey) == 0 {
+				return
+			}
+			page.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// apiError is the method of the SDK's API errors (smithy.APIError) that
+// wrap needs.
+type apiError interface{ ErrorCode() string }
+
+func errorCode(err error) string {
+	var ae apiError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// wrap prefixes err with "connstore: " and the operation, and says so when
+// DynamoDB throttled the call beyond what the SDK's retryer would retry.
+func wrap(err error, format string, args ...any) error {
+	op := fmt.Sprintf(format, args...)
+	switch errorCode(err) {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
+		return fmt.Errorf("connstore: %s: throttled by DynamoDB, still after the SDK's retries: %w", op, err)
+	}
+	return fmt.Errorf("connstore: %s: %w", op, err)
+}
