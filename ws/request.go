@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/sender"
 )
 
 // Request is one WebSocket event as a handler sees it.
@@ -23,6 +24,7 @@ type Request struct {
 	// Event is the raw API Gateway event.
 	Event events.APIGatewayWebsocketProxyRequest
 
+	router   *Router
 	headers  map[string]string // response headers
 	response string            // response body
 }
@@ -132,7 +134,7 @@ func (r *Request) SetHeader(name, value string) {
 // encodes data. API Gateway sends it to the client on a route with a route
 // response (a two-way route) and drops it otherwise.
 func (r *Request) Respond(data any) error {
-	b, err := encode(data)
+	b, err := sender.Encode(data)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/registry"
+	"github.com/lambdaws/lambdaws/sender"
 )
 
 // HandlerFunc handles one WebSocket event. Returning nil answers 200,
@@ -32,6 +33,7 @@ type Router struct {
 	// endpoint found from each event (see package sender).
 	Sender Sender
 
+	pool       sender.Pool
 	routes     registry.Table[HandlerFunc]
 	middleware []func(HandlerFunc) HandlerFunc
 	expr       registry.Expression
@@ -170,7 +172,7 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 			"route", routeKey, "request_id", rc.RequestID)
 		return status(http.StatusNotFound), nil
 	}
-	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event}
+	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r}
 	err := call(context.WithValue(ctx, requestKey{}, req), h, req)
 	return r.respond(ctx, req, err), nil
 }

@@ -2,26 +2,114 @@ package ws
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"iter"
+	"os"
+
+	"github.com/lambdaws/lambdaws/sender"
 )
 
-// Sender delivers messages to connections. The default talks to the API
-// Gateway management API; tests and other transports supply their own.
+// Sender delivers messages to connections. *sender.Sender is the API
+// Gateway implementation; tests and other transports supply their own.
 type Sender interface {
 	Send(ctx context.Context, connectionID string, data []byte) error
 	Close(ctx context.Context, connectionID string) error
+	Info(ctx context.Context, connectionID string) (*sender.Info, error)
+	Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *sender.BroadcastOptions) (sender.Result, error)
 }
 
-// encode turns data into message bytes: []byte as is, a string as UTF-8,
-// json.RawMessage as is, anything else as JSON.
-func encode(data any) ([]byte, error) {
-	switch d := data.(type) {
-	case []byte:
-		return d, nil
-	case string:
-		return []byte(d), nil
-	case json.RawMessage:
-		return d, nil
+// ErrNoSender is returned by the sending functions when ctx is not a
+// handler's context and no endpoint is configured.
+var ErrNoSender = errors.New("ws: no management API endpoint: call from a handler's context, " +
+	"set WEBSOCKET_API_GATEWAY_ENDPOINT, or use sender.NewForEndpoint")
+
+// SendMessage sends data to a connection: a []byte as is, a string as
+// UTF-8, a json.RawMessage as is, anything else as JSON. From a handler's
+// context it needs no configuration: the management API endpoint is found
+// from the event (see sender.ResolveEndpoint). From any other context (an SQS
+// or scheduled Lambda) it uses WEBSOCKET_API_GATEWAY_ENDPOINT.
+//
+// Errors match sender.ErrGone (the connection is closed: forget it),
+// sender.ErrThrottled, sender.ErrTooLarge and sender.ErrForbidden.
+func SendMessage(ctx context.Context, connectionID string, data any) error {
+	s, err := senderFrom(ctx)
+	if err != nil {
+		return err
 	}
-	return json.Marshal(data)
+	b, err := sender.Encode(data)
+	if err != nil {
+		return err
+	}
+	return s.Send(ctx, connectionID, b)
+}
+
+// Reply sends data to the connection whose event the handler of ctx is
+// serving. It is SendMessage(ctx, req.ConnectionID, data); from $connect it
+// fails with sender.ErrGone, as API Gateway has not opened the connection yet.
+func Reply(ctx context.Context, data any) error {
+	req, ok := RequestFromContext(ctx)
+	if !ok {
+		return errors.New("ws: Reply outside a handler's context")
+	}
+	return SendMessage(ctx, req.ConnectionID, data)
+}
+
+// Close disconnects a connection; its $disconnect handler runs afterwards.
+func Close(ctx context.Context, connectionID string) error {
+	s, err := senderFrom(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Close(ctx, connectionID)
+}
+
+// Info returns when a connection was opened and last active, and its
+// client's address and user agent.
+func Info(ctx context.Context, connectionID string) (*sender.Info, error) {
+	s, err := senderFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Info(ctx, connectionID)
+}
+
+// Broadcast sends data, encoded as by SendMessage, to every connection ids
+// yields, with bounded concurrency, and counts the outcome; see
+// sender.Sender.Broadcast. ids is typically a connstore listing.
+func Broadcast(ctx context.Context, ids iter.Seq2[string, error], data any, opts *sender.BroadcastOptions) (sender.Result, error) {
+	s, err := senderFrom(ctx)
+	if err != nil {
+		return sender.Result{}, err
+	}
+	b, err := sender.Encode(data)
+	if err != nil {
+		return sender.Result{}, err
+	}
+	return s.Broadcast(ctx, ids, b, opts)
+}
+
+// senderFrom finds the Sender for ctx: the serving router's, else
+// DefaultRouter's Sender, else one for WEBSOCKET_API_GATEWAY_ENDPOINT.
+func senderFrom(ctx context.Context) (Sender, error) {
+	if req, ok := RequestFromContext(ctx); ok {
+		return req.router.senderFor(req)
+	}
+	if s := DefaultRouter.Sender; s != nil {
+		return s, nil
+	}
+	if ep := os.Getenv("WEBSOCKET_API_GATEWAY_ENDPOINT"); ep != "" {
+		return DefaultRouter.pool.Get(ep), nil
+	}
+	return nil, ErrNoSender
+}
+
+func (r *Router) senderFor(req *Request) (Sender, error) {
+	if r.Sender != nil {
+		return r.Sender, nil
+	}
+	ep := sender.ResolveEndpoint(req.Event.RequestContext)
+	if ep == "" {
+		return nil, ErrNoSender
+	}
+	return r.pool.Get(ep), nil
 }
