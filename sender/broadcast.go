@@ -61,16 +61,36 @@ func (s *Sender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 	}
 
 	var (
-		mu  sync.Mutex
-		res Result
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, s.opts.Concurrency)
+		mu      sync.Mutex
+		res     Result
+		wg      sync.WaitGroup
+		work    = make(chan string)
+		workers int
 	)
-	fail := func(id string, err error) {
+	record := func(id string, err error) {
 		mu.Lock()
-		res.Failed++
-		res.Failures = append(res.Failures, Failure{ID: id, Err: err})
-		mu.Unlock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			res.Sent++
+		case errors.Is(err, ErrGone):
+			res.Gone++
+		default:
+			res.Failed++
+			res.Failures = append(res.Failures, Failure{ID: id, Err: err})
+		}
+	}
+	// Workers are started on demand, up to Concurrency, and live for the
+	// whole broadcast: reusing them keeps their (SDK-deep) stacks grown.
+	worker := func(id string) {
+		defer wg.Done()
+		for ok := true; ok; id, ok = <-work {
+			err := s.send(ctx, c, id, data)
+			record(id, err)
+			if errors.Is(err, ErrGone) && o.OnGone != nil {
+				o.OnGone(ctx, id)
+			}
+		}
 	}
 	var stopErr error
 	for id, err := range ids {
@@ -81,36 +101,29 @@ func (s *Sender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 		if o.Skip != "" && id == o.Skip {
 			continue
 		}
-		select {
-		case <-ctx.Done():
-		case sem <- struct{}{}:
-		}
-		if ctx.Err() != nil {
-			fail(id, ctx.Err())
-			stopErr = ctx.Err()
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			err := s.send(ctx, c, id, data)
-			switch {
-			case err == nil:
-				mu.Lock()
-				res.Sent++
-				mu.Unlock()
-			case errors.Is(err, ErrGone):
-				mu.Lock()
-				res.Gone++
-				mu.Unlock()
-				if o.OnGone != nil {
-					o.OnGone(ctx, id)
-				}
+		if ctx.Err() == nil {
+			select {
+			case work <- id:
+				continue
 			default:
-				fail(id, err)
 			}
-		}()
+			if workers < s.opts.Concurrency {
+				workers++
+				wg.Add(1)
+				go worker(id)
+				continue
+			}
+			select {
+			case work <- id:
+				continue
+			case <-ctx.Done():
+			}
+		}
+		record(id, ctx.Err())
+		stopErr = ctx.Err()
+		break
 	}
+	close(work)
 	wg.Wait()
 	s.logger().DebugContext(ctx, "sender: broadcast", "sent", res.Sent, "gone", res.Gone,
 		"failed", res.Failed, "error", stopErr)

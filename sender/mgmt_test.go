@@ -32,6 +32,7 @@ type mgmtAPI struct {
 	*httptest.Server
 	stage   string
 	latency time.Duration
+	quiet   bool // record nothing (benchmarks: keep the server's memory flat)
 
 	mu       sync.Mutex
 	requests map[string]int    // method+" "+id → count
@@ -88,6 +89,10 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
+	if m.quiet {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	m.mu.Lock()
 	m.requests[r.Method+" "+id]++
 	m.rawPaths = append(m.rawPaths, raw)

@@ -1,0 +1,109 @@
+package sender_test
+
+import (
+	"context"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdaws/lambdaws/sender"
+)
+
+// BenchmarkBroadcast broadcasts through the real SDK client to a local
+// management API that takes 10ms per call. x-of-limit compares the time with
+// the bound set by the concurrency, ceil(N/Concurrency)×10ms (N×10ms for the
+// sequential loop); peak-heap-MB is the largest live heap seen while it ran.
+// The sequential baseline (one Send after another, as most existing
+// libraries do) runs for 1,000 ids only: 10,000 would take 100s.
+//
+//	go test -run '^$' -bench Broadcast -benchtime=1x ./sender
+func BenchmarkBroadcast(b *testing.B) {
+	testCredentials(b)
+	const (
+		latency     = 10 * time.Millisecond
+		concurrency = 64 // the default
+	)
+	data := []byte(`{"action":"message","text":"hello, everyone"}`)
+	for _, tc := range []struct {
+		name       string
+		n          int
+		sequential bool
+	}{
+		{"concurrent/N=1000", 1000, false},
+		{"concurrent/N=10000", 10000, false},
+		{"sequential/N=1000", 1000, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			api := newMgmtAPI(b, "prod", latency)
+			api.quiet = true
+			s := sender.NewForEndpoint(api.endpoint(), &sender.Options{Concurrency: concurrency})
+			ctx := context.Background()
+			if err := s.Send(ctx, "warm-up", data); err != nil { // loads the AWS config
+				b.Fatal(err)
+			}
+			ids := func(yield func(string, error) bool) {
+				for i := range tc.n {
+					if !yield("conn-"+strconv.Itoa(i)+"=", nil) {
+						return
+					}
+				}
+			}
+			stop := sampleHeap()
+			b.ResetTimer()
+			for b.Loop() {
+				if tc.sequential {
+					for id := range ids {
+						if err := s.Send(ctx, id, data); err != nil {
+							b.Fatal(err)
+						}
+					}
+					continue
+				}
+				res, err := s.Broadcast(ctx, ids, data, nil)
+				if err != nil || res.Sent != tc.n {
+					b.Fatalf("Broadcast = %+v, %v", res, err)
+				}
+			}
+			b.StopTimer()
+			peak := stop()
+			limit := time.Duration((tc.n+concurrency-1)/concurrency) * latency
+			if tc.sequential {
+				limit = time.Duration(tc.n) * latency
+			}
+			perOp := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(perOp)/float64(limit), "x-of-limit")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		})
+	}
+}
+
+// sampleHeap samples the live heap every millisecond until the returned
+// function is called, which returns the peak.
+func sampleHeap() func() uint64 {
+	done := make(chan struct{})
+	var peak uint64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		return peak
+	}
+}
