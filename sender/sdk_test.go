@@ -162,7 +162,7 @@ func TestPool(t *testing.T) {
 	a := newMgmtAPI(t, "prod", 0)
 	b := newMgmtAPI(t, "dev", 0)
 	var p sender.Pool
-	if p.Get(a.endpoint()) != p.Get(a.endpoint()) {
+	if first, again := p.Get(a.endpoint()), p.Get(a.endpoint()); first != again {
 		t.Errorf("Get returned two Senders for one endpoint")
 	}
 	if p.Get(a.endpoint()) == p.Get(b.endpoint()) {

@@ -16,9 +16,6 @@ import (
 	"github.com/lambdaws/lambdaws/sender"
 )
 
-// fast makes retries quick in tests.
-var fast = &sender.Options{BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
-
 func TestResolveEndpoint(t *testing.T) {
 	custom := events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "prod", APIID: "abc123"}
 	tests := []struct {
