@@ -88,9 +88,13 @@ func Broadcast(ctx context.Context, ids iter.Seq2[string, error], data any, opts
 	return s.Broadcast(ctx, ids, b, opts)
 }
 
-// senderFrom finds the Sender for ctx: the serving router's, else
-// DefaultRouter's Sender, else one for WEBSOCKET_API_GATEWAY_ENDPOINT.
+// senderFrom finds the Sender for ctx: one set by ContextWithSender, else
+// the serving router's, else DefaultRouter's Sender, else one for
+// WEBSOCKET_API_GATEWAY_ENDPOINT.
 func senderFrom(ctx context.Context) (Sender, error) {
+	if s, ok := ctx.Value(senderKey{}).(Sender); ok {
+		return s, nil
+	}
 	if req, ok := RequestFromContext(ctx); ok {
 		return req.router.senderFor(req)
 	}
