@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+
 	"github.com/lambdaws/lambdaws/sender"
 )
 
@@ -17,6 +19,8 @@ import (
 // sequential loop); peak-heap-MB is the largest live heap seen while it ran.
 // The sequential baseline (one Send after another, as most existing
 // libraries do) runs for 1,000 ids only: 10,000 would take 100s.
+// fake-client replaces the SDK with a client that only sleeps, to separate
+// Broadcast's own overhead from the SDK's and the server's CPU cost.
 //
 //	go test -run '^$' -bench Broadcast -benchtime=1x ./sender
 func BenchmarkBroadcast(b *testing.B) {
@@ -30,15 +34,20 @@ func BenchmarkBroadcast(b *testing.B) {
 		name       string
 		n          int
 		sequential bool
+		fake       bool
 	}{
-		{"concurrent/N=1000", 1000, false},
-		{"concurrent/N=10000", 10000, false},
-		{"sequential/N=1000", 1000, true},
+		{"concurrent/N=1000", 1000, false, false},
+		{"concurrent/N=10000", 10000, false, false},
+		{"sequential/N=1000", 1000, true, false},
+		{"fake-client/N=10000", 10000, false, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			api := newMgmtAPI(b, "prod", latency)
 			api.quiet = true
 			s := sender.NewForEndpoint(api.endpoint(), &sender.Options{Concurrency: concurrency})
+			if tc.fake {
+				s = sender.New(sleepClient{latency}, &sender.Options{Concurrency: concurrency})
+			}
 			ctx := context.Background()
 			if err := s.Send(ctx, "warm-up", data); err != nil { // loads the AWS config
 				b.Fatal(err)
@@ -79,7 +88,24 @@ func BenchmarkBroadcast(b *testing.B) {
 	}
 }
 
-// sampleHeap samples the live heap every millisecond until the returned
+// sleepClient only waits: it measures Broadcast itself, without the SDK's
+// and the HTTP server's CPU cost.
+type sleepClient struct{ latency time.Duration }
+
+func (c sleepClient) PostToConnection(context.Context, *apigatewaymanagementapi.PostToConnectionInput, ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error) {
+	time.Sleep(c.latency)
+	return &apigatewaymanagementapi.PostToConnectionOutput{}, nil
+}
+
+func (c sleepClient) GetConnection(context.Context, *apigatewaymanagementapi.GetConnectionInput, ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error) {
+	return &apigatewaymanagementapi.GetConnectionOutput{}, nil
+}
+
+func (c sleepClient) DeleteConnection(context.Context, *apigatewaymanagementapi.DeleteConnectionInput, ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error) {
+	return &apigatewaymanagementapi.DeleteConnectionOutput{}, nil
+}
+
+// sampleHeap samples the live heap every 2ms until the returned
 // function is called, which returns the peak.
 func sampleHeap() func() uint64 {
 	done := make(chan struct{})
@@ -89,7 +115,7 @@ func sampleHeap() func() uint64 {
 	go func() {
 		defer wg.Done()
 		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(time.Millisecond)
+		t := time.NewTicker(2 * time.Millisecond)
 		defer t.Stop()
 		for {
 			metrics.Read(sample)
