@@ -32,10 +32,10 @@ type conn struct {
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix ms of the last client message
 
-	in       chan []byte      // client messages for the worker
-	out      chan []byte      // text frames for the writer
-	closeReq chan closeError  // a close for the closer
-	ctx      context.Context  // done once the connection is closed
+	in       chan []byte     // client messages for the worker
+	out      chan []byte     // text frames for the writer
+	closeReq chan closeError // a close for the closer
+	ctx      context.Context // done once the connection is closed
 	cancel   context.CancelFunc
 	idle     *time.Timer
 	life     *time.Timer
@@ -117,26 +117,30 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// Copied as the handler chose it; API Gateway does not negotiate.
 		w.Header().Set("Sec-WebSocket-Protocol", protocol)
 	}
+	// Register before the 101 goes out, so the management API knows the
+	// connection as soon as the client does.
+	c.in = make(chan []byte, 64)
+	c.out = make(chan []byte, outboxSize)
+	c.closeReq = make(chan closeError, 1)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	g.mu.Lock()
+	closing := g.closed
+	g.conns[c.id] = c
+	g.mu.Unlock()
+
 	hw := &hijackWriter{ResponseWriter: w}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
+		g.unregister(c)
+		c.cancel()
 		g.log.Error("local: handshake failed after $connect", "connectionId", c.id, "err", err)
 		return
 	}
 	ws.SetReadLimit(-1) // the reader enforces maxMessage itself
 	c.ws, c.fc = ws, hw.fc
-	c.in = make(chan []byte, 64)
-	c.out = make(chan []byte, outboxSize)
-	c.closeReq = make(chan closeError, 1)
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-
-	g.mu.Lock()
-	closing := g.closed
-	g.conns[c.id] = c
-	g.wg.Add(4)
-	g.mu.Unlock()
 	c.idle = time.AfterFunc(g.idle, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	c.life = time.AfterFunc(g.lifetime, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
+	g.wg.Add(4)
 	go c.readLoop()
 	go c.workLoop()
 	go c.writeLoop()
@@ -145,6 +149,12 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.logEvent("local: connect", c.id, registry.Connect, requestID, status, time.Since(start))
+}
+
+func (g *Gateway) unregister(c *conn) {
+	g.mu.Lock()
+	delete(g.conns, c.id)
+	g.mu.Unlock()
 }
 
 // newConnID returns a connection id not in use.
@@ -247,9 +257,7 @@ func (c *conn) readLoop() {
 	}
 	c.final = final
 
-	c.g.mu.Lock()
-	delete(c.g.conns, c.id)
-	c.g.mu.Unlock()
+	c.g.unregister(c)
 	c.cancel()
 	close(c.in)
 }

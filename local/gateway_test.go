@@ -29,9 +29,11 @@ func TestConnect(t *testing.T) {
 		noConnect bool // the API defines no $connect route
 	}{
 		{name: "accept", fn: func(context.Context, event) (response, error) { return response{StatusCode: 200}, nil }},
-		{name: "null response accepts", fn: nil},
+		{name: "accept without body", fn: nil},
 		{name: "refuse 401", status: 401, body: "missing token",
-			fn: func(context.Context, event) (response, error) { return response{StatusCode: 401, Body: "missing token"}, nil }},
+			fn: func(context.Context, event) (response, error) {
+				return response{StatusCode: 401, Body: "missing token"}, nil
+			}},
 		{name: "handler error 502", status: 502,
 			fn: func(context.Context, event) (response, error) { return response{}, errors.New("boom") }},
 		{name: "subprotocol copied", ask: []string{"graphql-ws", "chat"}, protocol: "chat",
