@@ -44,7 +44,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sender: %s %q: ", e.Op, e.ConnectionID)
+	b.WriteString("sender: " + e.Op)
+	if e.ConnectionID != "" {
+		fmt.Fprintf(&b, " %q", e.ConnectionID)
+	}
+	b.WriteString(": ")
 	switch {
 	case e.kind != nil && e.Err != nil:
 		fmt.Fprintf(&b, "%s: %v", strings.TrimPrefix(e.kind.Error(), "sender: "), e.Err)

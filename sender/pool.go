@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,6 +95,12 @@ func (l *lazyClient) get(ctx context.Context) (Client, error) {
 		o.BaseEndpoint = aws.String(l.endpoint)
 		o.Retryer = aws.NopRetryer{}
 		o.RetryMaxAttempts = 0
+		// The emulator (plain HTTP on a loopback host) checks no signature:
+		// sign nothing, so that a laptop without AWS credentials works and
+		// no IMDS lookup delays the first send.
+		if emulator(l.endpoint) {
+			o.Credentials = aws.AnonymousCredentials{}
+		}
 		// The SDK keeps 10 idle connections per host by default; a broadcast
 		// with more sends in flight would reconnect (and redo TLS) constantly.
 		if bc, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
@@ -102,4 +111,19 @@ func (l *lazyClient) get(ctx context.Context) (Client, error) {
 		}
 	})
 	return l.client, nil
+}
+
+// emulator reports whether endpoint is a plain-HTTP URL on a loopback host,
+// such as the local emulator's http://127.0.0.1:8080/local.
+func emulator(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -36,8 +36,8 @@ type Options struct {
 	// Concurrency bounds the sends in flight during a [Sender.Broadcast].
 	// Default 64.
 	Concurrency int
-	// Logger receives retries, gone connections and broadcast summaries,
-	// never message bodies. Default slog.Default().
+	// Logger receives retries and broadcast summaries at debug level, never
+	// message bodies. Default slog.Default().
 	Logger *slog.Logger
 }
 

@@ -1,9 +1,11 @@
 package sender_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +262,39 @@ func TestNoEndpoint(t *testing.T) {
 	s := sender.NewForEndpoint("", nil)
 	if err := s.Send(context.Background(), "c1", nil); err == nil || !strings.HasPrefix(err.Error(), "sender: ") {
 		t.Errorf("Send with no endpoint = %v, want a sender: error", err)
+	}
+}
+
+func TestLogsNoBodies(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fc := newFake(func(_, _ string, attempt int) error {
+		if attempt == 1 {
+			return statusError(503)
+		}
+		return nil
+	})
+	s := sender.New(fc, &sender.Options{Logger: logger, BackoffBase: time.Millisecond})
+	body := []byte("TOP-SECRET-BODY")
+	if err := s.Send(context.Background(), "c1", body); err != nil {
+		t.Fatal(err)
+	}
+	seq := func(yield func(string, error) bool) { yield("c2", nil) }
+	if _, err := s.Broadcast(context.Background(), seq, body, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "sender: retrying") || !strings.Contains(out, "c1") {
+		t.Errorf("retry not logged: %s", out)
+	}
+	if strings.Contains(out, string(body)) {
+		t.Errorf("message body logged: %s", out)
+	}
+}
+
+func TestBroadcastTooLargeMessage(t *testing.T) {
+	_, err := sender.New(newFake(nil), nil).Broadcast(context.Background(), nil, make([]byte, 131073), nil)
+	if err == nil || err.Error() != "sender: broadcast: payload too large" {
+		t.Errorf("err = %v", err)
 	}
 }
