@@ -1,0 +1,26 @@
+// Package connstore keeps the live connections of a WebSocket API: their
+// metadata (the user and authorizer data seen at $connect) and the channels
+// they joined, so that a handler can broadcast to a channel or to everyone.
+//
+// Store is the interface; Memory (NewMemory) keeps everything in the process
+// and is the default for local runs and tests; DynamoDB (NewDynamoDB) keeps it
+// in one DynamoDB table made by CreateTable or by the template in SCHEMA.md,
+// which also lists the IAM actions it needs. Members and Connections return
+// streams of connection ids (iter.Seq2[string, error]) that read one page at a
+// time, ready for a *sender.Sender's Broadcast:
+//
+//	store.Add(ctx, req.ConnectionID, map[string]string{"user": name}) // $connect
+//	store.Join(ctx, req.ConnectionID, "general")
+//	snd.Broadcast(ctx, store.Members(ctx, "general"), msg, nil)
+//	store.Remove(ctx, req.ConnectionID) // $disconnect, and for gone connections
+//
+// Records whose $disconnect never came expire through DynamoDB's TTL, and are
+// skipped by reads once expired.
+//
+// Package storetest is the contract test suite that every Store passes.
+//
+// Roadmap: done — the interface, both stores, table creation, the contract
+// suite. Next — a Touch/refresh of the TTL for long-lived uses outside API
+// Gateway (GRIP), counting a channel's members without listing them, and
+// batched Join for many channels at once.
+package connstore
