@@ -25,11 +25,26 @@ type Request struct {
 	Event events.APIGatewayWebsocketProxyRequest
 
 	router   *Router
+	ctx      handlerContext    // the handler's context, in the same allocation
 	headers  map[string]string // response headers
 	response string            // response body
 }
 
 type requestKey struct{}
+
+// handlerContext is the invocation's context carrying the request, like
+// context.WithValue(ctx, requestKey{}, req) but without its allocation.
+type handlerContext struct {
+	context.Context
+	req *Request
+}
+
+func (c *handlerContext) Value(key any) any {
+	if key == (requestKey{}) {
+		return c.req
+	}
+	return c.Context.Value(key)
+}
 
 // RequestFromContext returns the request being served by the handler that
 // owns ctx, as set by Router.Handler.

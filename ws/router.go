@@ -173,7 +173,8 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 		return status(http.StatusNotFound), nil
 	}
 	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r}
-	err := call(context.WithValue(ctx, requestKey{}, req), h, req)
+	req.ctx = handlerContext{ctx, req}
+	err := call(&req.ctx, h, req)
 	return r.respond(ctx, req, err), nil
 }
 
