@@ -47,9 +47,16 @@
 //
 // Where it deliberately differs from AWS:
 //
-//   - Messages of one connection are handled one at a time, in arrival order;
-//     API Gateway invokes Lambda concurrently. Different connections run in
-//     parallel.
+//   - Invocations run one at a time, as in a single Lambda instance, so the
+//     messages of a connection are handled in arrival order; API Gateway
+//     invokes concurrently and Lambda scales out. (Running them in parallel
+//     is not possible with aws-lambda-go v1.54.0: the Invoke method of
+//     lambda.NewHandler returns a slice of a pooled buffer that it has
+//     already put back for the next Invoke to overwrite.) Time spent waiting
+//     for the previous invocation counts against the 29 s timeout.
+//     Connections themselves (reads, writes, the management API) are served
+//     in parallel.
+//   - Ping and pong frames do not reset the idle timer (unverified on AWS).
 //   - Routes are two-way unless Options.OneWay is set; a deployed route only
 //     returns the body if it has a route response.
 //   - The WebSocket endpoint answers on every path, not only /{stage}, and
@@ -67,6 +74,6 @@
 //
 // Roadmap: run unmodified Lambda binaries through the Lambda Runtime API
 // (AWS_LAMBDA_RUNTIME_API); Lambda authorizers on $connect with their
-// context repeated on later events; optional concurrent invocation per
-// connection; stage variables; throttling.
+// context repeated on later events; concurrent invocations for handlers
+// that allow them; stage variables; throttling.
 package local

@@ -226,9 +226,12 @@ func TestSlowClient(t *testing.T) {
 // and checks that each client gets its own messages, in order, once.
 func TestConcurrentClients(t *testing.T) {
 	const clients, messages = 50, 20
+	var once sync.Once
+	var api *apigatewaymanagementapi.Client // one client, as a Lambda keeps it between invocations
 	h := start(t, nil, func(ctx context.Context, ev event) (response, error) {
+		once.Do(func() { api = client(endpoint(ev)) })
 		if ev.RequestContext.EventType == "MESSAGE" {
-			_, err := client(endpoint(ev)).PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+			_, err := api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
 				ConnectionId: aws.String(ev.RequestContext.ConnectionID), Data: []byte(ev.Body)})
 			if err != nil {
 				return response{}, err
