@@ -1,0 +1,158 @@
+// Command chat is a multi-channel chat server written with lambdaws: a struct
+// embedding ws.Server (chat.go), a connection store, and a browser page.
+//
+// Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it serves API Gateway's
+// events; anywhere else it serves the same handlers behind the local API
+// Gateway emulator, with the chat page at GET / on the same address:
+//
+//	go run ./examples/chat                  # ws://127.0.0.1:8080/, page http://127.0.0.1:8080/
+//	go run ./examples/chat -addr :9000
+//
+// Connections are kept in memory unless CONNECTIONS_TABLE names a DynamoDB
+// table. The AWS SDK's usual configuration applies (AWS_REGION, credentials,
+// AWS_ENDPOINT_URL_DYNAMODB for a local DynamoDB); -create-table or
+// CREATE_TABLE=1 creates the table first:
+//
+//	CONNECTIONS_TABLE=chat AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 go run ./examples/chat -create-table
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/lambdaws/lambdaws/connstore"
+	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+//go:embed index.html
+var page []byte
+
+var (
+	addr        = flag.String("addr", local.DefaultAddr, "address to serve on when not running in AWS Lambda")
+	createTable = flag.Bool("create-table", os.Getenv("CREATE_TABLE") == "1", "create the CONNECTIONS_TABLE DynamoDB table if it does not exist (also CREATE_TABLE=1)")
+	pprofAddr   = flag.String("pprof", "", "serve net/http/pprof on this address, for profiling (off by default)")
+)
+
+func main() {
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := newStore(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := serve(ctx, &ChatRoom{Store: store}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// serve runs the room on the transport the environment asks for: AWS Lambda
+// behind API Gateway when the Lambda runtime is present, otherwise the local
+// API Gateway emulator on -addr. It sets the room's Channels, which depend on
+// the transport. Another transport adds a case here (and its flag and
+// server in a file of its own).
+func serve(ctx context.Context, room *ChatRoom) error {
+	switch {
+	case os.Getenv("AWS_LAMBDA_RUNTIME_API") != "":
+		room.Channels = ws.StoreChannels(room.Store)
+		ws.Register(room)
+		lambda.Start(ws.Handler)
+		return nil
+	default:
+		room.Channels = ws.StoreChannels(room.Store)
+		ws.Register(room)
+		return serveLocal(ctx, *addr)
+	}
+}
+
+// serveLocal serves DefaultRouter behind the API Gateway emulator, and the
+// page at GET /, until ctx is done. Routes are one-way, as in template.yaml.
+func serveLocal(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("chat: listening on ws://%s/ (page: http://%s/)\n", ln.Addr(), ln.Addr())
+	return local.Serve(ctx, ln, lambda.NewHandler(ws.Handler), &local.Options{
+		OneWay:   true,
+		Fallback: pageHandler(),
+	})
+}
+
+// pageHandler serves the chat page at GET / and 404 elsewhere.
+func pageHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+}
+
+// newStore returns the DynamoDB store when CONNECTIONS_TABLE is set, creating
+// the table when -create-table asks, and an in-memory store otherwise.
+func newStore(ctx context.Context) (connstore.Store, error) {
+	table := os.Getenv("CONNECTIONS_TABLE")
+	if table == "" {
+		if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+			log.Print("chat: CONNECTIONS_TABLE is not set: connections are kept in this Lambda container's memory only")
+		}
+		return connstore.NewMemory(), nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chat: load AWS config: %w", err)
+	}
+	client := dynamodb.NewFromConfig(cfg)
+	if *createTable {
+		if err := connstore.CreateTable(ctx, client, table); err != nil {
+			return nil, err
+		}
+	}
+	return connstore.NewDynamoDB(client, table, nil), nil
+}
+
+// servePprof serves the runtime profiles (goroutines, heap) on addr, in the
+// background.
+func servePprof(addr string) error {
+	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	fmt.Printf("chat: profiles at http://%s/debug/pprof/\n", ln.Addr())
+	go func() { log.Print(http.Serve(ln, mux)) }()
+	return nil
+}
+
+// loopbackDefault gives an address without a host (":8080") the host
+// 127.0.0.1, as local.ListenAndServe does: serving every interface must be
+// asked for ("0.0.0.0:8080").
+func loopbackDefault(addr string) string {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}

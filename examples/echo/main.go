@@ -1,0 +1,119 @@
+// Command echo is the smallest lambdaws program, written with the
+// package-level (decorator-style) registration of package ws.
+//
+// Messages are JSON objects routed by their "action" field:
+//
+//	{"action":"echo","data":X}  →  {"type":"echo","data":X}
+//	{"action":"ping"}           →  {"type":"pong"}
+//	{"action":"A"}              →  {"type":"error","message":"Unknown action: A"}
+//
+// A message without an action, or that is not JSON, gets
+// {"type":"error","message":"Missing action"}. Every answer is sent with
+// ws.Reply (the management API), not as a two-way route response, so it works
+// on a deployed API whose routes are one-way (template.yaml).
+//
+// Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it serves the API Gateway
+// events; anywhere else it serves the same handlers behind the local API
+// Gateway emulator:
+//
+//	go run ./examples/echo -addr 127.0.0.1:8080
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// message is what clients send.
+type message struct {
+	Action json.RawMessage `json:"action"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// reply is what the server sends back.
+type reply struct {
+	Type    string          `json:"type"`
+	Data    json.RawMessage `json:"data,omitempty"`
+	Message string          `json:"message,omitempty"`
+}
+
+func main() {
+	addr := flag.String("addr", local.DefaultAddr, "address to serve on when not running in AWS Lambda")
+	flag.Parse()
+
+	ws.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	ws.OnDisconnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	ws.OnRoute("echo", func(ctx context.Context, req *ws.Request) error {
+		var m message
+		if err := json.Unmarshal(req.Body, &m); err != nil {
+			return err
+		}
+		data := m.Data
+		if len(data) == 0 {
+			data = json.RawMessage("null")
+		}
+		return ws.Reply(ctx, reply{Type: "echo", Data: data})
+	})
+	ws.OnRoute("ping", func(ctx context.Context, req *ws.Request) error {
+		return ws.Reply(ctx, reply{Type: "pong"})
+	})
+	ws.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		return ws.Reply(ctx, reply{Type: "error", Message: unknown(req.Body)})
+	})
+
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		lambda.Start(ws.Handler)
+		return
+	}
+	if err := serveLocal(*addr); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// unknown describes a message that selected no route.
+func unknown(body []byte) string {
+	var m message
+	if json.Unmarshal(body, &m) != nil || len(m.Action) == 0 || bytes.Equal(m.Action, []byte("null")) {
+		return "Missing action"
+	}
+	var s string
+	if json.Unmarshal(m.Action, &s) != nil {
+		s = string(m.Action) // a number or another JSON value, as route selection stringifies it
+	}
+	return "Unknown action: " + s
+}
+
+// serveLocal serves the handlers behind the API Gateway emulator until
+// SIGINT or SIGTERM. Routes are one-way, as in template.yaml.
+func serveLocal(addr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("echo: listening on ws://%s/\n", ln.Addr())
+	return local.Serve(ctx, ln, lambda.NewHandler(ws.Handler), &local.Options{OneWay: true})
+}
+
+// loopbackDefault gives an address without a host (":8080") the host
+// 127.0.0.1, as local.ListenAndServe does: serving every interface must be
+// asked for ("0.0.0.0:8080").
+func loopbackDefault(addr string) string {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
