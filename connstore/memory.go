@@ -41,7 +41,7 @@ func (m *Memory) Add(ctx context.Context, id string, metadata map[string]string)
 	}
 	md := map[string]string{}
 	for k, v := range metadata {
-		if v != "" {
+		if k != "" && v != "" {
 			md[k] = v
 		}
 	}
@@ -94,6 +94,9 @@ func (m *Memory) Update(ctx context.Context, id string, metadata map[string]stri
 		return notFound(id)
 	}
 	for k, v := range metadata {
+		if k == "" {
+			continue
+		}
 		if v == "" {
 			delete(c.metadata, k)
 		} else {
