@@ -94,9 +94,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			g.log.Error("local: $connect failed", "connectionId", c.id, "requestId", requestID, "err", err)
 			writeInternalError(w)
 		case resp.StatusCode == 0 || resp.StatusCode >= 200 && resp.StatusCode < 300:
-			status = http.StatusOK
+			status = max(resp.StatusCode, http.StatusOK)
 			protocol = responseHeader(&resp, "Sec-WebSocket-Protocol")
-		case resp.StatusCode < 100 || resp.StatusCode > 599:
+		case resp.StatusCode < 200 || resp.StatusCode > 599:
 			status = http.StatusBadGateway
 			g.log.Error("local: $connect returned an invalid status", "connectionId", c.id, "requestId", requestID, "statusCode", resp.StatusCode)
 			writeInternalError(w)
@@ -105,7 +105,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(status)
 			io.WriteString(w, resp.Body)
 		}
-		if status != http.StatusOK {
+		if status < 200 || status > 299 {
 			g.logEvent("local: connect refused", c.id, registry.Connect, requestID, status, time.Since(start))
 			return
 		}

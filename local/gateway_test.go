@@ -34,6 +34,9 @@ func TestConnect(t *testing.T) {
 			fn: func(context.Context, event) (response, error) {
 				return response{StatusCode: 401, Body: "missing token"}, nil
 			}},
+		{name: "accept 204", fn: func(context.Context, event) (response, error) { return response{StatusCode: 204}, nil }},
+		{name: "invalid status 502", status: 502,
+			fn: func(context.Context, event) (response, error) { return response{StatusCode: 101}, nil }},
 		{name: "handler error 502", status: 502,
 			fn: func(context.Context, event) (response, error) { return response{}, errors.New("boom") }},
 		{name: "subprotocol copied", ask: []string{"graphql-ws", "chat"}, protocol: "chat",
