@@ -3,11 +3,14 @@ package sender_test
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +49,22 @@ func newMgmtAPI(t testing.TB, stage string, latency time.Duration) *mgmtAPI {
 	m := &mgmtAPI{stage: stage, latency: latency, requests: map[string]int{}, received: map[string][]byte{}}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
+	return m
+}
+
+// newMgmtAPITLS is newMgmtAPI over HTTPS, trusted by the SDK through
+// AWS_CA_BUNDLE. Over HTTPS the endpoint is not taken for the emulator, so
+// requests are signed.
+func newMgmtAPITLS(t testing.TB, stage string, latency time.Duration) *mgmtAPI {
+	m := &mgmtAPI{stage: stage, latency: latency, requests: map[string]int{}, received: map[string][]byte{}}
+	m.Server = httptest.NewTLSServer(http.HandlerFunc(m.serve))
+	t.Cleanup(m.Close)
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: m.Certificate().Raw})
+	if err := os.WriteFile(bundle, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
 	return m
 }
 

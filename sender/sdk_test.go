@@ -13,11 +13,11 @@ import (
 	"github.com/lambdaws/lambdaws/sender"
 )
 
-// TestRealSDK runs the real aws-sdk-go-v2 client (SigV4, rest-json errors)
-// against mgmtAPI.
+// TestRealSDK runs the real aws-sdk-go-v2 client (TLS, SigV4, rest-json
+// errors) against mgmtAPI.
 func TestRealSDK(t *testing.T) {
 	testCredentials(t)
-	api := newMgmtAPI(t, "prod", 0)
+	api := newMgmtAPITLS(t, "prod", 0)
 	s := sender.NewForEndpoint(api.endpoint(), &sender.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 	ctx := context.Background()
 
@@ -155,6 +155,26 @@ func TestRealSDK(t *testing.T) {
 			t.Errorf("skipped connection received the message")
 		}
 	})
+}
+
+// TestEmulatorUnsigned: a plain-HTTP loopback endpoint (the local emulator)
+// works without any AWS credentials; requests are not signed.
+func TestEmulatorUnsigned(t *testing.T) {
+	testCredentials(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	api := newMgmtAPI(t, "local", 0)
+	s := sender.NewForEndpoint(api.endpoint(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Send(ctx, "c1", []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if got := api.authz[0]; got != "" {
+		t.Errorf("Authorization = %q, want none", got)
+	}
 }
 
 func TestPool(t *testing.T) {
