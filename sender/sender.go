@@ -88,8 +88,9 @@ func New(client Client, opts *Options) *Sender {
 // (see [ResolveEndpoint]). The AWS configuration (credentials, region) is
 // loaded with config.LoadDefaultConfig on the first call, not here, so a
 // Sender costs nothing until used and works from any Lambda function (SQS,
-// schedules), not only WebSocket ones. The SDK client is built with
-// aws.NopRetryer: the Sender's own loop does the retries.
+// schedules), not only WebSocket ones. A plain-HTTP loopback endpoint (the
+// local emulator) is called unsigned, so no credentials are needed. The SDK
+// client is built with aws.NopRetryer: the Sender's own loop does the retries.
 func NewForEndpoint(endpoint string, opts *Options) *Sender {
 	o := opts.withDefaults()
 	return &Sender{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: new(configLoader), conns: o.Concurrency}}
