@@ -52,7 +52,8 @@
 //     invokes concurrently and Lambda scales out. (Running them in parallel
 //     is not possible with aws-lambda-go v1.54.0: the Invoke method of
 //     lambda.NewHandler returns a slice of a pooled buffer that it has
-//     already put back for the next Invoke to overwrite.) Time spent waiting
+//     already put back for the next Invoke to overwrite; aws/aws-lambda-go
+//     pull request 639 fixes it.) Time spent waiting
 //     for the previous invocation counts against the 29 s timeout.
 //     Connections themselves (reads, writes, the management API) are served
 //     in parallel.
