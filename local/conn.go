@@ -31,6 +31,7 @@ type conn struct {
 	domain      string
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix ms of the last client message
+	closing     atomic.Bool  // a close has started: the management API answers 410
 
 	in       chan []byte     // client messages for the worker
 	out      chan []byte     // text frames for the writer
@@ -187,6 +188,7 @@ func (g *Gateway) logEvent(msg, connID, route, requestID string, status int, d t
 // requestClose asks the closer to close the connection with code and reason.
 // It never blocks; the first request wins.
 func (c *conn) requestClose(code websocket.StatusCode, reason string) {
+	c.closing.Store(true)
 	select {
 	case c.closeReq <- closeError{code, reason}:
 	default:
@@ -196,6 +198,7 @@ func (c *conn) requestClose(code websocket.StatusCode, reason string) {
 // closeWith closes the connection with a close handshake, remembering the
 // code for $disconnect unless an earlier close set it.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+	c.closing.Store(true)
 	c.mu.Lock()
 	if c.closed.code == 0 {
 		c.closed = closeError{code, reason}
@@ -246,6 +249,7 @@ func (c *conn) readLoop() {
 		c.idle.Reset(c.g.idle)
 		c.in <- data
 	}
+	c.closing.Store(true)
 	c.idle.Stop()
 	c.life.Stop()
 	c.ws.CloseNow()

@@ -234,7 +234,10 @@ func (g *Gateway) begin() bool {
 func (g *Gateway) lookup(id string) *conn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.conns[id]
+	if c := g.conns[id]; c != nil && !c.closing.Load() {
+		return c
+	}
+	return nil // unknown, or closing: API Gateway answers 410 once a close started
 }
 
 // ListenAndServe serves a Gateway for h on addr until ctx is done, then closes
