@@ -1,0 +1,139 @@
+//go:build unix
+
+package integration
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lambdaws/lambdaws/internal/testenv"
+)
+
+// TestChat runs the chat scenario against the chat example with its
+// in-memory store.
+func TestChat(t *testing.T) {
+	p := startExample(t, "chat", nil)
+	chatScenario(t, p.URL)
+}
+
+// TestChatDynamoDB runs the chat scenario against the chat example with the
+// DynamoDB store, on dynalite, the table created by the example itself.
+func TestChatDynamoDB(t *testing.T) {
+	endpoint := testenv.Dynalite(t)
+	p := startExample(t, "chat", []string{
+		"CONNECTIONS_TABLE=chat-connections",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+	}, "-create-table")
+	chatScenario(t, p.URL)
+}
+
+// chatScenario has three clients in two channels talk. Each client ends with
+// exactly the messages it should have seen, in order: never its own lines,
+// never those of another channel.
+func chatScenario(t *testing.T, url string) {
+	ctx := testContext(t, 2*time.Minute)
+	alice := newChatter(t, ctx, "alice", url)
+	bob := newChatter(t, ctx, "bob", url)
+	carol := newChatter(t, ctx, "carol", url)
+
+	alice.command("/nick alice", "nickname set to [alice]")
+	bob.command("/nick bob", "nickname set to [bob]")
+	// carol keeps the default nickname and moves to #random.
+	carol.command("/join random", "joined #random")
+	carol.command("/join #random", "joined #random") // joining one's channel again changes nothing
+
+	alice.say("hi all")
+	bob.say("hey alice")
+	carol.say("anyone here?")
+	alice.command("/join random", "joined #random")
+	alice.say("hello random")
+	carol.say("welcome alice")
+	bob.say("alone in general")
+	alice.command("/nick al", "nickname set to [al]")
+	alice.say("new name")
+	bob.command("/join random", "joined #random")
+	bob.say("me too")
+
+	// Each client's transcript, without its own command replies.
+	alice.check(
+		"#general bob: hey alice",
+		"#random anonymous: welcome alice",
+		"#random bob: me too",
+	)
+	bob.check(
+		"#general alice: hi all",
+		// "#random al: new name" came before bob joined #random.
+	)
+	carol.check(
+		"#random alice: hello random",
+		"#random al: new name",
+		"#random bob: me too",
+	)
+}
+
+// chatter is a chat client that keeps what it received.
+type chatter struct {
+	*client
+	ctx  context.Context
+	nick string // the nickname last set, for barriers
+	seen []string
+}
+
+func newChatter(t *testing.T, ctx context.Context, name, url string) *chatter {
+	return &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous"}
+}
+
+// command sends a command and waits for its reply; messages received before
+// it are kept.
+func (c *chatter) command(text, reply string) {
+	c.t.Helper()
+	c.send(c.ctx, text)
+	c.until(reply)
+	if n, ok := cutPrefix(text, "/nick "); ok {
+		c.nick = n
+	}
+}
+
+// say publishes a line and waits until the server has delivered it to every
+// recipient: the chat handles one connection's messages in order, so once
+// the reply to a following command arrives, the line's publish has finished
+// and its frames are queued before anything sent later.
+func (c *chatter) say(text string) {
+	c.t.Helper()
+	c.send(c.ctx, text)
+	c.command("/nick "+c.nick, "nickname set to ["+c.nick+"]")
+}
+
+// until reads messages, keeping them, until reply arrives.
+func (c *chatter) until(reply string) {
+	c.t.Helper()
+	for {
+		m := c.next()
+		if m == reply {
+			return
+		}
+		c.seen = append(c.seen, m)
+	}
+}
+
+// check fails the test unless the client received exactly want, and nothing
+// more once a last barrier has passed.
+func (c *chatter) check(want ...string) {
+	c.t.Helper()
+	c.command("/nick "+c.nick, "nickname set to ["+c.nick+"]")
+	if !slices.Equal(c.seen, want) {
+		c.t.Errorf("%s received\n\t%q\nwant\n\t%q", c.name, c.seen, want)
+	}
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
