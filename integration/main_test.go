@@ -42,7 +42,7 @@ func run(m *testing.M) int {
 	// measure the detector rather than lambdaws.
 	for _, b := range []struct {
 		name, pkg string
-		race     bool
+		race      bool
 	}{{"echo", "echo", raceBuild}, {"chat", "chat", raceBuild}, {"chat-norace", "chat", false}} {
 		name := b.name
 		out := filepath.Join(dir, name)
