@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,14 +30,13 @@ func startGrip(t *testing.T, r *ws.Router, opts *grip.Options) *gripEnv {
 	if opts != nil {
 		o = *opts
 	}
-	var h http.Handler
-	var mu sync.Mutex
-	mu.Lock()
+	var h atomic.Pointer[grip.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		mu.Lock()
-		hh := h
-		mu.Unlock()
-		hh.ServeHTTP(w, req)
+		if hh := h.Load(); hh != nil {
+			hh.ServeHTTP(w, req)
+			return
+		}
+		http.Error(w, "starting", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
 	clientURL, publishURL := testenv.Pushpin(t, "* "+strings.TrimPrefix(srv.URL, "http://")+",over_http")
@@ -57,8 +56,7 @@ func startGrip(t *testing.T, r *ws.Router, opts *grip.Options) *gripEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h = gh
-	mu.Unlock()
+	h.Store(gh)
 	return &gripEnv{clientURL: clientURL, publishURL: publishURL, handler: gh}
 }
 

@@ -1,0 +1,411 @@
+package grip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/registry"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// Options configures a [Handler]. The zero value (or nil) gives the documented
+// defaults, most read from the environment as faas-grip does.
+type Options struct {
+	// Publisher publishes to connections other than the one being served and
+	// to channels. Nil means one for the GRIP_URL environment variable when it
+	// is set; without it, sending to another connection or publishing fails.
+	Publisher *Publisher
+
+	// Key verifies the Grip-Sig header of every request; requests that are
+	// unsigned, expired or wrongly signed get 401. Nil means the
+	// GRIP_VERIFY_KEY environment variable (see ParseKey), else the
+	// Publisher's verify-key (or key with iss). With no key at all, requests
+	// are not verified: the back end must then be reachable only by the proxy.
+	Key *Key
+	// Issuer, when not "", is the iss claim Grip-Sig must carry ("pushpin",
+	// "fastly:<service id>"). Default GRIP_VERIFY_ISS, else the Publisher's
+	// verify-iss.
+	Issuer string
+
+	// Prefix is prepended to every channel name the Handler subscribes and
+	// publishes to, including the connection's own channel
+	// Prefix+"conn-"+connectionID. Default GRIP_PREFIX. Do not combine with
+	// the proxy route's prefix= option.
+	Prefix string
+
+	// KeepAlive, when positive, asks the proxy to send an empty request after
+	// that much idle time (Pushpin's minimum is 20 s), giving the back end a
+	// chance to answer with events.
+	KeepAlive time.Duration
+
+	// HTTP serves the requests that are not WebSocket-over-HTTP: pages,
+	// HTTP streaming and long-polling (see Hold). Nil answers them 400.
+	HTTP http.Handler
+
+	// Logger receives protocol errors and rejected signatures. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves a ws.Router over WebSocket-over-HTTP: as an http.Handler
+// behind Pushpin, or as a Lambda handler behind an API Gateway REST or HTTP
+// API (see Handler.Lambda and Handler.LambdaV2). Create it with New.
+type Handler struct {
+	router *ws.Router
+	opts   Options
+	pub    *Publisher
+	key    *Key
+	iss    string
+}
+
+// New returns a Handler serving r (nil means ws.DefaultRouter). It fails when
+// GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed.
+func New(r *ws.Router, opts *Options) (*Handler, error) {
+	if r == nil {
+		r = ws.DefaultRouter
+	}
+	h := &Handler{router: r}
+	if opts != nil {
+		h.opts = *opts
+	}
+	h.pub, h.key, h.iss = h.opts.Publisher, h.opts.Key, h.opts.Issuer
+	if h.pub == nil && os.Getenv("GRIP_URL") != "" {
+		p, err := PublisherFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		h.pub = p
+	}
+	if h.key == nil {
+		if s := os.Getenv("GRIP_VERIFY_KEY"); s != "" {
+			k, err := ParseKey(s)
+			if err != nil {
+				return nil, fmt.Errorf("grip: GRIP_VERIFY_KEY: %w", err)
+			}
+			h.key = k
+		} else if h.pub != nil {
+			h.key = h.pub.verify
+		}
+	}
+	if h.iss == "" {
+		h.iss = os.Getenv("GRIP_VERIFY_ISS")
+		if h.iss == "" && h.pub != nil {
+			h.iss = h.pub.verifyIs
+		}
+	}
+	if h.opts.Prefix == "" {
+		h.opts.Prefix = os.Getenv("GRIP_PREFIX")
+	}
+	return h, nil
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.opts.Logger != nil {
+		return h.opts.Logger
+	}
+	return slog.Default()
+}
+
+// ConnectionChannel returns the channel each connection is subscribed to at
+// OPEN, through which the Handler's Sender reaches it from anywhere.
+func (h *Handler) ConnectionChannel(connectionID string) string {
+	return h.opts.Prefix + "conn-" + connectionID
+}
+
+// ServeHTTP serves one request from the proxy.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.key != nil {
+		if err := h.key.Verify(r.Header.Get("Grip-Sig"), h.iss, time.Now()); err != nil {
+			h.logger().WarnContext(r.Context(), "grip: refused request", "error", err, "path", r.URL.Path)
+			http.Error(w, "invalid or missing Grip-Sig", http.StatusUnauthorized)
+			return
+		}
+	}
+	if !isWOH(r) {
+		if h.opts.HTTP != nil {
+			h.opts.HTTP.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "not a WebSocket-over-HTTP request", http.StatusBadRequest)
+		return
+	}
+	cid := r.Header.Get("Connection-Id")
+	if cid == "" {
+		http.Error(w, "missing Connection-Id", http.StatusBadRequest)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	evs, err := DecodeEvents(body)
+	if err != nil {
+		h.logger().WarnContext(r.Context(), "grip: malformed events", "error", err, "connection_id", cid)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.serve(w, r, cid, evs)
+}
+
+func isWOH(r *http.Request) bool {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	return r.Method == http.MethodPost && strings.EqualFold(strings.TrimSpace(ct), ContentType)
+}
+
+// conn is the state of the connection a request serves.
+type conn struct {
+	id      string
+	req     *http.Request
+	meta    map[string]string // current meta, lowercase names
+	setMeta map[string]string // changes to answer with Set-Meta-*
+	out     []Event           // events to answer after OPEN
+	mu      sync.Mutex
+	gone    bool // CLOSE/DISCONNECT seen, or closed by the server
+	closed  bool // a CLOSE was queued
+}
+
+type connKey struct{}
+
+func connFrom(ctx context.Context) *conn {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	return c
+}
+
+func (c *conn) queue(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.out = append(c.out, e)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs []Event) {
+	c := &conn{id: cid, req: r, meta: map[string]string{}, setMeta: map[string]string{}}
+	for name, vs := range r.Header {
+		if len(name) > 5 && strings.EqualFold(name[:5], "Meta-") && len(vs) > 0 {
+			c.meta[strings.ToLower(name[5:])] = vs[0]
+		}
+	}
+	ctx := context.WithValue(r.Context(), connKey{}, c)
+	ctx = ws.ContextWithSender(ctx, &gripSender{h: h})
+	hdr := w.Header()
+	accepted := false
+	for _, ev := range evs {
+		if c.gone {
+			break
+		}
+		switch ev.Type {
+		case Open:
+			resp := h.dispatch(ctx, c, "CONNECT", registry.Connect, nil, false, 0, "")
+			if resp.StatusCode/100 != 2 {
+				if accepted || len(c.out) > 0 {
+					h.logger().WarnContext(ctx, "grip: OPEN refused after events", "connection_id", cid)
+				}
+				http.Error(w, resp.Body, resp.StatusCode)
+				return
+			}
+			accepted = true
+			for k, v := range resp.Headers {
+				hdr.Set(k, v)
+			}
+			// The connection's own channel, and "user" session meta keyed by
+			// the skip-self filter of channel subscriptions (see Channels).
+			c.mu.Lock()
+			c.out = append([]Event{
+				controlEvent(map[string]any{"type": "set-meta", "name": "user", "value": cid}),
+				controlEvent(map[string]any{"type": "subscribe", "channel": h.ConnectionChannel(cid)}),
+			}, c.out...)
+			c.mu.Unlock()
+		case Text, Binary:
+			body := string(ev.Content)
+			if ev.Type == Binary {
+				body = base64.StdEncoding.EncodeToString(ev.Content)
+			}
+			resp := h.dispatch(ctx, c, "MESSAGE", registry.Default, &body, ev.Type == Binary, 0, "")
+			if resp.StatusCode/100 == 2 && resp.Body != "" && !c.gone {
+				c.queue(Event{Type: Text, Content: append([]byte("m:"), resp.Body...)})
+			}
+		case Ping:
+			c.queue(Event{Type: Pong, Content: ev.Content})
+		case Pong:
+		case Close:
+			code, reason := ev.CloseCode()
+			c.gone = true
+			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, code, reason)
+			if !c.closed {
+				c.closed = true
+				c.queue(CloseEvent(code, ""))
+			}
+		case Disconnect:
+			c.gone = true
+			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, 1006, "")
+		default:
+			h.logger().WarnContext(ctx, "grip: ignoring unknown event", "type", ev.Type, "connection_id", cid)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hdr.Set("Content-Type", ContentType)
+	if accepted {
+		hdr.Set("Sec-WebSocket-Extensions", "grip")
+	}
+	if h.opts.KeepAlive > 0 {
+		hdr.Set("Keep-Alive-Interval", strconv.Itoa(int(h.opts.KeepAlive/time.Second)))
+	}
+	names := make([]string, 0, len(c.setMeta))
+	for k := range c.setMeta {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		hdr.Set("Set-Meta-"+k, c.setMeta[k])
+	}
+	var out []byte
+	if accepted {
+		out = AppendEvents(out, Event{Type: Open})
+	}
+	out = AppendEvents(out, c.out...)
+	hdr.Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+func controlEvent(v map[string]any) Event {
+	b, _ := json.Marshal(v)
+	return Event{Type: Text, Content: append([]byte("c:"), b...)}
+}
+
+// dispatch builds the API Gateway event for one WebSocket-over-HTTP event and
+// serves it with the router.
+func (h *Handler) dispatch(ctx context.Context, c *conn, eventType, routeKey string, body *string, b64 bool, code int, reason string) events.APIGatewayProxyResponse {
+	r := c.req
+	auth := make(map[string]any, len(c.meta))
+	c.mu.Lock()
+	for k, v := range c.meta {
+		auth[k] = v
+	}
+	c.mu.Unlock()
+	ev := events.APIGatewayWebsocketProxyRequest{
+		IsBase64Encoded: b64,
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
+			ConnectionID:     c.id,
+			RouteKey:         routeKey,
+			EventType:        eventType,
+			MessageDirection: "IN",
+			RequestID:        newRequestID(),
+			RequestTimeEpoch: time.Now().UnixMilli(),
+			DomainName:       r.Host,
+			Authorizer:       auth,
+			Identity:         events.APIGatewayRequestIdentity{SourceIP: sourceIP(r), UserAgent: r.UserAgent()},
+		},
+	}
+	if body != nil {
+		ev.Body = *body
+	}
+	if eventType == "CONNECT" {
+		ev.Headers = map[string]string{}
+		ev.MultiValueHeaders = map[string][]string{}
+		for k, vs := range r.Header {
+			switch strings.ToLower(k) {
+			case "grip-sig", "content-type", "content-length", "accept", "connection-id", "grip-feature":
+				continue
+			}
+			if strings.HasPrefix(strings.ToLower(k), "meta-") || len(vs) == 0 {
+				continue
+			}
+			ev.Headers[k] = vs[0]
+			ev.MultiValueHeaders[k] = vs
+		}
+		if q := r.URL.Query(); len(q) > 0 {
+			ev.QueryStringParameters = map[string]string{}
+			ev.MultiValueQueryStringParameters = map[string][]string(q)
+			for k, vs := range q {
+				ev.QueryStringParameters[k] = vs[0]
+			}
+		}
+	}
+	if eventType == "DISCONNECT" {
+		ev.RequestContext.DisconnectStatusCode = int64(code)
+		ev.RequestContext.DisconnectReason = &reason
+	}
+	resp, _ := h.router.Handler(ctx, ev)
+	return resp
+}
+
+func sourceIP(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		first, _, _ := strings.Cut(xff, ",")
+		return strings.TrimSpace(first)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Meta returns the GRIP meta of the connection being served (names in lower
+// case), including changes made with SetMeta during this request, or nil
+// outside a Handler's request. The same values are the event's authorizer
+// context, so req.Authorizer() reads them on every transport.
+func Meta(ctx context.Context) map[string]string {
+	c := connFrom(ctx)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := make(map[string]string, len(c.meta))
+	for k, v := range c.meta {
+		m[k] = v
+	}
+	return m
+}
+
+// SetMeta sets a meta value of the connection being served; the proxy stores
+// it and sends it with every later request of the connection (read it with
+// Meta, or req.Authorizer()[name]). An empty value deletes it. Names are
+// case-insensitive header-name tokens. It fails outside a Handler's request.
+func SetMeta(ctx context.Context, name, value string) error {
+	c := connFrom(ctx)
+	if c == nil {
+		return errors.New("grip: SetMeta outside a request served by grip.Handler")
+	}
+	if name == "" || strings.ContainsAny(name, " \t\r\n:()<>@,;\\\"/[]?={}") {
+		return fmt.Errorf("grip: SetMeta: invalid name %q", name)
+	}
+	if strings.ContainsAny(value, "\r\n") {
+		return fmt.Errorf("grip: SetMeta %q: value contains CR or LF", name)
+	}
+	name = strings.ToLower(name)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setMeta[name] = value
+	if value == "" {
+		delete(c.meta, name)
+	} else {
+		c.meta[name] = value
+	}
+	return nil
+}

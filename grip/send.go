@@ -1,0 +1,205 @@
+package grip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"time"
+
+	"github.com/lambdaws/lambdaws/sender"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// ErrNoPublisher is returned when a message must be published (to a
+// connection other than the one being served, or to a channel) and the
+// Handler has no Publisher: set GRIP_URL.
+var ErrNoPublisher = errors.New("grip: no publisher: set GRIP_URL (Pushpin: http://localhost:5561/) or Options.Publisher")
+
+// ErrUnsupported is returned for operations the GRIP protocol has no way to
+// do: Info about a connection other than the one being served, and Join or
+// Leave of a channel for another connection.
+var ErrUnsupported = errors.New("grip: not supported by the GRIP protocol")
+
+// Sender returns the ws.Sender that the Handler puts in every handler's
+// context; use it outside a request (a worker, a cron job) to send through
+// the proxy:
+//
+//	ctx = ws.ContextWithSender(ctx, h.Sender())
+//	err := ws.SendMessage(ctx, connectionID, "hello")
+//
+// Inside a request, messages to the connection being served ride in the HTTP
+// response; any other connection gets a publish to its own channel
+// (ConnectionChannel).
+func (h *Handler) Sender() ws.Sender { return &gripSender{h: h} }
+
+type gripSender struct{ h *Handler }
+
+// current returns the connection ctx serves when it is id and still open.
+func current(ctx context.Context, id string) *conn {
+	if c := connFrom(ctx); c != nil && c.id == id {
+		return c
+	}
+	return nil
+}
+
+func (s *gripSender) Send(ctx context.Context, id string, data []byte) error {
+	if c := current(ctx, id); c != nil {
+		if c.gone || c.closed {
+			return &sender.Error{Op: "send", ConnectionID: id, StatusCode: http.StatusGone, Err: sender.ErrGone}
+		}
+		c.queue(Event{Type: Text, Content: append([]byte("m:"), data...)})
+		return nil
+	}
+	return s.publish(ctx, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}})
+}
+
+func (s *gripSender) publish(ctx context.Context, items ...Item) error {
+	if s.h.pub == nil {
+		return ErrNoPublisher
+	}
+	return s.h.pub.Publish(ctx, items...)
+}
+
+// Close closes the connection with code 1000: in the response when it is
+// the one being served, else by publishing a close action to its channel.
+func (s *gripSender) Close(ctx context.Context, id string) error {
+	if c := current(ctx, id); c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.closed && !c.gone {
+			c.closed = true
+			c.out = append(c.out, CloseEvent(1000, ""))
+		}
+		return nil
+	}
+	return s.publish(ctx, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Close: true, CloseCode: 1000}})
+}
+
+// Info knows only the connection being served: its client's address and user
+// agent, and LastActiveAt now. ConnectedAt is zero: the proxy does not say.
+func (s *gripSender) Info(ctx context.Context, id string) (*sender.Info, error) {
+	if c := current(ctx, id); c != nil {
+		return &sender.Info{LastActiveAt: time.Now(), SourceIP: sourceIP(c.req), UserAgent: c.req.UserAgent()}, nil
+	}
+	return nil, fmt.Errorf("%w: Info of connection %s: the proxy offers no connection lookup; only the connection being served is known", ErrUnsupported, id)
+}
+
+// broadcastBatch is the number of items per publish call of Broadcast.
+const broadcastBatch = 100
+
+// Broadcast publishes data to each id's own channel, batching up to 100
+// items per publish call. The proxy does not report gone connections, so
+// Result.Gone is always 0; a failed call counts its ids as Failed.
+func (s *gripSender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *sender.BroadcastOptions) (sender.Result, error) {
+	var res sender.Result
+	skip := ""
+	if opts != nil {
+		skip = opts.Skip
+	}
+	var batch []Item
+	var batchIDs []string
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := s.publish(ctx, batch...); err != nil {
+			res.Failed += len(batch)
+			for _, id := range batchIDs {
+				res.Failures = append(res.Failures, sender.Failure{ID: id, Err: err})
+			}
+		} else {
+			res.Sent += len(batch)
+		}
+		batch, batchIDs = batch[:0], batchIDs[:0]
+	}
+	for id, err := range ids {
+		if err != nil {
+			flush()
+			return res, err
+		}
+		if id == skip {
+			continue
+		}
+		if ctx.Err() != nil {
+			res.Failed++
+			res.Failures = append(res.Failures, sender.Failure{ID: id, Err: ctx.Err()})
+			flush()
+			return res, ctx.Err()
+		}
+		if c := current(ctx, id); c != nil {
+			if err := s.Send(ctx, id, data); err != nil {
+				res.Gone++
+				if opts != nil && opts.OnGone != nil {
+					opts.OnGone(ctx, id)
+				}
+			} else {
+				res.Sent++
+			}
+			continue
+		}
+		batch = append(batch, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}})
+		batchIDs = append(batchIDs, id)
+		if len(batch) == broadcastBatch {
+			flush()
+		}
+	}
+	flush()
+	return res, nil
+}
+
+// Channels returns the GRIP implementation of ws.Channels: the proxy keeps
+// the groups, and a Publish is one publish call however many members the
+// channel has.
+//
+// Join and Leave subscribe and unsubscribe the connection being served, in
+// the response to its request (on $connect, in the handshake answer); the
+// proxy has no way to subscribe another connection, so for any other id they
+// fail with ErrUnsupported. Leave during $disconnect does nothing: the proxy
+// drops a closed connection's subscriptions.
+//
+// Publish honours except with Pushpin's skip-self filter: every
+// subscription made by Join carries it, every connection's "user" session
+// meta is its connection id (set at OPEN), and the published item's "sender"
+// meta is except.
+func (h *Handler) Channels() ws.Channels { return gripChannels{h} }
+
+type gripChannels struct{ h *Handler }
+
+func (g gripChannels) Join(ctx context.Context, id, channel string) error {
+	c := current(ctx, id)
+	if c == nil {
+		return fmt.Errorf("%w: Join of connection %s to %q outside its own request", ErrUnsupported, id, channel)
+	}
+	if !c.gone {
+		c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.opts.Prefix + channel, "filters": []string{"skip-self"}}))
+	}
+	return nil
+}
+
+func (g gripChannels) Leave(ctx context.Context, id, channel string) error {
+	c := current(ctx, id)
+	if c == nil {
+		return fmt.Errorf("%w: Leave of connection %s from %q outside its own request", ErrUnsupported, id, channel)
+	}
+	if !c.gone {
+		c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.opts.Prefix + channel}))
+	}
+	return nil
+}
+
+func (g gripChannels) Publish(ctx context.Context, channel string, data any, except string) error {
+	b, err := sender.Encode(data)
+	if err != nil {
+		return err
+	}
+	it := Item{Channel: g.h.opts.Prefix + channel, WSMessage: &WSMessage{Content: b}}
+	if except != "" {
+		it.Meta = map[string]string{"sender": except}
+	}
+	if g.h.pub == nil {
+		return ErrNoPublisher
+	}
+	return g.h.pub.Publish(ctx, it)
+}
