@@ -1,11 +1,20 @@
+//go:build unix
+
 package integration
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,21 +24,23 @@ import (
 	"github.com/lambdaws/lambdaws/ws"
 )
 
-// gripEnv is a grip.Handler serving a router on a loopback port behind a
-// Pushpin of its own.
+// The tests in this file run Debian's pushpin (testenv.Pushpin) in front of
+// grip.Handler: real WebSocket clients → Pushpin → WebSocket-over-HTTP →
+// the handlers. Pushpin signs every request with its default key
+// "changeme", which the back ends verify.
+
+// gripEnv is a back end behind a Pushpin of its own.
 type gripEnv struct {
-	clientURL, publishURL string
-	handler               *grip.Handler
+	wsURL      string // ws://pushpin/
+	httpURL    string // http://pushpin
+	publishURL string // GRIP_URL
+	handler    *grip.Handler
 }
 
-// startGrip serves r through grip behind a fresh Pushpin; opts may be nil.
-// Pushpin signs with key "changeme", so the handler verifies Grip-Sig.
+// startGrip serves r with grip.Handler (opts may be nil) behind a fresh
+// Pushpin.
 func startGrip(t *testing.T, r *ws.Router, opts *grip.Options) *gripEnv {
 	t.Helper()
-	var o grip.Options
-	if opts != nil {
-		o = *opts
-	}
 	var h atomic.Pointer[grip.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if hh := h.Load(); hh != nil {
@@ -40,6 +51,10 @@ func startGrip(t *testing.T, r *ws.Router, opts *grip.Options) *gripEnv {
 	}))
 	t.Cleanup(srv.Close)
 	clientURL, publishURL := testenv.Pushpin(t, "* "+strings.TrimPrefix(srv.URL, "http://")+",over_http")
+	var o grip.Options
+	if opts != nil {
+		o = *opts
+	}
 	if o.Publisher == nil {
 		p, err := grip.NewPublisher(publishURL)
 		if err != nil {
@@ -48,54 +63,342 @@ func startGrip(t *testing.T, r *ws.Router, opts *grip.Options) *gripEnv {
 		o.Publisher = p
 	}
 	if o.Key == nil {
-		k, _ := grip.ParseKey("changeme")
-		o.Key = k
-		o.Issuer = "pushpin"
+		k, err := grip.ParseKey("changeme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Key, o.Issuer = k, "pushpin"
+	}
+	if o.Logger == nil {
+		o.Logger = quietLogger()
 	}
 	gh, err := grip.New(r, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Store(gh)
-	return &gripEnv{clientURL: clientURL, publishURL: publishURL, handler: gh}
+	return &gripEnv{wsURL: "ws" + strings.TrimPrefix(clientURL, "http") + "/", httpURL: clientURL, publishURL: publishURL, handler: gh}
 }
 
-func dialGrip(t *testing.T, ctx context.Context, base, path string) *websocket.Conn {
+var gripLine = regexp.MustCompile(`GRIP back end on http://(\S+)/`)
+
+// startGripExample runs the named example with -grip behind a fresh Pushpin,
+// verifying Grip-Sig, and returns the ws:// URL clients use.
+func startGripExample(t *testing.T, name string) string {
 	t.Helper()
-	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+path, nil)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
+	bin, ok := bins[name]
+	if !ok {
+		t.Fatalf("example %q was not built", name)
+	}
+	port := testenv.FreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	clientURL, publishURL := testenv.Pushpin(t, "* "+addr+",over_http")
+	p := &proc{t: t, out: &logBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, "-grip", "-addr", addr)
+	p.cmd.Env = append(baseEnv(), "GRIP_URL="+publishURL, "GRIP_VERIFY_KEY=changeme", "GRIP_VERIFY_ISS=pushpin")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if out := p.out.String(); strings.Contains(out, "DATA RACE") {
+			t.Errorf("%s reported a data race:\n%s", name, out)
+		} else if t.Failed() {
+			t.Logf("%s output (last 4 KB):\n%s", name, tail(out, 4096))
 		}
-		t.Fatalf("dial %s: %v (status %d)", path, err, status)
+	})
+	if _, err := p.waitLog(gripLine, 1, 60*time.Second); err != nil {
+		t.Fatalf("%s -grip did not start: %v\n%s", name, err, p.out.String())
 	}
-	t.Cleanup(func() { c.CloseNow() })
-	return c
-}
-
-func readText(t *testing.T, ctx context.Context, c *websocket.Conn) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, b, err := c.Read(ctx)
+	// Unsigned requests straight to the back end are refused.
+	resp, err := http.Post("http://"+addr+"/", grip.ContentType, strings.NewReader("OPEN\r\n"))
 	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(b)
-}
-
-func TestGripSmoke(t *testing.T) {
-	r := ws.NewRouter()
-	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
-	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
-	env := startGrip(t, r, nil)
-	ctx := context.Background()
-	c := dialGrip(t, ctx, env.clientURL, "/")
-	if err := c.Write(ctx, websocket.MessageText, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	if got := readText(t, ctx, c); got != "hello" {
-		t.Fatalf("got %q", got)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unsigned request to %s -grip: status %d, want 401", name, resp.StatusCode)
+	}
+	return "ws" + strings.TrimPrefix(clientURL, "http") + "/"
+}
+
+// TestGripEcho runs echo's cases against the echo example behind Pushpin.
+func TestGripEcho(t *testing.T) {
+	url := startGripExample(t, "echo")
+	ctx := testContext(t, time.Minute)
+	c := dial(t, ctx, "c", url, nil)
+	for _, tc := range []struct{ name, send, want string }{
+		{"echo object", `{"action":"echo","data":{"a":[1,2,"x"]}}`, `{"type":"echo","data":{"a":[1,2,"x"]}}`},
+		{"echo string", `{"action":"echo","data":"hello"}`, `{"type":"echo","data":"hello"}`},
+		{"ping", `{"action":"ping"}`, `{"type":"pong"}`},
+		{"unknown action", `{"action":"dance"}`, `{"type":"error","message":"Unknown action: dance"}`},
+		{"no action", `{"data":1}`, `{"type":"error","message":"Missing action"}`},
+		{"not JSON", `hello`, `{"type":"error","message":"Missing action"}`},
+		{"multi-byte text", `{"action":"echo","data":"€€€ ✓"}`, `{"type":"echo","data":"€€€ ✓"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.t = t
+			c.send(ctx, tc.send)
+			c.expect(tc.want)
+		})
+	}
+}
+
+// TestGripChat runs the chat scenario (three clients, two channels, exact
+// transcripts, never one's own lines) against the chat example behind
+// Pushpin: channel membership lives in Pushpin, and a line is one publish.
+func TestGripChat(t *testing.T) {
+	chatScenario(t, startGripExample(t, "chat"))
+}
+
+// TestGripHandshake: $connect rejects with 401 (the client sees it), accepts
+// with a subprotocol, and a message is echoed.
+func TestGripHandshake(t *testing.T) {
+	r, _ := recordingRouter()
+	env := startGrip(t, r, nil)
+	ctx := testContext(t, time.Minute)
+	if status, _ := dialStatus(t, ctx, env.wsURL, nil); status != http.StatusUnauthorized {
+		t.Errorf("no token: status %d, want 401", status)
+	}
+	if status, _ := dialStatus(t, ctx, env.wsURL+"?token=wrong", nil); status != http.StatusUnauthorized {
+		t.Errorf("wrong token: status %d, want 401", status)
+	}
+	status, sub := dialStatus(t, ctx, env.wsURL+"?token=secret", &websocket.DialOptions{Subprotocols: []string{"other", "chat.v1"}})
+	if status != http.StatusSwitchingProtocols || sub != "chat.v1" {
+		t.Errorf("subprotocol: status %d subprotocol %q, want 101 chat.v1", status, sub)
+	}
+	c := dial(t, ctx, "c", env.wsURL+"?token=secret", nil)
+	c.send(ctx, "hello")
+	c.expect("hello")
+}
+
+// TestGripMeta: meta set with grip.SetMeta at $connect and on a message is
+// sent back by Pushpin on later requests, readable with grip.Meta and
+// req.Authorizer().
+func TestGripMeta(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		return grip.SetMeta(ctx, "User", req.Query("user"))
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		n, _ := strconv.Atoi(grip.Meta(ctx)["count"])
+		if err := grip.SetMeta(ctx, "count", strconv.Itoa(n+1)); err != nil {
+			return err
+		}
+		return ws.Reply(ctx, fmt.Sprintf("%v %d", req.Authorizer()["user"], n))
+	})
+	env := startGrip(t, r, nil)
+	ctx := testContext(t, time.Minute)
+	c := dial(t, ctx, "c", env.wsURL+"?user=alice", nil)
+	for i := range 3 {
+		c.send(ctx, "x")
+		c.expect(fmt.Sprintf("alice %d", i))
+	}
+}
+
+// TestGripClose: a client's close code reaches $disconnect, and ws.Close from
+// a handler closes the client.
+func TestGripClose(t *testing.T) {
+	r, disconnects := recordingRouter()
+	r.OnRoute("bye", func(ctx context.Context, req *ws.Request) error {
+		return ws.Close(ctx, req.ConnectionID)
+	})
+	env := startGrip(t, r, nil)
+	ctx := testContext(t, time.Minute)
+
+	c := dial(t, ctx, "c", env.wsURL+"?token=secret", nil)
+	c.send(ctx, "hi")
+	c.expect("hi")
+	if err := c.conn.Close(4000, "client done"); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	select {
+	case d := <-disconnects:
+		if d.code != 4000 || d.reason != "client done" {
+			t.Errorf("$disconnect saw %d %q, want 4000 \"client done\"", d.code, d.reason)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no $disconnect after the client closed")
+	}
+
+	s := dial(t, ctx, "s", env.wsURL+"?token=secret", nil)
+	s.send(ctx, `{"action":"bye"}`)
+	if code := s.closed(); code != websocket.StatusNormalClosure {
+		t.Errorf("server close: client saw %d, want 1000", code)
+	}
+	select {
+	case d := <-disconnects:
+		if d.code != 1000 {
+			t.Errorf("$disconnect after ws.Close saw %d, want 1000", d.code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no $disconnect after ws.Close")
+	}
+}
+
+// TestGripPublishOutside: from outside any request, ws.SendMessage with the
+// handler's Sender reaches exactly one connection, a channel publish reaches
+// its members, and ws.Close closes a connection.
+func TestGripPublishOutside(t *testing.T) {
+	ids := make(chan string, 8)
+	var ch ws.Channels
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		ids <- req.ConnectionID
+		if room := req.Query("room"); room != "" {
+			return ch.Join(ctx, req.ConnectionID, room)
+		}
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
+	env := startGrip(t, r, &grip.Options{Prefix: "t-"})
+	ch = env.handler.Channels()
+	ctx := testContext(t, time.Minute)
+
+	a := dial(t, ctx, "a", env.wsURL+"?room=lobby", nil)
+	aID := <-ids
+	b := dial(t, ctx, "b", env.wsURL+"?room=lobby", nil)
+	<-ids
+	c := dial(t, ctx, "c", env.wsURL, nil)
+	cID := <-ids
+	// A round trip each: the subscriptions made at OPEN are in place.
+	for _, cl := range []*client{a, b, c} {
+		cl.send(ctx, "sync")
+		cl.expect("sync")
+	}
+
+	out := ws.ContextWithSender(context.Background(), env.handler.Sender())
+	if err := ws.SendMessage(out, cID, map[string]string{"to": "c"}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(`{"to":"c"}`)
+	if err := ch.Publish(out, "lobby", "to lobby", ""); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("to lobby")
+	b.expect("to lobby")
+	if err := ch.Publish(out, "lobby", "not to a", aID); err != nil {
+		t.Fatal(err)
+	}
+	b.expect("not to a")
+	if _, err := ws.Info(out, cID); err == nil {
+		t.Error("Info of a connection outside its request: no error")
+	}
+	if err := ws.Close(out, cID); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.closed(); code != websocket.StatusNormalClosure {
+		t.Errorf("closed by publish: client saw %d, want 1000", code)
+	}
+	// Nothing else arrived: a and c got exactly what was meant for them.
+	for _, cl := range []*client{a, b} {
+		cl.send(ctx, "end")
+		cl.expect("end")
+	}
+}
+
+// TestGripHTTPStream: a request held as a stream gets the initial body, then
+// each http-stream publish.
+func TestGripHTTPStream(t *testing.T) {
+	env := startGrip(t, ws.NewRouter(), &grip.Options{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grip.Hold(w.Header(), grip.HoldStream, []string{"news"}, nil)
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "stream open\n")
+	})})
+	ctx := testContext(t, time.Minute)
+	resp := getHeld(t, ctx, env.httpURL+"/stream")
+	defer resp.Body.Close()
+	lines := bufio.NewReader(resp.Body)
+	readLine := func() string {
+		l, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read stream: %v", err)
+		}
+		return l
+	}
+	if l := readLine(); l != "stream open\n" {
+		t.Fatalf("first line %q", l)
+	}
+	pub, _ := grip.NewPublisher(env.publishURL)
+	for _, msg := range []string{"one\n", "two\n"} {
+		// The subscription is made as the response starts; publish until
+		// the first message lands.
+		if err := pub.Publish(ctx, grip.Item{Channel: "news", HTTPStream: &grip.HTTPStream{Content: []byte(msg)}}); err != nil {
+			t.Fatal(err)
+		}
+		if l := readLine(); l != msg {
+			t.Fatalf("got %q, want %q", l, msg)
+		}
+	}
+}
+
+// TestGripLongPoll: a request held as a response is answered by an
+// http-response publish.
+func TestGripLongPoll(t *testing.T) {
+	env := startGrip(t, ws.NewRouter(), &grip.Options{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grip.Hold(w.Header(), grip.HoldResponse, []string{"poll"}, &grip.HoldOptions{Timeout: 20 * time.Second})
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "timeout\n")
+	})})
+	ctx := testContext(t, time.Minute)
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp := getHeld(t, ctx, env.httpURL+"/poll")
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		done <- result{resp.StatusCode, string(b), err}
+	}()
+	pub, _ := grip.NewPublisher(env.publishURL)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		// Publish until the held request (subscribed once Pushpin got the
+		// hold instruction) takes it.
+		err := pub.Publish(ctx, grip.Item{Channel: "poll", HTTPResponse: &grip.HTTPResponse{
+			Code: 202, Headers: map[string]string{"Content-Type": "text/plain"}, Body: []byte("news!\n"),
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-done:
+			if r.err != nil || r.status != 202 || r.body != "news!\n" {
+				t.Fatalf("long-poll got %d %q %v, want 202 \"news!\\n\"", r.status, r.body, r.err)
+			}
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// getHeld GETs url through Pushpin, retrying while Pushpin answers that its
+// handler's accept service is unavailable: right after startup its internal
+// link to the handler may not be connected yet.
+func getHeld(t *testing.T, ctx context.Context, url string) *http.Response {
+	for attempt := 0; ; attempt++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("GET %s: %v", url, err)
+			return &http.Response{Body: io.NopCloser(strings.NewReader(""))}
+		}
+		if resp.StatusCode < 500 || attempt == 20 {
+			return resp
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "Accept service unavailable") {
+			resp.Body = io.NopCloser(strings.NewReader(string(b)))
+			return resp
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // PushpinBinary is where Debian's pushpin package installs the runner.
@@ -74,7 +77,11 @@ stats_spec=ipc://{rundir}/{ipc_prefix}stats
 		if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "routes"), []byte(routes+"\n"), 0o644); err != nil {
+		// A route of its own for warmUp, before the caller's.
+		warm := httptest.NewServer(http.HandlerFunc(warmUpBackend))
+		t.Cleanup(warm.Close)
+		routeLines := "*,path_beg=" + warmUpPath + " " + strings.TrimPrefix(warm.URL, "http://") + ",over_http\n" + routes + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "routes"), []byte(routeLines), 0o644); err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
 		p, err := start(PushpinBinary, "--config", cfg, "--merge-output")
@@ -89,6 +96,9 @@ stats_spec=ipc://{rundir}/{ipc_prefix}stats
 			lastErr = err
 			t.Logf("testenv: pushpin did not start: %v\n%s", err, p.output())
 			continue
+		}
+		if err := warmUp(clientURL, publishURL); err != nil {
+			t.Logf("testenv: pushpin warm-up: %v", err)
 		}
 		t.Cleanup(func() {
 			stopGracefully(p)
@@ -157,4 +167,64 @@ func stopGracefully(p *process) {
 		}
 	}
 	p.kill()
+}
+
+const warmUpPath = "/.testenv-warm-up"
+
+// warmUpBackend is a WebSocket-over-HTTP back end that accepts a connection
+// and subscribes it to the channel named by its path.
+func warmUpBackend(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/websocket-events")
+	w.Header().Set("Sec-WebSocket-Extensions", "grip")
+	body, _ := io.ReadAll(r.Body)
+	if !strings.HasPrefix(string(body), "OPEN") {
+		return // messages, CLOSE: nothing to answer
+	}
+	sub := `c:{"type":"subscribe","channel":"testenv-warm-up"}`
+	fmt.Fprintf(w, "OPEN\r\nTEXT %x\r\n%s\r\n", len(sub), sub)
+}
+
+// warmUp waits until a message published to a WebSocket connection through
+// the proxy arrives. Pushpin's internal ZeroMQ links connect lazily: right
+// after startup, the first reply from a back end can be lost (the proxy logs
+// "received message out of sequence" and the request hangs 30 s), and the
+// first subscriptions reach the handler tens of milliseconds late. Tests
+// that start Pushpin then publish at once would be flaky without this.
+func warmUp(clientURL, publishURL string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var conn *websocket.Conn
+	for {
+		dialCtx, dialCancel := context.WithTimeout(ctx, 2*time.Second)
+		c, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(clientURL, "http")+warmUpPath, nil)
+		dialCancel()
+		if err == nil {
+			conn = c
+			break
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer conn.CloseNow()
+	got := make(chan struct{})
+	go func() {
+		if _, _, err := conn.Read(ctx); err == nil {
+			close(got)
+		}
+	}()
+	for {
+		body := `{"items":[{"channel":"testenv-warm-up","formats":{"ws-message":{"content":"warm"}}}]}`
+		if resp, err := http.Post(publishURL+"publish/", "application/json", strings.NewReader(body)); err == nil {
+			resp.Body.Close()
+		}
+		select {
+		case <-got:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
