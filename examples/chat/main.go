@@ -77,6 +77,8 @@ func serve(ctx context.Context, room *ChatRoom) error {
 		ws.Register(room)
 		lambda.Start(ws.Handler)
 		return nil
+	case *gripMode:
+		return serveGrip(ctx, room, *addr)
 	default:
 		room.Channels = ws.StoreChannels(room.Store)
 		ws.Register(room)

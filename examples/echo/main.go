@@ -77,7 +77,11 @@ func main() {
 		lambda.Start(ws.Handler)
 		return
 	}
-	if err := serveLocal(*addr); err != nil {
+	serve := serveLocal
+	if *gripMode {
+		serve = serveGrip
+	}
+	if err := serve(*addr); err != nil {
 		log.Fatal(err)
 	}
 }

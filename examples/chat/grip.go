@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/lambdaws/lambdaws/grip"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+var gripMode = flag.Bool("grip", false, "serve the chat as a GRIP back end for Pushpin/Fanout (WebSocket-over-HTTP) on -addr; "+
+	"GRIP_URL is the publish API (default http://localhost:5561/)")
+
+// serveGrip serves the room behind Pushpin or Fanout: WebSocket-over-HTTP
+// requests go to the handlers, anything else to the page. A channel publish
+// is one call to the proxy, which fans it out to the channel's members.
+//
+//	go run ./examples/chat -grip -addr 127.0.0.1:8080 &
+//	pushpin --route '* 127.0.0.1:8080,over_http'   # clients: ws://127.0.0.1:7999/, page http://127.0.0.1:7999/
+func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
+	if os.Getenv("GRIP_URL") == "" {
+		os.Setenv("GRIP_URL", "http://localhost:5561/")
+	}
+	h, err := grip.New(nil, &grip.Options{HTTP: pageHandler()})
+	if err != nil {
+		return err
+	}
+	room.Channels = h.Channels()
+	ws.Register(room)
+	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("chat: GRIP back end on http://%s/, publishing to %s\n", ln.Addr(), os.Getenv("GRIP_URL"))
+	fmt.Printf("chat: start pushpin --route '* %s,over_http' and connect to ws://127.0.0.1:7999/ (page: http://127.0.0.1:7999/)\n", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

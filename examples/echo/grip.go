@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lambdaws/lambdaws/grip"
+)
+
+var gripMode = flag.Bool("grip", false, "serve the handlers as a GRIP back end for Pushpin/Fanout (WebSocket-over-HTTP) on -addr")
+
+// serveGrip serves the handlers behind Pushpin or Fanout until SIGINT or
+// SIGTERM:
+//
+//	go run ./examples/echo -grip -addr 127.0.0.1:8080 &
+//	pushpin --route '* 127.0.0.1:8080,over_http'   # clients: ws://127.0.0.1:7999/
+func serveGrip(addr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h, err := grip.New(nil, nil)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("echo: GRIP back end on http://%s/\n", ln.Addr())
+	fmt.Printf("echo: start pushpin --route '* %s,over_http' and connect to ws://127.0.0.1:7999/\n", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
