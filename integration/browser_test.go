@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -173,6 +174,13 @@ func (b *browser) read() {
 // decodes its result into result.
 func (b *browser) call(ctx context.Context, session, method string, params, result any) {
 	b.t.Helper()
+	if err := b.try(ctx, session, method, params, result); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// try is call returning its error.
+func (b *browser) try(ctx context.Context, session, method string, params, result any) error {
 	id := b.lastID.Add(1)
 	ch := make(chan cdpResponse, 1)
 	b.mu.Lock()
@@ -184,26 +192,27 @@ func (b *browser) call(ctx context.Context, session, method string, params, resu
 	}
 	data, _ := json.Marshal(msg)
 	if err := b.conn.Write(ctx, websocket.MessageText, data); err != nil {
-		b.t.Fatalf("devtools %s: %v", method, err)
+		return fmt.Errorf("devtools %s: %w", method, err)
 	}
 	var resp cdpResponse
 	var ok bool
 	select {
 	case resp, ok = <-ch:
 		if !ok {
-			b.t.Fatalf("devtools %s: connection to chromium lost", method)
+			return fmt.Errorf("devtools %s: connection to chromium lost", method)
 		}
 	case <-ctx.Done():
-		b.t.Fatalf("devtools %s: %v", method, ctx.Err())
+		return fmt.Errorf("devtools %s: %w", method, ctx.Err())
 	}
 	if resp.Error != nil {
-		b.t.Fatalf("devtools %s: %s", method, resp.Error.Message)
+		return fmt.Errorf("devtools %s: %s", method, resp.Error.Message)
 	}
 	if result != nil {
 		if err := json.Unmarshal(resp.Result, result); err != nil {
-			b.t.Fatalf("devtools %s: %v", method, err)
+			return fmt.Errorf("devtools %s: %w", method, err)
 		}
 	}
+	return nil
 }
 
 // tab is a page of the browser.
@@ -241,9 +250,20 @@ func (tb *tab) eval(ctx context.Context, expr string) string {
 			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
-	tb.b.call(ctx, tb.session, "Runtime.evaluate", map[string]any{
-		"expression": expr, "awaitPromise": true, "returnByValue": true,
-	}, &res)
+	// A navigation (the tab loading its page) destroys the context an
+	// evaluation runs in; evaluate again in the new one.
+	for attempt := 0; ; attempt++ {
+		err := tb.b.try(ctx, tb.session, "Runtime.evaluate", map[string]any{
+			"expression": expr, "awaitPromise": true, "returnByValue": true,
+		}, &res)
+		if err == nil {
+			break
+		}
+		if attempt == 50 || !strings.Contains(err.Error(), "context") {
+			tb.b.t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if e := res.ExceptionDetails; e != nil {
 		tb.b.t.Fatalf("javascript %s: %s %s", expr, e.Text, e.Exception.Description)
 	}

@@ -68,7 +68,9 @@ func TestLoad(t *testing.T) {
 		for range perChannel - 1 {
 			c.next()
 		}
-		c.conn.Close(websocket.StatusNormalClosure, "")
+	}
+	for _, c := range warm {
+		c.conn.CloseNow() // the reader goroutine is still reading: no close handshake to wait for
 	}
 	if _, err := p.waitLog(disconnectLine, perChannel, 30*time.Second); err != nil {
 		t.Fatal(err)
@@ -157,10 +159,20 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("%d deliveries, want %d", got, loadDeliveries)
 	}
 
-	// Everyone leaves.
+	// Everyone leaves, with a close handshake (each Close waits for the
+	// gateway's close frame).
 	for _, c := range clients {
-		c.conn.Close(websocket.StatusNormalClosure, "bye")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := c.conn.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+				t.Errorf("%s: close: %v", c.nick, err)
+			}
+		}()
 	}
+	wg.Wait()
 	if _, err := p.waitLog(disconnectLine, perChannel+loadClients, time.Minute); err != nil {
 		t.Fatal(err)
 	}
