@@ -188,6 +188,18 @@ func connFrom(ctx context.Context) *conn {
 	return c
 }
 
+func (c *conn) setGone() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gone = true
+}
+
+func (c *conn) isGone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gone
+}
+
 func (c *conn) queue(e Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -206,7 +218,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 	hdr := w.Header()
 	accepted := false
 	for _, ev := range evs {
-		if c.gone {
+		if c.isGone() {
 			break
 		}
 		switch ev.Type {
@@ -237,7 +249,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 				body = base64.StdEncoding.EncodeToString(ev.Content)
 			}
 			resp := h.dispatch(ctx, c, "MESSAGE", registry.Default, &body, ev.Type == Binary, 0, "")
-			if resp.StatusCode/100 == 2 && resp.Body != "" && !c.gone {
+			if resp.StatusCode/100 == 2 && resp.Body != "" && !c.isGone() {
 				c.queue(Event{Type: Text, Content: append([]byte("m:"), resp.Body...)})
 			}
 		case Ping:
@@ -245,14 +257,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 		case Pong:
 		case Close:
 			code, reason := ev.CloseCode()
-			c.gone = true
+			c.setGone()
 			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, code, reason)
+			c.mu.Lock()
 			if !c.closed {
 				c.closed = true
-				c.queue(CloseEvent(code, ""))
+				c.out = append(c.out, CloseEvent(code, ""))
 			}
+			c.mu.Unlock()
 		case Disconnect:
-			c.gone = true
+			c.setGone()
 			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, 1006, "")
 		default:
 			h.logger().WarnContext(ctx, "grip: ignoring unknown event", "type", ev.Type, "connection_id", cid)

@@ -46,10 +46,12 @@ func current(ctx context.Context, id string) *conn {
 
 func (s *gripSender) Send(ctx context.Context, id string, data []byte) error {
 	if c := current(ctx, id); c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		if c.gone || c.closed {
 			return &sender.Error{Op: "send", ConnectionID: id, StatusCode: http.StatusGone, Err: sender.ErrGone}
 		}
-		c.queue(Event{Type: Text, Content: append([]byte("m:"), data...)})
+		c.out = append(c.out, Event{Type: Text, Content: append([]byte("m:"), data...)})
 		return nil
 	}
 	return s.publish(ctx, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}})
@@ -172,7 +174,7 @@ func (g gripChannels) Join(ctx context.Context, id, channel string) error {
 	if c == nil {
 		return fmt.Errorf("%w: Join of connection %s to %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.gone {
+	if !c.isGone() {
 		c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.opts.Prefix + channel, "filters": []string{"skip-self"}}))
 	}
 	return nil
@@ -183,7 +185,7 @@ func (g gripChannels) Leave(ctx context.Context, id, channel string) error {
 	if c == nil {
 		return fmt.Errorf("%w: Leave of connection %s from %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.gone {
+	if !c.isGone() {
 		c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.opts.Prefix + channel}))
 	}
 	return nil

@@ -1,0 +1,495 @@
+package grip_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/grip"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// fakeProxy records publishes, as Pushpin's /publish/ endpoint would.
+type fakeProxy struct {
+	mu    sync.Mutex
+	auth  []string
+	items []map[string]any
+	srv   *httptest.Server
+}
+
+func newFakeProxy(t *testing.T) *fakeProxy {
+	p := &fakeProxy{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/publish/" || r.Method != http.MethodPost {
+			http.Error(w, "Not Found", 404)
+			return
+		}
+		var body struct{ Items []map[string]any }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, "Invalid format", 400)
+			return
+		}
+		p.mu.Lock()
+		p.auth = append(p.auth, r.Header.Get("Authorization"))
+		p.items = append(p.items, body.Items...)
+		p.mu.Unlock()
+		io.WriteString(w, "Published\n")
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *fakeProxy) published() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, it := range p.items {
+		b, _ := json.Marshal(it)
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// newHandler serves r with a fake proxy behind its Publisher.
+func newHandler(t *testing.T, r *ws.Router, opts *grip.Options) (*grip.Handler, *fakeProxy) {
+	t.Helper()
+	t.Setenv("GRIP_URL", "")
+	t.Setenv("GRIP_VERIFY_KEY", "")
+	t.Setenv("GRIP_VERIFY_ISS", "")
+	t.Setenv("GRIP_PREFIX", "")
+	fp := newFakeProxy(t)
+	if r.Logger == nil {
+		r.Logger = quiet()
+	}
+	var o grip.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Publisher == nil {
+		pub, err := grip.NewPublisher(fp.srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Publisher = pub
+	}
+	o.Logger = quiet()
+	h, err := grip.New(r, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, fp
+}
+
+// post sends events for connection cid and decodes the answer.
+func post(t *testing.T, h http.Handler, cid, path string, hdr map[string]string, evs ...grip.Event) (*http.Response, []grip.Event) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "http://backend"+path, strings.NewReader(string(grip.EncodeEvents(evs...))))
+	req.Header.Set("Content-Type", grip.ContentType)
+	if cid != "" {
+		req.Header.Set("Connection-Id", cid)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	resp := rec.Result()
+	if resp.StatusCode != 200 {
+		return resp, nil
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != grip.ContentType {
+		t.Fatalf("Content-Type %q, want exactly %q", ct, grip.ContentType)
+	}
+	got, err := grip.DecodeEvents(rec.Body.Bytes())
+	if err != nil {
+		t.Fatalf("response body %q: %v", rec.Body.Bytes(), err)
+	}
+	return resp, got
+}
+
+func text(s string) grip.Event { return grip.Event{Type: grip.Text, Content: []byte(s)} }
+
+func eventStrings(evs []grip.Event) []string {
+	var out []string
+	for _, e := range evs {
+		if len(e.Content) == 0 {
+			out = append(out, e.Type)
+		} else {
+			out = append(out, e.Type+" "+string(e.Content))
+		}
+	}
+	return out
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestOpen(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		switch req.Query("token") {
+		case "":
+			return ws.Reject(http.StatusUnauthorized, "missing token")
+		case "boom":
+			return errors.New("internal detail")
+		}
+		if req.Header("X-Client") != "go" {
+			return ws.Reject(http.StatusBadRequest, "header not seen")
+		}
+		req.SelectSubprotocol("chat.v1")
+		return ws.Reply(ctx, "welcome")
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	h, _ := newHandler(t, r, &grip.Options{KeepAlive: 30 * time.Second})
+
+	resp, evs := post(t, h, "c1", "/ws?token=ok", map[string]string{"X-Client": "go", "Sec-WebSocket-Protocol": "x, chat.v1"}, grip.Event{Type: grip.Open})
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	want := []string{
+		"OPEN",
+		`TEXT c:{"name":"user","type":"set-meta","value":"c1"}`,
+		`TEXT c:{"channel":"conn-c1","type":"subscribe"}`,
+		"TEXT m:welcome",
+	}
+	if got := eventStrings(evs); !equalStrings(got, want) {
+		t.Errorf("events %q\nwant %q", got, want)
+	}
+	for k, v := range map[string]string{"Sec-WebSocket-Extensions": "grip", "Sec-WebSocket-Protocol": "chat.v1", "Keep-Alive-Interval": "30"} {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+
+	resp, _ = post(t, h, "c2", "/ws", nil, grip.Event{Type: grip.Open})
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 401 || !strings.Contains(string(body), "missing token") {
+		t.Errorf("rejected: %d %q, want 401 missing token", resp.StatusCode, body)
+	}
+	resp, _ = post(t, h, "c3", "/ws?token=boom", map[string]string{"X-Client": "go"}, grip.Event{Type: grip.Open})
+	body, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 500 || strings.Contains(string(body), "internal detail") {
+		t.Errorf("failing $connect: %d %q, want 500 without the error text", resp.StatusCode, body)
+	}
+}
+
+func TestMessages(t *testing.T) {
+	var disconnects []string
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnRoute("echo", func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
+	r.OnRoute("respond", func(ctx context.Context, req *ws.Request) error { return req.Respond("two-way") })
+	r.OnRoute("bye", func(ctx context.Context, req *ws.Request) error {
+		if err := ws.Close(ctx, req.ConnectionID); err != nil {
+			return err
+		}
+		if err := ws.Reply(ctx, "too late"); err == nil {
+			return errors.New("Reply after Close succeeded")
+		}
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		return ws.Reply(ctx, map[string]any{"len": len(req.Body), "bin": req.Event.IsBase64Encoded})
+	})
+	r.OnDisconnect(func(ctx context.Context, req *ws.Request) error {
+		code, reason := req.DisconnectStatus()
+		disconnects = append(disconnects, req.ConnectionID+" "+string(rune('0'+code/1000))+" "+reason)
+		return nil
+	})
+	h, _ := newHandler(t, r, nil)
+
+	for _, tc := range []struct {
+		name string
+		in   []grip.Event
+		want []string
+	}{
+		{"route by action", []grip.Event{text(`{"action":"echo","x":"€"}`)}, []string{`TEXT m:{"action":"echo","x":"€"}`}},
+		{"two-way response", []grip.Event{text(`{"action":"respond"}`)}, []string{"TEXT m:two-way"}},
+		{"default route", []grip.Event{text("hello")}, []string{`TEXT m:{"bin":false,"len":5}`}},
+		{"binary", []grip.Event{{Type: grip.Binary, Content: []byte{0, '\r', '\n', 0xff}}}, []string{`TEXT m:{"bin":true,"len":4}`}},
+		{"ping", []grip.Event{{Type: grip.Ping, Content: []byte("p")}}, []string{"PONG p"}},
+		{"pong ignored", []grip.Event{{Type: grip.Pong}}, nil},
+		{"keep-alive", nil, nil},
+		{"batch in order", []grip.Event{text("a"), {Type: grip.Ping}, text(`{"action":"echo"}`)},
+			[]string{`TEXT m:{"bin":false,"len":1}`, "PONG", `TEXT m:{"action":"echo"}`}},
+		{"server close", []grip.Event{text(`{"action":"bye"}`), text("ignored? no: still served")},
+			[]string{"CLOSE \x03\xe8", `TEXT m:{"bin":false,"len":24}`}[:1]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, evs := post(t, h, "c1", "/", nil, tc.in...)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if resp.Header.Get("Sec-WebSocket-Extensions") != "" {
+				t.Error("grip extension outside the OPEN response")
+			}
+			if got := eventStrings(evs); !equalStrings(got, tc.want) {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+
+	_, evs := post(t, h, "c4", "/", nil, grip.CloseEvent(4000, "client done"), text("after close"))
+	if got := eventStrings(evs); !equalStrings(got, []string{"CLOSE \x0f\xa0"}) {
+		t.Errorf("close answered %q, want CLOSE 4000", got)
+	}
+	post(t, h, "c5", "/", nil, grip.Event{Type: grip.Disconnect})
+	if want := []string{"c4 4 client done", "c5 1 "}; !equalStrings(disconnects, want) {
+		t.Errorf("$disconnect saw %q, want %q", disconnects, want)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	h, _ := newHandler(t, r, nil)
+	if resp, _ := post(t, h, "", "/", nil, grip.Event{Type: grip.Open}); resp.StatusCode != 400 {
+		t.Errorf("no Connection-Id: %d", resp.StatusCode)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("TEXT 9\r\nhi\r\n"))
+	req.Header.Set("Content-Type", grip.ContentType)
+	req.Header.Set("Connection-Id", "c")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "truncated") {
+		t.Errorf("malformed body: %d %q", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 400 {
+		t.Errorf("plain GET without Options.HTTP: %d", rec.Code)
+	}
+	h2, _ := newHandler(t, r, &grip.Options{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })})
+	rec = httptest.NewRecorder()
+	h2.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 200 || rec.Body.String() != "page" {
+		t.Errorf("plain GET with Options.HTTP: %d %q", rec.Code, rec.Body)
+	}
+}
+
+func TestGripSig(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	t.Setenv("GRIP_VERIFY_KEY", "changeme")
+	t.Setenv("GRIP_VERIFY_ISS", "pushpin")
+	t.Setenv("GRIP_URL", "")
+	h, err := grip.New(r, &grip.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	good := hs256("changeme", `{"alg":"HS256","typ":"JWT"}`, `{"iss":"pushpin","exp":`+itoa(exp)+`}`)
+	for _, tc := range []struct {
+		name, sig string
+		status    int
+	}{
+		{"valid", good, 200},
+		{"unsigned", "", 401},
+		{"expired", hs256("changeme", `{"alg":"HS256"}`, `{"iss":"pushpin","exp":1000}`), 401},
+		{"wrong key", hs256("nope", `{"alg":"HS256"}`, `{"iss":"pushpin","exp":`+itoa(exp)+`}`), 401},
+		{"wrong issuer", hs256("changeme", `{"alg":"HS256"}`, `{"iss":"x","exp":`+itoa(exp)+`}`), 401},
+		{"alg none", b64(`{"alg":"none"}`) + "." + b64(`{"iss":"pushpin","exp":`+itoa(exp)+`}`) + ".", 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if tc.sig != "" {
+				hdr["Grip-Sig"] = tc.sig
+			}
+			if resp, _ := post(t, h, "c", "/", hdr, grip.Event{Type: grip.Open}); resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestMeta(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return grip.SetMeta(ctx, "User", "alice") })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		if err := grip.SetMeta(ctx, "count", "1"); err != nil {
+			return err
+		}
+		if err := grip.SetMeta(ctx, "gone", ""); err != nil {
+			return err
+		}
+		if grip.SetMeta(ctx, "bad name", "x") == nil || grip.SetMeta(ctx, "x", "a\r\nb") == nil {
+			return errors.New("invalid meta accepted")
+		}
+		m := grip.Meta(ctx)
+		return ws.Reply(ctx, []string{m["user"], m["count"], m["gone"], req.Authorizer()["user"].(string)})
+	})
+	h, _ := newHandler(t, r, nil)
+	resp, _ := post(t, h, "c", "/", nil, grip.Event{Type: grip.Open})
+	if got := resp.Header.Get("Set-Meta-User"); got != "alice" {
+		t.Errorf("Set-Meta-User = %q", got)
+	}
+	resp, evs := post(t, h, "c", "/", map[string]string{"Meta-User": "alice", "Meta-Gone": "x"}, text("hi"))
+	if got := eventStrings(evs); !equalStrings(got, []string{`TEXT m:["alice","1","","alice"]`}) {
+		t.Errorf("got %q", got)
+	}
+	if resp.Header.Get("Set-Meta-Count") != "1" || resp.Header.Values("Set-Meta-Gone") == nil || resp.Header.Get("Set-Meta-Gone") != "" {
+		t.Errorf("Set-Meta headers %v", resp.Header)
+	}
+	if err := grip.SetMeta(context.Background(), "a", "b"); err == nil {
+		t.Error("SetMeta outside a request: no error")
+	}
+	if grip.Meta(context.Background()) != nil {
+		t.Error("Meta outside a request: not nil")
+	}
+}
+
+func TestSendToOthers(t *testing.T) {
+	var ch ws.Channels
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		return ch.Join(ctx, req.ConnectionID, "room")
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		if err := ws.SendMessage(ctx, "other", "hi other"); err != nil {
+			return err
+		}
+		if err := ch.Publish(ctx, "room", map[string]int{"n": 1}, req.ConnectionID); err != nil {
+			return err
+		}
+		if err := ws.Close(ctx, "other"); err != nil {
+			return err
+		}
+		if err := ch.Join(ctx, "other", "room"); !errors.Is(err, grip.ErrUnsupported) {
+			return errors.New("Join of another connection did not fail with ErrUnsupported")
+		}
+		if _, err := ws.Info(ctx, "other"); !errors.Is(err, grip.ErrUnsupported) {
+			return errors.New("Info of another connection did not fail with ErrUnsupported")
+		}
+		if info, err := ws.Info(ctx, req.ConnectionID); err != nil || info.UserAgent != "ua" {
+			return errors.New("Info of the served connection failed")
+		}
+		res, err := ws.Broadcast(ctx, func(yield func(string, error) bool) {
+			for _, id := range []string{"a", req.ConnectionID, "b"} {
+				if !yield(id, nil) {
+					return
+				}
+			}
+		}, "all", nil)
+		if err != nil || res.Sent != 3 {
+			return errors.New("broadcast failed")
+		}
+		return ch.Leave(ctx, req.ConnectionID, "room")
+	})
+	h, fp := newHandler(t, r, &grip.Options{Prefix: "app-"})
+	ch = h.Channels()
+	_, evs := post(t, h, "me", "/", nil, grip.Event{Type: grip.Open})
+	if got := eventStrings(evs); len(got) != 4 || got[3] != `TEXT c:{"channel":"app-room","filters":["skip-self"],"type":"subscribe"}` || got[2] != `TEXT c:{"channel":"app-conn-me","type":"subscribe"}` {
+		t.Errorf("OPEN answered %q", got)
+	}
+	resp, evs := post(t, h, "me", "/", map[string]string{"User-Agent": "ua"}, text("go"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if got := eventStrings(evs); !equalStrings(got, []string{"TEXT m:all", `TEXT c:{"channel":"app-room","type":"unsubscribe"}`}) {
+		t.Errorf("answered %q", got)
+	}
+	want := []string{
+		`{"channel":"app-conn-other","formats":{"ws-message":{"content":"hi other"}}}`,
+		`{"channel":"app-room","formats":{"ws-message":{"content":"{\"n\":1}"}},"meta":{"sender":"me"}}`,
+		`{"channel":"app-conn-other","formats":{"ws-message":{"action":"close","code":1000}}}`,
+		`{"channel":"app-conn-a","formats":{"ws-message":{"content":"all"}}}`,
+		`{"channel":"app-conn-b","formats":{"ws-message":{"content":"all"}}}`,
+	}
+	if got := fp.published(); !equalStrings(got, want) {
+		t.Errorf("published\n%q\nwant\n%q", got, want)
+	}
+
+	// Outside a request: the Handler's Sender publishes.
+	ctx := ws.ContextWithSender(context.Background(), h.Sender())
+	if err := ws.SendMessage(ctx, "me", []byte("later")); err != nil {
+		t.Fatal(err)
+	}
+	if got := fp.published(); got[len(got)-1] != `{"channel":"app-conn-me","formats":{"ws-message":{"content":"later"}}}` {
+		t.Errorf("outside a request published %q", got[len(got)-1])
+	}
+}
+
+func TestNoPublisher(t *testing.T) {
+	t.Setenv("GRIP_URL", "")
+	h, err := grip.New(ws.NewRouter(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ws.ContextWithSender(context.Background(), h.Sender())
+	if err := ws.SendMessage(ctx, "x", "hi"); !errors.Is(err, grip.ErrNoPublisher) {
+		t.Errorf("SendMessage without GRIP_URL: %v", err)
+	}
+	if err := h.Channels().Publish(ctx, "room", "hi", ""); !errors.Is(err, grip.ErrNoPublisher) {
+		t.Errorf("Publish without GRIP_URL: %v", err)
+	}
+}
+
+func TestLambda(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		if req.Query("t") != "1" {
+			return ws.Reject(403, "no")
+		}
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
+	h, _ := newHandler(t, r, nil)
+	body := grip.EncodeEvents(grip.Event{Type: grip.Open}, text("€ hi"))
+
+	v1, err := h.Lambda(context.Background(), events.APIGatewayProxyRequest{
+		HTTPMethod:            "POST",
+		Path:                  "/ws",
+		Headers:               map[string]string{"content-type": grip.ContentType, "connection-id": "L1"},
+		QueryStringParameters: map[string]string{"t": "1"},
+		Body:                  base64.StdEncoding.EncodeToString(body),
+		IsBase64Encoded:       true,
+	})
+	if err != nil || v1.StatusCode != 200 || !v1.IsBase64Encoded || v1.Headers["Content-Type"] != grip.ContentType {
+		t.Fatalf("v1: %+v %v", v1, err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(v1.Body)
+	evs, _ := grip.DecodeEvents(raw)
+	if got := eventStrings(evs); len(got) != 4 || got[0] != "OPEN" || got[3] != "TEXT m:€ hi" {
+		t.Errorf("v1 events %q", got)
+	}
+
+	v2, err := h.LambdaV2(context.Background(), events.APIGatewayV2HTTPRequest{
+		RawPath:        "/ws",
+		RawQueryString: "t=0",
+		Headers:        map[string]string{"content-type": grip.ContentType, "connection-id": "L2"},
+		Body:           string(grip.EncodeEvents(grip.Event{Type: grip.Open})),
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}},
+	})
+	if err != nil || v2.StatusCode != 403 {
+		t.Fatalf("v2 reject: %+v %v", v2, err)
+	}
+	bad, _ := h.Lambda(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "POST", Body: "!!", IsBase64Encoded: true})
+	if bad.StatusCode != 400 {
+		t.Errorf("bad base64: %d", bad.StatusCode)
+	}
+}
