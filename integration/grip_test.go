@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -39,7 +40,7 @@ type gripEnv struct {
 
 // startGrip serves r with grip.Handler (opts may be nil) behind a fresh
 // Pushpin.
-func startGrip(t *testing.T, r *ws.Router, opts *grip.Options) *gripEnv {
+func startGrip(t testing.TB, r *ws.Router, opts *grip.Options) *gripEnv {
 	t.Helper()
 	var h atomic.Pointer[grip.Handler]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -401,4 +402,169 @@ func getHeld(t *testing.T, ctx context.Context, url string) *http.Response {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// BenchmarkGripBroadcast measures one message reaching 1,000 WebSocket
+// clients connected through Pushpin, all members of one channel:
+//
+//   - channel: one publish to the channel; Pushpin fans out (grip.Channels).
+//   - per-connection-batched: the message published to each connection's own
+//     channel, 100 items per publish call (the grip ws.Sender's Broadcast).
+//   - per-connection: one publish call per connection, 64 in flight, as the
+//     API Gateway path (ws.StoreChannels over the management API) makes one
+//     call per member.
+//
+// It reports the time until every client has received the message and the
+// publish calls made. Run it on its own:
+//
+//	LAMBDAWS_INTEGRATION=1 go test -run '^$' -bench GripBroadcast -benchtime 1x ./integration/
+func BenchmarkGripBroadcast(b *testing.B) {
+	const n = 1000
+	var ch ws.Channels
+	r := ws.NewRouter()
+	r.Logger = quietLogger()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return ch.Join(ctx, req.ConnectionID, "all") })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	ids := make(chan string, n)
+	r.Use(func(next ws.HandlerFunc) ws.HandlerFunc {
+		return func(ctx context.Context, req *ws.Request) error {
+			if req.RouteKey == "$connect" {
+				ids <- req.ConnectionID
+			}
+			return next(ctx, req)
+		}
+	})
+	env := startGrip(b, r, nil)
+	ch = env.handler.Channels()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// Connect n clients, 50 at a time; each counts the messages it gets.
+	var received atomic.Int64
+	counts := make([]atomic.Int64, n)
+	conns := make([]*websocket.Conn, n)
+	sem := make(chan struct{}, 50)
+	var wg sync.WaitGroup
+	var dialErr atomic.Value
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, _, err := websocket.Dial(ctx, env.wsURL, nil)
+			if err != nil {
+				dialErr.Store(err)
+				return
+			}
+			conns[i] = c
+			go func() {
+				for {
+					if _, _, err := c.Read(ctx); err != nil {
+						return
+					}
+					counts[i].Add(1)
+					received.Add(1)
+				}
+			}()
+		}()
+	}
+	wg.Wait()
+	if err := dialErr.Load(); err != nil {
+		b.Fatalf("dial: %v", err)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.CloseNow()
+		}
+	}()
+	connIDs := make([]string, 0, n)
+	for range n {
+		connIDs = append(connIDs, <-ids)
+	}
+	pub, _ := grip.NewPublisher(env.publishURL)
+
+	// Wait until every subscription is active: probe the channel until all
+	// clients have seen a probe, then let stray probes drain.
+	for {
+		if err := pub.Publish(ctx, grip.Item{Channel: "all", WSMessage: &grip.WSMessage{Content: []byte("probe")}}); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		all := true
+		for i := range counts {
+			if counts[i].Load() == 0 {
+				all = false
+				break
+			}
+		}
+		if all {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+
+	// waitAll waits until every client got one more message than before.
+	waitAll := func(base int64) time.Time {
+		for received.Load() < base+n {
+			if ctx.Err() != nil {
+				b.Fatalf("only %d of %d clients received the message", received.Load()-base, n)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		return time.Now()
+	}
+	measure := func(name string, send func() (calls int)) {
+		b.Run(name, func(b *testing.B) {
+			var total time.Duration
+			var calls int
+			for range b.N {
+				base := received.Load()
+				start := time.Now()
+				calls = send()
+				total += waitAll(base).Sub(start)
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/all-received")
+			b.ReportMetric(float64(calls), "publish-calls")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+	measure("channel", func() int {
+		if err := pub.Publish(ctx, grip.Item{Channel: "all", WSMessage: &grip.WSMessage{Content: []byte("hello all")}}); err != nil {
+			b.Fatal(err)
+		}
+		return 1
+	})
+	measure("per-connection-batched", func() int {
+		out := ws.ContextWithSender(ctx, env.handler.Sender())
+		res, err := ws.Broadcast(out, func(yield func(string, error) bool) {
+			for _, id := range connIDs {
+				if !yield(id, nil) {
+					return
+				}
+			}
+		}, "hello each", nil)
+		if err != nil || res.Sent != n {
+			b.Fatalf("broadcast: %+v %v", res, err)
+		}
+		return (n + 99) / 100
+	})
+	measure("per-connection", func() int {
+		sem := make(chan struct{}, 64)
+		var wg sync.WaitGroup
+		for _, id := range connIDs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				item := grip.Item{Channel: env.handler.ConnectionChannel(id), WSMessage: &grip.WSMessage{Content: []byte("hello one")}}
+				if err := pub.Publish(ctx, item); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		return n
+	})
 }
