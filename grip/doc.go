@@ -24,6 +24,9 @@
 // http://localhost:5561/). Outside a request, put Handler.Sender in the
 // context with ws.ContextWithSender. Info knows only the connection being
 // served (the proxy has no lookup); for others it fails with ErrUnsupported.
+// Unlike on API Gateway, a Reply from $connect succeeds: it is sent right
+// after the handshake. A reply after the connection closed fails with
+// sender.ErrGone. Pushpin limits a response body to 1,000,000 bytes.
 //
 // # Channels
 //

@@ -1,0 +1,36 @@
+package grip_test
+
+import (
+	"context"
+	"log"
+	"net/http"
+
+	"github.com/lambdaws/lambdaws/grip"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// The handlers written for API Gateway, served behind Pushpin. GRIP_URL
+// (http://localhost:5561/) lets them reach other connections and channels;
+// GRIP_VERIFY_KEY makes the back end refuse requests that did not come
+// through the proxy.
+func ExampleNew() {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
+
+	h, err := grip.New(r, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = func() error { return http.ListenAndServe("127.0.0.1:8080", h) } // or lambda.Start(h.Lambda)
+}
+
+// A channel publish from outside any request, for example from a worker.
+func ExampleHandler_Channels() {
+	h, err := grip.New(ws.NewRouter(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := ws.ContextWithSender(context.Background(), h.Sender())
+	_ = func() error { return h.Channels().Publish(ctx, "news", "hello, subscribers", "") }
+}
