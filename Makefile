@@ -23,7 +23,12 @@ deps:
 bench: deps
 	LAMBDAWS_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
-# Short fuzzing of every parser (each Fuzz test also runs its seed corpus in make test).
+# Fuzz every parser for FUZZTIME each (make test runs their seed corpora).
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 60s ./registry
-	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime 60s ./ws
+	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime $(FUZZTIME) ./registry
+	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME) ./ws
+	$(GO) test -run '^$$' -fuzz FuzzResolveEndpoint -fuzztime $(FUZZTIME) ./sender
+	$(GO) test -run '^$$' -fuzz FuzzParsePath -fuzztime $(FUZZTIME) ./local
+	$(GO) test -run '^$$' -fuzz FuzzFrameScanner -fuzztime $(FUZZTIME) ./local
+	$(GO) test -run '^$$' -fuzz FuzzDecodeEvents -fuzztime $(FUZZTIME) ./grip

@@ -168,6 +168,9 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 	}
 	key, h, ok := r.chain.Route(routeKey, body, r.expr)
 	if !ok {
+		if key == registry.Disconnect { // optional: nothing to do
+			return status(http.StatusOK), nil
+		}
 		r.logger().WarnContext(ctx, "ws: no handler for route", "connection_id", rc.ConnectionID,
 			"route", routeKey, "request_id", rc.RequestID)
 		return status(http.StatusNotFound), nil

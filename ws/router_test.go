@@ -305,6 +305,15 @@ func TestUnservableEvents(t *testing.T) {
 		t.Errorf("missing connection id was not logged: %s", logs)
 	}
 
+	// $disconnect is optional: without a handler it is answered 200, silently.
+	before := logs.String()
+	if resp := serve(t, r, event(t, "disconnect")); resp.StatusCode != 200 {
+		t.Errorf("$disconnect without a handler answered %d, want 200", resp.StatusCode)
+	}
+	if logs.String() != before {
+		t.Errorf("$disconnect without a handler logged: %s", strings.TrimPrefix(logs.String(), before))
+	}
+
 	empty, logs := newRouter(false)
 	if resp := serve(t, empty, event(t, "message")); resp.StatusCode != 404 {
 		t.Errorf("router without handlers answered %d, want 404", resp.StatusCode)
