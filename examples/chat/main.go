@@ -144,6 +144,7 @@ func servePprof(addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	fmt.Printf("chat: profiles at http://%s/debug/pprof/\n", ln.Addr())
 	go func() { log.Print(http.Serve(ln, mux)) }()
 	return nil
