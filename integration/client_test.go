@@ -114,3 +114,10 @@ func dialStatus(t testing.TB, ctx context.Context, url string, opts *websocket.D
 	defer conn.CloseNow()
 	return http.StatusSwitchingProtocols, conn.Subprotocol()
 }
+
+// testContext returns a context that ends with the test or after d.
+func testContext(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -166,13 +166,13 @@ func TestLimits(t *testing.T) {
 // that $disconnect sees the code and reason, while a talking one stays open.
 func TestIdleTimeout(t *testing.T) {
 	r, disconnects := recordingRouter()
-	url := testGateway(t, r, &local.Options{Logger: quietLogger(), IdleTimeout: 400 * time.Millisecond}) + "?token=secret"
+	url := testGateway(t, r, &local.Options{Logger: quietLogger(), IdleTimeout: time.Second}) + "?token=secret"
 	ctx := testContext(t, time.Minute)
 
 	talker := dial(t, ctx, "talker", url, nil)
 	idle := dial(t, ctx, "idle", url, nil)
 	start := time.Now()
-	for time.Since(start) < 800*time.Millisecond { // twice the timeout
+	for time.Since(start) < 2*time.Second { // twice the timeout
 		talker.send(ctx, "still here")
 		talker.expect("still here")
 		time.Sleep(100 * time.Millisecond)
