@@ -175,6 +175,7 @@ func TestOutcomes(t *testing.T) {
 		{"panic", func(context.Context, *ws.Request) error { panic(secret) }, 500, "", "ERROR", "ws: handler failed"},
 		{"nil map panic", func(context.Context, *ws.Request) error {
 			var m map[string]int
+			//lint:ignore SA5000 the test needs a runtime panic, not a panic call
 			m["x"] = 1
 			return nil
 		}, 500, "", "ERROR", "ws: handler failed"},
