@@ -9,13 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -87,30 +85,11 @@ var gripLine = regexp.MustCompile(`GRIP back end on http://(\S+)/`)
 // verifying Grip-Sig, and returns the ws:// URL clients use.
 func startGripExample(t *testing.T, name string) string {
 	t.Helper()
-	bin, ok := bins[name]
-	if !ok {
-		t.Fatalf("example %q was not built", name)
-	}
 	port := testenv.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	clientURL, publishURL := testenv.Pushpin(t, "* "+addr+",over_http")
-	p := &proc{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-grip", "-addr", addr)
-	p.cmd.Env = append(baseEnv(), "GRIP_URL="+publishURL, "GRIP_VERIFY_KEY=changeme", "GRIP_VERIFY_ISS=pushpin")
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop()
-		if out := p.out.String(); strings.Contains(out, "DATA RACE") {
-			t.Errorf("%s reported a data race:\n%s", name, out)
-		} else if t.Failed() {
-			t.Logf("%s output (last 4 KB):\n%s", name, tail(out, 4096))
-		}
-	})
+	p := runExample(t, name, []string{"GRIP_URL=" + publishURL, "GRIP_VERIFY_KEY=changeme", "GRIP_VERIFY_ISS=pushpin"},
+		"-grip", "-addr", addr)
 	if _, err := p.waitLog(gripLine, 1, 60*time.Second); err != nil {
 		t.Fatalf("%s -grip did not start: %v\n%s", name, err, p.out.String())
 	}

@@ -87,33 +87,10 @@ var urlLine = regexp.MustCompile(`listening on ws://(\S+)/`)
 
 // startExample runs the named example with -addr 127.0.0.1:0, extra
 // environment variables and arguments, waits until it printed its URL and
-// answers HTTP, and stops it (SIGTERM, then SIGKILL) when the test ends.
-// A data race reported by the program fails the test.
+// answers HTTP, and stops it when the test ends (see runExample).
 func startExample(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
-	bin, ok := bins[name]
-	if !ok {
-		t.Fatalf("example %q was not built", name)
-	}
-	p := &proc{t: t, out: &logBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	p.cmd.Env = append(baseEnv(), env...)
-	p.cmd.Stdout = p.out
-	p.cmd.Stderr = p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop()
-		if out := p.out.String(); strings.Contains(out, "DATA RACE") {
-			t.Errorf("%s reported a data race:\n%s", name, out)
-		} else if t.Failed() {
-			t.Logf("%s output (last 4 KB):\n%s", name, tail(out, 4096))
-		}
-	})
-
+	p := runExample(t, name, env, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	m, err := p.waitLog(urlLine, 1, 60*time.Second)
 	if err != nil {
 		t.Fatalf("%s did not print its URL: %v\n%s", name, err, p.out.String())
@@ -133,6 +110,36 @@ func startExample(t testing.TB, name string, env []string, args ...string) *proc
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return p
+}
+
+// runExample starts the named example binary with arguments and extra
+// environment variables, and stops it (SIGTERM, then SIGKILL) when the test
+// ends. A data race reported by the program fails the test.
+func runExample(t testing.TB, name string, env []string, args ...string) *proc {
+	t.Helper()
+	bin, ok := bins[name]
+	if !ok {
+		t.Fatalf("example %q was not built", name)
+	}
+	p := &proc{t: t, out: &logBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(baseEnv(), env...)
+	p.cmd.Stdout = p.out
+	p.cmd.Stderr = p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if out := p.out.String(); strings.Contains(out, "DATA RACE") {
+			t.Errorf("%s reported a data race:\n%s", name, out)
+		} else if t.Failed() {
+			t.Logf("%s output (last 4 KB):\n%s", name, tail(out, 4096))
+		}
+	})
 	return p
 }
 
