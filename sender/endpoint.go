@@ -69,7 +69,12 @@ func isLocal(domain string) bool {
 		}
 		host = h
 	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return loopbackHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+}
+
+// loopbackHost reports whether host (without brackets or port) is localhost,
+// a *.localhost name or a loopback IP address.
+func loopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
 		return true
 	}
