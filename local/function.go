@@ -1,0 +1,402 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Lambda's limits and defaults that a Function copies.
+const (
+	defaultConcurrency = 10
+	defaultMemorySize  = 128
+	defaultInitTimeout = 10 * time.Second // process start to the first /next
+	maxResponse        = 6 << 20          // bytes of a synchronous invocation's response
+	accountID          = "123456789012"   // in function ARNs
+)
+
+// errClosed is the error of an invocation of a closed Function, or one that
+// was running when Close ended its environment.
+var errClosed = errors.New("local: function closed")
+
+// A Function is a Lambda function: a pool of execution environments, each
+// running one invocation at a time. An invocation that finds every
+// environment busy starts a new one, up to FunctionOptions.Concurrency;
+// idle environments are reused warm. An invocation that runs past
+// FunctionOptions.Timeout fails with Sandbox.Timedout and its environment is
+// discarded. A Function is safe for concurrent use.
+type Function struct {
+	name        string
+	arn         string
+	timeout     time.Duration
+	initTimeout time.Duration // tests shorten it
+	log         *slog.Logger
+	start       func() (environment, error) // starts an environment, init included
+
+	slots chan struct{}  // one per invocation in progress, up to Concurrency
+	done  chan struct{}  // closed by Close
+	wg    sync.WaitGroup // invocations in progress
+
+	mu     sync.Mutex
+	idle   []environment // LIFO: the most recently used first, as Lambda does
+	gen    int           // incremented by Reset; environments of older generations are not reused
+	closed bool
+}
+
+// FunctionOptions configures a Function. A nil *FunctionOptions and zero
+// fields mean the documented defaults.
+type FunctionOptions struct {
+	// Name is the function's name: AWS_LAMBDA_FUNCTION_NAME, part of its ARN,
+	// and the prefix of its output lines. Default "function".
+	Name string
+
+	// Timeout ends an invocation that runs longer, as the function's
+	// Timeout setting. Time spent waiting for a free environment and a
+	// process's init do not count. Default 29 s, API Gateway's integration
+	// timeout.
+	Timeout time.Duration
+
+	// Concurrency is the most environments the Function runs at once, as a
+	// reserved concurrency; an invocation that finds all of them busy waits.
+	// Default 10.
+	Concurrency int
+
+	// MemorySize is AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB. It is not
+	// enforced. Default 128.
+	MemorySize int
+
+	// Env (NewBinary only) lists extra "KEY=value" variables for the
+	// processes, applied after the ones Lambda sets.
+	Env []string
+
+	// Output (NewBinary only) receives the processes' stdout and stderr, each
+	// line prefixed with "Name: ". Default os.Stderr.
+	Output io.Writer
+
+	// Logger receives the life of environments: timeouts, exits, init
+	// failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// InvokeError is a failed invocation as Lambda reports it. Type is the
+// function's own errorType (an in-process handler's error or panic value is
+// named as aws-lambda-go names it, such as "errorString"), or one of
+// Lambda's: "Sandbox.Timedout" (ran past the timeout), "Runtime.ExitError"
+// (the process exited during the invocation), "Runtime.InitError" (the
+// process exited or did not reach /next within 10 s of starting),
+// "Runtime.InvalidEntrypoint" (the binary could not be started) and
+// "Function.ResponseSizeTooLarge" (a response over 6 MB).
+type InvokeError struct {
+	Type    string
+	Message string
+}
+
+func (e *InvokeError) Error() string {
+	return "local: " + e.Type + ": " + e.Message
+}
+
+// NewFunction serves handler, anything lambda.Start accepts, in-process.
+// Each environment has its own lambda.NewHandler(handler), so environments run
+// in parallel. If handler already is a lambda.Handler (for example the result
+// of lambda.NewHandler), every environment shares that one value and
+// invocations run one at a time, since aws-lambda-go v1.54's Invoke returns
+// output in a buffer that the next Invoke reuses; pass the handler function
+// itself for parallel invocations. A handler that outlives its timeout keeps
+// running in its goroutine until it returns, but its environment is never
+// used again. NewFunction panics if handler is not a valid Lambda handler.
+func NewFunction(handler any, opts *FunctionOptions) *Function {
+	if handler == nil {
+		panic("local: nil handler")
+	}
+	f := newFunction(opts)
+	if h, ok := handler.(lambda.Handler); ok {
+		lock := make(chan struct{}, 1)
+		f.start = func() (environment, error) { return &handlerEnv{f: f, h: h, lock: lock}, nil }
+		return f
+	}
+	if err := validateHandler(handler); err != nil {
+		panic("local: " + err.Error())
+	}
+	f.start = func() (environment, error) { return &handlerEnv{f: f, h: lambda.NewHandler(handler)}, nil }
+	return f
+}
+
+func newFunction(opts *FunctionOptions) *Function {
+	var o FunctionOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Name == "" {
+		o.Name = "function"
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = integrationTimeout
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = defaultConcurrency
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Function{
+		name:        o.Name,
+		arn:         "arn:aws:lambda:" + region() + ":" + accountID + ":function:" + o.Name,
+		timeout:     o.Timeout,
+		initTimeout: defaultInitTimeout,
+		log:         o.Logger.With("function", o.Name),
+		slots:       make(chan struct{}, o.Concurrency),
+		done:        make(chan struct{}),
+	}
+}
+
+// region is the caller's AWS region, as the functions see it.
+func region() string {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "us-east-1"
+}
+
+// An environment runs one invocation at a time.
+type environment interface {
+	// invoke runs one invocation; keep reports whether the environment
+	// can serve another.
+	invoke(payload []byte) (out []byte, keep bool, err error)
+	// alive reports whether the environment can still be used.
+	alive() bool
+	// stop ends the environment and waits for it.
+	stop()
+}
+
+// invoke runs one invocation: it waits for a free environment, or starts one
+// up to Concurrency (ctx bounds the wait), and returns the function's
+// response, whether the environment was started for it, and an error, an
+// *InvokeError if the invocation failed.
+func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, cold bool, err error) {
+	select {
+	case f.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false, fmt.Errorf("local: waiting for an environment of %s: %w", f.name, context.Cause(ctx))
+	case <-f.done:
+		return nil, false, errClosed
+	}
+	defer func() { <-f.slots }()
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil, false, errClosed
+	}
+	f.wg.Add(1)
+	defer f.wg.Done()
+	gen := f.gen
+	var env environment
+	var dead []environment
+	for env == nil && len(f.idle) > 0 {
+		env = f.idle[len(f.idle)-1]
+		f.idle = f.idle[:len(f.idle)-1]
+		if !env.alive() {
+			dead, env = append(dead, env), nil
+		}
+	}
+	f.mu.Unlock()
+	for _, e := range dead {
+		e.stop()
+	}
+	if env == nil {
+		cold = true
+		if env, err = f.start(); err != nil {
+			return nil, cold, err
+		}
+	}
+	out, keep, err := env.invoke(payload)
+	f.mu.Lock()
+	if keep && !f.closed && gen == f.gen {
+		f.idle = append(f.idle, env)
+		env = nil
+	}
+	f.mu.Unlock()
+	if env != nil {
+		env.stop()
+	}
+	return out, cold, err
+}
+
+// Reset makes later invocations use fresh environments: idle ones end now,
+// busy ones after their invocation. The `lambdaws local` command calls it
+// after rebuilding a binary.
+func (f *Function) Reset() {
+	f.mu.Lock()
+	f.gen++
+	idle := f.idle
+	f.idle = nil
+	f.mu.Unlock()
+	for _, e := range idle {
+		e.stop()
+	}
+}
+
+// Close ends every environment, failing the invocations in progress, and
+// waits for them: processes are killed and waited for. Later invocations
+// fail. Close always returns nil.
+func (f *Function) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil
+	}
+	f.closed = true
+	close(f.done)
+	idle := f.idle
+	f.idle = nil
+	f.mu.Unlock()
+	for _, e := range idle {
+		e.stop()
+	}
+	f.wg.Wait()
+	return nil
+}
+
+// timedOut is the error of an invocation that ran past the timeout.
+func (f *Function) timedOut() error {
+	f.log.Warn("local: invocation timed out; environment discarded", "timeout", f.timeout)
+	return &InvokeError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", f.timeout.Seconds())}
+}
+
+// tooLarge is the error of a response over maxResponse bytes.
+func tooLarge() error {
+	return &InvokeError{Type: "Function.ResponseSizeTooLarge", Message: fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponse)}
+}
+
+// handlerEnv is an in-process environment.
+type handlerEnv struct {
+	f      *Function
+	h      lambda.Handler
+	lock   chan struct{} // shared by every environment of a lambda.Handler value; nil otherwise
+	broken bool          // timed out or panicked: never used again
+}
+
+func (e *handlerEnv) invoke(payload []byte) ([]byte, bool, error) {
+	f := e.f
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newUUID(), InvokedFunctionArn: f.arn})
+	type result struct {
+		out      []byte
+		err      error
+		panicked bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if v := recover(); v != nil {
+				r = result{err: &InvokeError{Type: errorType(v), Message: fmt.Sprint(v)}, panicked: true}
+			}
+			done <- r
+		}()
+		if e.lock != nil {
+			select {
+			case e.lock <- struct{}{}:
+				defer func() { <-e.lock }()
+			case <-ctx.Done():
+				r.err = ctx.Err()
+				return
+			}
+		}
+		out, err := e.h.Invoke(ctx, payload)
+		// Copy before the next Invoke can reuse the buffer out points into.
+		r.out, r.err = bytes.Clone(out), err
+	}()
+	select {
+	case r := <-done:
+		switch {
+		case r.err != nil && ctx.Err() != nil:
+			e.broken = true
+			return nil, false, f.timedOut()
+		case r.panicked:
+			e.broken = true
+			f.log.Warn("local: handler panicked; environment discarded", "panic", r.err.(*InvokeError).Message)
+			return nil, false, r.err
+		case r.err != nil:
+			return nil, true, handlerError(r.err)
+		case len(r.out) > maxResponse:
+			return nil, true, tooLarge()
+		}
+		return r.out, true, nil
+	case <-ctx.Done():
+		e.broken = true
+		return nil, false, f.timedOut()
+	case <-f.done:
+		e.broken = true
+		return nil, false, errClosed
+	}
+}
+
+func (e *handlerEnv) alive() bool { return !e.broken }
+func (e *handlerEnv) stop()       {}
+
+// handlerError converts a handler's error as aws-lambda-go reports it.
+func handlerError(err error) error {
+	if ie, ok := err.(messages.InvokeResponse_Error); ok {
+		return &InvokeError{Type: ie.Type, Message: ie.Message}
+	}
+	return &InvokeError{Type: errorType(err), Message: err.Error()}
+}
+
+// errorType names an error or panic value as aws-lambda-go does: its type's
+// name, without the pointer.
+func errorType(v any) string {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// validateHandler applies the checks lambda.NewHandler makes, which it would
+// otherwise report at every invocation.
+func validateHandler(handler any) error {
+	v := reflect.ValueOf(handler)
+	t := v.Type()
+	if t.Kind() != reflect.Func {
+		return fmt.Errorf("handler kind %s is not func", t.Kind())
+	}
+	if v.IsNil() {
+		return errors.New("nil handler")
+	}
+	ctxType := reflect.TypeFor[context.Context]()
+	isContext := func(t reflect.Type) bool {
+		return t.Kind() == reflect.Interface && ctxType.Implements(t) && t.Implements(ctxType)
+	}
+	switch n := t.NumIn(); {
+	case n > 2:
+		return fmt.Errorf("handler takes %d arguments, more than two", n)
+	case n == 2 && !isContext(t.In(0)):
+		return errors.New("handler takes two arguments, but the first is not context.Context")
+	case n == 1 && t.In(0).Kind() == reflect.Interface && t.In(0).NumMethod() > 0 && !isContext(t.In(0)):
+		return fmt.Errorf("handler takes an interface, but it is not context.Context: %s", t.In(0))
+	}
+	errType := reflect.TypeFor[error]()
+	switch n := t.NumOut(); {
+	case n > 2:
+		return errors.New("handler returns more than two values")
+	case n == 2 && !t.Out(1).Implements(errType):
+		return errors.New("handler returns two values, but the second does not implement error")
+	case n == 1 && !t.Out(0).Implements(errType):
+		return errors.New("handler returns a single value, but it does not implement error")
+	}
+	return nil
+}
