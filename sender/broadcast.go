@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// BroadcastOptions configures one [Sender.Broadcast]. A nil *BroadcastOptions
+// BroadcastOptions configures one [Client.Broadcast]. A nil *BroadcastOptions
 // sends to every id.
 type BroadcastOptions struct {
 	// Skip is a connection id not to send to, typically the sender of the
@@ -37,7 +37,7 @@ type Failure struct {
 }
 
 // Broadcast sends data to every connection id yielded by ids, with at most
-// Options.Concurrency sends in flight; each send is retried like [Sender.Send].
+// Options.Concurrency sends in flight; each send is retried like [Client.Send].
 // It consumes ids as it goes (a store can page through its members), so
 // memory does not grow with their number.
 //
@@ -47,7 +47,7 @@ type Failure struct {
 // remaining ids are not read and ctx.Err() is returned; an id read but not
 // sent by then counts as Failed. Otherwise the error is nil, even if some
 // sends failed: see Result.
-func (s *Sender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *BroadcastOptions) (Result, error) {
+func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *BroadcastOptions) (Result, error) {
 	var o BroadcastOptions
 	if opts != nil {
 		o = *opts
@@ -55,7 +55,7 @@ func (s *Sender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 	if len(data) > maxPayload {
 		return Result{}, &Error{Op: "broadcast", kind: ErrTooLarge}
 	}
-	c, err := s.getClient(ctx)
+	c, err := s.api(ctx)
 	if err != nil {
 		return Result{}, err
 	}

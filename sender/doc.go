@@ -4,13 +4,13 @@
 //
 // # Endpoints
 //
-// A [Sender] talks to one API stage. [NewForEndpoint] takes its URL, usually
+// A [Client] talks to one API stage. [NewForEndpoint] takes its URL, usually
 // from [ResolveEndpoint], which derives it from an event's request context
 // (environment override, local emulator, execute-api URL, custom domain; see
 // its rules). Outside a WebSocket invocation (an SQS or scheduled Lambda)
 // pass the endpoint yourself or set WEBSOCKET_API_GATEWAY_ENDPOINT. A [Pool]
-// keeps one Sender per endpoint. The AWS configuration is loaded on the first
-// call, never at init. [New] wraps any [Client], such as a test fake.
+// keeps one Client per endpoint. The AWS configuration is loaded on the first
+// call, never at init. [New] wraps any [API], such as a test fake.
 //
 // # Errors
 //
@@ -23,12 +23,12 @@
 //
 // 429 and 5xx responses are retried with jittered exponential backoff, up to
 // Options.MaxAttempts calls and never past the context deadline; 403, 410
-// and 413 are not retried. The Sender owns retrying: the SDK client's own
+// and 413 are not retried. The Client owns retrying: the SDK client's own
 // retryer is replaced by aws.NopRetryer, so attempts are not multiplied.
 //
 // # Broadcast
 //
-// [Sender.Broadcast] reads connection ids from an iterator as it sends, with
+// [Client.Broadcast] reads connection ids from an iterator as it sends, with
 // bounded concurrency, so memory stays flat however many there are. It can
 // skip the originating connection, reports gone connections through a
 // callback (to delete them from a store), and returns exact counts:

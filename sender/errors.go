@@ -11,7 +11,7 @@ import (
 )
 
 // Sentinel errors, matched with [errors.Is] against any error returned by a
-// [Sender]. They are mapped from the SDK exception types and, when API Gateway
+// [Client]. They are mapped from the SDK exception types and, when API Gateway
 // sends a bare status code (real 410s often have an empty body), from the HTTP
 // status alone.
 var (
@@ -30,7 +30,7 @@ var (
 	ErrForbidden = errors.New("sender: forbidden")
 )
 
-// Error is the error returned by every [Sender] call that reached (or would
+// Error is the error returned by every [Client] call that reached (or would
 // have reached) the management API. errors.Is matches it against the
 // sentinels above and against the underlying SDK error.
 type Error struct {

@@ -55,7 +55,7 @@ func (printClient) DeleteConnection(context.Context, *apigatewaymanagementapi.De
 	return &apigatewaymanagementapi.DeleteConnectionOutput{}, nil
 }
 
-func ExampleSender_Broadcast() {
+func ExampleClient_Broadcast() {
 	// In a Lambda function: sender.NewForEndpoint(sender.ResolveEndpoint(event.RequestContext), nil).
 	s := sender.New(printClient{}, nil)
 	ctx := context.Background()

@@ -14,33 +14,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 )
 
-// Pool caches one [Sender] per endpoint, all sharing one AWS configuration
+// Pool caches one [Client] per endpoint, all sharing one AWS configuration
 // that is loaded on the first call of any of them. The zero Pool is ready to
 // use and safe for concurrent use; a Lambda function keeps one for its
 // lifetime (a Lambda container serves one API, but an SQS consumer may
 // push to several).
 type Pool struct {
-	// Options for the Senders the Pool creates; set it before the first Get.
+	// Options for the Clients the Pool creates; set it before the first Get.
 	Options *Options
 
 	mu      sync.Mutex
 	cfg     configLoader
-	senders map[string]*Sender
+	clients map[string]*Client
 }
 
-// Get returns the Sender for endpoint, creating it on first use.
-func (p *Pool) Get(endpoint string) *Sender {
+// Get returns the Client for endpoint, creating it on first use.
+func (p *Pool) Get(endpoint string) *Client {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.senders[endpoint]; ok {
+	if s, ok := p.clients[endpoint]; ok {
 		return s
 	}
-	if p.senders == nil {
-		p.senders = make(map[string]*Sender)
+	if p.clients == nil {
+		p.clients = make(map[string]*Client)
 	}
 	o := p.Options.withDefaults()
-	s := &Sender{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: &p.cfg, conns: o.Concurrency}}
-	p.senders[endpoint] = s
+	s := &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: &p.cfg, conns: o.Concurrency}}
+	p.clients[endpoint] = s
 	return s
 }
 
@@ -76,7 +76,7 @@ type lazyClient struct {
 	client *apigatewaymanagementapi.Client
 }
 
-func (l *lazyClient) get(ctx context.Context) (Client, error) {
+func (l *lazyClient) get(ctx context.Context) (API, error) {
 	if l.endpoint == "" {
 		return nil, errors.New("sender: no management API endpoint (set WEBSOCKET_API_GATEWAY_ENDPOINT or pass one)")
 	}

@@ -183,10 +183,10 @@ func TestPool(t *testing.T) {
 	b := newMgmtAPI(t, "dev", 0)
 	var p sender.Pool
 	if first, again := p.Get(a.endpoint()), p.Get(a.endpoint()); first != again {
-		t.Errorf("Get returned two Senders for one endpoint")
+		t.Errorf("Get returned two Clients for one endpoint")
 	}
 	if p.Get(a.endpoint()) == p.Get(b.endpoint()) {
-		t.Errorf("Get returned one Sender for two endpoints")
+		t.Errorf("Get returned one Client for two endpoints")
 	}
 	var wg sync.WaitGroup
 	for i := range 20 {

@@ -13,15 +13,15 @@ import (
 // maxPayload is the PostToConnection Data limit (API Gateway quota, 128 KiB).
 const maxPayload = 131072
 
-// Client is the subset of *apigatewaymanagementapi.Client that a [Sender]
+// API is the subset of *apigatewaymanagementapi.Client that a [Client]
 // calls. The real SDK client satisfies it, and so does a test fake.
-type Client interface {
+type API interface {
 	PostToConnection(ctx context.Context, params *apigatewaymanagementapi.PostToConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.PostToConnectionOutput, error)
 	GetConnection(ctx context.Context, params *apigatewaymanagementapi.GetConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.GetConnectionOutput, error)
 	DeleteConnection(ctx context.Context, params *apigatewaymanagementapi.DeleteConnectionInput, optFns ...func(*apigatewaymanagementapi.Options)) (*apigatewaymanagementapi.DeleteConnectionOutput, error)
 }
 
-// Options configures a [Sender]. The zero value (or a nil *Options) gives
+// Options configures a [Client]. The zero value (or a nil *Options) gives
 // the documented defaults.
 type Options struct {
 	// MaxAttempts bounds the calls made for one operation, the first included.
@@ -33,7 +33,7 @@ type Options struct {
 	// Defaults 50ms and 1s. A retry is not attempted when its delay would pass
 	// the context deadline.
 	BackoffBase, BackoffMax time.Duration
-	// Concurrency bounds the sends in flight during a [Sender.Broadcast].
+	// Concurrency bounds the sends in flight during a [Client.Broadcast].
 	// Default 64.
 	Concurrency int
 	// Logger receives retries and broadcast summaries at debug level, never
@@ -64,53 +64,53 @@ func (o *Options) withDefaults() Options {
 	return r
 }
 
-// Sender sends to, inspects and closes the connections of one WebSocket API
-// stage. It is safe for concurrent use.
-type Sender struct {
-	opts   Options
-	client Client      // set by New
-	lazy   *lazyClient // set by NewForEndpoint
+// Client sends to, inspects and closes the connections of one WebSocket API
+// stage through the API Gateway management API. It is safe for concurrent use.
+type Client struct {
+	opts  Options
+	fixed API         // set by New
+	lazy  *lazyClient // set by NewForEndpoint
 }
 
-// New returns a Sender that calls client, which is either an
-// *apigatewaymanagementapi.Client or a fake. The Sender owns retries: on
+// New returns a Client that calls api, which is either an
+// *apigatewaymanagementapi.Client or a fake. The Client owns retries: on
 // every call it replaces the SDK client's retryer with aws.NopRetryer, so
 // attempts are never multiplied by the SDK's own retry loop.
-func New(client Client, opts *Options) *Sender {
-	if client == nil {
-		panic("sender: New with a nil Client")
+func New(api API, opts *Options) *Client {
+	if api == nil {
+		panic("sender: New with a nil API")
 	}
-	return &Sender{opts: opts.withDefaults(), client: client}
+	return &Client{opts: opts.withDefaults(), fixed: api}
 }
 
-// NewForEndpoint returns a Sender that calls the management API at endpoint,
+// NewForEndpoint returns a Client that calls the management API at endpoint,
 // for example "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
 // (see [ResolveEndpoint]). The AWS configuration (credentials, region) is
 // loaded with config.LoadDefaultConfig on the first call, not here, so a
-// Sender costs nothing until used and works from any Lambda function (SQS,
+// Client costs nothing until used and works from any Lambda function (SQS,
 // schedules), not only WebSocket ones. A plain-HTTP loopback endpoint (the
 // local emulator) is called unsigned, so no credentials are needed. The SDK
-// client is built with aws.NopRetryer: the Sender's own loop does the retries.
-func NewForEndpoint(endpoint string, opts *Options) *Sender {
+// client is built with aws.NopRetryer: the Client's own loop does the retries.
+func NewForEndpoint(endpoint string, opts *Options) *Client {
 	o := opts.withDefaults()
-	return &Sender{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: new(configLoader), conns: o.Concurrency}}
+	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: new(configLoader), conns: o.Concurrency}}
 }
 
-func (s *Sender) logger() *slog.Logger {
+func (s *Client) logger() *slog.Logger {
 	if s.opts.Logger != nil {
 		return s.opts.Logger
 	}
 	return slog.Default()
 }
 
-func (s *Sender) getClient(ctx context.Context) (Client, error) {
-	if s.client != nil {
-		return s.client, nil
+func (s *Client) api(ctx context.Context) (API, error) {
+	if s.fixed != nil {
+		return s.fixed, nil
 	}
 	return s.lazy.get(ctx)
 }
 
-// noSDKRetries is passed on every call so that only the Sender retries.
+// noSDKRetries is passed on every call so that only the Client retries.
 func noSDKRetries(o *apigatewaymanagementapi.Options) {
 	o.Retryer = aws.NopRetryer{}
 	o.RetryMaxAttempts = 0
@@ -119,18 +119,18 @@ func noSDKRetries(o *apigatewaymanagementapi.Options) {
 // Send posts data to the connection as one text message. Data over 131072
 // bytes fails with [ErrTooLarge] before any network call. Use [Encode] to turn
 // a string or a value into bytes.
-func (s *Sender) Send(ctx context.Context, connectionID string, data []byte) error {
+func (s *Client) Send(ctx context.Context, connectionID string, data []byte) error {
 	if len(data) > maxPayload {
 		return &Error{Op: "send", ConnectionID: connectionID, kind: ErrTooLarge}
 	}
-	c, err := s.getClient(ctx)
+	c, err := s.api(ctx)
 	if err != nil {
 		return err
 	}
 	return s.send(ctx, c, connectionID, data)
 }
 
-func (s *Sender) send(ctx context.Context, c Client, id string, data []byte) error {
+func (s *Client) send(ctx context.Context, c API, id string, data []byte) error {
 	return s.retry(ctx, "send", id, func(ctx context.Context) error {
 		_, err := c.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id, Data: data}, noSDKRetries)
 		return err
@@ -139,8 +139,8 @@ func (s *Sender) send(ctx context.Context, c Client, id string, data []byte) err
 
 // Close disconnects the connection (DELETE @connections/{id}). API Gateway
 // then invokes $disconnect.
-func (s *Sender) Close(ctx context.Context, connectionID string) error {
-	c, err := s.getClient(ctx)
+func (s *Client) Close(ctx context.Context, connectionID string) error {
+	c, err := s.api(ctx)
 	if err != nil {
 		return err
 	}
@@ -160,8 +160,8 @@ type Info struct {
 
 // Info returns what API Gateway knows about the connection
 // (GET @connections/{id}); [ErrGone] if it is not connected.
-func (s *Sender) Info(ctx context.Context, connectionID string) (*Info, error) {
-	c, err := s.getClient(ctx)
+func (s *Client) Info(ctx context.Context, connectionID string) (*Info, error) {
+	c, err := s.api(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (s *Sender) Info(ctx context.Context, connectionID string) (*Info, error) {
 
 // retry runs call until it succeeds, fails with a non-retryable error, runs
 // out of attempts, or the next delay would outlive ctx.
-func (s *Sender) retry(ctx context.Context, op, id string, call func(context.Context) error) error {
+func (s *Client) retry(ctx context.Context, op, id string, call func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		err := call(ctx)
 		if err == nil {
@@ -213,7 +213,7 @@ func (s *Sender) retry(ctx context.Context, op, id string, call func(context.Con
 	}
 }
 
-func (s *Sender) backoff(attempt int) time.Duration {
+func (s *Client) backoff(attempt int) time.Duration {
 	ceil := s.opts.BackoffMax
 	if attempt < 31 {
 		if d := s.opts.BackoffBase << (attempt - 1); d > 0 && d < ceil {
