@@ -7,7 +7,7 @@
 // in one DynamoDB table made by CreateTable or by the template in SCHEMA.md,
 // which also lists the IAM actions it needs. Members and Connections return
 // streams of connection ids (iter.Seq2[string, error]) that read one page at a
-// time, ready for a *sender.Sender's Broadcast:
+// time, ready for a *sender.Client's Broadcast:
 //
 //	store.Add(ctx, req.ConnectionID, map[string]string{"user": name}) // $connect
 //	store.Join(ctx, req.ConnectionID, "general")

@@ -21,8 +21,8 @@
 // prefix Pushpin requires). Any other connection is reached by publishing to
 // its own channel, "conn-<id>" (after Options.Prefix), to which every
 // connection is subscribed at OPEN; the publish API is GRIP_URL (Pushpin:
-// http://localhost:5561/). Outside a request, put Handler.Sender in the
-// context with ws.ContextWithSender. Info knows only the connection being
+// http://localhost:5561/). Outside a request, send with
+// ws.ContextWithSender(ctx, r.Sender): New sets r.Sender to the proxy's. Info knows only the connection being
 // served (the proxy has no lookup); for others it fails with ErrUnsupported.
 // Unlike on API Gateway, a Reply from $connect succeeds: it is sent right
 // after the handshake. A reply after the connection closed fails with
@@ -102,7 +102,7 @@
 //     AppendEvents, EncodeEvents, CloseEvent).
 //   - handler.go: Handler, Options, New, ServeHTTP, the event mapping, Meta
 //     and SetMeta.
-//   - send.go: the ws.Sender (Handler.Sender) and ws.Channels
+//   - send.go: the ws.Sender and ws.Channels
 //     (Handler.Channels) over the response and the publish API.
 //   - lambda.go: Handler.Lambda and Handler.LambdaV2 for API Gateway proxy
 //     events.

@@ -31,6 +31,5 @@ func ExampleHandler_Channels() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx := ws.ContextWithSender(context.Background(), h.Sender())
-	_ = func() error { return h.Channels().Publish(ctx, "news", "hello, subscribers", "") }
+	_ = func() error { return h.Channels().Publish(context.Background(), "news", "hello, subscribers", "") }
 }

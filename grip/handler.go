@@ -68,19 +68,24 @@ type Options struct {
 // API (see Handler.Lambda and Handler.LambdaV2). Create it with New.
 type Handler struct {
 	router *ws.Router
+	sender *gripSender
 	opts   Options
 	pub    *Publisher
 	key    *Key
 	iss    string
 }
 
-// New returns a Handler serving r (nil means ws.DefaultRouter). It fails when
-// GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed.
+// New returns a Handler serving r (nil means ws.DefaultRouter). The
+// handlers of r send through the proxy; when r.Sender is nil, New sets it to
+// the Handler's ws.Sender, so that code outside a request (a worker) sends
+// through the proxy too with ws.ContextWithSender(ctx, r.Sender). New fails
+// when GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed.
 func New(r *ws.Router, opts *Options) (*Handler, error) {
 	if r == nil {
 		r = ws.DefaultRouter
 	}
 	h := &Handler{router: r}
+	h.sender = &gripSender{h: h}
 	if opts != nil {
 		h.opts = *opts
 	}
@@ -112,6 +117,9 @@ func New(r *ws.Router, opts *Options) (*Handler, error) {
 	if h.opts.Prefix == "" {
 		h.opts.Prefix = os.Getenv("GRIP_PREFIX")
 	}
+	if r.Sender == nil {
+		r.Sender = h.sender
+	}
 	return h, nil
 }
 
@@ -123,7 +131,7 @@ func (h *Handler) logger() *slog.Logger {
 }
 
 // ConnectionChannel returns the channel each connection is subscribed to at
-// OPEN, through which the Handler's Sender reaches it from anywhere.
+// OPEN, through which the Handler reaches it from anywhere.
 func (h *Handler) ConnectionChannel(connectionID string) string {
 	return h.opts.Prefix + "conn-" + connectionID
 }
@@ -214,7 +222,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 		}
 	}
 	ctx := context.WithValue(r.Context(), connKey{}, c)
-	ctx = ws.ContextWithSender(ctx, &gripSender{h: h})
+	ctx = ws.ContextWithSender(ctx, h.sender)
 	hdr := w.Header()
 	accepted := false
 	for _, ev := range evs {

@@ -424,8 +424,8 @@ func TestSendToOthers(t *testing.T) {
 		t.Errorf("published\n%q\nwant\n%q", got, want)
 	}
 
-	// Outside a request: the Handler's Sender publishes.
-	ctx := ws.ContextWithSender(context.Background(), h.Sender())
+	// Outside a request: the Sender New installed on the router publishes.
+	ctx := ws.ContextWithSender(context.Background(), r.Sender)
 	if err := ws.SendMessage(ctx, "me", []byte("later")); err != nil {
 		t.Fatal(err)
 	}
@@ -436,11 +436,12 @@ func TestSendToOthers(t *testing.T) {
 
 func TestNoPublisher(t *testing.T) {
 	t.Setenv("GRIP_URL", "")
-	h, err := grip.New(ws.NewRouter(), nil)
+	r := ws.NewRouter()
+	h, err := grip.New(r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := ws.ContextWithSender(context.Background(), h.Sender())
+	ctx := ws.ContextWithSender(context.Background(), r.Sender)
 	if err := ws.SendMessage(ctx, "x", "hi"); !errors.Is(err, grip.ErrNoPublisher) {
 		t.Errorf("SendMessage without GRIP_URL: %v", err)
 	}
@@ -491,5 +492,17 @@ func TestLambda(t *testing.T) {
 	bad, _ := h.Lambda(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "POST", Body: "!!", IsBase64Encoded: true})
 	if bad.StatusCode != 400 {
 		t.Errorf("bad base64: %d", bad.StatusCode)
+	}
+}
+
+func TestNewKeepsARouterSender(t *testing.T) {
+	r := ws.NewRouter()
+	own := &struct{ ws.Sender }{}
+	r.Sender = own
+	if _, err := grip.New(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.Sender != ws.Sender(own) {
+		t.Errorf("New replaced the router's Sender")
 	}
 }

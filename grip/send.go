@@ -22,18 +22,9 @@ var ErrNoPublisher = errors.New("grip: no publisher: set GRIP_URL (Pushpin: http
 // Leave of a channel for another connection.
 var ErrUnsupported = errors.New("grip: not supported by the GRIP protocol")
 
-// Sender returns the ws.Sender that the Handler puts in every handler's
-// context; use it outside a request (a worker, a cron job) to send through
-// the proxy:
-//
-//	ctx = ws.ContextWithSender(ctx, h.Sender())
-//	err := ws.SendMessage(ctx, connectionID, "hello")
-//
-// Inside a request, messages to the connection being served ride in the HTTP
-// response; any other connection gets a publish to its own channel
-// (ConnectionChannel).
-func (h *Handler) Sender() ws.Sender { return &gripSender{h: h} }
-
+// gripSender is the ws.Sender of a Handler. Inside a request, messages to
+// the connection being served ride in the HTTP response; any other
+// connection gets a publish to its own channel (ConnectionChannel).
 type gripSender struct{ h *Handler }
 
 // current returns the connection ctx serves when it is id and still open.

@@ -250,7 +250,7 @@ func TestGripPublishOutside(t *testing.T) {
 		cl.expect("sync")
 	}
 
-	out := ws.ContextWithSender(context.Background(), env.handler.Sender())
+	out := ws.ContextWithSender(context.Background(), r.Sender)
 	if err := ws.SendMessage(out, cID, map[string]string{"to": "c"}); err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +515,7 @@ func BenchmarkGripBroadcast(b *testing.B) {
 		return 1
 	})
 	measure("per-connection-batched", func() int {
-		out := ws.ContextWithSender(ctx, env.handler.Sender())
+		out := ws.ContextWithSender(ctx, r.Sender)
 		res, err := ws.Broadcast(out, func(yield func(string, error) bool) {
 			for _, id := range connIDs {
 				if !yield(id, nil) {

@@ -71,8 +71,9 @@ func (c storeChannels) Publish(ctx context.Context, channel string, data any, ex
 type senderKey struct{}
 
 // ContextWithSender returns a context in which SendMessage, Reply, Close,
-// Info and Broadcast use s, whatever the router's Sender. Transports that
-// serve a Router without API Gateway (package grip) and tests use it.
+// Info and Broadcast use s, whatever the router's Sender: for sending from
+// outside a handler (a worker, an SQS consumer) through a chosen Sender, and
+// for transports that serve a Router without API Gateway (package grip).
 func ContextWithSender(ctx context.Context, s Sender) context.Context {
 	return context.WithValue(ctx, senderKey{}, s)
 }

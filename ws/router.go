@@ -28,9 +28,11 @@ type Router struct {
 	// Nil means slog.Default().
 	Logger *slog.Logger
 
-	// Sender delivers the messages handlers send with [SendMessage], [Reply],
-	// [Close] and [Info]. Nil means the API Gateway management API at the
-	// endpoint found from each event (see package sender).
+	// Sender delivers what this router's handlers send with [SendMessage],
+	// [Reply], [Close], [Info] and [Broadcast], unless their context has one
+	// from [ContextWithSender]. Nil means a *sender.Client for the endpoint
+	// found from each event (sender.ResolveEndpoint). Code outside a handler
+	// never uses it: give it to ContextWithSender.
 	Sender Sender
 
 	pool       sender.Pool

@@ -9,8 +9,14 @@ import (
 	"github.com/lambdaws/lambdaws/sender"
 )
 
-// Sender delivers messages to connections. *sender.Sender is the API
-// Gateway implementation; tests and other transports supply their own.
+// Sender delivers the messages that [SendMessage], [Reply], [Close], [Info]
+// and [Broadcast] send. *sender.Client (the API Gateway management API) is
+// the usual one; package grip and tests supply others.
+//
+// The Sender used for ctx is the one put in ctx by [ContextWithSender], else
+// the [Router.Sender] of the handler serving ctx, else a *sender.Client for
+// the endpoint of that handler's event ([sender.ResolveEndpoint]) or, outside
+// a handler, for WEBSOCKET_API_GATEWAY_ENDPOINT.
 type Sender interface {
 	Send(ctx context.Context, connectionID string, data []byte) error
 	Close(ctx context.Context, connectionID string) error
@@ -18,16 +24,18 @@ type Sender interface {
 	Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *sender.BroadcastOptions) (sender.Result, error)
 }
 
-// ErrNoSender is returned by the sending functions when ctx is not a
-// handler's context and no endpoint is configured.
-var ErrNoSender = errors.New("ws: no management API endpoint: call from a handler's context, " +
-	"set WEBSOCKET_API_GATEWAY_ENDPOINT, or use sender.NewForEndpoint")
+// ErrNoSender is returned by the sending functions when no [Sender] is found
+// for ctx: it is not a handler's context, has no ContextWithSender, and
+// WEBSOCKET_API_GATEWAY_ENDPOINT is not set.
+var ErrNoSender = errors.New("ws: no Sender: call from a handler's context, " +
+	"set WEBSOCKET_API_GATEWAY_ENDPOINT, or use ws.ContextWithSender")
 
 // SendMessage sends data to a connection: a []byte as is, a string as
 // UTF-8, a json.RawMessage as is, anything else as JSON. From a handler's
 // context it needs no configuration: the management API endpoint is found
 // from the event (see sender.ResolveEndpoint). From any other context (an SQS
-// or scheduled Lambda) it uses WEBSOCKET_API_GATEWAY_ENDPOINT.
+// or scheduled Lambda) it uses WEBSOCKET_API_GATEWAY_ENDPOINT. [Sender] says
+// how a Sender is chosen for ctx.
 //
 // Errors match sender.ErrGone (the connection is closed: forget it),
 // sender.ErrThrottled, sender.ErrTooLarge and sender.ErrForbidden.
@@ -75,7 +83,7 @@ func Info(ctx context.Context, connectionID string) (*sender.Info, error) {
 
 // Broadcast sends data, encoded as by SendMessage, to every connection ids
 // yields, with bounded concurrency, and counts the outcome; see
-// sender.Sender.Broadcast. ids is typically a connstore listing.
+// sender.Client.Broadcast. ids is typically a connstore listing.
 func Broadcast(ctx context.Context, ids iter.Seq2[string, error], data any, opts *sender.BroadcastOptions) (sender.Result, error) {
 	s, err := senderFrom(ctx)
 	if err != nil {
@@ -88,9 +96,11 @@ func Broadcast(ctx context.Context, ids iter.Seq2[string, error], data any, opts
 	return s.Broadcast(ctx, ids, b, opts)
 }
 
-// senderFrom finds the Sender for ctx: one set by ContextWithSender, else
-// the serving router's, else DefaultRouter's Sender, else one for
-// WEBSOCKET_API_GATEWAY_ENDPOINT.
+// outside sends for contexts that are not a handler's, one client per
+// WEBSOCKET_API_GATEWAY_ENDPOINT value.
+var outside sender.Pool
+
+// senderFrom finds the Sender for ctx, as documented on [Sender].
 func senderFrom(ctx context.Context) (Sender, error) {
 	if s, ok := ctx.Value(senderKey{}).(Sender); ok {
 		return s, nil
@@ -98,11 +108,8 @@ func senderFrom(ctx context.Context) (Sender, error) {
 	if req, ok := RequestFromContext(ctx); ok {
 		return req.router.senderFor(req)
 	}
-	if s := DefaultRouter.Sender; s != nil {
-		return s, nil
-	}
 	if ep := os.Getenv("WEBSOCKET_API_GATEWAY_ENDPOINT"); ep != "" {
-		return DefaultRouter.pool.Get(ep), nil
+		return outside.Get(ep), nil
 	}
 	return nil, ErrNoSender
 }

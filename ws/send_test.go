@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -192,5 +193,44 @@ func TestSendMessageRealSDK(t *testing.T) {
 	}
 	if !errors.Is(goneErr, sender.ErrGone) {
 		t.Errorf("send to a gone connection = %v, want sender.ErrGone", goneErr)
+	}
+}
+
+// TestSenderChoice checks the rule documented on ws.Sender: the context's
+// Sender, else the serving router's, else the endpoint of the event or, outside
+// a handler, WEBSOCKET_API_GATEWAY_ENDPOINT. DefaultRouter's Sender is only
+// its own handlers' business: neither an explicit router's handlers nor code
+// outside a handler use it.
+func TestSenderChoice(t *testing.T) {
+	defaultSender := &fakeSender{}
+	ws.DefaultRouter.Sender = defaultSender
+	t.Cleanup(func() { ws.DefaultRouter.Sender = nil })
+	mgmt := newManagementAPI(t)
+	t.Setenv("WEBSOCKET_API_GATEWAY_ENDPOINT", mgmt.URL+"/prod")
+
+	if err := ws.SendMessage(context.Background(), "worker", "outside"); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := newRouter(true)
+	r.OnRoute("sendmessage", func(ctx context.Context, req *ws.Request) error {
+		return ws.SendMessage(ctx, "peer", "inside")
+	})
+	if resp := serve(t, r, event(t, "sendmessage")); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	want := []string{"/prod/@connections/worker outside", "/prod/@connections/peer inside"}
+	if got := mgmt.posts(); !slices.Equal(got, want) {
+		t.Errorf("management API got %q, want %q", got, want)
+	}
+	if len(defaultSender.sent) != 0 {
+		t.Errorf("DefaultRouter's Sender got %q", defaultSender.sent)
+	}
+
+	ctxSender := &fakeSender{}
+	if err := ws.SendMessage(ws.ContextWithSender(context.Background(), ctxSender), "worker", "ctx"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ctxSender.sent, []string{"worker:ctx"}) {
+		t.Errorf("ContextWithSender's Sender got %q", ctxSender.sent)
 	}
 }
