@@ -11,6 +11,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.73.1
 	github.com/aws/smithy-go v1.28.8
 	github.com/coder/websocket v1.8.15
+	go.yaml.in/yaml/v3 v3.0.4
 )
 
 require (

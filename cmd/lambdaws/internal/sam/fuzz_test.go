@@ -1,0 +1,28 @@
+package sam_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+)
+
+// FuzzParse checks that no template makes the reader panic or loop.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*")
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("Resources:\n  T: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Ref T}}\n  A: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: !Sub '${T}'}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tpl, err := sam.Parse(data, "/app", nil)
+		if err == nil && (tpl.API == nil || len(tpl.API.Routes) == 0) {
+			t.Errorf("no error and no routes: %+v", tpl.API)
+		}
+	})
+}

@@ -1,0 +1,536 @@
+package sam
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// shortTags maps CloudFormation's YAML short-form tags to the keys of their
+// long forms.
+var shortTags = map[string]string{
+	"!Ref": "Ref", "!Condition": "Condition",
+	"!Sub": "Fn::Sub", "!GetAtt": "Fn::GetAtt", "!Join": "Fn::Join", "!Select": "Fn::Select",
+	"!Split": "Fn::Split", "!If": "Fn::If", "!Equals": "Fn::Equals", "!And": "Fn::And",
+	"!Or": "Fn::Or", "!Not": "Fn::Not", "!FindInMap": "Fn::FindInMap", "!Base64": "Fn::Base64",
+	"!ImportValue": "Fn::ImportValue", "!GetAZs": "Fn::GetAZs", "!Cidr": "Fn::Cidr",
+	"!Transform": "Fn::Transform",
+}
+
+// decode parses a YAML (or JSON) template into generic values, with short
+// tags such as !Ref rewritten into their long forms ({"Ref": ...}).
+func decode(data []byte) (map[string]any, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, err
+	}
+	if err := longForm(&root); err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := root.Decode(&doc); err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, errors.New("the template is empty")
+	}
+	return doc, nil
+}
+
+// longForm rewrites every node tagged !X, in its scalar, sequence and mapping
+// forms, into a mapping {"Fn::X": node}.
+func longForm(n *yaml.Node) error {
+	for _, c := range n.Content {
+		if err := longForm(c); err != nil {
+			return err
+		}
+	}
+	if !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!") {
+		return nil
+	}
+	key, ok := shortTags[n.Tag]
+	if !ok {
+		return fmt.Errorf("line %d: unknown tag %s", n.Line, n.Tag)
+	}
+	inner := *n
+	inner.Style &^= yaml.TaggedStyle
+	switch n.Kind {
+	case yaml.ScalarNode:
+		inner.Tag = "!!str"
+	case yaml.SequenceNode:
+		inner.Tag = "!!seq"
+	case yaml.MappingNode:
+		inner.Tag = "!!map"
+	}
+	*n = yaml.Node{
+		Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column,
+		Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, &inner},
+	}
+	return nil
+}
+
+// noValue is what AWS::NoValue resolves to: the property or list item that
+// holds it is dropped.
+type noValueType struct{}
+
+var noValue = noValueType{}
+
+// resolver evaluates intrinsic functions against a template's parameters,
+// resources, conditions and mappings, with the pseudo parameters of a local
+// stack.
+type resolver struct {
+	params     map[string]any    // resolved parameter values
+	paramErrs  map[string]string // why a parameter has no value
+	resources  map[string]*resource
+	conditions map[string]any
+	mappings   map[string]any
+	pseudo     map[string]any
+	condCache  map[string]bool
+	visiting   map[string]bool // resources whose name is being resolved
+	depth      int
+}
+
+// resource is one entry of a template's Resources.
+type resource struct {
+	Type       string
+	Properties map[string]any
+	Metadata   map[string]any
+	Condition  string
+}
+
+// resolve evaluates every intrinsic function in v.
+func (r *resolver) resolve(v any) (any, error) {
+	r.depth++
+	defer func() { r.depth-- }()
+	if r.depth > 100 {
+		return nil, errors.New("intrinsic functions nest too deeply (a reference cycle?)")
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 1 {
+			for k, arg := range v {
+				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+					return r.intrinsic(k, arg)
+				}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			x, err := r.resolve(v[k])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			if x != noValue {
+				out[k] = x
+			}
+		}
+		return out, nil
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, x := range v {
+			y, err := r.resolve(x)
+			if err != nil {
+				return nil, err
+			}
+			if y != noValue {
+				out = append(out, y)
+			}
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// resolveString resolves v and requires a string (numbers and booleans are
+// written out, as CloudFormation does).
+func (r *resolver) resolveString(v any) (string, error) {
+	x, err := r.resolve(v)
+	if err != nil {
+		return "", err
+	}
+	return scalarString(x)
+}
+
+func scalarString(x any) (string, error) {
+	switch x := x.(type) {
+	case string:
+		return x, nil
+	case int, int64, uint64, float64, bool:
+		return fmt.Sprint(x), nil
+	}
+	return "", fmt.Errorf("%s where a string is needed", describe(x))
+}
+
+func describe(x any) string {
+	switch x.(type) {
+	case nil:
+		return "an empty value"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	case noValueType:
+		return "AWS::NoValue"
+	}
+	return fmt.Sprintf("%v", x)
+}
+
+func (r *resolver) list(fn string, arg any, n int) ([]any, error) {
+	l, ok := arg.([]any)
+	if !ok || (n > 0 && len(l) != n) {
+		return nil, fmt.Errorf("%s takes a list of %d items", fn, n)
+	}
+	return l, nil
+}
+
+func (r *resolver) intrinsic(fn string, arg any) (any, error) {
+	switch fn {
+	case "Ref":
+		name, ok := arg.(string)
+		if !ok {
+			return nil, errors.New("a Ref takes a name")
+		}
+		return r.ref(name)
+	case "Condition":
+		name, ok := arg.(string)
+		if !ok {
+			return nil, errors.New("a Condition takes a name")
+		}
+		return r.condition(name)
+	case "Fn::GetAtt":
+		var name, attr string
+		switch a := arg.(type) {
+		case string:
+			name, attr, _ = strings.Cut(a, ".")
+		case []any:
+			if len(a) != 2 {
+				return nil, errors.New("Fn::GetAtt takes [resource, attribute]")
+			}
+			var err error
+			if name, err = r.resolveString(a[0]); err != nil {
+				return nil, err
+			}
+			if attr, err = r.resolveString(a[1]); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, errors.New("Fn::GetAtt takes Resource.Attribute or [resource, attribute]")
+		}
+		return r.getAtt(name, attr)
+	case "Fn::Sub":
+		switch a := arg.(type) {
+		case string:
+			return r.sub(a, nil)
+		case []any:
+			if len(a) != 2 {
+				return nil, errors.New("Fn::Sub takes a string or [string, {variables}]")
+			}
+			s, ok := a[0].(string)
+			vars, ok2 := a[1].(map[string]any)
+			if !ok || !ok2 {
+				return nil, errors.New("Fn::Sub takes a string or [string, {variables}]")
+			}
+			return r.sub(s, vars)
+		}
+		return nil, errors.New("Fn::Sub takes a string or [string, {variables}]")
+	case "Fn::Join":
+		l, err := r.list(fn, arg, 2)
+		if err != nil {
+			return nil, err
+		}
+		sep, err := r.resolveString(l[0])
+		if err != nil {
+			return nil, err
+		}
+		items, err := r.resolve(l[1])
+		if err != nil {
+			return nil, err
+		}
+		parts, ok := items.([]any)
+		if !ok {
+			return nil, errors.New("Fn::Join: the second item must be a list")
+		}
+		strs := make([]string, len(parts))
+		for i, p := range parts {
+			if strs[i], err = scalarString(p); err != nil {
+				return nil, fmt.Errorf("Fn::Join: %w", err)
+			}
+		}
+		return strings.Join(strs, sep), nil
+	case "Fn::Select":
+		l, err := r.list(fn, arg, 2)
+		if err != nil {
+			return nil, err
+		}
+		is, err := r.resolveString(l[0])
+		if err != nil {
+			return nil, err
+		}
+		i, err := strconv.Atoi(is)
+		if err != nil {
+			return nil, fmt.Errorf("Fn::Select: index %q is not a number", is)
+		}
+		items, err := r.resolve(l[1])
+		if err != nil {
+			return nil, err
+		}
+		parts, ok := items.([]any)
+		if !ok || i < 0 || i >= len(parts) {
+			return nil, fmt.Errorf("Fn::Select: index %d is outside the list", i)
+		}
+		return parts[i], nil
+	case "Fn::Split":
+		l, err := r.list(fn, arg, 2)
+		if err != nil {
+			return nil, err
+		}
+		sep, err := r.resolveString(l[0])
+		if err != nil {
+			return nil, err
+		}
+		s, err := r.resolveString(l[1])
+		if err != nil {
+			return nil, err
+		}
+		var out []any
+		for _, p := range strings.Split(s, sep) {
+			out = append(out, p)
+		}
+		return out, nil
+	case "Fn::If":
+		l, err := r.list(fn, arg, 3)
+		if err != nil {
+			return nil, err
+		}
+		name, ok := l[0].(string)
+		if !ok {
+			return nil, errors.New("Fn::If: the first item must be a condition name")
+		}
+		c, err := r.condition(name)
+		if err != nil {
+			return nil, err
+		}
+		if c {
+			return r.resolve(l[1])
+		}
+		return r.resolve(l[2])
+	case "Fn::Equals":
+		l, err := r.list(fn, arg, 2)
+		if err != nil {
+			return nil, err
+		}
+		a, err := r.resolveString(l[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := r.resolveString(l[1])
+		if err != nil {
+			return nil, err
+		}
+		return a == b, nil
+	case "Fn::And", "Fn::Or", "Fn::Not":
+		l, ok := arg.([]any)
+		if !ok || len(l) == 0 || (fn == "Fn::Not" && len(l) != 1) {
+			return nil, fmt.Errorf("%s takes a list of conditions", fn)
+		}
+		result := fn == "Fn::And"
+		for _, c := range l {
+			v, err := r.resolve(c)
+			if err != nil {
+				return nil, err
+			}
+			b, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s is not a condition", fn, describe(v))
+			}
+			switch fn {
+			case "Fn::Not":
+				return !b, nil
+			case "Fn::And":
+				result = result && b
+			default:
+				result = result || b
+			}
+		}
+		return result, nil
+	case "Fn::FindInMap":
+		l, err := r.list(fn, arg, 3)
+		if err != nil {
+			return nil, err
+		}
+		var v any = r.mappings
+		for _, k := range l {
+			key, err := r.resolveString(k)
+			if err != nil {
+				return nil, err
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("Fn::FindInMap: %q is not a mapping", key)
+			}
+			if v, ok = m[key]; !ok {
+				return nil, fmt.Errorf("Fn::FindInMap: no key %q in Mappings", key)
+			}
+		}
+		return r.resolve(v)
+	case "Fn::Base64":
+		s, err := r.resolveString(arg)
+		if err != nil {
+			return nil, err
+		}
+		return base64.StdEncoding.EncodeToString([]byte(s)), nil
+	}
+	return nil, fmt.Errorf("%s is not supported by lambdaws local", fn)
+}
+
+func (r *resolver) condition(name string) (bool, error) {
+	if b, ok := r.condCache[name]; ok {
+		return b, nil
+	}
+	def, ok := r.conditions[name]
+	if !ok {
+		return false, fmt.Errorf("no condition %q in Conditions", name)
+	}
+	v, err := r.resolve(def)
+	if err != nil {
+		return false, fmt.Errorf("condition %s: %w", name, err)
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition %s is %s, not a condition function", name, describe(v))
+	}
+	r.condCache[name] = b
+	return b, nil
+}
+
+// ref resolves Ref: a pseudo parameter, a parameter, or a resource, whose
+// "physical id" here is its name property (TableName, FunctionName) or its
+// logical id.
+func (r *resolver) ref(name string) (any, error) {
+	if v, ok := r.pseudo[name]; ok {
+		return v, nil
+	}
+	if name == "AWS::NoValue" {
+		return noValue, nil
+	}
+	if v, ok := r.params[name]; ok {
+		return v, nil
+	}
+	if why, ok := r.paramErrs[name]; ok {
+		return nil, errors.New(why)
+	}
+	res, ok := r.resources[name]
+	if !ok {
+		return nil, fmt.Errorf("no parameter or resource %s (Ref %s)", name, name)
+	}
+	switch res.Type {
+	case "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable":
+		return r.nameProperty(name, res, "TableName")
+	case "AWS::Serverless::Function", "AWS::Lambda::Function":
+		return r.nameProperty(name, res, "FunctionName")
+	}
+	return name, nil
+}
+
+func (r *resolver) nameProperty(logicalID string, res *resource, prop string) (string, error) {
+	v, ok := res.Properties[prop]
+	if !ok {
+		return logicalID, nil
+	}
+	if r.visiting[logicalID] {
+		return "", fmt.Errorf("%s.%s refers to itself", logicalID, prop)
+	}
+	r.visiting[logicalID] = true
+	defer delete(r.visiting, logicalID)
+	s, err := r.resolveString(v)
+	if err != nil {
+		return "", fmt.Errorf("%s.%s: %w", logicalID, prop, err)
+	}
+	return s, nil
+}
+
+// getAtt resolves the attributes a WebSocket app commonly reads: ARNs of
+// functions and tables, and API ids.
+func (r *resolver) getAtt(name, attr string) (any, error) {
+	res, ok := r.resources[name]
+	if !ok {
+		return nil, fmt.Errorf("Fn::GetAtt %s.%s: no resource %s", name, attr, name)
+	}
+	arn := func(service, rest string) string {
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", r.pseudo["AWS::Partition"], service,
+			r.pseudo["AWS::Region"], r.pseudo["AWS::AccountId"], rest)
+	}
+	switch res.Type + "." + attr {
+	case "AWS::Serverless::Function.Arn", "AWS::Lambda::Function.Arn":
+		fn, err := r.ref(name)
+		if err != nil {
+			return nil, err
+		}
+		return arn("lambda", "function:"+fn.(string)), nil
+	case "AWS::DynamoDB::Table.Arn", "AWS::Serverless::SimpleTable.Arn":
+		t, err := r.ref(name)
+		if err != nil {
+			return nil, err
+		}
+		return arn("dynamodb", "table/"+t.(string)), nil
+	case "AWS::DynamoDB::Table.StreamArn":
+		t, err := r.ref(name)
+		if err != nil {
+			return nil, err
+		}
+		return arn("dynamodb", "table/"+t.(string)+"/stream/1970-01-01T00:00:00.000"), nil
+	case "AWS::ApiGatewayV2::Api.ApiId", "AWS::Serverless::WebSocketApi.ApiId":
+		return name, nil
+	case "AWS::IAM::Role.Arn":
+		return fmt.Sprintf("arn:%s:iam::%s:role/%s", r.pseudo["AWS::Partition"], r.pseudo["AWS::AccountId"], name), nil
+	}
+	return nil, fmt.Errorf("Fn::GetAtt %s.%s: lambdaws local does not know attribute %s of %s", name, attr, attr, res.Type)
+}
+
+// sub resolves Fn::Sub: ${Name} is a variable, a parameter, a resource or a
+// pseudo parameter, ${Res.Attr} an attribute, and ${!Text} the literal ${Text}.
+func (r *resolver) sub(s string, vars map[string]any) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		b.WriteString(s[:i])
+		s = s[i+2:]
+		j := strings.Index(s, "}")
+		if j < 0 {
+			return "", errors.New("Fn::Sub: ${ without }")
+		}
+		name := s[:j]
+		s = s[j+1:]
+		if strings.HasPrefix(name, "!") {
+			b.WriteString("${" + name[1:] + "}")
+			continue
+		}
+		var v any
+		var err error
+		if def, ok := vars[name]; ok {
+			v, err = r.resolve(def)
+		} else if res, attr, ok := strings.Cut(name, "."); ok {
+			v, err = r.getAtt(res, attr)
+		} else {
+			v, err = r.ref(name)
+		}
+		if err != nil {
+			return "", err
+		}
+		str, err := scalarString(v)
+		if err != nil {
+			return "", fmt.Errorf("Fn::Sub: ${%s} is %w", name, err)
+		}
+		b.WriteString(str)
+	}
+}
