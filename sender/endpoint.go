@@ -15,9 +15,11 @@ import (
 //  1. The environment variable WEBSOCKET_API_GATEWAY_ENDPOINT, when set, is
 //     returned as is (minus a trailing slash). Use it when the execute-api
 //     endpoint is disabled or a proxy sits in front.
-//  2. A loopback or emulator domainName — localhost, 127.0.0.1 (any loopback
-//     address), [::1], or any host with a port — gives
-//     http://{domainName}/{stage}: the local emulator speaks plain HTTP.
+//  2. A loopback domainName — localhost, a *.localhost name, 127.0.0.1 (any
+//     loopback address) or [::1], with or without a port — gives
+//     http://{domainName}/{stage}: the local emulator speaks plain HTTP. Only
+//     loopback hosts qualify, so an event's domainName can never send
+//     unsigned requests, or signed ones over plain HTTP, to another machine.
 //  3. With an apiId and a region (AWS_REGION, else AWS_DEFAULT_REGION):
 //     https://{apiId}.execute-api.{region}.amazonaws.com/{stage}, with
 //     ".amazonaws.com.cn" in China ("cn-") regions. This is preferred over
@@ -60,13 +62,11 @@ func join(base, stage string) string {
 	return base + "/" + stage
 }
 
-// isLocal reports whether domain is a loopback host or carries a port.
+// isLocal reports whether domain (a host, with or without a port) is a
+// loopback host.
 func isLocal(domain string) bool {
 	host := domain
-	if h, port, err := net.SplitHostPort(domain); err == nil {
-		if port != "" {
-			return true
-		}
+	if h, _, err := net.SplitHostPort(domain); err == nil {
 		host = h
 	}
 	return loopbackHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
