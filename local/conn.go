@@ -2,12 +2,14 @@ package local
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,11 +18,11 @@ import (
 	"github.com/lambdaws/lambdaws/registry"
 )
 
-// conn is one accepted WebSocket connection. Four goroutines serve it: the
-// reader reads client messages, the worker invokes the handler for them one
-// at a time and then runs $disconnect, the writer sends queued text frames in
-// order, and the closer performs closes requested by timers, the management
-// API and Gateway.Close.
+// conn is one accepted WebSocket connection. Three goroutines serve it: the
+// reader reads client messages, the worker invokes the handler for them and
+// then runs $disconnect, and the writer sends queued text frames in order and
+// then performs a requested close, so that a close never overtakes frames
+// already accepted.
 type conn struct {
 	g           *Gateway
 	ws          *websocket.Conn
@@ -31,19 +33,24 @@ type conn struct {
 	domain      string
 	connectedAt time.Time
 	lastActive  atomic.Int64 // Unix ms of the last client message
-	closing     atomic.Bool  // a close has started: the management API answers 410
 
-	in       chan []byte     // client messages for the worker
-	out      chan []byte     // text frames for the writer
-	closeReq chan closeError // a close for the closer
-	ctx      context.Context // done once the connection is closed
-	cancel   context.CancelFunc
-	idle     *time.Timer
-	life     *time.Timer
+	in     chan []byte     // client messages for the worker
+	wake   chan struct{}   // the writer has work (capacity 1)
+	ctx    context.Context // done once the reader ended: the client is gone
+	cancel context.CancelFunc
+	wctx   context.Context // done once a requested close waited drainTimeout for the queue
+	wstop  context.CancelFunc
+	idle   *time.Timer
+	life   *time.Timer
 
-	mu     sync.Mutex
-	closed closeError // the first close the gateway started
-	final  closeError // what $disconnect reports; set before in is closed
+	mu      sync.Mutex
+	queue   [][]byte    // frames accepted by PostToConnection or a route response, oldest first
+	queued  int         // bytes in queue
+	closing bool        // a close started: the management API answers 410
+	pending closeError  // the close the writer performs once queue is empty
+	drain   *time.Timer // bounds how long pending waits for queue
+	closed  closeError  // the first close the gateway sent
+	final   closeError  // what $disconnect reports; set before in is closed
 }
 
 type closeError struct {
@@ -51,14 +58,24 @@ type closeError struct {
 	reason string
 }
 
+// Outcomes of conn.send.
+const (
+	sent = iota
+	full // the client is not reading: LimitExceededException
+	gone // a close started: GoneException
+)
+
 func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !g.begin() {
 		http.Error(w, "local: gateway closed", http.StatusServiceUnavailable)
 		return
 	}
 	defer g.wg.Done()
-	if r.Method != http.MethodGet || r.Header.Get("Sec-WebSocket-Key") == "" || r.Header.Get("Sec-WebSocket-Version") != "13" {
-		websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // writes the handshake error
+	if status, err := checkHandshake(r); err != nil {
+		if status == http.StatusBadRequest {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		http.Error(w, err.Error(), status)
 		return
 	}
 	start := time.Now()
@@ -71,7 +88,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		id:          g.newConnID(),
 		sourceIP:    ip,
 		userAgent:   r.UserAgent(),
-		domain:      r.Host,
+		domain:      gatewayHost(r),
 		connectedAt: start,
 	}
 	c.lastActive.Store(start.UnixMilli())
@@ -119,9 +136,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Register before the 101 goes out, so the management API knows the
 	// connection as soon as the client does.
 	c.in = make(chan []byte, 64)
-	c.out = make(chan []byte, outboxSize)
-	c.closeReq = make(chan closeError, 1)
+	c.wake = make(chan struct{}, 1)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wctx, c.wstop = context.WithCancel(c.ctx)
 	g.mu.Lock()
 	closing := g.closed
 	g.conns[c.id] = c
@@ -129,25 +146,68 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 
 	hw := &hijackWriter{ResponseWriter: w}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
+	if err != nil { // checkHandshake makes this unlikely (a failed hijack)
 		g.unregister(c)
 		c.cancel()
 		g.log.Error("local: handshake failed after $connect", "connectionId", c.id, "err", err)
+		c.final = closeError{websocket.StatusAbnormalClosure, ""}
+		c.disconnect()
 		return
 	}
 	ws.SetReadLimit(-1) // the reader enforces maxMessage itself
 	c.ws, c.fc = ws, hw.fc
 	c.idle = time.AfterFunc(g.idle, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	c.life = time.AfterFunc(g.lifetime, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
-	g.wg.Add(4)
+	g.wg.Add(3)
 	go c.readLoop()
 	go c.workLoop()
 	go c.writeLoop()
-	go c.closeLoop()
 	if closing {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.logEvent("local: connect", c.id, registry.Connect, requestID, status, time.Since(start))
+}
+
+// checkHandshake validates a WebSocket opening handshake as
+// websocket.Accept does, so that $connect only runs for handshakes that
+// can succeed. It returns the status to refuse it with and why.
+func checkHandshake(r *http.Request) (int, error) {
+	switch keys := r.Header.Values("Sec-WebSocket-Key"); {
+	case !r.ProtoAtLeast(1, 1):
+		return http.StatusUpgradeRequired, fmt.Errorf("local: WebSocket handshake over %s, want HTTP/1.1", r.Proto)
+	case r.Method != http.MethodGet:
+		return http.StatusMethodNotAllowed, fmt.Errorf("local: WebSocket handshake with method %s, want GET", r.Method)
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return http.StatusBadRequest, errors.New("local: unsupported Sec-WebSocket-Version, want 13")
+	case len(keys) != 1:
+		return http.StatusBadRequest, errors.New("local: want exactly one Sec-WebSocket-Key header")
+	default:
+		if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+			return http.StatusBadRequest, errors.New("local: Sec-WebSocket-Key is not 16 bytes in base64")
+		}
+	}
+	return 0, nil
+}
+
+// gatewayHost returns the gateway's own host:port as the local end of the
+// client's TCP connection, never the client's Host header, which would let a
+// client decide where the handlers' management API calls go. A non-loopback
+// address (a listener on every interface reached from the network) is
+// replaced by 127.0.0.1 on the same port, which the handlers, running beside
+// the gateway, reach and sender.ResolveEndpoint sends plain HTTP to.
+func gatewayHost(r *http.Request) string {
+	a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return "127.0.0.1"
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // writeInternalError refuses a handshake whose $connect invocation failed.
@@ -185,21 +245,34 @@ func (g *Gateway) logEvent(msg, connID, route, requestID string, status int, d t
 		slog.String("requestId", requestID))
 }
 
-// requestClose asks the closer to close the connection with code and reason.
-// It never blocks; the first request wins.
+// requestClose closes the connection with code and reason once the frames
+// already queued are written, or after drainTimeout if the client does not
+// read them. It never blocks; the first close wins.
 func (c *conn) requestClose(code websocket.StatusCode, reason string) {
-	c.closing.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.pending = closeError{code, reason}
+	c.drain = time.AfterFunc(drainTimeout, c.wstop)
+	c.signal()
+}
+
+// signal wakes the writer.
+func (c *conn) signal() {
 	select {
-	case c.closeReq <- closeError{code, reason}:
+	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// closeWith closes the connection with a close handshake, remembering the
-// code for $disconnect unless an earlier close set it.
+// closeWith closes the connection now with a close handshake, remembering
+// the code for $disconnect unless an earlier close set it.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
-	c.closing.Store(true)
 	c.mu.Lock()
+	c.closing = true
 	if c.closed.code == 0 {
 		c.closed = closeError{code, reason}
 	}
@@ -207,13 +280,10 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.ws.Close(code, reason)
 }
 
-func (c *conn) closeLoop() {
-	defer c.g.wg.Done()
-	select {
-	case req := <-c.closeReq:
-		c.closeWith(req.code, req.reason)
-	case <-c.ctx.Done():
-	}
+func (c *conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
 }
 
 func (c *conn) readLoop() {
@@ -249,20 +319,27 @@ func (c *conn) readLoop() {
 		c.idle.Reset(c.g.idle)
 		c.in <- data
 	}
-	c.closing.Store(true)
 	c.idle.Stop()
 	c.life.Stop()
 	c.ws.CloseNow()
 
 	c.mu.Lock()
+	c.closing = true
+	if c.drain != nil {
+		c.drain.Stop()
+	}
 	final := c.closed
+	c.queue, c.queued = nil, 0
 	c.mu.Unlock()
-	if final.code == 0 {
+	var ce websocket.CloseError
+	switch {
+	case final.code != 0:
+	case errors.As(err, &ce): // the client closed
+		final = closeError{ce.Code, ce.Reason}
+	case c.fc.sent.Load() != nil: // coder/websocket closed, for example with 1002 on a protocol error
+		final = *c.fc.sent.Load()
+	default: // dropped
 		final = closeError{websocket.StatusAbnormalClosure, ""}
-		var ce websocket.CloseError
-		if errors.As(err, &ce) {
-			final = closeError{ce.Code, ce.Reason}
-		}
 	}
 	c.final = final
 
@@ -271,29 +348,54 @@ func (c *conn) readLoop() {
 	close(c.in)
 }
 
+// writeLoop writes queued frames in order, then performs the pending close.
 func (c *conn) writeLoop() {
 	defer c.g.wg.Done()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case b := <-c.out:
-			if err := c.ws.Write(c.ctx, websocket.MessageText, b); err != nil {
+	for c.ctx.Err() == nil {
+		c.mu.Lock()
+		var frame []byte
+		have := len(c.queue) > 0
+		if have {
+			frame = c.queue[0]
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+			c.queued -= len(frame)
+		}
+		pending := c.pending
+		c.mu.Unlock()
+		switch {
+		case have:
+			if err := c.ws.Write(c.wctx, websocket.MessageText, frame); err != nil {
 				c.g.log.Debug("local: write failed", "connectionId", c.id, "err", err)
+			}
+		case pending.code != 0:
+			if c.wctx.Err() == nil {
+				c.closeWith(pending.code, pending.reason)
+			}
+			return
+		default:
+			select {
+			case <-c.wake:
+			case <-c.ctx.Done():
 			}
 		}
 	}
 }
 
-// send queues a text frame for the client. It reports false when the queue
-// is full (the client is not reading).
-func (c *conn) send(b []byte) bool {
-	select {
-	case c.out <- b:
-		return true
-	default:
-		return false
+// send queues a text frame for the client.
+func (c *conn) send(b []byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closing:
+		return gone
+	case len(c.queue) >= outboxFrames || c.queued+len(b) > outboxBytes:
+		return full
 	}
+	c.queue = append(c.queue, b)
+	c.queued += len(b)
+	c.signal()
+	return sent
 }
 
 func (c *conn) workLoop() {
@@ -335,7 +437,7 @@ func (c *conn) message(body []byte) {
 		g.logEvent("local: message", c.id, key, requestID, http.StatusInternalServerError, time.Since(start))
 		return
 	}
-	if !g.oneWay && resp.Body != "" && !c.send([]byte(resp.Body)) {
+	if !g.oneWay && resp.Body != "" && c.send([]byte(resp.Body)) == full {
 		g.log.Warn("local: route response dropped: client is not reading", "connectionId", c.id, "route", key)
 	}
 	status := resp.StatusCode

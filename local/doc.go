@@ -26,8 +26,11 @@
 //     "R1kmxc2VNjMCFIA=", connectedAt and requestTimeEpoch in ms, requestTime
 //     in UTC Common Log Format, messageId on MESSAGE only, handshake headers
 //     and query parameters on CONNECT only, the stub headers and
-//     disconnectStatusCode / disconnectReason on DISCONNECT, domainName set to
-//     the Host the client dialled.
+//     disconnectStatusCode / disconnectReason on DISCONNECT. domainName is
+//     the gateway's own address (the local end of the client's connection,
+//     127.0.0.1 on the same port for a listener on every interface), never
+//     the client's Host header, so a client cannot redirect the handlers'
+//     management API calls.
 //   - Route selection evaluates Options.RouteSelectionExpression with package
 //     registry; unmatched or non-JSON messages go to $default, and without
 //     $default the client receives {"message": "Forbidden", ...}. A failed
@@ -36,13 +39,16 @@
 //   - Limits: a binary message closes the connection with 1003, a frame over
 //     32 KB or a message over 128 KB with 1009, no message for
 //     Options.IdleTimeout (10 min) or Options.MaxLifetime (2 h) with 1001.
-//     $disconnect runs once, after the connection closed, with the close code
-//     and reason (the client's, the gateway's, or 1006 for a dropped
+//     A handshake that cannot succeed (bad Sec-WebSocket-Key or version, not
+//     GET) is refused before $connect runs. $disconnect runs once, after the
+//     connection closed, with the close code and reason (the client's, the
+//     gateway's, 1002 after a protocol error, or 1006 for a dropped
 //     connection).
 //   - Management API: POST sends the body as a text frame (413 over 131072
 //     bytes), GET returns connectedAt / identity / lastActiveAt, DELETE closes
-//     the connection (204). Unknown and closed ids, and ids still in $connect,
-//     give 410 GoneException. Errors carry X-Amzn-ErrorType and a JSON
+//     the connection (204) once the frames already accepted are written, as
+//     do timeouts and Close. Unknown and closed ids, and ids still in
+//     $connect, give 410 GoneException. Errors carry X-Amzn-ErrorType and a JSON
 //     {"__type", "message"} body, which the SDKs turn into typed errors.
 //
 // Where it deliberately differs from AWS:
@@ -66,9 +72,10 @@
 //   - DeleteConnection closes with 1000 and an empty reason; the code AWS
 //     sends is not documented. Close reasons for 1003 and 1009 are the
 //     emulator's own.
-//   - Frames queued for a client that does not read: after 128 queued frames
-//     PostToConnection answers 429 LimitExceededException ("client side buffer
-//     is full") instead of blocking.
+//   - Frames queued for a client that does not read: beyond 128 frames or
+//     1 MiB PostToConnection answers 429 LimitExceededException ("client side
+//     buffer is full") instead of blocking. A close waits at most 5 s for the
+//     queue to drain.
 //   - A $connect response without statusCode (for example JSON null) is
 //     treated as 200.
 //   - ListenAndServe binds 127.0.0.1 unless given an explicit host.

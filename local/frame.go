@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // errFrameTooBig is returned by frameConn.Read once a client announces a data
@@ -39,19 +41,39 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
-	w.fc = &frameConn{Conn: nc, r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)}
-	brw.Reader.Reset(w.fc)
-	return w.fc, brw, nil
+	fc := &frameConn{Conn: nc, r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)}
+	fc.out.onClose = func(payload []byte) {
+		ce := closeError{code: 1005} // a close frame without a status
+		if len(payload) >= 2 {
+			ce = closeError{websocket.StatusCode(binary.BigEndian.Uint16(payload)), string(payload[2:])}
+		}
+		fc.sent.CompareAndSwap(nil, &ce)
+	}
+	w.fc = fc
+	brw.Reader.Reset(fc)
+	brw.Writer.Reset(fc) // empty: net/http flushed the 101 before hijacking
+	return fc, brw, nil
 }
 
 // frameConn is the server side of a client connection. Reads pass through a
-// frameScanner, and Close lingers to drain what the client still sends.
+// frameScanner, which refuses oversized frames; writes through another,
+// which notes the first close frame sent (coder/websocket closes with 1002
+// on a protocol error without telling its caller); Close lingers to drain
+// what the client still sends.
 type frameConn struct {
 	net.Conn
 	r      io.Reader
 	scan   frameScanner
 	err    error // sticky errFrameTooBig; reads are serialized by coder/websocket
 	tooBig atomic.Bool
+	out    frameScanner // writes are serialized by coder/websocket too
+	sent   atomic.Pointer[closeError]
+}
+
+func (c *frameConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out.feed(p[:n])
+	return n, err
 }
 
 func (c *frameConn) Read(p []byte) (int, error) {
@@ -81,6 +103,12 @@ type frameScanner struct {
 	hdr  [14]byte
 	n    int    // header bytes collected so far
 	left uint64 // payload bytes left in the current frame
+
+	// onClose, if set, receives the payload of each close frame (at most
+	// 125 bytes, the limit of control frames) once it is complete.
+	onClose func(payload []byte)
+	inClose bool   // the current frame is a close frame
+	payload []byte // of the current close frame
 }
 
 // feed consumes the next bytes of the stream. If they complete the header of
@@ -92,8 +120,14 @@ func (s *frameScanner) feed(p []byte) (int, bool) {
 	for i := 0; i < len(p); {
 		if s.left > 0 {
 			k := min(uint64(len(p)-i), s.left)
+			if s.inClose && len(s.payload) < 125 {
+				s.payload = append(s.payload, p[i:i+int(min(k, uint64(125-len(s.payload))))]...)
+			}
 			i += int(k)
 			s.left -= k
+			if s.left == 0 {
+				s.closed()
+			}
 			continue
 		}
 		if s.n == 0 {
@@ -126,10 +160,24 @@ func (s *frameScanner) feed(p []byte) (int, bool) {
 			length = binary.BigEndian.Uint64(s.hdr[2:10])
 		}
 		s.n = 0
-		if opcode := s.hdr[0] & 0x0f; opcode < 8 && length > maxFrame {
+		opcode := s.hdr[0] & 0x0f
+		if opcode < 8 && length > maxFrame {
 			return start, false
 		}
 		s.left = length
+		s.inClose = opcode == 8 && s.onClose != nil
+		if s.left == 0 {
+			s.closed()
+		}
 	}
 	return len(p), true
+}
+
+// closed ends the current frame, passing it to onClose if it is a close
+// frame.
+func (s *frameScanner) closed() {
+	if s.inClose {
+		s.onClose(s.payload)
+		s.inClose, s.payload = false, nil
+	}
 }

@@ -21,7 +21,9 @@ const (
 	maxMessage         = 128 << 10 // bytes in one message from a client
 	maxPost            = 131072    // bytes of PostToConnection Data
 	integrationTimeout = 29 * time.Second
-	outboxSize         = 128 // frames queued for a client before PostToConnection answers 429
+	outboxFrames       = 128             // frames queued for a client before PostToConnection answers 429
+	outboxBytes        = 1 << 20         // bytes queued for a client before PostToConnection answers 429
+	drainTimeout       = 5 * time.Second // a close waits this long for queued frames to be written
 )
 
 // DefaultAddr is the address ListenAndServe binds when given "".
@@ -231,13 +233,12 @@ func (g *Gateway) begin() bool {
 	return true
 }
 
+// lookup returns the connection with the id, or nil. A connection whose
+// close started is still returned; conn.send then reports it gone.
 func (g *Gateway) lookup(id string) *conn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c := g.conns[id]; c != nil && !c.closing.Load() {
-		return c
-	}
-	return nil // unknown, or closing: API Gateway answers 410 once a close started
+	return g.conns[id]
 }
 
 // ListenAndServe serves a Gateway for h on addr until ctx is done, then closes
@@ -272,10 +273,13 @@ func Serve(ctx context.Context, ln net.Listener, h lambda.Handler, opts *Options
 		return err
 	case <-ctx.Done():
 	}
+	// The gateway first, while the listener still serves the management API
+	// that $disconnect handlers may call; it refuses new handshakes with 503
+	// and waits for those in progress.
+	g.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := srv.Shutdown(sctx)
-	g.Close()
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

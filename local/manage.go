@@ -58,18 +58,21 @@ func (g *Gateway) manage(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 		c := g.lookup(id)
-		if c == nil {
+		result := gone
+		if c != nil {
+			result = c.send(body)
+		}
+		switch result {
+		case gone:
 			writeGone(w, id)
-			return
-		}
-		if !c.send(body) {
+		case full:
 			writeError(w, http.StatusTooManyRequests, "LimitExceededException", "the WebSocket client side buffer is full")
-			return
+		default:
+			w.WriteHeader(http.StatusOK)
 		}
-		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
 		c := g.lookup(id)
-		if c == nil {
+		if c == nil || c.isClosing() {
 			writeGone(w, id)
 			return
 		}
@@ -91,7 +94,7 @@ func (g *Gateway) manage(w http.ResponseWriter, r *http.Request, id string) {
 		json.NewEncoder(w).Encode(info)
 	case http.MethodDelete:
 		c := g.lookup(id)
-		if c == nil {
+		if c == nil || c.isClosing() {
 			writeGone(w, id)
 			return
 		}
