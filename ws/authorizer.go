@@ -13,7 +13,7 @@ import (
 // ErrUnauthorized, returned (or wrapped) by an AuthorizerFunc, refuses the
 // connection with 401 Unauthorized: API Gateway answers 401 when an
 // authorizer fails with exactly this message.
-var ErrUnauthorized = errors.New("Unauthorized") //lint:ignore ST1005 API Gateway matches this exact text
+var ErrUnauthorized = errors.New("Unauthorized")
 
 // ErrDenied, returned (or wrapped) by an AuthorizerFunc, refuses the
 // connection with 403 Forbidden: the authorizer answers a Deny policy.
