@@ -4,9 +4,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 func TestRepoRoot(t *testing.T) {
@@ -19,21 +24,32 @@ func TestRepoRoot(t *testing.T) {
 	}
 }
 
+// TestDynalite checks that Dynalite returns the endpoint of a working
+// DynamoDB API: the real SDK client creates a table there and lists it.
 func TestDynalite(t *testing.T) {
 	start := time.Now()
 	endpoint := Dynalite(t)
 	t.Logf("dynalite answered at %s after %v", endpoint, time.Since(start))
-	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader("{}"))
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	resp, err := http.DefaultClient.Do(req)
+	client := dynamodb.NewFromConfig(aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
+	}, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	ctx := t.Context()
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("testenv"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("k"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("k"), KeyType: types.KeyTypeHash}},
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("CreateTable: %v", err)
 	}
-	resp.Body.Close()
-	// dynalite answers an unsigned request with an error status, but it answers.
-	if resp.StatusCode == 0 {
-		t.Fatalf("no status")
+	out, err := client.ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+	if !slices.Equal(out.TableNames, []string{"testenv"}) {
+		t.Fatalf("ListTables = %q, want [testenv] on a fresh dynalite", out.TableNames)
 	}
 }
 
