@@ -23,15 +23,15 @@ deps:
 bench: deps
 	LAMBDAWS_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
-# Fuzz every parser for FUZZTIME each (make test runs their seed corpora).
-# Minimising a new interesting input is capped at FUZZMINIMIZETIME, so that
-# fuzzers spend their time fuzzing (go's default is 60s per input).
+# Fuzz every parser for FUZZTIME each (make test runs their seed corpora);
+# `make -k fuzz` runs the rest when one fails. Minimising a new interesting
+# input is capped at FUZZMINIMIZETIME, so that fuzzers spend their time
+# fuzzing (go's default is 60s per input).
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 10s
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./registry
-	$(GO) test -run '^$$' -fuzz FuzzHandler -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./ws
-	$(GO) test -run '^$$' -fuzz FuzzResolveEndpoint -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./sender
-	$(GO) test -run '^$$' -fuzz FuzzParsePath -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./local
-	$(GO) test -run '^$$' -fuzz FuzzFrameScanner -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./local
-	$(GO) test -run '^$$' -fuzz FuzzDecodeEvents -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./grip
+FUZZERS := registry.FuzzEvaluate ws.FuzzHandler sender.FuzzResolveEndpoint \
+	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents
+.PHONY: $(FUZZERS)
+fuzz: $(FUZZERS)
+$(FUZZERS):
+	$(GO) test -run '^$$' -fuzz '^$(patsubst .%,%,$(suffix $@))$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$(basename $@)
