@@ -161,27 +161,83 @@ func (s *DynamoDB) shard(id string) string {
 	return "conns#" + strconv.Itoa(int(h.Sum32()%uint32(s.shards)))
 }
 
-// Add implements Store.
+// Add implements Store. Adding an id that is stored and not expired
+// refreshes the TTL of its memberships to the new connection item's.
 func (s *DynamoDB) Add(ctx context.Context, id string, metadata map[string]string) error {
 	if err := checkID("add", id); err != nil {
 		return err
 	}
+	if err := checkMetadata("add", metadata); err != nil {
+		return err
+	}
 	now := s.now()
+	ttl := num(now.Add(s.ttl).Unix())
 	item := connKey(id)
 	item[attrID] = str(id)
 	item[attrShard] = str(s.shard(id))
 	item[attrAt] = num(now.UnixNano())
-	item[attrTTL] = num(now.Add(s.ttl).Unix())
+	item[attrTTL] = ttl
 	item[attrGen] = str(token())
 	for k, v := range metadata {
 		if k != "" && v != "" {
 			item[metaPrefix+k] = str(v)
 		}
 	}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnValues: types.ReturnValueAllOld})
+	if err != nil {
 		return wrap(err, "add %q", id)
 	}
+	if len(out.Attributes) > 0 && !s.expired(out.Attributes) {
+		return s.refreshMemberships(ctx, id, ttl)
+	}
 	return nil
+}
+
+// refreshMemberships sets the TTL of the connection's membership items, the
+// connection's before the channel's, so that a failure half-way leaves at
+// worst a channel item that expires first. It never creates an item that a
+// racing Leave or Remove deleted.
+func (s *DynamoDB) refreshMemberships(ctx context.Context, id string, ttl types.AttributeValue) error {
+	for channel, err := range s.channelsOf(ctx, id) {
+		if err != nil {
+			return wrap(err, "add %q: refresh its channels' TTL", id)
+		}
+		for _, key := range []map[string]types.AttributeValue{reverseKey(id, channel), memberKey(id, channel)} {
+			_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName:                 &s.table,
+				Key:                       key,
+				UpdateExpression:          ptr("SET #ttl = :ttl"),
+				ConditionExpression:       ptr("attribute_exists(#pk)"),
+				ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#ttl": attrTTL},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":ttl": ttl},
+			})
+			if err != nil && !isConditionFailed(err) {
+				return wrap(err, "add %q: refresh the TTL of channel %q", id, channel)
+			}
+		}
+	}
+	return nil
+}
+
+// channelsOf streams the channels of the connection's membership items
+// (expired or not), 100 at a time.
+func (s *DynamoDB) channelsOf(ctx context.Context, id string) iter.Seq2[string, error] {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            ptr(true),
+		KeyConditionExpression:    ptr("#pk = :pk AND begins_with(#sk, :chan)"),
+		ProjectionExpression:      ptr("#sk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(connPrefix + id), ":chan": str(chanPrefix)},
+		Limit:                     ptr(int32(100)),
+	}
+	return func(yield func(string, error) bool) {
+		for item, err := range s.query(ctx, in) {
+			if !yield(strings.TrimPrefix(getS(item, attrSK), chanPrefix), err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Get implements Store.
@@ -208,14 +264,7 @@ func (s *DynamoDB) Get(ctx context.Context, id string) (*Connection, error) {
 			if s.expired(item) {
 				continue
 			}
-			c = &Connection{ID: id, ConnectedAt: time.Unix(0, getN(item, attrAt)), Metadata: map[string]string{}}
-			for name, v := range item {
-				if k, ok := strings.CutPrefix(name, metaPrefix); ok {
-					if v, ok := v.(*types.AttributeValueMemberS); ok {
-						c.Metadata[k] = v.Value
-					}
-				}
-			}
+			c = &Connection{ID: id, ConnectedAt: time.Unix(0, getN(item, attrAt)), Metadata: metadataOf(item)}
 		case strings.HasPrefix(sk, chanPrefix) && !s.expired(item):
 			channels = append(channels, strings.TrimPrefix(sk, chanPrefix))
 		}
@@ -233,13 +282,17 @@ func (s *DynamoDB) expired(item map[string]types.AttributeValue) bool {
 	return ttl != 0 && ttl <= s.now().Unix()
 }
 
-// Update implements Store.
+// Update implements Store. When it sets a key, it first reads the
+// connection item, to check the metadata it would leave against the limits.
 func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]string) error {
 	if err := checkID("update", id); err != nil {
 		return err
 	}
-	names := map[string]string{"#pk": attrPK}
-	values := map[string]types.AttributeValue{}
+	if err := checkMetadata("update", metadata); err != nil {
+		return err
+	}
+	names := map[string]string{"#pk": attrPK, "#ttl": attrTTL}
+	values := map[string]types.AttributeValue{":now": num(s.now().Unix())}
 	var set, remove []string
 	i := 0
 	for k, v := range metadata {
@@ -267,14 +320,23 @@ func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]st
 		_, err := s.Get(ctx, id)
 		return err
 	}
-	if len(values) == 0 {
-		values = nil
+	if len(set) > 0 {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: connKey(id), ConsistentRead: ptr(true)})
+		if err != nil {
+			return wrap(err, "update %q", id)
+		}
+		if len(out.Item) == 0 || s.expired(out.Item) {
+			return notFound(id)
+		}
+		if _, err := merge("update", metadataOf(out.Item), metadata); err != nil {
+			return err
+		}
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       connKey(id),
 		UpdateExpression:          ptr(strings.TrimSpace(expr)),
-		ConditionExpression:       ptr("attribute_exists(#pk)"),
+		ConditionExpression:       ptr("attribute_exists(#pk) AND #ttl > :now"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
@@ -285,6 +347,19 @@ func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]st
 		return wrap(err, "update %q", id)
 	}
 	return nil
+}
+
+// metadataOf returns the metadata of a connection item.
+func metadataOf(item map[string]types.AttributeValue) map[string]string {
+	md := map[string]string{}
+	for name, v := range item {
+		if k, ok := strings.CutPrefix(name, metaPrefix); ok {
+			if v, ok := v.(*types.AttributeValueMemberS); ok {
+				md[k] = v.Value
+			}
+		}
+	}
+	return md
 }
 
 // Remove implements Store. It deletes the connection item first, so that
@@ -298,21 +373,12 @@ func (s *DynamoDB) Remove(ctx context.Context, id string) error {
 	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id)}); err != nil {
 		return wrap(err, "remove %q", id)
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		ConsistentRead:            ptr(true),
-		KeyConditionExpression:    ptr("#pk = :pk AND begins_with(#sk, :chan)"),
-		ProjectionExpression:      ptr("#sk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(connPrefix + id), ":chan": str(chanPrefix)},
-		Limit:                     ptr(int32(100)),
-	}
 	var channels []string
-	for item, err := range s.query(ctx, in) {
+	for channel, err := range s.channelsOf(ctx, id) {
 		if err != nil {
 			return wrap(err, "remove %q", id)
 		}
-		channels = append(channels, strings.TrimPrefix(getS(item, attrSK), chanPrefix))
+		channels = append(channels, channel)
 		if len(channels) == 100 {
 			if err := s.removeMemberships(ctx, id, channels); err != nil {
 				return err
@@ -505,8 +571,8 @@ func (s *DynamoDB) deleteIfToken(ctx context.Context, key map[string]types.Attri
 // Members implements Store: a Query of the channel's partition, PageSize
 // items at a time, in connection id order.
 func (s *DynamoDB) Members(ctx context.Context, channel string) iter.Seq2[string, error] {
-	if channel == "" {
-		return errSeq(errEmptyChannel)
+	if err := checkName("members", "channel name", channel, maxChannel); err != nil {
+		return errSeq(err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,

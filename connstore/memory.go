@@ -9,13 +9,21 @@ import (
 	"time"
 )
 
+// memoryPageSize is the most ids a Memory stream copies at a time.
+const memoryPageSize = 500
+
 // Memory is a Store that keeps everything in the process's memory: the default
-// for local runs and tests. It is safe for concurrent use. Its streams iterate
-// over a snapshot taken when iteration starts.
+// for local runs and tests. It is safe for concurrent use. Its records never
+// expire.
+//
+// Its streams read 500 ids at a time, in sorted order, each page resuming
+// after the last id read: like a paged DynamoDB Query, they see ids added
+// after the last page read and miss those removed before they were reached.
 type Memory struct {
 	mu       sync.Mutex
 	conns    map[string]*memConn
-	channels map[string]map[string]struct{} // channel → connection ids
+	ids      []string            // the connection ids, sorted
+	channels map[string][]string // channel → its members' ids, sorted
 }
 
 type memConn struct {
@@ -28,7 +36,25 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory Store.
 func NewMemory() *Memory {
-	return &Memory{conns: map[string]*memConn{}, channels: map[string]map[string]struct{}{}}
+	return &Memory{conns: map[string]*memConn{}, channels: map[string][]string{}}
+}
+
+// insert adds v to the sorted slice s, if it is not there.
+func insert(s []string, v string) []string {
+	i, found := slices.BinarySearch(s, v)
+	if found {
+		return s
+	}
+	return slices.Insert(s, i, v)
+}
+
+// remove deletes v from the sorted slice s, if it is there.
+func remove(s []string, v string) []string {
+	i, found := slices.BinarySearch(s, v)
+	if !found {
+		return s
+	}
+	return slices.Delete(s, i, i+1)
 }
 
 // Add implements Store.
@@ -36,21 +62,20 @@ func (m *Memory) Add(ctx context.Context, id string, metadata map[string]string)
 	if err := checkID("add", id); err != nil {
 		return err
 	}
+	if err := checkMetadata("add", metadata); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	md := map[string]string{}
-	for k, v := range metadata {
-		if k != "" && v != "" {
-			md[k] = v
-		}
-	}
+	md, _ := merge("add", nil, metadata) // checked above
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.conns[id]
 	if c == nil {
 		c = &memConn{channels: map[string]struct{}{}}
 		m.conns[id] = c
+		m.ids = insert(m.ids, id)
 	}
 	c.connectedAt = time.Now()
 	c.metadata = md
@@ -84,6 +109,9 @@ func (m *Memory) Update(ctx context.Context, id string, metadata map[string]stri
 	if err := checkID("update", id); err != nil {
 		return err
 	}
+	if err := checkMetadata("update", metadata); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -93,16 +121,11 @@ func (m *Memory) Update(ctx context.Context, id string, metadata map[string]stri
 	if c == nil {
 		return notFound(id)
 	}
-	for k, v := range metadata {
-		if k == "" {
-			continue
-		}
-		if v == "" {
-			delete(c.metadata, k)
-		} else {
-			c.metadata[k] = v
-		}
+	md, err := merge("update", c.metadata, metadata)
+	if err != nil {
+		return err
 	}
+	c.metadata = md
 	return nil
 }
 
@@ -124,6 +147,7 @@ func (m *Memory) Remove(ctx context.Context, id string) error {
 		m.leave(id, ch)
 	}
 	delete(m.conns, id)
+	m.ids = remove(m.ids, id)
 	return nil
 }
 
@@ -142,12 +166,7 @@ func (m *Memory) Join(ctx context.Context, id, channel string) error {
 		return notFound(id)
 	}
 	c.channels[channel] = struct{}{}
-	members := m.channels[channel]
-	if members == nil {
-		members = map[string]struct{}{}
-		m.channels[channel] = members
-	}
-	members[id] = struct{}{}
+	m.channels[channel] = insert(m.channels[channel], id)
 	return nil
 }
 
@@ -170,39 +189,55 @@ func (m *Memory) Leave(ctx context.Context, id, channel string) error {
 
 // leave drops id from channel's members; m.mu is held.
 func (m *Memory) leave(id, channel string) {
-	members := m.channels[channel]
-	delete(members, id)
+	members := remove(m.channels[channel], id)
 	if len(members) == 0 {
 		delete(m.channels, channel)
+	} else {
+		m.channels[channel] = members
 	}
 }
 
 // Members implements Store. The ids come in sorted order.
 func (m *Memory) Members(ctx context.Context, channel string) iter.Seq2[string, error] {
-	if channel == "" {
-		return errSeq(errEmptyChannel)
+	if err := checkName("members", "channel name", channel, maxChannel); err != nil {
+		return errSeq(err)
 	}
-	return m.snapshot(ctx, func() []string { return slices.Sorted(maps.Keys(m.channels[channel])) })
+	return m.pages(ctx, func() []string { return m.channels[channel] })
 }
 
 // Connections implements Store. The ids come in sorted order.
 func (m *Memory) Connections(ctx context.Context) iter.Seq2[string, error] {
-	return m.snapshot(ctx, func() []string { return slices.Sorted(maps.Keys(m.conns)) })
+	return m.pages(ctx, func() []string { return m.ids })
 }
 
-func (m *Memory) snapshot(ctx context.Context, ids func() []string) iter.Seq2[string, error] {
+// pages streams the sorted ids that list returns (called with m.mu held),
+// copying memoryPageSize of them at a time into one buffer.
+func (m *Memory) pages(ctx context.Context, list func() []string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		if err := ctx.Err(); err != nil {
-			yield("", err)
-			return
-		}
-		m.mu.Lock()
-		list := ids()
-		m.mu.Unlock()
-		for _, id := range list {
-			if !yield(id, nil) {
+		var page []string
+		after := "" // ids are never empty, so every id sorts after it
+		for {
+			if err := ctx.Err(); err != nil {
+				yield("", err)
 				return
 			}
+			m.mu.Lock()
+			ids := list()
+			i, found := slices.BinarySearch(ids, after)
+			if found {
+				i++
+			}
+			page = append(page[:0], ids[i:min(i+memoryPageSize, len(ids))]...)
+			m.mu.Unlock()
+			for _, id := range page {
+				if !yield(id, nil) {
+					return
+				}
+			}
+			if len(page) < memoryPageSize {
+				return
+			}
+			after = page[len(page)-1]
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ func Run(t *testing.T, newStore func(t *testing.T) connstore.Store) {
 		{"AddGet", testAddGet},
 		{"NotFound", testNotFound},
 		{"InvalidArguments", testInvalidArguments},
+		{"NameLimits", testNameLimits},
+		{"MetadataLimits", testMetadataLimits},
 		{"Update", testUpdate},
 		{"AddAgain", testAddAgain},
 		{"Remove", testRemove},
@@ -147,17 +150,154 @@ func testInvalidArguments(t *testing.T, s connstore.Store) {
 		"Join(a, \"\")":  s.Join(ctx, "a", ""),
 		"Leave(a, \"\")": s.Leave(ctx, "a", ""),
 	} {
-		if err == nil || errors.Is(err, connstore.ErrNotFound) {
-			t.Errorf("%s: %v, want an invalid-argument error", name, err)
+		wantInvalid(t, name, err, "empty")
+	}
+	_, err := s.Get(ctx, "")
+	wantInvalid(t, "Get(\"\")", err, "empty")
+	wantInvalid(t, "Members(\"\")", streamErr(s.Members(ctx, "")), "empty")
+}
+
+// Limits of ids, channel names and metadata (see connstore.Store), in bytes.
+const (
+	maxName     = 1019
+	maxMetaKey  = 255
+	maxMetaKeys = 100
+	maxMeta     = 400_000
+)
+
+// wantInvalid fails unless err is connstore.ErrInvalid with a message that
+// contains what.
+func wantInvalid(t *testing.T, call string, err error, what string) {
+	t.Helper()
+	if !errors.Is(err, connstore.ErrInvalid) {
+		t.Errorf("%s: %v, want ErrInvalid", call, err)
+	} else if !strings.Contains(err.Error(), what) {
+		t.Errorf("%s: %q does not say %q", call, err, what)
+	}
+}
+
+// streamErr drains a stream and returns its error.
+func streamErr(seq iter.Seq2[string, error]) error {
+	for _, err := range seq {
+		if err != nil {
+			return err
 		}
 	}
-	if _, err := s.Get(ctx, ""); err == nil {
-		t.Errorf("Get(\"\"): no error")
-	}
-	for _, err := range s.Members(ctx, "") {
-		if err == nil {
-			t.Errorf("Members(\"\") yielded an id")
+	return nil
+}
+
+// name returns a valid name of n bytes with multi-byte characters, different
+// for each prefix.
+func name(prefix string, n int) string {
+	s := prefix + strings.Repeat("é", (n-len(prefix))/2)
+	return s + strings.Repeat("x", n-len(s))
+}
+
+// testNameLimits checks the limits of connection ids and channel names: the
+// longest ones work everywhere, one byte more or invalid UTF-8 fail with
+// ErrInvalid and change nothing.
+func testNameLimits(t *testing.T, s connstore.Store) {
+	ctx := t.Context()
+	id, channel := name("id-", maxName), name("ch-", maxName)
+	must(t, s.Add(ctx, id, map[string]string{"user": "ada"}))
+	must(t, s.Join(ctx, id, channel))
+	wantIDs(t, "Members of the longest channel", collect(t, s.Members(ctx, channel)), []string{id})
+	c, err := s.Get(ctx, id)
+	must(t, err)
+	wantIDs(t, "Channels of the longest id", c.Channels, []string{channel})
+	must(t, s.Update(ctx, id, map[string]string{"user": "grace"}))
+
+	for _, bad := range []struct{ id, channel, what string }{
+		{name("id-", maxName+1), "general", "connection id is 1020 bytes, over the limit of 1019"},
+		{id, name("ch-", maxName+1), "channel name is 1020 bytes, over the limit of 1019"},
+		{"bad-\xff", "general", "connection id is not valid UTF-8"},
+		{id, "bad-\xc3", "channel name is not valid UTF-8"},
+	} {
+		if bad.id != id {
+			wantInvalid(t, "Add", s.Add(ctx, bad.id, nil), bad.what)
+			_, err := s.Get(ctx, bad.id)
+			wantInvalid(t, "Get", err, bad.what)
+			wantInvalid(t, "Update", s.Update(ctx, bad.id, map[string]string{"k": "v"}), bad.what)
+			wantInvalid(t, "Remove", s.Remove(ctx, bad.id), bad.what)
+		} else {
+			wantInvalid(t, "Members", streamErr(s.Members(ctx, bad.channel)), bad.what)
 		}
+		wantInvalid(t, "Join", s.Join(ctx, bad.id, bad.channel), bad.what)
+		wantInvalid(t, "Leave", s.Leave(ctx, bad.id, bad.channel), bad.what)
+	}
+	c, err = s.Get(ctx, id)
+	must(t, err)
+	wantIDs(t, "Channels after the failed calls", c.Channels, []string{channel})
+	wantIDs(t, "Connections after the failed calls", collect(t, s.Connections(ctx)), []string{id})
+
+	must(t, s.Leave(ctx, id, channel))
+	must(t, s.Remove(ctx, id))
+	wantIDs(t, "Members after Leave", collect(t, s.Members(ctx, channel)), nil)
+}
+
+// bigMetadata returns keys metadata keys of keyLen bytes whose keys and
+// values add up to size bytes.
+func bigMetadata(keys, keyLen, size int) map[string]string {
+	md := map[string]string{}
+	valueLen := (size - keys*keyLen) / keys
+	for i := range keys {
+		v := strings.Repeat("v", valueLen)
+		if i == 0 {
+			v += strings.Repeat("v", size-keys*(keyLen+valueLen))
+		}
+		md[name(fmt.Sprintf("k%03d-", i), keyLen)] = v
+	}
+	return md
+}
+
+// testMetadataLimits checks the limits of metadata, on the longest id (the
+// largest connection item): Add and Update accept the most metadata there
+// can be, and fail with ErrInvalid, changing nothing, beyond it.
+func testMetadataLimits(t *testing.T, s connstore.Store) {
+	ctx := t.Context()
+	id := name("id-", maxName)
+	full := bigMetadata(maxMetaKeys, maxMetaKey, maxMeta)
+	must(t, s.Add(ctx, id, full))
+	c, err := s.Get(ctx, id)
+	must(t, err)
+	if !maps.Equal(c.Metadata, full) {
+		t.Fatalf("Get after adding %d keys and %d bytes returned other metadata", maxMetaKeys, maxMeta)
+	}
+
+	wantInvalid(t, "Add with one byte too many", s.Add(ctx, id, bigMetadata(maxMetaKeys, maxMetaKey, maxMeta+1)),
+		"metadata is 400001 bytes, over the limit of 400000")
+	wantInvalid(t, "Add with one key too many", s.Add(ctx, id, bigMetadata(maxMetaKeys+1, 10, 2000)),
+		"101 metadata keys, over the limit of 100")
+	wantInvalid(t, "Add with a key too long", s.Add(ctx, id, map[string]string{name("k", maxMetaKey+1): "v"}),
+		"metadata key is 256 bytes, over the limit of 255")
+	wantInvalid(t, "Add with a value not UTF-8", s.Add(ctx, id, map[string]string{"user": "\xff"}), "not valid UTF-8")
+	wantInvalid(t, "Add with a key not UTF-8", s.Add(ctx, id, map[string]string{"\xff": "v"}), "not valid UTF-8")
+
+	var first string
+	for k := range full {
+		first = k
+		break
+	}
+	wantInvalid(t, "Update adding a key", s.Update(ctx, id, map[string]string{"one-more": "v"}),
+		"101 metadata keys, over the limit of 100")
+	wantInvalid(t, "Update adding a byte", s.Update(ctx, id, map[string]string{first: full[first] + "v"}),
+		"metadata is 400001 bytes, over the limit of 400000")
+	wantInvalid(t, "Update of too many keys", s.Update(ctx, id, bigMetadata(maxMetaKeys+1, 10, 2000)),
+		"101 metadata keys, over the limit of 100")
+	wantInvalid(t, "Update with a value not UTF-8", s.Update(ctx, id, map[string]string{first: "\xff"}), "not valid UTF-8")
+	c, err = s.Get(ctx, id)
+	must(t, err)
+	if !maps.Equal(c.Metadata, full) {
+		t.Errorf("the failed calls changed the metadata")
+	}
+
+	// Replacing a key by another of the same size stays within the limits.
+	md := map[string]string{first: "", name("new-", maxMetaKey): full[first]}
+	must(t, s.Update(ctx, id, md))
+	c, err = s.Get(ctx, id)
+	must(t, err)
+	if len(c.Metadata) != maxMetaKeys || c.Metadata[first] != "" {
+		t.Errorf("after replacing a key: %d keys, %q still there: %v", len(c.Metadata), first, c.Metadata[first] != "")
 	}
 }
 
