@@ -22,8 +22,9 @@
 // its own channel, "conn-<id>" (after Options.Prefix), to which every
 // connection is subscribed at OPEN; the publish API is GRIP_URL (Pushpin:
 // http://localhost:5561/). Outside a request, send with
-// ws.ContextWithSender(ctx, r.Sender): New sets r.Sender to the proxy's. Info knows only the connection being
-// served (the proxy has no lookup); for others it fails with ErrUnsupported.
+// ws.ContextWithSender(ctx, r.Sender): New sets r.Sender to the proxy's.
+// Info knows only the connection being served (the proxy has no lookup); for
+// others it fails with ErrUnsupported.
 // Unlike on API Gateway, a Reply from $connect succeeds: it is sent right
 // after the handshake. A reply after the connection closed fails with
 // sender.ErrGone. Pushpin limits a response body to 1,000,000 bytes.
@@ -64,49 +65,7 @@
 //
 // # Running behind Pushpin
 //
-// Debian's pushpin package (1.36) ships a configuration that expects a
-// system-wide zurl, which is not running; this one has pushpin start its own
-// (everything on loopback):
-//
-//	mkdir -p /tmp/pushpin && cat > /tmp/pushpin/pushpin.conf <<'EOF'
-//	[global]
-//	include={libdir}/internal.conf
-//	rundir=/tmp/pushpin/run
-//	[runner]
-//	services=condure,zurl,pushpin-proxy,pushpin-handler
-//	http_port=127.0.0.1:7999
-//	logdir=/tmp/pushpin/log
-//	[proxy]
-//	zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in
-//	zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream
-//	zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out
-//	sig_key=changeme
-//	[handler]
-//	push_in_http_addr=127.0.0.1
-//	push_in_http_port=5561
-//	EOF
-//	GRIP_VERIFY_KEY=changeme go run ./examples/chat -grip -addr 127.0.0.1:8080 &
-//	pushpin --config /tmp/pushpin/pushpin.conf --route '* 127.0.0.1:8080,over_http'
-//
-// Clients connect to ws://127.0.0.1:7999/ (the page is http://127.0.0.1:7999/).
-// The routes line "* 127.0.0.1:8080,over_http" sends every client to the
-// back end over WebSocket-over-HTTP; put it in a routes file next to the
-// configuration instead of --route to keep it. The back end publishes to
-// GRIP_URL (the chat's default is http://localhost:5561/) and, with
-// GRIP_VERIFY_KEY set to pushpin's sig_key, refuses requests that did not
-// come through pushpin. Choose your own sig_key outside a laptop.
-//
-// # Roadmap
-//
-//   - events.go: the WebSocket-over-HTTP event codec (DecodeEvents,
-//     AppendEvents, EncodeEvents, CloseEvent).
-//   - handler.go: Handler, Options, New, ServeHTTP, the event mapping, Meta
-//     and SetMeta.
-//   - send.go: the ws.Sender and ws.Channels
-//     (Handler.Channels) over the response and the publish API.
-//   - lambda.go: Handler.Lambda and Handler.LambdaV2 for API Gateway proxy
-//     events.
-//   - publish.go: Publisher, GRIP_URL parsing, Item and its formats.
-//   - jwt.go: Key, ParseKey, Grip-Sig verification (standard library only).
-//   - hold.go: Hold and HoldOptions for HTTP streaming and long-polling.
+// The repository's README ("Outside AWS: behind Pushpin or Fanout") has a
+// Pushpin configuration that runs on loopback and the command lines that
+// serve the chat example through it.
 package grip

@@ -10,61 +10,61 @@ import (
 
 // Event types of the WebSocket-over-HTTP protocol.
 const (
-	Open       = "OPEN"
-	Text       = "TEXT"
-	Binary     = "BINARY"
-	Ping       = "PING"
-	Pong       = "PONG"
-	Close      = "CLOSE"
-	Disconnect = "DISCONNECT"
+	evOpen       = "OPEN"
+	evText       = "TEXT"
+	evBinary     = "BINARY"
+	evPing       = "PING"
+	evPong       = "PONG"
+	evClose      = "CLOSE"
+	evDisconnect = "DISCONNECT"
 )
 
-// ContentType is the media type of WebSocket-over-HTTP request and response
+// contentType is the media type of WebSocket-over-HTTP request and response
 // bodies. Pushpin compares it byte for byte: no parameters.
-const ContentType = "application/websocket-events"
+const contentType = "application/websocket-events"
 
-// Event is one WebSocket-over-HTTP event: a type such as [Text] and its
-// content, which is empty for [Open] and [Disconnect]. A [Close] event's
+// event is one WebSocket-over-HTTP event: a type such as evText and its
+// content, which is empty for evOpen and evDisconnect. A CLOSE event's
 // content is a 2-byte big-endian close code followed by a UTF-8 reason, or
-// empty; see [CloseEvent] and [Event.CloseCode].
-type Event struct {
+// empty; see closeEvent and event.closeCode.
+type event struct {
 	Type    string
 	Content []byte
 }
 
-// CloseEvent returns a CLOSE event carrying code and reason. A code of 0
+// closeEvent returns a CLOSE event carrying code and reason. A code of 0
 // gives an empty CLOSE (no status).
-func CloseEvent(code int, reason string) Event {
+func closeEvent(code int, reason string) event {
 	if code == 0 {
-		return Event{Type: Close}
+		return event{Type: evClose}
 	}
 	b := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), uint16(code))
-	return Event{Type: Close, Content: append(b, reason...)}
+	return event{Type: evClose, Content: append(b, reason...)}
 }
 
-// CloseCode returns the close code and reason of a CLOSE event: 0 and "" when
+// closeCode returns the close code and reason of a CLOSE event: 0 and "" when
 // the content is empty (no status), and 0 with the raw content as reason when
 // it is a single byte, which is not a valid close payload.
-func (e Event) CloseCode() (code int, reason string) {
+func (e event) closeCode() (code int, reason string) {
 	if len(e.Content) < 2 {
 		return 0, string(e.Content)
 	}
 	return int(binary.BigEndian.Uint16(e.Content)), string(e.Content[2:])
 }
 
-// maxEventLen bounds the content length DecodeEvents accepts; Pushpin never
+// maxEventLen bounds the content length decodeEvents accepts; Pushpin never
 // sends a body over about 1 MB.
 const maxEventLen = 1 << 30
 
-// DecodeEvents parses a WebSocket-over-HTTP body: events of the form
+// decodeEvents parses a WebSocket-over-HTTP body: events of the form
 // "TYPE\r\n" or "TYPE <hex length>\r\n<content>\r\n". An empty body is a
 // keep-alive poll with no events. Lengths count bytes, not characters. Any
 // malformation (missing CRLF, a bad or oversized length, content shorter than
 // its length, an empty or non-token type) is an error that says where; no
 // event is silently dropped. Unknown types are returned as they are, so that
 // the caller decides.
-func DecodeEvents(body []byte) ([]Event, error) {
-	var evs []Event
+func decodeEvents(body []byte) ([]event, error) {
+	var evs []event
 	for off := 0; off < len(body); {
 		rest := body[off:]
 		eol := bytes.Index(rest, []byte("\r\n"))
@@ -76,7 +76,7 @@ func DecodeEvents(body []byte) ([]Event, error) {
 		if err := checkType(typ); err != nil {
 			return evs, fmt.Errorf("grip: event at byte %d: %w", off, err)
 		}
-		ev := Event{Type: string(typ)}
+		ev := event{Type: string(typ)}
 		off += eol + 2
 		if hasLen {
 			n, err := strconv.ParseUint(string(hexLen), 16, 32)
@@ -113,9 +113,9 @@ func checkType(typ []byte) error {
 	return nil
 }
 
-// AppendEvents appends the encoding of evs to b: "TYPE\r\n" for an event
+// appendEvents appends the encoding of evs to b: "TYPE\r\n" for an event
 // without content, "TYPE <hex length>\r\n<content>\r\n" otherwise.
-func AppendEvents(b []byte, evs ...Event) []byte {
+func appendEvents(b []byte, evs ...event) []byte {
 	for _, e := range evs {
 		b = append(b, e.Type...)
 		if len(e.Content) > 0 {
@@ -129,5 +129,5 @@ func AppendEvents(b []byte, evs ...Event) []byte {
 	return b
 }
 
-// EncodeEvents returns the encoding of evs; see [AppendEvents].
-func EncodeEvents(evs ...Event) []byte { return AppendEvents(nil, evs...) }
+// encodeEvents returns the encoding of evs; see [appendEvents].
+func encodeEvents(evs ...event) []byte { return appendEvents(nil, evs...) }

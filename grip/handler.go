@@ -139,7 +139,7 @@ func (h *Handler) ConnectionChannel(connectionID string) string {
 // ServeHTTP serves one request from the proxy.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.key != nil {
-		if err := h.key.Verify(r.Header.Get("Grip-Sig"), h.iss, time.Now()); err != nil {
+		if err := h.key.verify(r.Header.Get("Grip-Sig"), h.iss, time.Now()); err != nil {
 			h.logger().WarnContext(r.Context(), "grip: refused request", "error", err, "path", r.URL.Path)
 			http.Error(w, "invalid or missing Grip-Sig", http.StatusUnauthorized)
 			return
@@ -163,7 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	evs, err := DecodeEvents(body)
+	evs, err := decodeEvents(body)
 	if err != nil {
 		h.logger().WarnContext(r.Context(), "grip: malformed events", "error", err, "connection_id", cid)
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -174,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func isWOH(r *http.Request) bool {
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	return r.Method == http.MethodPost && strings.EqualFold(strings.TrimSpace(ct), ContentType)
+	return r.Method == http.MethodPost && strings.EqualFold(strings.TrimSpace(ct), contentType)
 }
 
 // conn is the state of the connection a request serves.
@@ -183,7 +183,7 @@ type conn struct {
 	req     *http.Request
 	meta    map[string]string // current meta, lowercase names
 	setMeta map[string]string // changes to answer with Set-Meta-*
-	out     []Event           // events to answer after OPEN
+	out     []event           // events to answer after OPEN
 	mu      sync.Mutex
 	gone    bool // CLOSE/DISCONNECT seen, or closed by the server
 	closed  bool // a CLOSE was queued
@@ -208,13 +208,13 @@ func (c *conn) isGone() bool {
 	return c.gone
 }
 
-func (c *conn) queue(e Event) {
+func (c *conn) queue(e event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.out = append(c.out, e)
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs []Event) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs []event) {
 	c := &conn{id: cid, req: r, meta: map[string]string{}, setMeta: map[string]string{}}
 	for name, vs := range r.Header {
 		if len(name) > 5 && strings.EqualFold(name[:5], "Meta-") && len(vs) > 0 {
@@ -230,7 +230,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 			break
 		}
 		switch ev.Type {
-		case Open:
+		case evOpen:
 			resp := h.dispatch(ctx, c, "CONNECT", registry.Connect, nil, false, 0, "")
 			if resp.StatusCode/100 != 2 {
 				if accepted || len(c.out) > 0 {
@@ -246,34 +246,34 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 			// The connection's own channel, and "user" session meta keyed by
 			// the skip-self filter of channel subscriptions (see Channels).
 			c.mu.Lock()
-			c.out = append([]Event{
+			c.out = append([]event{
 				controlEvent(map[string]any{"type": "set-meta", "name": "user", "value": cid}),
 				controlEvent(map[string]any{"type": "subscribe", "channel": h.ConnectionChannel(cid)}),
 			}, c.out...)
 			c.mu.Unlock()
-		case Text, Binary:
+		case evText, evBinary:
 			body := string(ev.Content)
-			if ev.Type == Binary {
+			if ev.Type == evBinary {
 				body = base64.StdEncoding.EncodeToString(ev.Content)
 			}
-			resp := h.dispatch(ctx, c, "MESSAGE", registry.Default, &body, ev.Type == Binary, 0, "")
+			resp := h.dispatch(ctx, c, "MESSAGE", registry.Default, &body, ev.Type == evBinary, 0, "")
 			if resp.StatusCode/100 == 2 && resp.Body != "" && !c.isGone() {
-				c.queue(Event{Type: Text, Content: append([]byte("m:"), resp.Body...)})
+				c.queue(event{Type: evText, Content: append([]byte("m:"), resp.Body...)})
 			}
-		case Ping:
-			c.queue(Event{Type: Pong, Content: ev.Content})
-		case Pong:
-		case Close:
-			code, reason := ev.CloseCode()
+		case evPing:
+			c.queue(event{Type: evPong, Content: ev.Content})
+		case evPong:
+		case evClose:
+			code, reason := ev.closeCode()
 			c.setGone()
 			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, code, reason)
 			c.mu.Lock()
 			if !c.closed {
 				c.closed = true
-				c.out = append(c.out, CloseEvent(code, ""))
+				c.out = append(c.out, closeEvent(code, ""))
 			}
 			c.mu.Unlock()
-		case Disconnect:
+		case evDisconnect:
 			c.setGone()
 			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, 1006, "")
 		default:
@@ -282,7 +282,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	hdr.Set("Content-Type", ContentType)
+	hdr.Set("Content-Type", contentType)
 	if accepted {
 		hdr.Set("Sec-WebSocket-Extensions", "grip")
 	}
@@ -299,17 +299,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 	}
 	var out []byte
 	if accepted {
-		out = AppendEvents(out, Event{Type: Open})
+		out = appendEvents(out, event{Type: evOpen})
 	}
-	out = AppendEvents(out, c.out...)
+	out = appendEvents(out, c.out...)
 	hdr.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
 }
 
-func controlEvent(v map[string]any) Event {
+func controlEvent(v map[string]any) event {
 	b, _ := json.Marshal(v)
-	return Event{Type: Text, Content: append([]byte("c:"), b...)}
+	return event{Type: evText, Content: append([]byte("c:"), b...)}
 }
 
 // dispatch builds the API Gateway event for one WebSocket-over-HTTP event and

@@ -16,10 +16,10 @@ import (
 	"time"
 )
 
-// ErrBadSignature is matched (errors.Is) by every Grip-Sig verification
+// errBadSignature is matched (errors.Is) by every Grip-Sig verification
 // failure: missing, malformed, wrongly signed, of another algorithm, expired or
 // from another issuer.
-var ErrBadSignature = errors.New("grip: bad Grip-Sig")
+var errBadSignature = errors.New("grip: bad Grip-Sig")
 
 // Key verifies Grip-Sig tokens: an HS256 shared secret (Pushpin's sig_key,
 // legacy Fanout Cloud's realm key) or an ES256 public key (Fastly Fanout).
@@ -92,12 +92,6 @@ func ecdsaPublicKey(uncompressed []byte) (*ecdsa.PublicKey, error) {
 	return pub, nil
 }
 
-// HS256 returns a Key for an HS256 shared secret given as bytes.
-func HS256(secret []byte) *Key { return &Key{secret: secret} }
-
-// ES256 returns a Key for an ES256 (P-256) public key.
-func ES256(pub *ecdsa.PublicKey) *Key { return &Key{pub: pub} }
-
 func (k *Key) alg() string {
 	if k.pub != nil {
 		return "ES256"
@@ -105,42 +99,42 @@ func (k *Key) alg() string {
 	return "HS256"
 }
 
-// Verify checks a Grip-Sig token: its algorithm is the key's, its signature
+// verify checks a Grip-Sig token: its algorithm is the key's, its signature
 // verifies, it has an "exp" claim in the future (a minute of clock skew is
 // allowed) and, when iss is not "", its "iss" claim equals iss. Failures match
-// ErrBadSignature.
-func (k *Key) Verify(token, iss string, now time.Time) error {
+// errBadSignature.
+func (k *Key) verify(token, iss string, now time.Time) error {
 	if token == "" {
-		return fmt.Errorf("%w: missing", ErrBadSignature)
+		return fmt.Errorf("%w: missing", errBadSignature)
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return fmt.Errorf("%w: not a JWS compact token", ErrBadSignature)
+		return fmt.Errorf("%w: not a JWS compact token", errBadSignature)
 	}
 	var hdr struct {
 		Alg string `json:"alg"`
 	}
 	if err := decodeSegment(parts[0], &hdr); err != nil {
-		return fmt.Errorf("%w: header: %v", ErrBadSignature, err)
+		return fmt.Errorf("%w: header: %v", errBadSignature, err)
 	}
 	if hdr.Alg != k.alg() {
-		return fmt.Errorf("%w: algorithm %q, want %s", ErrBadSignature, hdr.Alg, k.alg())
+		return fmt.Errorf("%w: algorithm %q, want %s", errBadSignature, hdr.Alg, k.alg())
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
-		return fmt.Errorf("%w: signature encoding", ErrBadSignature)
+		return fmt.Errorf("%w: signature encoding", errBadSignature)
 	}
 	signed := token[:len(parts[0])+1+len(parts[1])]
 	sum := sha256.Sum256([]byte(signed))
 	if k.pub != nil {
 		if len(sig) != 64 || !ecdsa.Verify(k.pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-			return fmt.Errorf("%w: signature does not verify", ErrBadSignature)
+			return fmt.Errorf("%w: signature does not verify", errBadSignature)
 		}
 	} else {
 		mac := hmac.New(sha256.New, k.secret)
 		mac.Write([]byte(signed))
 		if !hmac.Equal(sig, mac.Sum(nil)) {
-			return fmt.Errorf("%w: signature does not verify", ErrBadSignature)
+			return fmt.Errorf("%w: signature does not verify", errBadSignature)
 		}
 	}
 	var claims struct {
@@ -148,20 +142,20 @@ func (k *Key) Verify(token, iss string, now time.Time) error {
 		Iss string       `json:"iss"`
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
-		return fmt.Errorf("%w: claims: %v", ErrBadSignature, err)
+		return fmt.Errorf("%w: claims: %v", errBadSignature, err)
 	}
 	if claims.Exp == nil {
-		return fmt.Errorf("%w: no exp claim", ErrBadSignature)
+		return fmt.Errorf("%w: no exp claim", errBadSignature)
 	}
 	exp, err := claims.Exp.Float64()
 	if err != nil {
-		return fmt.Errorf("%w: exp %q is not a number", ErrBadSignature, claims.Exp.String())
+		return fmt.Errorf("%w: exp %q is not a number", errBadSignature, claims.Exp.String())
 	}
 	if float64(now.Add(-time.Minute).Unix()) >= exp {
-		return fmt.Errorf("%w: expired", ErrBadSignature)
+		return fmt.Errorf("%w: expired", errBadSignature)
 	}
 	if iss != "" && claims.Iss != iss {
-		return fmt.Errorf("%w: issuer %q, want %q", ErrBadSignature, claims.Iss, iss)
+		return fmt.Errorf("%w: issuer %q, want %q", errBadSignature, claims.Iss, iss)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func NewPublisher(gripURL string) (*Publisher, error) {
 			} else {
 				p.jwtKey = []byte(key)
 			}
-			p.verify = HS256(p.jwtKey)
+			p.verify = &Key{secret: p.jwtKey}
 		} else {
 			p.bearer = key
 		}

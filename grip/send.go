@@ -42,7 +42,7 @@ func (s *gripSender) Send(ctx context.Context, id string, data []byte) error {
 		if c.gone || c.closed {
 			return &sender.Error{Op: "send", ConnectionID: id, StatusCode: http.StatusGone, Err: sender.ErrGone}
 		}
-		c.out = append(c.out, Event{Type: Text, Content: append([]byte("m:"), data...)})
+		c.out = append(c.out, event{Type: evText, Content: append([]byte("m:"), data...)})
 		return nil
 	}
 	return s.publish(ctx, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}})
@@ -63,7 +63,7 @@ func (s *gripSender) Close(ctx context.Context, id string) error {
 		defer c.mu.Unlock()
 		if !c.closed && !c.gone {
 			c.closed = true
-			c.out = append(c.out, CloseEvent(1000, ""))
+			c.out = append(c.out, closeEvent(1000, ""))
 		}
 		return nil
 	}

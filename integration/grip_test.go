@@ -94,7 +94,7 @@ func startGripExample(t *testing.T, name string) string {
 		t.Fatalf("%s -grip did not start: %v\n%s", name, err, p.out.String())
 	}
 	// Unsigned requests straight to the back end are refused.
-	resp, err := http.Post("http://"+addr+"/", grip.ContentType, strings.NewReader("OPEN\r\n"))
+	resp, err := http.Post("http://"+addr+"/", "application/websocket-events", strings.NewReader("OPEN\r\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,32 @@
+package grip
+
+import "time"
+
+// The WebSocket-over-HTTP codec and Grip-Sig verification are unexported;
+// the external tests reach them through these names.
+
+type Event = event
+
+const (
+	Open        = evOpen
+	Text        = evText
+	Binary      = evBinary
+	Ping        = evPing
+	Pong        = evPong
+	Close       = evClose
+	Disconnect  = evDisconnect
+	ContentType = contentType
+)
+
+var (
+	CloseEvent      = closeEvent
+	DecodeEvents    = decodeEvents
+	EncodeEvents    = encodeEvents
+	ErrBadSignature = errBadSignature
+)
+
+func (e event) CloseCode() (int, string) { return e.closeCode() }
+
+func (k *Key) Verify(token, iss string, now time.Time) error { return k.verify(token, iss, now) }
+
+func HS256(secret []byte) *Key { return &Key{secret: secret} }
