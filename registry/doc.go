@@ -1,14 +1,9 @@
-// Package registry is the route table shared by the lambdaws packages.
+// Package registry is the route table and route selection that packages ws,
+// local and grip share, so that a message picks the same route in a function
+// as in the emulator; handler code does not need it.
 //
-// A [Table] maps API Gateway route keys ("$connect", "$disconnect", "$default"
-// and custom keys such as "sendmessage") to handlers of any type, detects
-// duplicate and empty keys, checks that the required routes are present, and
-// picks the route for an event: the event's own route key when it is
-// registered, otherwise the key named by the route selection expression in the
-// message body, otherwise "$default".
-//
-// An [Expression] is a parsed route selection expression such as
-// "$request.body.action". Package ws uses it to route inside a function and
-// package local uses it to route as API Gateway does, so both agree on every
-// body.
+// A [Table] maps route keys ("$connect", "$disconnect", "$default" and custom
+// keys such as "sendmessage") to handlers and picks the route for an event
+// ([Table.Route]); an [Expression] is a parsed route selection expression such
+// as [DefaultExpression].
 package registry

@@ -13,10 +13,6 @@ const (
 	Default    = "$default"
 )
 
-// ErrMissingRoutes is returned by [Table.Validate] for a table that has
-// handlers but lacks $connect or $default.
-var ErrMissingRoutes = errors.New("registry: missing required routes")
-
 // Table maps route keys to handlers. The zero Table is empty and ready to use.
 // A Table is not safe for concurrent modification; lookups are safe once
 // registration is over.
@@ -50,9 +46,6 @@ func (t *Table[H]) Get(key string) (H, bool) {
 	return h, ok
 }
 
-// Len returns the number of registered routes.
-func (t *Table[H]) Len() int { return len(t.routes) }
-
 // Keys returns the registered route keys, sorted.
 func (t *Table[H]) Keys() []string {
 	keys := make([]string, 0, len(t.routes))
@@ -79,8 +72,8 @@ func (t *Table[H]) Validate() error {
 	if missing == nil {
 		return nil
 	}
-	return fmt.Errorf("%w %q (registered: %q); register a handler for each ($disconnect is optional)",
-		ErrMissingRoutes, missing, t.Keys())
+	return fmt.Errorf("registry: missing required routes %q (registered: %q); register a handler for each ($disconnect is optional)",
+		missing, t.Keys())
 }
 
 // Route picks the handler for an event with the given route key and body.
