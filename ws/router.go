@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -38,8 +39,7 @@ type Router struct {
 	pool       sender.Pool
 	routes     registry.Table[HandlerFunc]
 	middleware []func(HandlerFunc) HandlerFunc
-	expr       registry.Expression
-	exprSet    bool
+	expr       registry.Expression // zero until SetRouteSelectionExpression or the first event
 
 	once    sync.Once
 	serving atomic.Bool
@@ -75,7 +75,7 @@ func (r *Router) OnRoute(routeKey string, fn HandlerFunc) {
 		panic(fmt.Sprintf("ws: nil handler for route %q", routeKey))
 	}
 	if err := r.routes.Add(routeKey, fn); err != nil {
-		panic("ws: " + trimPrefix(err.Error()))
+		panic("ws: " + strings.TrimPrefix(err.Error(), "registry: "))
 	}
 }
 
@@ -98,16 +98,16 @@ func (r *Router) SetRouteSelectionExpression(expr string) {
 	r.mustBeConfigurable("SetRouteSelectionExpression")
 	e, err := registry.ParseExpression(expr)
 	if err != nil {
-		panic("ws: " + trimPrefix(err.Error()))
+		panic("ws: " + strings.TrimPrefix(err.Error(), "registry: "))
 	}
-	r.expr, r.exprSet = e, true
+	r.expr = e
 }
 
 // Validate reports a misconfigured router: one with handlers but without a
 // $connect or a $default handler. Such a router answers every event with 500.
 func (r *Router) Validate() error {
 	if err := r.routes.Validate(); err != nil {
-		return fmt.Errorf("ws: %s: add ws.OnConnect and ws.OnMessage handlers, or embed ws.Server in the value given to ws.Register", trimPrefix(err.Error()))
+		return fmt.Errorf("ws: %s: add ws.OnConnect and ws.OnMessage handlers, or embed ws.Server in the value given to ws.Register", strings.TrimPrefix(err.Error(), "registry: "))
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func (r *Router) mustBeConfigurable(op string) {
 func (r *Router) start() {
 	r.serving.Store(true)
 	r.invalid = r.Validate()
-	if !r.exprSet {
+	if r.expr.String() == "" {
 		r.expr, _ = registry.ParseExpression(registry.DefaultExpression)
 	}
 	for _, key := range r.routes.Keys() {
@@ -245,13 +245,4 @@ func (r *Router) logger() *slog.Logger {
 
 func status(code int) events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{StatusCode: code}
-}
-
-// trimPrefix drops the "registry: " prefix of an error from package registry.
-func trimPrefix(s string) string {
-	const p = "registry: "
-	if len(s) > len(p) && s[:len(p)] == p {
-		return s[len(p):]
-	}
-	return s
 }
