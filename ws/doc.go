@@ -18,14 +18,11 @@
 // [Register] a pointer to it. [Router] is the explicit form of the
 // package-level functions, for tests and for several APIs in one binary.
 //
-// Roadmap:
-//   - router.go: Router, registration, middleware, routing, responses.
-//   - request.go: Request and its helpers (JSON body, headers, query,
-//     authorizer, subprotocols, the two-way response).
-//   - server.go: the embeddable Server and Register.
-//   - reject.go: Reject, refusing a handshake or an event with a status.
-//   - send.go: SendMessage, Reply, Close and Info through a Sender.
-//   - default.go: DefaultRouter and the package-level functions.
+// Handlers send with [SendMessage], [Reply], [Close], [Info] and
+// [Broadcast], through a [Sender]: on API Gateway a *sender.Client for the
+// endpoint found from the event, with no configuration; [Router.Sender] and
+// [ContextWithSender] choose another (package grip, tests, a worker outside a
+// handler). [Channels] groups connections so that one call reaches a group.
 //
 // Outcomes: a handler returning nil answers 200; [Reject] answers its
 // status; any other error, or a panic, answers 500 and is logged through

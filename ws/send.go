@@ -24,10 +24,10 @@ type Sender interface {
 	Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *sender.BroadcastOptions) (sender.Result, error)
 }
 
-// ErrNoSender is returned by the sending functions when no [Sender] is found
+// errNoSender is returned by the sending functions when no [Sender] is found
 // for ctx: it is not a handler's context, has no ContextWithSender, and
 // WEBSOCKET_API_GATEWAY_ENDPOINT is not set.
-var ErrNoSender = errors.New("ws: no Sender: call from a handler's context, " +
+var errNoSender = errors.New("ws: no Sender: call from a handler's context, " +
 	"set WEBSOCKET_API_GATEWAY_ENDPOINT, or use ws.ContextWithSender")
 
 // SendMessage sends data to a connection: a []byte as is, a string as
@@ -111,7 +111,7 @@ func senderFrom(ctx context.Context) (Sender, error) {
 	if ep := os.Getenv("WEBSOCKET_API_GATEWAY_ENDPOINT"); ep != "" {
 		return outside.Get(ep), nil
 	}
-	return nil, ErrNoSender
+	return nil, errNoSender
 }
 
 func (r *Router) senderFor(req *Request) (Sender, error) {
@@ -120,7 +120,7 @@ func (r *Router) senderFor(req *Request) (Sender, error) {
 	}
 	ep := sender.ResolveEndpoint(req.Event.RequestContext)
 	if ep == "" {
-		return nil, ErrNoSender
+		return nil, errNoSender
 	}
 	return r.pool.Get(ep), nil
 }
