@@ -7,5 +7,5 @@
 //   - connstore: the connection store (memory, DynamoDB) with channels.
 //   - local: the API Gateway WebSocket emulator for local runs and tests.
 //   - grip: the same handlers behind Pushpin / Fanout.
-//   - registry: the route table shared by ws and local.
+//   - registry: the route table and route selection shared by ws, local and grip.
 package lambdaws

@@ -18,9 +18,4 @@
 // skipped by reads once expired.
 //
 // Package storetest is the contract test suite that every Store passes.
-//
-// Roadmap: done — the interface, both stores, table creation, the contract
-// suite. Next — a Touch/refresh of the TTL for long-lived uses outside API
-// Gateway (GRIP), counting a channel's members without listing them, and
-// batched Join for many channels at once.
 package connstore
