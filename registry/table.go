@@ -56,24 +56,20 @@ func (t *Table[H]) Keys() []string {
 	return keys
 }
 
-// Validate reports a table that has handlers but no $connect or no $default
-// handler: API Gateway would accept connections or deliver messages that
-// nothing handles. An empty table is valid.
+// Validate reports a table that has handlers but none that receives
+// messages: neither $default nor a custom route, so API Gateway would deliver
+// messages that nothing handles. $connect and $disconnect are optional, as on
+// API Gateway, which accepts a connection when the API has no $connect route.
+// An empty table is valid.
 func (t *Table[H]) Validate() error {
-	if len(t.routes) == 0 {
+	if len(t.routes) == 0 || t.custom > 0 {
 		return nil
 	}
-	var missing []string
-	for _, k := range []string{Connect, Default} {
-		if _, ok := t.routes[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	if missing == nil {
+	if _, ok := t.routes[Default]; ok {
 		return nil
 	}
-	return fmt.Errorf("registry: missing required routes %q (registered: %q); register a handler for each ($disconnect is optional)",
-		missing, t.Keys())
+	return fmt.Errorf("registry: no route receives messages (registered: %q); register a %s handler or a custom route",
+		t.Keys(), Default)
 }
 
 // Route picks the handler for an event with the given route key and body.

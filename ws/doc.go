@@ -27,7 +27,11 @@
 // Outcomes: a handler returning nil answers 200; [Reject] answers its
 // status; any other error, or a panic, answers 500 and is logged through
 // log/slog with the connection id, route and request id, never the message
-// body and never sending the error's text to the client. A router with
-// handlers but no $connect or no $default handler is misconfigured:
-// [Router.Validate] says how to fix it, and Handler answers 500 until fixed.
+// body and never sending the error's text to the client. Without an
+// OnConnect handler $connect is accepted (200), as API Gateway accepts a
+// connection when the API has no $connect route; without an OnDisconnect
+// handler $disconnect is answered 200. A router with handlers but none that
+// receives messages (no $default handler and no custom route) is
+// misconfigured: [Router.Validate] says how to fix it, and Handler answers 500
+// until fixed.
 package ws

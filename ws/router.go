@@ -51,7 +51,8 @@ type Router struct {
 func NewRouter() *Router { return new(Router) }
 
 // OnConnect registers fn for the $connect route. Return [Reject] from it to
-// refuse the handshake.
+// refuse the handshake. Without an OnConnect handler every connection is
+// accepted, as API Gateway does for an API without a $connect route.
 func (r *Router) OnConnect(fn HandlerFunc) { r.OnRoute(registry.Connect, fn) }
 
 // OnDisconnect registers fn for the $disconnect route. API Gateway calls it
@@ -103,11 +104,13 @@ func (r *Router) SetRouteSelectionExpression(expr string) {
 	r.expr = e
 }
 
-// Validate reports a misconfigured router: one with handlers but without a
-// $connect or a $default handler. Such a router answers every event with 500.
+// Validate reports a misconfigured router: one with handlers but none that
+// receives messages (no $default handler and no custom route). Such a router
+// answers every event with 500. $connect and $disconnect handlers are
+// optional.
 func (r *Router) Validate() error {
 	if err := r.routes.Validate(); err != nil {
-		return fmt.Errorf("ws: %s: add ws.OnConnect and ws.OnMessage handlers, or embed ws.Server in the value given to ws.Register", strings.TrimPrefix(err.Error(), "registry: "))
+		return fmt.Errorf("ws: %s: add a ws.OnMessage handler (or ws.OnRoute for a custom route), or embed ws.Server in the value given to ws.Register", strings.TrimPrefix(err.Error(), "registry: "))
 	}
 	return nil
 }
@@ -170,7 +173,7 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 	}
 	key, h, ok := r.chain.Route(routeKey, body, r.expr)
 	if !ok {
-		if key == registry.Disconnect { // optional: nothing to do
+		if key == registry.Connect || key == registry.Disconnect { // optional: accept, as API Gateway does
 			return status(http.StatusOK), nil
 		}
 		r.logger().WarnContext(ctx, "ws: no handler for route", "connection_id", rc.ConnectionID,

@@ -226,27 +226,31 @@ func TestValidation(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(r *ws.Router)
-		missing string // "" = valid
+		invalid bool
 	}{
-		{"empty", func(*ws.Router) {}, ""},
-		{"both", func(r *ws.Router) { r.OnConnect(nop); r.OnMessage(nop) }, ""},
-		{"no $default", func(r *ws.Router) { r.OnConnect(nop); r.OnRoute("x", nop) }, `["$default"]`},
-		{"no $connect", func(r *ws.Router) { r.OnMessage(nop); r.OnDisconnect(nop) }, `["$connect"]`},
-		{"only custom", func(r *ws.Router) { r.OnRoute("sendmessage", nop) }, `["$connect" "$default"]`},
+		{"empty", func(*ws.Router) {}, false},
+		{"both", func(r *ws.Router) { r.OnConnect(nop); r.OnMessage(nop) }, false},
+		{"only $default", func(r *ws.Router) { r.OnMessage(nop) }, false},
+		{"no $connect", func(r *ws.Router) { r.OnMessage(nop); r.OnDisconnect(nop) }, false},
+		{"only custom", func(r *ws.Router) { r.OnRoute("sendmessage", nop) }, false},
+		{"no $default, a custom route", func(r *ws.Router) { r.OnConnect(nop); r.OnRoute("x", nop) }, false},
+		{"only $connect", func(r *ws.Router) { r.OnConnect(nop) }, true},
+		{"only $connect and $disconnect", func(r *ws.Router) { r.OnConnect(nop); r.OnDisconnect(nop) }, true},
+		{"only $disconnect", func(r *ws.Router) { r.OnDisconnect(nop) }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, logs := newRouter(false)
 			tt.setup(r)
 			err := r.Validate()
-			if tt.missing == "" {
+			if !tt.invalid {
 				if err != nil {
 					t.Fatalf("Validate = %v", err)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.missing) || !strings.Contains(err.Error(), "ws.OnConnect") {
-				t.Fatalf("Validate = %v, want a fix naming %s", err, tt.missing)
+			if err == nil || !strings.Contains(err.Error(), "no route receives messages") || !strings.Contains(err.Error(), "ws.OnMessage") {
+				t.Fatalf("Validate = %v, want an error naming the fix", err)
 			}
 			for _, f := range []string{"connect", "sendmessage", "message"} {
 				if resp := serve(t, r, event(t, f)); resp.StatusCode != 500 {
@@ -257,6 +261,26 @@ func TestValidation(t *testing.T) {
 				t.Errorf("log does not name the fix: %s", logs)
 			}
 		})
+	}
+}
+
+// TestConnectWithoutHandler: as API Gateway accepts a connection when the API
+// has no $connect route, a router without OnConnect accepts $connect (200,
+// silently) and serves the connection's messages.
+func TestConnectWithoutHandler(t *testing.T) {
+	r, logs := newRouter(false)
+	var got []string
+	r.OnMessage(func(_ context.Context, req *ws.Request) error { got = append(got, req.RouteKey); return nil })
+	for _, f := range []string{"connect", "message", "disconnect"} {
+		if resp := serve(t, r, event(t, f)); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s answered %d, want 200", f, resp.StatusCode)
+		}
+	}
+	if !slices.Equal(got, []string{"$default"}) {
+		t.Errorf("handled %q, want [$default]", got)
+	}
+	if logs.String() != "" {
+		t.Errorf("logged: %s", logs)
 	}
 }
 
