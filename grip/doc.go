@@ -11,7 +11,7 @@
 // answers with the events to send back:
 //
 //	h, err := grip.New(ws.DefaultRouter, nil) // GRIP_URL, GRIP_VERIFY_KEY from the environment
-//	http.ListenAndServe("127.0.0.1:8080", h)  // behind Pushpin
+//	http.ListenAndServe("127.0.0.1:8080", h)  // behind Pushpin (h.Serve(ctx, ln) stops when ctx is done)
 //	lambda.Start(h.Lambda)                    // or behind an API Gateway REST API (h.LambdaV2: HTTP API, function URL)
 //
 // # Sending

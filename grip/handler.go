@@ -136,6 +136,31 @@ func (h *Handler) ConnectionChannel(connectionID string) string {
 	return h.opts.Prefix + "conn-" + connectionID
 }
 
+// Serve serves the proxy's requests on ln until ctx is done, then shuts down
+// gracefully, giving requests in flight 5 s to finish. It returns nil after a
+// clean shutdown, else the error that ended it. Serve closes ln:
+//
+//	ln, err := net.Listen("tcp", "127.0.0.1:8080") // the proxy's route: * 127.0.0.1:8080,over_http
+//	...
+//	return h.Serve(ctx, ln)
+func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	stopped := make(chan error, 1)
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopped <- srv.Shutdown(sctx)
+	})
+	err := srv.Serve(ln)
+	if !errors.Is(err, http.ErrServerClosed) {
+		if stop() {
+			return err
+		}
+		// ctx ended as Serve failed: let the shutdown finish.
+	}
+	return <-stopped
+}
+
 // ServeHTTP serves one request from the proxy.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.key != nil {

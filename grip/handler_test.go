@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -504,5 +505,37 @@ func TestNewKeepsARouterSender(t *testing.T) {
 	}
 	if r.Sender != ws.Sender(own) {
 		t.Errorf("New replaced the router's Sender")
+	}
+}
+
+func TestServeUntilContextDone(t *testing.T) {
+	h, _ := newHandler(t, ws.NewRouter(), &grip.Options{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "page")
+	})})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, ln) }()
+
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "page" {
+		t.Errorf("GET / = %q", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve after ctx done = %v, want nil", err)
+	}
+	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Error("the listener is still open after Serve returned")
 	}
 }

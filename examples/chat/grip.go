@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/lambdaws/lambdaws/grip"
 	"github.com/lambdaws/lambdaws/ws"
@@ -39,15 +36,5 @@ func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
 	}
 	fmt.Printf("chat: GRIP back end on http://%s/, publishing to %s\n", ln.Addr(), os.Getenv("GRIP_URL"))
 	fmt.Printf("chat: start pushpin --route '* %s,over_http' and connect to ws://127.0.0.1:7999/ (page: http://127.0.0.1:7999/)\n", ln.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return h.Serve(ctx, ln)
 }

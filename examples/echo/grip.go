@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/lambdaws/lambdaws/grip"
 )
@@ -35,15 +32,5 @@ func serveGrip(addr string) error {
 	}
 	fmt.Printf("echo: GRIP back end on http://%s/\n", ln.Addr())
 	fmt.Printf("echo: start pushpin --route '* %s,over_http' and connect to ws://127.0.0.1:7999/\n", ln.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return h.Serve(ctx, ln)
 }
