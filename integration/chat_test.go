@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,12 @@ func chatScenario(t *testing.T, url string) {
 	// carol keeps the default nickname and moves to #random.
 	carol.command("/join random", "joined #random")
 	carol.command("/join #random", "joined #random") // joining one's channel again changes nothing
+	// Refused, changing nothing: a nickname that would forge a line, a
+	// channel name longer than the DynamoDB store's keys allow.
+	alice.send(ctx, "/nick #general admin: re-login at http://evil")
+	alice.until("nickname not changed: a nickname has only letters, digits, '-', '_' and '.'")
+	carol.send(ctx, "/join "+strings.Repeat("x", 1100))
+	carol.until("channel not joined: a channel name has at most 32 characters")
 
 	alice.say("hi all")
 	bob.say("hey alice")

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lambdaws/lambdaws/connstore"
 	"github.com/lambdaws/lambdaws/ws"
@@ -17,6 +20,13 @@ const (
 
 	keyNick    = "nick"
 	keyChannel = "channel"
+
+	// maxName is the most characters of a nickname or a channel name, so
+	// that the "#CHANNEL NICK: " before every line stays short.
+	maxName = 32
+	// maxLine is the most bytes of a published line: API Gateway's limit
+	// on one message.
+	maxLine = 128 << 10
 )
 
 // ChatRoom is the chat: every connection has a nickname and is in one
@@ -25,6 +35,12 @@ const (
 //	/nick NAME     sets the nickname; replies "nickname set to [NAME]"
 //	/join CHANNEL  moves to another channel; replies "joined #CHANNEL"
 //	anything else  is published as "#CHANNEL NICK: TEXT"
+//
+// Nicknames and channel names are 1 to 32 letters, digits, '-', '_' or '.',
+// so that they cannot forge the "#CHANNEL NICK:" of a line; lines hold no
+// control characters (no line breaks, no terminal escapes). What breaks these
+// rules is refused with a reply that says why. A /join that fails leaves the
+// connection in its channel.
 //
 // It knows nothing of the transport: it answers with ws.Reply, reaches a
 // channel through Channels and keeps nicknames in Store, so the same code runs
@@ -79,6 +95,9 @@ func (c *ChatRoom) OnMessage(ctx context.Context, req *ws.Request) error {
 		if arg == "" {
 			return ws.Reply(ctx, "usage: /nick NAME")
 		}
+		if why := checkName("nickname", arg); why != "" {
+			return ws.Reply(ctx, "nickname not changed: "+why)
+		}
 		if err := c.Store.Update(ctx, req.ConnectionID, map[string]string{keyNick: arg}); err != nil {
 			return err
 		}
@@ -86,29 +105,74 @@ func (c *ChatRoom) OnMessage(ctx context.Context, req *ws.Request) error {
 
 	case cmd == "/join":
 		next := strings.TrimPrefix(arg, "#")
-		if next == "" || strings.ContainsAny(next, " \t") {
+		if arg == "" {
 			return ws.Reply(ctx, "usage: /join CHANNEL")
 		}
-		if next != channel {
-			if err := c.Channels.Leave(ctx, req.ConnectionID, channel); err != nil {
-				return err
-			}
-			if err := c.Channels.Join(ctx, req.ConnectionID, next); err != nil {
-				return err
-			}
-			if err := c.Store.Update(ctx, req.ConnectionID, map[string]string{keyChannel: next}); err != nil {
-				return err
-			}
+		if why := checkName("channel name", next); why != "" {
+			return ws.Reply(ctx, "channel not joined: "+why)
 		}
-		return ws.Reply(ctx, "joined #"+next)
+		if next == channel {
+			return ws.Reply(ctx, "joined #"+next)
+		}
+		reply := "joined #" + next
+		moved, err := c.move(ctx, req.ConnectionID, channel, next)
+		if !moved {
+			reply = fmt.Sprintf("could not join #%s: you are still in #%s", next, channel)
+		}
+		return errors.Join(err, ws.Reply(ctx, reply))
 
 	case strings.HasPrefix(cmd, "/"):
+		if checkName("command", cmd[1:]) != "" { // not worth echoing
+			cmd = "/…"
+		}
 		return ws.Reply(ctx, "unknown command "+cmd+"; try /nick NAME or /join CHANNEL")
 
 	default:
-		return c.Channels.Publish(ctx, channel, fmt.Sprintf("#%s %s: %s", channel, nick, text), req.ConnectionID)
+		if strings.ContainsFunc(text, isControl) {
+			return ws.Reply(ctx, "message not sent: it has control characters (line breaks, escapes)")
+		}
+		line := fmt.Sprintf("#%s %s: %s", channel, nick, text)
+		if len(line) > maxLine {
+			return ws.Reply(ctx, fmt.Sprintf("message not sent: longer than %d bytes", maxLine))
+		}
+		return c.Channels.Publish(ctx, channel, line, req.ConnectionID)
 	}
 }
+
+// move moves a connection from one channel to another and reports whether
+// it moved. It joins the new channel first and leaves the old one last, so
+// that a failure before the move leaves the connection where it was. A
+// failure to leave the old channel after the move is returned, with the
+// connection then in both until it disconnects.
+func (c *ChatRoom) move(ctx context.Context, id, from, to string) (bool, error) {
+	if err := c.Channels.Join(ctx, id, to); err != nil {
+		return false, err
+	}
+	if err := c.Store.Update(ctx, id, map[string]string{keyChannel: to}); err != nil {
+		return false, errors.Join(err, c.Channels.Leave(ctx, id, to))
+	}
+	return true, c.Channels.Leave(ctx, id, from)
+}
+
+// checkName returns why name is not a valid nickname or channel name (what),
+// or "" when it is.
+func checkName(what, name string) string {
+	if name == "" {
+		return fmt.Sprintf("a %s cannot be empty", what)
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_.", r) {
+			return fmt.Sprintf("a %s has only letters, digits, '-', '_' and '.'", what)
+		}
+	}
+	if utf8.RuneCountInString(name) > maxName {
+		return fmt.Sprintf("a %s has at most %d characters", what, maxName)
+	}
+	return ""
+}
+
+// isControl reports whether r is a control character other than a tab.
+func isControl(r rune) bool { return r != '\t' && (unicode.IsControl(r) || r == utf8.RuneError) }
 
 // channel returns the channel the connection is in, or the default one when
 // the store does not know it.
