@@ -118,3 +118,23 @@ func ExampleRouter_Register() {
 	// hello #1 from 49.105.91.154
 	// hello #2 from 49.105.91.154
 }
+
+// printSender is a stand-in ws.Sender that prints what it would send; the
+// other methods are not called here.
+type printSender struct{ ws.Sender }
+
+func (printSender) Send(_ context.Context, connectionID string, data []byte) error {
+	fmt.Printf("to %s: %s\n", connectionID, data)
+	return nil
+}
+
+// Outside a handler (an SQS consumer, a scheduled Lambda) no event names the
+// API: set WEBSOCKET_API_GATEWAY_ENDPOINT, or choose the Sender with
+// ContextWithSender, in production sender.NewForEndpoint(url, nil).
+func ExampleContextWithSender() {
+	ctx := ws.ContextWithSender(context.Background(), printSender{})
+	if err := ws.SendMessage(ctx, "abc=", map[string]string{"type": "reminder"}); err != nil {
+		fmt.Println(err)
+	}
+	// Output: to abc=: {"type":"reminder"}
+}
