@@ -10,14 +10,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// ErrUnauthorized, returned (or wrapped) by an AuthorizerFunc, refuses the
-// connection with 401 Unauthorized: API Gateway answers 401 when an
-// authorizer fails with exactly this message.
-var ErrUnauthorized = errors.New("Unauthorized")
-
-// ErrDenied, returned (or wrapped) by an AuthorizerFunc, refuses the
-// connection with 403 Forbidden: the authorizer answers a Deny policy.
-var ErrDenied = errors.New("ws: connection denied")
+// The refusals an [Authorizer] function returns (or wraps).
+var (
+	// ErrUnauthorized refuses the connection with 401 Unauthorized: API
+	// Gateway answers 401 when an authorizer fails with exactly this message.
+	ErrUnauthorized = errors.New("Unauthorized")
+	// ErrDenied refuses the connection with 403 Forbidden: the authorizer
+	// answers a Deny policy.
+	ErrDenied = errors.New("ws: connection denied")
+)
 
 // Identity is who an authorizer allowed to connect.
 type Identity struct {
@@ -29,14 +30,11 @@ type Identity struct {
 	Context map[string]any
 }
 
-// AuthorizerFunc decides whether a client may connect. req is the $connect
-// request (headers, query, source IP, connection id). It returns the
-// identity to allow, or ErrUnauthorized or ErrDenied to refuse; any other
-// error fails the handshake with 500.
-type AuthorizerFunc func(ctx context.Context, req *Request) (*Identity, error)
-
 // Authorizer adapts fn into a Lambda REQUEST authorizer for a WebSocket
-// API's $connect route:
+// API's $connect route. fn decides whether a client may connect: req is the
+// $connect request (headers, query, source IP, connection id); fn returns the
+// identity to allow, or [ErrUnauthorized] or [ErrDenied] to refuse; any other
+// error fails the handshake with 500.
 //
 //	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
 //		user, ok := users[req.Query("token")]
@@ -49,9 +47,9 @@ type AuthorizerFunc func(ctx context.Context, req *Request) (*Identity, error)
 // An allowed identity gets a policy that allows execute-api:Invoke on the
 // API's stage that asked (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*)
 // and nothing else. ErrDenied gives the same policy with Deny.
-func Authorizer(fn AuthorizerFunc) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
+func Authorizer(fn func(ctx context.Context, req *Request) (*Identity, error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 	if fn == nil {
-		panic("ws: nil AuthorizerFunc")
+		panic("ws: Authorizer with a nil function")
 	}
 	return func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 		var none events.APIGatewayCustomAuthorizerResponse
@@ -80,7 +78,7 @@ func Authorizer(fn AuthorizerFunc) func(ctx context.Context, event json.RawMessa
 		case err != nil:
 			return none, err
 		case id == nil || id.PrincipalID == "":
-			return none, errors.New("ws: an AuthorizerFunc allowed a connection without Identity.PrincipalID")
+			return none, errors.New("ws: an Authorizer function allowed a connection without Identity.PrincipalID")
 		}
 		for k, v := range id.Context {
 			switch v.(type) {

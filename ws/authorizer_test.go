@@ -15,6 +15,9 @@ import (
 	"github.com/lambdaws/lambdaws/ws"
 )
 
+// authorizerFunc is the type of the function ws.Authorizer adapts.
+type authorizerFunc = func(ctx context.Context, req *ws.Request) (*ws.Identity, error)
+
 func authorizerEvent(t *testing.T) json.RawMessage {
 	t.Helper()
 	b, err := os.ReadFile("testdata/authorizer.json")
@@ -26,16 +29,16 @@ func authorizerEvent(t *testing.T) json.RawMessage {
 
 func TestAuthorizer(t *testing.T) {
 	const resource = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/*"
-	allow := func(id *ws.Identity) ws.AuthorizerFunc {
+	allow := func(id *ws.Identity) authorizerFunc {
 		return func(ctx context.Context, req *ws.Request) (*ws.Identity, error) { return id, nil }
 	}
-	fail := func(err error) ws.AuthorizerFunc {
+	fail := func(err error) authorizerFunc {
 		return func(ctx context.Context, req *ws.Request) (*ws.Identity, error) { return nil, err }
 	}
 	boom := errors.New("database down")
 	for _, tc := range []struct {
 		name    string
-		fn      ws.AuthorizerFunc
+		fn      authorizerFunc
 		effect  string // "" for an error
 		context map[string]any
 		err     string
@@ -82,7 +85,7 @@ func TestAuthorizer(t *testing.T) {
 	}
 }
 
-// The AuthorizerFunc sees the $connect request with its helpers.
+// The Authorizer function sees the $connect request with its helpers.
 func TestAuthorizerRequest(t *testing.T) {
 	var got *ws.Request
 	_, err := ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
