@@ -1,0 +1,232 @@
+package wstest
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/sender"
+	"github.com/lambdaws/lambdaws/ws"
+)
+
+// A Gateway serves a [ws.Router] behind the local API Gateway emulator
+// (package local) on a loopback port, as the deployed API would: real
+// WebSocket connections, Lambda's JSON events and the management API that
+// ws.SendMessage calls. It watches the events it passes to the router, so
+// that tests wait for them instead of sleeping.
+type Gateway struct {
+	// Timeout bounds every wait of the Gateway and its connections (Next,
+	// Close, WaitIdle, ...): the test fails when it passes. NewGateway sets
+	// it to 5 s; change it before the waits it should apply to.
+	Timeout time.Duration
+
+	router   *ws.Router
+	url      string
+	client   *sender.Client
+	dialer   *http.Client
+	mu       sync.Mutex
+	changed  chan struct{}     // closed and replaced on every change below
+	inflight int               // invocations running
+	accepted map[string]string // Sec-WebSocket-Accept of an accepted $connect → connection id
+	conns    map[string]*state
+}
+
+// state is what the Gateway knows of one connection.
+type state struct {
+	sent, handled int  // messages sent by a Conn; MESSAGE invocations done
+	closed        bool // the Conn saw the connection close
+	disconnected  bool // $disconnect ran
+}
+
+// An Option changes the local.Options of a Gateway; any
+// func(*local.Options) is one, for the settings without a named Option.
+type Option func(*local.Options)
+
+// Stage sets the API stage: requestContext.stage and the first path segment
+// of the management API. Default "local".
+func Stage(name string) Option { return func(o *local.Options) { o.Stage = name } }
+
+// IdleTimeout makes the gateway close a connection that sent no message for
+// d, with 1001, as API Gateway does after 10 minutes.
+func IdleTimeout(d time.Duration) Option { return func(o *local.Options) { o.IdleTimeout = d } }
+
+// NewGateway serves r behind the local emulator on 127.0.0.1 until the end
+// of the test, when it closes every connection (running their $disconnect)
+// and waits for them. The emulator logs through t.Log.
+func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("wstest: %v", err)
+	}
+	logs := &testLog{t: t}
+	o := local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	stage := o.Stage
+	if stage == "" {
+		stage = "local"
+	}
+	g := &Gateway{
+		Timeout:  5 * time.Second,
+		router:   r,
+		url:      "ws://" + ln.Addr().String() + "/" + stage,
+		client:   sender.NewForEndpoint("http://"+ln.Addr().String()+"/"+stage, nil),
+		dialer:   &http.Client{Transport: &http.Transport{}},
+		changed:  make(chan struct{}),
+		accepted: map[string]string{},
+		conns:    map[string]*state{},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- local.Serve(ctx, ln, lambda.NewHandler(g.handle), &o) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("wstest: gateway: %v", err)
+		}
+		g.dialer.CloseIdleConnections()
+		logs.stop()
+	})
+	return g
+}
+
+// URL returns the gateway's WebSocket URL, ws://127.0.0.1:PORT/STAGE, for
+// clients other than Dial's.
+func (g *Gateway) URL() string { return g.url }
+
+// Sender returns a client of the gateway's management API: Send, Info and
+// Close a connection as a back end does, or give it to ws.ContextWithSender
+// to test code that sends from outside a handler.
+func (g *Gateway) Sender() *sender.Client { return g.client }
+
+// WaitIdle waits until no invocation is in flight, every message sent by a
+// Conn has been handled, and every connection seen closed has had its
+// $disconnect run. It fails the test after Timeout. A message that the API
+// routes to no function (see local.Options.Routes) is never handled.
+func (g *Gateway) WaitIdle(t testing.TB) {
+	t.Helper()
+	g.wait(t, "the gateway to be idle", func() bool {
+		if g.inflight > 0 {
+			return false
+		}
+		for _, s := range g.conns {
+			if !s.disconnected && (s.handled < s.sent || s.closed) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// handle is the Lambda handler the emulator invokes: the router's, watched.
+func (g *Gateway) handle(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	g.update(func() { g.inflight++ })
+	resp, err := g.router.Handler(ctx, ev)
+	rc := &ev.RequestContext
+	g.update(func() {
+		g.inflight--
+		s := g.state(rc.ConnectionID)
+		switch rc.EventType {
+		case "CONNECT":
+			if key := header(ev.Headers, "Sec-WebSocket-Key"); key != "" && resp.StatusCode/100 == 2 {
+				g.accepted[acceptKey(key)] = rc.ConnectionID
+			}
+		case "MESSAGE":
+			s.handled++
+		case "DISCONNECT":
+			s.disconnected = true
+		}
+	})
+	return resp, err
+}
+
+// state returns the state of a connection; g.mu is held.
+func (g *Gateway) state(id string) *state {
+	s := g.conns[id]
+	if s == nil {
+		s = new(state)
+		g.conns[id] = s
+	}
+	return s
+}
+
+// update runs fn with g.mu held and wakes the waiters.
+func (g *Gateway) update(fn func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fn()
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+// wait waits until done, called with g.mu held, reports true, and fails the
+// test after g.Timeout.
+func (g *Gateway) wait(t testing.TB, what string, done func() bool) {
+	t.Helper()
+	timer := time.NewTimer(g.Timeout)
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		ok, changed := done(), g.changed
+		g.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("wstest: timed out after %v waiting for %s", g.Timeout, what)
+		}
+	}
+}
+
+// header returns a header of an event, ignoring case.
+func header(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// acceptKey is the Sec-WebSocket-Accept answering a Sec-WebSocket-Key
+// (RFC 6455, section 4.2.2): the client learns its connection id from it.
+func acceptKey(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// testLog writes the emulator's log lines to t.Log until the test ends.
+type testLog struct {
+	mu      sync.Mutex
+	t       testing.TB
+	stopped bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}
