@@ -275,4 +275,3 @@ func (c *Conn) Close(t testing.TB) {
 	<-c.done
 	c.g.wait(t, "$disconnect of connection "+c.id, func() bool { return c.g.state(c.id).disconnected })
 }
-
