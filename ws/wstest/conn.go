@@ -162,7 +162,8 @@ func (c *Conn) read() {
 }
 
 // Send sends data as one text message, encoded as ws.SendMessage encodes:
-// a []byte or string as is, anything else as JSON.
+// a []byte or string as is, anything else as JSON. Messages over 16 KiB are
+// split into frames, since API Gateway refuses frames over 32 KiB.
 func (c *Conn) Send(t testing.TB, data any) {
 	t.Helper()
 	b, err := sender.Encode(data)
@@ -172,9 +173,27 @@ func (c *Conn) Send(t testing.TB, data any) {
 	c.g.update(func() { c.g.state(c.id).sent++ })
 	ctx, cancel := context.WithTimeout(context.Background(), c.g.Timeout)
 	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := c.write(ctx, b); err != nil {
 		t.Fatalf("wstest: connection %s: send: %v", c.id, err)
 	}
+}
+
+// write sends b as one text message in frames of at most 16 KiB, as a
+// client of API Gateway must (it closes the connection on a frame over
+// 32 KiB).
+func (c *Conn) write(ctx context.Context, b []byte) error {
+	w, err := c.ws.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		n := min(len(b), 16<<10)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return w.Close()
 }
 
 // next returns the next message, or why there is none within d.
