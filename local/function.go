@@ -222,6 +222,18 @@ func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, cold
 		}
 	}
 	out, keep, err := env.invoke(payload)
+	if errors.Is(err, errStale) {
+		// The process exited while idle (after a panic, say): Lambda
+		// starts a fresh environment for the invocation.
+		env.stop()
+		cold = true
+		if env, err = f.start(); err != nil {
+			return nil, cold, err
+		}
+		if out, keep, err = env.invoke(payload); errors.Is(err, errStale) {
+			err = &InvokeError{Type: "Runtime.ExitError", Message: "Runtime exited before taking the invocation"}
+		}
+	}
 	f.mu.Lock()
 	if keep && !f.closed && gen == f.gen {
 		f.idle = append(f.idle, env)

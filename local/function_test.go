@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,8 +239,8 @@ func TestFunctionSharedHandler(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			want := fmt.Sprintf(`{"op":"echo","arg":"%d"}`, i)
-			if out, _ := mustInvoke(t, f, want); out != want {
-				t.Errorf("got %s; want %s", out, want)
+			if out, _, err := f.invoke(context.Background(), []byte(want)); string(out) != want || err != nil {
+				t.Errorf("got %s, %v; want %s", out, err, want)
 			}
 		}()
 	}
@@ -302,5 +303,29 @@ func TestNewFunctionPanics(t *testing.T) {
 			}()
 			NewFunction(h, nil)
 		})
+	}
+}
+
+func TestFunctionCloseLeaks(t *testing.T) {
+	goroutines := runtime.NumGoroutine()
+	f := NewFunction(func(c cmd) (cmd, error) { return c, nil }, &FunctionOptions{Logger: quiet})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := f.invoke(context.Background(), []byte(`{}`)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	f.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines after Close, %d before", n, goroutines)
 	}
 }

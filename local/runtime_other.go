@@ -1,0 +1,16 @@
+//go:build !unix
+
+package local
+
+import (
+	"os"
+	"os/exec"
+)
+
+// setProcessGroup does nothing: without process groups only the process
+// itself is killed.
+func setProcessGroup(*exec.Cmd) {}
+
+func killProcessGroup(p *os.Process) {
+	p.Kill()
+}

@@ -1,0 +1,546 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binDir holds the testdata programs, built once per test binary run by
+// testBinary and removed by RemoveTestBinaries.
+var (
+	binDir    string
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// RemoveTestBinaries removes the programs testBinary built. TestMain, in
+// package local_test so that checkNoLeaks does not take it for a leak of
+// package local, calls it.
+func RemoveTestBinaries() {
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+}
+
+// testBinary returns the path of testdata program name, building them all
+// the first time.
+func testBinary(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not on PATH: cannot build the testdata Lambda binaries")
+	}
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "lambdaws-local-"); buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./testdata/echo", "./testdata/badinit").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, name)
+}
+
+// syncBuffer is an io.Writer the test can read while processes write to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newTestBinary is NewBinary of testdata program name, closed by the test's
+// cleanup; its output and log go to the returned buffer.
+func newTestBinary(t *testing.T, name string, opts *FunctionOptions) (*Function, *syncBuffer) {
+	t.Helper()
+	path := testBinary(t, name)
+	var out syncBuffer
+	if opts == nil {
+		opts = &FunctionOptions{}
+	}
+	opts.Output = &out
+	opts.Logger = slog.New(slog.NewTextHandler(&out, nil))
+	f := NewBinary(path, opts)
+	t.Cleanup(func() { f.Close() })
+	return f, &out
+}
+
+// echoReply is what testdata/echo returns.
+type echoReply struct {
+	Arg       string            `json:"arg"`
+	Pid       int               `json:"pid"`
+	Start     int64             `json:"start"`
+	End       int64             `json:"end"`
+	RequestID string            `json:"requestId"`
+	ARN       string            `json:"arn"`
+	Deadline  int64             `json:"deadline"`
+	Env       map[string]string `json:"env"`
+}
+
+// echo invokes testdata/echo with payload and decodes its reply.
+func echo(t *testing.T, f *Function, payload string) (echoReply, bool) {
+	t.Helper()
+	out, cold := mustInvoke(t, f, payload)
+	var r echoReply
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("reply %q: %v", out, err)
+	}
+	return r, cold
+}
+
+// echoAll runs n invocations of payload at once and decodes their replies.
+func echoAll(t *testing.T, f *Function, n int, payload string) []echoReply {
+	t.Helper()
+	replies := make([]echoReply, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, _, err := f.invoke(context.Background(), []byte(payload))
+			if err == nil {
+				err = json.Unmarshal(out, &replies[i])
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return replies
+}
+
+// reaped reports whether process pid has ended and been waited for.
+func reaped(pid int) bool {
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+func TestBinaryEcho(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", &FunctionOptions{Name: "echo", Timeout: 5 * time.Second})
+	r1, cold := echo(t, f, `{"arg":"hi"}`)
+	if r1.Arg != "hi" || !cold {
+		t.Errorf("first invoke: %+v, cold %v; want the echo, cold", r1, cold)
+	}
+	if len(r1.RequestID) != 36 || !strings.HasSuffix(r1.ARN, ":function:echo") {
+		t.Errorf("lambda context: request id %q, ARN %q", r1.RequestID, r1.ARN)
+	}
+	if r1.Deadline <= 0 || r1.Deadline > 5000 {
+		t.Errorf("ctx deadline %d ms away; want within the 5 s timeout", r1.Deadline)
+	}
+	r2, cold := echo(t, f, `{}`)
+	if cold || r2.Pid != r1.Pid {
+		t.Errorf("second invoke: pid %d, cold %v; want pid %d reused warm", r2.Pid, cold, r1.Pid)
+	}
+	if r2.RequestID == r1.RequestID {
+		t.Error("two invocations with one request id")
+	}
+}
+
+// TestBinaryParallel: two slow invocations run at the same time in two
+// processes, as the times the function reports show.
+func TestBinaryParallel(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", nil)
+	r := echoAll(t, f, 2, `{"op":"sleep","ms":300}`)
+	a, b := r[0], r[1]
+	if a.Pid == b.Pid {
+		t.Errorf("both invocations ran in process %d", a.Pid)
+	}
+	if a.Start >= b.End || b.Start >= a.End {
+		t.Errorf("invocations did not overlap: [%d, %d] and [%d, %d]", a.Start, a.End, b.Start, b.End)
+	}
+}
+
+// TestBinaryConcurrencyCap: six slow invocations on a function of
+// concurrency 2 run in two processes, never more than two at a time.
+func TestBinaryConcurrencyCap(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", &FunctionOptions{Concurrency: 2})
+	all := echoAll(t, f, 6, `{"op":"sleep","ms":50}`)
+	pids := map[int]bool{}
+	for _, r := range all {
+		pids[r.Pid] = true
+	}
+	if len(pids) > 2 {
+		t.Errorf("%d processes; want at most 2", len(pids))
+	}
+	for _, r := range all {
+		n := 0
+		for _, o := range all {
+			if o.Start <= r.Start && r.Start < o.End {
+				n++
+			}
+		}
+		if n > 2 {
+			t.Errorf("%d invocations running at %d; want at most 2", n, r.Start)
+		}
+	}
+}
+
+func TestBinaryTimeout(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", &FunctionOptions{Timeout: 500 * time.Millisecond})
+	r1, _ := echo(t, f, `{}`)
+	ie := invokeError(t, f, `{"op":"hang"}`)
+	if ie.Type != "Sandbox.Timedout" || ie.Message != "Task timed out after 0.50 seconds" {
+		t.Errorf("hung invocation: %+v; want Sandbox.Timedout", ie)
+	}
+	if !reaped(r1.Pid) {
+		t.Errorf("process %d still exists after its invocation timed out", r1.Pid)
+	}
+	if r2, cold := echo(t, f, `{}`); !cold || r2.Pid == r1.Pid {
+		t.Errorf("after a timeout: pid %d, cold %v; want a fresh process", r2.Pid, cold)
+	}
+}
+
+func TestBinaryExit(t *testing.T) {
+	f, log := newTestBinary(t, "echo", nil)
+	r1, _ := echo(t, f, `{}`)
+	ie := invokeError(t, f, `{"op":"exit"}`)
+	if ie.Type != "Runtime.ExitError" || ie.Message != "Runtime exited with error: exit status 1" {
+		t.Errorf("exit mid-invoke: %+v; want Runtime.ExitError", ie)
+	}
+	if r2, cold := echo(t, f, `{}`); !cold || r2.Pid == r1.Pid {
+		t.Errorf("after an exit: pid %d, cold %v; want a fresh process", r2.Pid, cold)
+	}
+	if want := fmt.Sprintf("pid=%d status=\"exit status 1\"", r1.Pid); !strings.Contains(log.String(), want) {
+		t.Errorf("log does not say %s:\n%s", want, log)
+	}
+}
+
+func TestBinaryErrors(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", nil)
+	for _, tc := range []struct {
+		op, typ string
+		fresh   bool // the next invocation needs a new process
+	}{
+		{"error", "errorString", false},
+		{"panic", "string", true}, // aws-lambda-go exits after reporting a panic
+	} {
+		t.Run(tc.op, func(t *testing.T) {
+			r1, _ := echo(t, f, `{}`)
+			ie := invokeError(t, f, `{"op":"`+tc.op+`","arg":"boom"}`)
+			if ie.Type != tc.typ || ie.Message != "boom" {
+				t.Errorf("got %+v; want {Type:%s Message:boom}", ie, tc.typ)
+			}
+			r2, cold := echo(t, f, `{}`)
+			if fresh := r2.Pid != r1.Pid; fresh != tc.fresh || cold != tc.fresh {
+				t.Errorf("next invocation in a new process: %v, cold %v; want %v", fresh, cold, tc.fresh)
+			}
+		})
+	}
+}
+
+func TestBinaryInitError(t *testing.T) {
+	for _, tc := range []struct {
+		mode, typ, msg string
+	}{
+		{"hang", "Runtime.InitError", "Runtime did not ask for an invocation within 0.30 seconds of starting"},
+		{"exit", "Runtime.InitError", "Runtime exited with error: exit status 3"},
+		{"error", "Config.Missing", "no config"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			f, _ := newTestBinary(t, "badinit", &FunctionOptions{Env: []string{"BADINIT=" + tc.mode}})
+			f.initTimeout = 300 * time.Millisecond
+			ie := invokeError(t, f, `{}`)
+			if ie.Type != tc.typ || ie.Message != tc.msg {
+				t.Errorf("got %+v; want {Type:%s Message:%s}", ie, tc.typ, tc.msg)
+			}
+		})
+	}
+	t.Run("missing binary", func(t *testing.T) {
+		f := NewBinary(filepath.Join(t.TempDir(), "bootstrap"), &FunctionOptions{Logger: quiet})
+		defer f.Close()
+		if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InvalidEntrypoint" {
+			t.Errorf("got %+v; want Runtime.InvalidEntrypoint", ie)
+		}
+	})
+}
+
+func TestBinaryEnv(t *testing.T) {
+	t.Setenv("_LAMBDA_SERVER_PORT", "9001") // would put aws-lambda-go in RPC mode
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
+	t.Setenv("AWS_REGION", "eu-west-3")
+	t.Setenv("LAMBDAWS_UNRELATED", "x")
+	f, _ := newTestBinary(t, "echo", &FunctionOptions{Name: "envfn", MemorySize: 512, Env: []string{"TZ=Europe/Paris", "EXTRA=1"}})
+	r, _ := echo(t, f, `{"op":"env"}`)
+	dir := filepath.Dir(testBinary(t, "echo"))
+	for k, want := range map[string]string{
+		"_HANDLER":                        "echo",
+		"LAMBDA_TASK_ROOT":                dir,
+		"LAMBDA_RUNTIME_DIR":              dir,
+		"AWS_LAMBDA_FUNCTION_NAME":        "envfn",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/envfn",
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_REGION":                      "eu-west-3",
+		"AWS_DEFAULT_REGION":              "eu-west-3",
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
+		"TZ":                              "Europe/Paris", // FunctionOptions.Env comes last
+		"EXTRA":                           "1",
+		"AWS_ACCESS_KEY_ID":               "AKIDLOCAL",
+		"AWS_ENDPOINT_URL_DYNAMODB":       "http://127.0.0.1:8000",
+	} {
+		if got := r.Env[k]; got != want {
+			t.Errorf("%s=%q; want %q", k, got, want)
+		}
+	}
+	if api := r.Env["AWS_LAMBDA_RUNTIME_API"]; !strings.HasPrefix(api, "127.0.0.1:") {
+		t.Errorf("AWS_LAMBDA_RUNTIME_API=%q; want a loopback address", api)
+	}
+	if s := r.Env["AWS_LAMBDA_LOG_STREAM_NAME"]; !strings.Contains(s, "/[$LATEST]") {
+		t.Errorf("AWS_LAMBDA_LOG_STREAM_NAME=%q", s)
+	}
+	for _, k := range []string{"_LAMBDA_SERVER_PORT", "LAMBDAWS_UNRELATED"} {
+		if v, ok := r.Env[k]; ok {
+			t.Errorf("%s=%q is set; want it absent", k, v)
+		}
+	}
+	if !strings.HasSuffix(r.ARN, ":eu-west-3:123456789012:function:envfn") {
+		t.Errorf("ARN %q", r.ARN)
+	}
+}
+
+func TestNewBinaryPanics(t *testing.T) {
+	for name, env := range map[string][]string{
+		"no equals":   {"FOO"},
+		"empty key":   {"=x"},
+		"runtime API": {"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1"},
+		"RPC port":    {"_LAMBDA_SERVER_PORT=1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if p, _ := recover().(string); !strings.HasPrefix(p, "local: ") {
+					t.Errorf("panic %q; want a \"local: \" panic", p)
+				}
+			}()
+			NewBinary("bootstrap", &FunctionOptions{Env: env})
+		})
+	}
+}
+
+func TestBinaryOutput(t *testing.T) {
+	f, out := newTestBinary(t, "echo", &FunctionOptions{Name: "printer"})
+	r, _ := echo(t, f, `{"op":"print","arg":"hello"}`)
+	f.Close() // flushes the unterminated last line
+	for _, want := range []string{"printer: hello\n", "printer: to stderr\n", "printer: no newline\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !reaped(r.Pid) {
+		t.Errorf("process %d still exists after Close", r.Pid)
+	}
+}
+
+func TestBinaryReset(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", nil)
+	r1, _ := echo(t, f, `{}`)
+	f.Reset()
+	if !reaped(r1.Pid) {
+		t.Errorf("idle process %d still exists after Reset", r1.Pid)
+	}
+	if r2, cold := echo(t, f, `{}`); !cold || r2.Pid == r1.Pid {
+		t.Errorf("after Reset: pid %d, cold %v; want a fresh process", r2.Pid, cold)
+	}
+}
+
+// TestBinaryCloseLeaks: after Close, with idle and busy processes, nothing
+// the Function started is left: no process, goroutine or file descriptor.
+func TestBinaryCloseLeaks(t *testing.T) {
+	testBinary(t, "echo") // build first: the build is no leak
+	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+	f, _ := newTestBinary(t, "echo", nil)
+	idle := echoAll(t, f, 3, `{"op":"sleep","ms":200}`) // three processes, idle after this
+	errc := make(chan error, 1)
+	go func() { _, _, err := f.invoke(context.Background(), []byte(`{"op":"hang"}`)); errc <- err }()
+	for len(f.slots) != 1 { // the hang has its environment
+		time.Sleep(time.Millisecond)
+	}
+	f.Close()
+	if err := <-errc; !errors.Is(err, errClosed) {
+		t.Errorf("invocation running at Close: %v; want errClosed", err)
+	}
+	for _, r := range idle {
+		if !reaped(r.Pid) {
+			t.Errorf("process %d still exists after Close", r.Pid)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after Close, %d before:\n%s", n, goroutines, buf[:runtime.Stack(buf, true)])
+	}
+	if n := openFDs(t); n > fds {
+		t.Errorf("%d open file descriptors after Close, %d before", n, fds)
+	}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd to count file descriptors")
+	}
+	return len(ents)
+}
+
+// TestRuntimeAPI checks what the Runtime API answers to requests a runtime
+// might get wrong.
+func TestRuntimeAPI(t *testing.T) {
+	f, _ := newTestBinary(t, "echo", nil)
+	echo(t, f, `{}`)
+	f.mu.Lock()
+	p := f.idle[0].(*process)
+	f.mu.Unlock()
+	api := "http://" + strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=") + "/2018-06-01/runtime/"
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"POST", "invocation/00000000-0000-4000-8000-000000000000/response", 400},
+		{"POST", "invocation/00000000-0000-4000-8000-000000000000/error", 400},
+		{"POST", "init/error", 403}, // after init
+		{"GET", "invocation/x/response", 405},
+		{"POST", "invocation/next", 405},
+		{"GET", "other", 404},
+	} {
+		req, _ := http.NewRequest(tc.method, api+tc.path, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s: %d; want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+		}
+	}
+	// The process still serves after the junk.
+	if _, cold := echo(t, f, `{}`); cold {
+		t.Error("the process was replaced")
+	}
+}
+
+// envOf finds variable k in cmd's environment.
+func envOf(cmd *exec.Cmd, k string) string {
+	for _, kv := range cmd.Env {
+		if strings.HasPrefix(kv, k+"=") {
+			return kv
+		}
+	}
+	return ""
+}
+
+// TestRuntimeAPIBodies drives a process's Runtime API as a runtime would,
+// with chunked bodies, trailers and oversized responses.
+func TestRuntimeAPIBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		path    string // after invocation/{id}/
+		body    string
+		trailer http.Header
+		status  int
+		out     string
+		typ     string // of the invocation's error
+	}{
+		{name: "response", path: "response", body: `{"ok":true}`, status: 202, out: `{"ok":true}`},
+		{name: "error", path: "error", body: `{"errorMessage":"m","errorType":"T","stackTrace":[]}`, status: 202, typ: "T"},
+		{name: "error not JSON", path: "error", body: `oops`, status: 202, typ: "Runtime.Unknown"},
+		{name: "over 6 MB", path: "response", body: strings.Repeat("x", maxResponse+1), status: 413, typ: "Function.ResponseSizeTooLarge"},
+		{name: "failed stream", path: "response", body: `partial`, status: 202, typ: "Stream.Broke", trailer: http.Header{
+			"Lambda-Runtime-Function-Error-Type": {"Stream.Broke"},
+			"Lambda-Runtime-Function-Error-Body": {"eyJlcnJvck1lc3NhZ2UiOiJtIn0="},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFunction(&FunctionOptions{Logger: quiet})
+			p := &process{f: f, next: make(chan *invocation, 1), ready: make(chan struct{}), stopping: make(chan struct{})}
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /next", p.serveNext)
+			mux.HandleFunc("POST /{id}/response", p.serveResponse)
+			mux.HandleFunc("POST /{id}/error", p.serveError)
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			inv := &invocation{id: newUUID(), payload: []byte(`{}`), deadline: time.Now().Add(time.Minute), result: make(chan result, 1)}
+			p.next <- inv
+			resp, err := http.Get(srv.URL + "/next")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+			if id != inv.id {
+				t.Fatalf("request id %q; want %q", id, inv.id)
+			}
+			if ms, err := strconv.ParseInt(resp.Header.Get("Lambda-Runtime-Deadline-Ms"), 10, 64); err != nil || ms != inv.deadline.UnixMilli() {
+				t.Errorf("Lambda-Runtime-Deadline-Ms %q", resp.Header.Get("Lambda-Runtime-Deadline-Ms"))
+			}
+			for _, h := range []string{"Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Trace-Id"} {
+				if resp.Header.Get(h) == "" {
+					t.Errorf("no %s", h)
+				}
+			}
+			// Chunked, like aws-lambda-go's POSTs.
+			req, _ := http.NewRequest("POST", srv.URL+"/"+id+"/"+tc.path, struct{ *strings.Reader }{strings.NewReader(tc.body)})
+			req.ContentLength = -1
+			req.Trailer = tc.trailer
+			resp, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d; want %d", resp.StatusCode, tc.status)
+			}
+			r := <-inv.result
+			var ie *InvokeError
+			errors.As(r.err, &ie)
+			if string(r.out) != tc.out || (tc.typ == "") != (ie == nil) || (ie != nil && ie.Type != tc.typ) {
+				t.Errorf("invocation got %q, %v; want %q, type %q", r.out, r.err, tc.out, tc.typ)
+			}
+			// A second answer to the same invocation is refused.
+			resp, err = http.Post(srv.URL+"/"+id+"/response", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 400 {
+				t.Errorf("second answer: status %d; want 400", resp.StatusCode)
+			}
+		})
+	}
+}

@@ -1,0 +1,19 @@
+//go:build unix
+
+package local
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// setProcessGroup makes cmd the leader of a new process group, so that
+// killProcessGroup also ends the processes it starts.
+func setProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+func killProcessGroup(p *os.Process) {
+	syscall.Kill(-p.Pid, syscall.SIGKILL)
+}
