@@ -5,49 +5,36 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// The refusals an [Authorizer] function returns (or wraps).
-var (
-	// ErrUnauthorized refuses the connection with 401 Unauthorized: API
-	// Gateway answers 401 when an authorizer fails with exactly this message.
-	ErrUnauthorized = errors.New("Unauthorized")
-	// ErrDenied refuses the connection with 403 Forbidden: the authorizer
-	// answers a Deny policy.
-	ErrDenied = errors.New("ws: connection denied")
-)
-
-// Identity is who an authorizer allowed to connect.
-type Identity struct {
-	// PrincipalID identifies the user; required.
-	PrincipalID string
-	// Context is attached to the connection: handlers read it, with
-	// PrincipalID as "principalId", from Request.Authorizer on $connect and
-	// on every later event. Values must be strings, numbers or booleans.
-	Context map[string]any
-}
-
 // Authorizer adapts fn into a Lambda REQUEST authorizer for a WebSocket
 // API's $connect route. fn decides whether a client may connect: req is the
 // $connect request (headers, query, source IP, connection id); fn returns the
-// identity to allow, or [ErrUnauthorized] or [ErrDenied] to refuse; any other
-// error fails the handshake with 500.
+// identity to allow, or refuses with [Reject], as OnConnect does:
+// Reject(http.StatusUnauthorized, …) fails the handshake with 401 (the
+// authorizer fails with "Unauthorized", as API Gateway requires) and
+// Reject(http.StatusForbidden, …) with 403 (a Deny policy); any other error
+// fails it with 500.
 //
-//	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
+//	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 //		user, ok := users[req.Query("token")]
 //		if !ok {
-//			return nil, ws.ErrUnauthorized
+//			return "", nil, ws.Reject(http.StatusUnauthorized, "")
 //		}
-//		return &ws.Identity{PrincipalID: user.ID, Context: map[string]any{"name": user.Name}}, nil
+//		return user.ID, map[string]any{"name": user.Name}, nil
 //	}))
 //
 // An allowed identity gets a policy that allows execute-api:Invoke on the
 // API's stage that asked (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*)
-// and nothing else. ErrDenied gives the same policy with Deny.
-func Authorizer(fn func(ctx context.Context, req *Request) (*Identity, error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
+// and nothing else; a 403 refusal gets the same policy with Deny.
+// errUnauthorized is the one authorizer error API Gateway answers with 401.
+var errUnauthorized = errors.New("Unauthorized")
+
+func Authorizer(fn func(ctx context.Context, req *Request) (principalID string, context map[string]any, err error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 	if fn == nil {
 		panic("ws: Authorizer with a nil function")
 	}
@@ -69,25 +56,26 @@ func Authorizer(fn func(ctx context.Context, req *Request) (*Identity, error)) f
 		if err != nil {
 			return none, err
 		}
-		id, err := fn(ctx, req)
+		principal, authContext, err := fn(ctx, req)
+		rej, refused := asReject(err)
 		switch {
-		case errors.Is(err, ErrUnauthorized):
-			return none, ErrUnauthorized
-		case errors.Is(err, ErrDenied):
-			return policy("Deny", resource, &Identity{PrincipalID: "denied"}), nil
+		case refused && rej.status == http.StatusUnauthorized:
+			return none, errUnauthorized
+		case refused && rej.status == http.StatusForbidden:
+			return policy("Deny", resource, "denied", nil), nil
 		case err != nil:
 			return none, err
-		case id == nil || id.PrincipalID == "":
-			return none, errors.New("ws: an Authorizer function allowed a connection without Identity.PrincipalID")
+		case principal == "":
+			return none, errors.New("ws: an Authorizer function allowed a connection without a principal id")
 		}
-		for k, v := range id.Context {
+		for k, v := range authContext {
 			switch v.(type) {
 			case string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
 			default:
 				return none, fmt.Errorf("ws: authorizer context %q is a %T; API Gateway accepts only strings, numbers and booleans", k, v)
 			}
 		}
-		return policy("Allow", resource, id), nil
+		return policy("Allow", resource, principal, authContext), nil
 	}
 }
 
@@ -106,15 +94,15 @@ func stageResource(methodArn string) (string, error) {
 	return strings.Join(parts[:5], ":") + ":" + path[0] + "/" + path[1] + "/*", nil
 }
 
-func policy(effect, resource string, id *Identity) events.APIGatewayCustomAuthorizerResponse {
+func policy(effect, resource, principal string, authContext map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: id.PrincipalID,
+		PrincipalID: principal,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version: "2012-10-17",
 			Statement: []events.IAMPolicyStatement{{
 				Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{resource},
 			}},
 		},
-		Context: id.Context,
+		Context: authContext,
 	}
 }

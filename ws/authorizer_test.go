@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
@@ -16,7 +17,7 @@ import (
 )
 
 // authorizerFunc is the type of the function ws.Authorizer adapts.
-type authorizerFunc = func(ctx context.Context, req *ws.Request) (*ws.Identity, error)
+type authorizerFunc = func(ctx context.Context, req *ws.Request) (string, map[string]any, error)
 
 func authorizerEvent(t *testing.T) json.RawMessage {
 	t.Helper()
@@ -29,11 +30,13 @@ func authorizerEvent(t *testing.T) json.RawMessage {
 
 func TestAuthorizer(t *testing.T) {
 	const resource = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/*"
-	allow := func(id *ws.Identity) authorizerFunc {
-		return func(ctx context.Context, req *ws.Request) (*ws.Identity, error) { return id, nil }
+	allow := func(principal string, authContext map[string]any) authorizerFunc {
+		return func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+			return principal, authContext, nil
+		}
 	}
 	fail := func(err error) authorizerFunc {
-		return func(ctx context.Context, req *ws.Request) (*ws.Identity, error) { return nil, err }
+		return func(ctx context.Context, req *ws.Request) (string, map[string]any, error) { return "", nil, err }
 	}
 	boom := errors.New("database down")
 	for _, tc := range []struct {
@@ -43,16 +46,15 @@ func TestAuthorizer(t *testing.T) {
 		context map[string]any
 		err     string
 	}{
-		{name: "allow", fn: allow(&ws.Identity{PrincipalID: "ann", Context: map[string]any{"name": "Ann", "admin": true, "level": 3}}),
+		{name: "allow", fn: allow("ann", map[string]any{"name": "Ann", "admin": true, "level": 3}),
 			effect: "Allow", context: map[string]any{"name": "Ann", "admin": true, "level": 3}},
-		{name: "allow without context", fn: allow(&ws.Identity{PrincipalID: "ann"}), effect: "Allow"},
-		{name: "unauthorized", fn: fail(ws.ErrUnauthorized), err: "Unauthorized"},
-		{name: "unauthorized wrapped", fn: fail(fmt.Errorf("token expired: %w", ws.ErrUnauthorized)), err: "Unauthorized"},
-		{name: "denied", fn: fail(fmt.Errorf("banned: %w", ws.ErrDenied)), effect: "Deny"},
+		{name: "allow without context", fn: allow("ann", nil), effect: "Allow"},
+		{name: "unauthorized", fn: fail(ws.Reject(http.StatusUnauthorized, "no token")), err: "Unauthorized"},
+		{name: "unauthorized wrapped", fn: fail(fmt.Errorf("token expired: %w", ws.Reject(http.StatusUnauthorized, ""))), err: "Unauthorized"},
+		{name: "denied", fn: fail(fmt.Errorf("banned: %w", ws.Reject(http.StatusForbidden, "banned"))), effect: "Deny"},
 		{name: "other error", fn: fail(boom), err: "database down"},
-		{name: "no identity", fn: allow(nil), err: "without Identity.PrincipalID"},
-		{name: "no principal", fn: allow(&ws.Identity{}), err: "without Identity.PrincipalID"},
-		{name: "nested context", fn: allow(&ws.Identity{PrincipalID: "ann", Context: map[string]any{"roles": []string{"a"}}}),
+		{name: "no principal", fn: allow("", map[string]any{"name": "Ann"}), err: "without a principal id"},
+		{name: "nested context", fn: allow("ann", map[string]any{"roles": []string{"a"}}),
 			err: `authorizer context "roles" is a []string`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,9 +90,9 @@ func TestAuthorizer(t *testing.T) {
 // The Authorizer function sees the $connect request with its helpers.
 func TestAuthorizerRequest(t *testing.T) {
 	var got *ws.Request
-	_, err := ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
+	_, err := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		got = req
-		return &ws.Identity{PrincipalID: "x"}, nil
+		return "x", nil, nil
 	})(context.Background(), authorizerEvent(t))
 	if err != nil {
 		t.Fatal(err)
@@ -110,9 +112,9 @@ func TestAuthorizerRequest(t *testing.T) {
 }
 
 func TestAuthorizerBadEvent(t *testing.T) {
-	fn := ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
+	fn := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		t.Error("called")
-		return nil, nil
+		return "", nil, nil
 	})
 	for _, event := range []string{`[]`, `{}`, `{"methodArn": "arn:aws:execute-api:r:a:api"}`, `{"methodArn": "arn:aws:lambda:r:a:api/stage/$connect"}`} {
 		if _, err := fn(context.Background(), json.RawMessage(event)); err == nil {
@@ -123,8 +125,8 @@ func TestAuthorizerBadEvent(t *testing.T) {
 
 // The JSON the Lambda runtime sends back is the shape API Gateway reads.
 func TestAuthorizerJSON(t *testing.T) {
-	h := lambda.NewHandler(ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
-		return &ws.Identity{PrincipalID: "ann", Context: map[string]any{"name": "Ann"}}, nil
+	h := lambda.NewHandler(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+		return "ann", map[string]any{"name": "Ann"}, nil
 	}))
 	out, err := h.Invoke(context.Background(), authorizerEvent(t))
 	if err != nil {
@@ -138,12 +140,12 @@ func TestAuthorizerJSON(t *testing.T) {
 
 func ExampleAuthorizer() {
 	tokens := map[string]string{"t0ken": "ann"} // token → user; yours is a database or a JWT check
-	authorize := ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
+	authorize := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		user, ok := tokens[req.Query("token")]
 		if !ok {
-			return nil, ws.ErrUnauthorized // 401
+			return "", nil, ws.Reject(http.StatusUnauthorized, "") // 401
 		}
-		return &ws.Identity{PrincipalID: user, Context: map[string]any{"user": user}}, nil
+		return user, map[string]any{"user": user}, nil
 	})
 	// In the authorizer's main: lambda.Start(authorize)
 	resp, err := authorize(context.Background(), json.RawMessage(`{

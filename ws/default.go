@@ -7,7 +7,7 @@ import (
 )
 
 // DefaultRouter is the router that the package-level functions register on
-// and that [Handler] serves.
+// and that [Handler] serves; add middleware with DefaultRouter.Use.
 var DefaultRouter = NewRouter()
 
 // OnConnect registers fn for $connect on DefaultRouter.
@@ -25,9 +25,6 @@ func OnRoute(routeKey string, fn HandlerFunc) { DefaultRouter.OnRoute(routeKey, 
 // Register wires a value's OnConnect, OnDisconnect and OnMessage methods on
 // DefaultRouter.
 func Register(v any) { DefaultRouter.Register(v) }
-
-// Use adds middleware to DefaultRouter.
-func Use(middleware ...func(next HandlerFunc) HandlerFunc) { DefaultRouter.Use(middleware...) }
 
 // Handler serves an event with DefaultRouter:
 //

@@ -57,7 +57,7 @@ func TestDefaultRouterFunctions(t *testing.T) {
 	ws.OnDisconnect(func(context.Context, *ws.Request) error { got = append(got, "disconnect"); return nil })
 	ws.OnMessage(func(context.Context, *ws.Request) error { got = append(got, "message"); return nil })
 	ws.OnRoute("sendmessage", func(context.Context, *ws.Request) error { got = append(got, "send"); return nil })
-	ws.Use(func(next ws.HandlerFunc) ws.HandlerFunc {
+	ws.DefaultRouter.Use(func(next ws.HandlerFunc) ws.HandlerFunc {
 		return func(ctx context.Context, req *ws.Request) error { got = append(got, "mw"); return next(ctx, req) }
 	})
 	for _, f := range []string{"connect", "message", "sendmessage", "disconnect"} {
