@@ -4,105 +4,22 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/coder/websocket"
-
 	"github.com/lambdaws/lambdaws/connstore"
-	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/ws"
+	"github.com/lambdaws/lambdaws/ws/wstest"
 )
 
-// serveChat serves a ChatRoom on store behind the local API Gateway emulator,
-// on a loopback port, as main does, and returns its ws:// URL.
-func serveChat(t *testing.T, store connstore.Store) string {
-	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
+// newChat serves a ChatRoom on store behind the local API Gateway emulator,
+// as main does.
+func newChat(t *testing.T, store connstore.Store) *wstest.Gateway {
 	r := ws.NewRouter()
-	r.Logger = quiet
+	r.Logger = slog.New(slog.DiscardHandler)
 	r.Register(&ChatRoom{Store: store, Channels: ws.StoreChannels(store)})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- local.Serve(ctx, ln, lambda.NewHandler(r.Handler), &local.Options{OneWay: true, Logger: quiet})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("local.Serve: %v", err)
-		}
-	})
-	return "ws://" + ln.Addr().String() + "/"
-}
-
-// user is a chat client.
-type user struct {
-	t    *testing.T
-	conn *websocket.Conn
-}
-
-func dialUser(t *testing.T, url string) *user {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.SetReadLimit(-1)
-	t.Cleanup(func() { conn.CloseNow() })
-	return &user{t: t, conn: conn}
-}
-
-// send sends text as one message, in frames of 16 KiB (API Gateway takes
-// frames of at most 32 KiB).
-func (u *user) send(text string) {
-	u.t.Helper()
-	ctx, cancel := context.WithTimeout(u.t.Context(), 10*time.Second)
-	defer cancel()
-	w, err := u.conn.Writer(ctx, websocket.MessageText)
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	for b := []byte(text); len(b) > 0; {
-		n := min(len(b), 16<<10)
-		if _, err := w.Write(b[:n]); err != nil {
-			u.t.Fatal(err)
-		}
-		b = b[n:]
-	}
-	if err := w.Close(); err != nil {
-		u.t.Fatal(err)
-	}
-}
-
-// expect fails the test unless the next message the user receives is want.
-func (u *user) expect(want string) {
-	u.t.Helper()
-	ctx, cancel := context.WithTimeout(u.t.Context(), 10*time.Second)
-	defer cancel()
-	_, got, err := u.conn.Read(ctx)
-	if err != nil {
-		u.t.Fatalf("waiting for %q: %v", want, err)
-	}
-	if string(got) != want {
-		u.t.Fatalf("received %.200q, want %q", got, want)
-	}
-}
-
-// ask sends text and expects reply as the next message.
-func (u *user) ask(text, reply string) {
-	u.t.Helper()
-	u.send(text)
-	u.expect(reply)
+	return wstest.NewGateway(t, r)
 }
 
 // failingJoin is a store whose Join fails for one channel.
@@ -121,24 +38,27 @@ func (s failingJoin) Join(ctx context.Context, id, channel string) error {
 // TestJoinFailureKeepsChannel: when joining the new channel fails, the user
 // is told so and stays in the old one, sending and receiving there.
 func TestJoinFailureKeepsChannel(t *testing.T) {
-	url := serveChat(t, failingJoin{connstore.NewMemory(), "broken"})
-	alice, bob := dialUser(t, url), dialUser(t, url)
-	alice.ask("/nick alice", "nickname set to [alice]")
-	bob.ask("/nick bob", "nickname set to [bob]")
+	g := newChat(t, failingJoin{connstore.NewMemory(), "broken"})
+	alice, bob := g.Dial(t), g.Dial(t)
+	alice.Send(t, "/nick alice")
+	alice.Expect(t, "nickname set to [alice]")
+	bob.Send(t, "/nick bob")
+	bob.Expect(t, "nickname set to [bob]")
 
-	alice.ask("/join broken", "could not join #broken: you are still in #general")
-	bob.send("still there?")
-	alice.expect("#general bob: still there?")
-	alice.send("yes")
-	bob.expect("#general alice: yes")
+	alice.Send(t, "/join broken")
+	alice.Expect(t, "could not join #broken: you are still in #general")
+	bob.Send(t, "still there?")
+	alice.Expect(t, "#general bob: still there?")
+	alice.Send(t, "yes")
+	bob.Expect(t, "#general alice: yes")
 }
 
 // TestNamesAndLines sends what could forge a line of the chat, or make every
 // later line too large to deliver: each is refused with a reply saying why,
 // and changes nothing.
 func TestNamesAndLines(t *testing.T) {
-	url := serveChat(t, connstore.NewMemory())
-	alice, bob := dialUser(t, url), dialUser(t, url)
+	g := newChat(t, connstore.NewMemory())
+	alice, bob := g.Dial(t), g.Dial(t)
 
 	const (
 		badNick    = "nickname not changed: a nickname has only letters, digits, '-', '_' and '.'"
@@ -163,14 +83,39 @@ func TestNamesAndLines(t *testing.T) {
 		{strings.Repeat("a", maxLine), "message not sent: longer than 131072 bytes"},
 		{"/\x1b[2J", "unknown command /…; try /nick NAME or /join CHANNEL"},
 	} {
-		alice.ask(tt.send, tt.reply)
+		alice.Send(t, tt.send)
+		alice.Expect(t, tt.reply)
 	}
 
 	// The longest names work, and the refused commands changed nothing.
 	nick, channel := strings.Repeat("é", 32), "Zoë-2.0_x"
-	bob.ask("/join "+channel, "joined #"+channel)
-	alice.ask("/nick "+nick, "nickname set to ["+nick+"]")
-	alice.ask("/join #"+channel, "joined #"+channel)
-	alice.send("hello")
-	bob.expect("#" + channel + " " + nick + ": hello")
+	bob.Send(t, "/join "+channel)
+	bob.Expect(t, "joined #"+channel)
+	alice.Send(t, "/nick "+nick)
+	alice.Expect(t, "nickname set to ["+nick+"]")
+	alice.Send(t, "/join #"+channel)
+	alice.Expect(t, "joined #"+channel)
+	alice.Send(t, "hello")
+	bob.Expect(t, "#"+channel+" "+nick+": hello")
+}
+
+// TestLines: a line goes to the other members of the sender's channel, not
+// back to the sender nor to other channels; one who leaves is forgotten.
+func TestLines(t *testing.T) {
+	store := connstore.NewMemory()
+	g := newChat(t, store)
+	alice, bob, carol := g.Dial(t), g.Dial(t), g.Dial(t)
+	carol.Send(t, "/join random")
+	carol.Expect(t, "joined #random")
+
+	alice.Send(t, "hi")
+	bob.Expect(t, "#general anonymous: hi")
+	g.WaitIdle(t)
+	alice.ExpectNone(t, 50*time.Millisecond)
+	carol.ExpectNone(t, 0)
+
+	bob.Close(t)
+	if _, err := store.Get(context.Background(), bob.ID()); !errors.Is(err, connstore.ErrNotFound) {
+		t.Errorf("after bob left, the store has him: %v", err)
+	}
 }

@@ -34,6 +34,23 @@ func main() {
 	addr := flag.String("addr", local.DefaultAddr, "address to serve on when not running in AWS Lambda")
 	flag.Parse()
 
+	handle()
+
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		lambda.Start(ws.Handler)
+		return
+	}
+	serve := serveLocal
+	if *gripMode {
+		serve = serveGrip
+	}
+	if err := serve(*addr); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// handle registers the handlers on ws.DefaultRouter.
+func handle() {
 	ws.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
 	ws.OnDisconnect(func(ctx context.Context, req *ws.Request) error { return nil })
 	ws.OnRoute("echo", func(ctx context.Context, req *ws.Request) error {
@@ -53,18 +70,6 @@ func main() {
 	ws.OnMessage(func(ctx context.Context, req *ws.Request) error {
 		return ws.Reply(ctx, reply{Type: "error", Message: unknown(req.Body)})
 	})
-
-	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		lambda.Start(ws.Handler)
-		return
-	}
-	serve := serveLocal
-	if *gripMode {
-		serve = serveGrip
-	}
-	if err := serve(*addr); err != nil {
-		log.Fatal(err)
-	}
 }
 
 // unknown describes a message that selected no route.
