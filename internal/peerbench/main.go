@@ -1,0 +1,378 @@
+// Command peerbench sends the same N PostToConnection calls to a local
+// stand-in for the API Gateway management API through lambdaws and through the
+// clients other projects use, each in its own process, and prints one
+// Markdown table row per run: wall time, CPU time and peak RSS of the client
+// process, and the wall time as a multiple of the latency limit.
+//
+//	go run ./internal/peerbench -n 1000,10000 -latency 0,10ms
+//
+// The stand-in (this program with -stub) serves HTTPS with a self-signed
+// certificate on 127.0.0.1, HTTP/1.1 only, answers every POST with 200 after
+// the given latency, and refuses unsigned requests. The clients:
+//
+//	lambdaws      sender Broadcast, default options (the direct HTTP path)
+//	lambdaws-sdk  sender Broadcast over an aws-sdk-go-v2 client (sender.New)
+//	js-sdk-v3     tools/bench/promise_all.mjs: @aws-sdk/client-apigatewaymanagementapi,
+//	              Promise.all over every id (the AWS chat sample's pattern);
+//	              needs node and tools/node_modules (npm ci --prefix tools)
+//	boto3         tools/bench/boto3_loop.py: a sequential post_to_connection
+//	              loop; needs Debian's python3-boto3 (/usr/bin/python3)
+//
+// Every client trusts the stand-in's certificate through AWS_CA_BUNDLE or
+// NODE_EXTRA_CA_CERTS and signs with the same static test credentials.
+// Part of `make bench`, never of `make test`.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+
+	"github.com/lambdaws/lambdaws/sender"
+)
+
+// concurrency is lambdaws's default Broadcast concurrency, the C of the
+// latency limit ceil(N/C)×latency for the concurrent clients.
+const concurrency = 64
+
+// message is the payload every client sends.
+const message = `{"action":"message","text":"hello, everyone"}`
+
+func main() {
+	var (
+		stub     = flag.Bool("stub", false, "serve the management API stand-in (internal)")
+		client   = flag.String("client", "", "run one Go client: lambdaws or lambdaws-sdk (internal)")
+		endpoint = flag.String("endpoint", "", "management API endpoint for -client")
+		ns       = flag.String("n", "1000,10000", "comma-separated numbers of connection ids")
+		lats     = flag.String("latency", "0,10ms", "comma-separated per-call latencies of the stand-in")
+		clients  = flag.String("clients", "lambdaws,lambdaws-sdk,js-sdk-v3,boto3", "comma-separated clients to run")
+	)
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("peerbench: ")
+	switch {
+	case *stub:
+		serveStub()
+	case *client != "":
+		n, _ := strconv.Atoi(flag.Arg(0))
+		runGoClient(*client, *endpoint, n)
+	default:
+		if err := harness(split(*ns), split(*lats), split(*clients)); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+func split(s string) []string { return strings.Split(s, ",") }
+
+// --- the stand-in -------------------------------------------------------------
+
+// serveStub serves the stand-in on 127.0.0.1 and writes "URL CERTFILE" on
+// stdout once it listens. GET /_count returns the number of signed POSTs
+// received since the last /_count and resets it.
+func serveStub() {
+	latency, err := time.ParseDuration(os.Getenv("PEERBENCH_LATENCY"))
+	if err != nil {
+		log.Fatalf("PEERBENCH_LATENCY: %v", err)
+	}
+	cert, certPEM := selfSigned()
+	certFile := filepath.Join(os.TempDir(), fmt.Sprintf("peerbench-%d.pem", os.Getpid()))
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(certFile)
+	var posts, unsigned atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_count", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%d %d", posts.Swap(0), unsigned.Swap(0))
+	})
+	mux.HandleFunc("POST /prod/{at}/{id}", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(latency)
+		_, _ = io.Copy(io.Discard, r.Body)
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") || r.PathValue("at") != "@connections" {
+			unsigned.Add(1)
+			w.Header().Set("X-Amzn-ErrorType", "ForbiddenException")
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		posts.Add(1)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler:      mux,
+		TLSConfig:    &tls.Config{Certificates: []tls.Certificate{cert}},
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1, as every client here speaks
+	}
+	fmt.Printf("https://%s/prod %s\n", ln.Addr(), certFile)
+	go func() { // the harness closes stdin to stop the stand-in
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		srv.Close()
+	}()
+	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+func selfSigned() (tls.Certificate, []byte) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "peerbench"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// --- the Go clients -------------------------------------------------------------
+
+// runGoClient broadcasts message to n ids and prints {"wall_s": …}: the time
+// from the first send to the last answer, the AWS configuration loaded
+// before (as in a warm Lambda container; the other clients also build their
+// client first).
+func runGoClient(kind, endpoint string, n int) {
+	ctx := context.Background()
+	var s *sender.Sender
+	switch kind {
+	case "lambdaws":
+		s = sender.NewForEndpoint(endpoint, nil)
+	case "lambdaws-sdk":
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		s = sender.New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+			o.BaseEndpoint = aws.String(endpoint)
+		}), nil)
+	default:
+		log.Fatalf("unknown client %q", kind)
+	}
+	ids := func(yield func(string, error) bool) {
+		for i := range n {
+			if !yield("conn-"+strconv.Itoa(i)+"=", nil) {
+				return
+			}
+		}
+	}
+	start := time.Now()
+	res, err := s.Broadcast(ctx, ids, []byte(message), nil)
+	wall := time.Since(start)
+	if err != nil || res.Sent != n {
+		log.Fatalf("Broadcast = %+v, %v", res, err)
+	}
+	fmt.Printf(`{"wall_s": %.6f}`+"\n", wall.Seconds())
+}
+
+// --- the harness ------------------------------------------------------------------
+
+type row struct {
+	client     string
+	pattern    string
+	n          int
+	latency    time.Duration
+	wall, cpu  time.Duration
+	maxRSSKiB  int64
+	limit      time.Duration
+	sequential bool
+}
+
+func harness(ns, lats, clients []string) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Println("| client | pattern | N | latency | wall | CPU (user+sys) | CPU per send | peak RSS | wall / limit |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, l := range lats {
+		latency, err := time.ParseDuration(l)
+		if err != nil && l != "0" {
+			return fmt.Errorf("-latency %q: %v", l, err)
+		}
+		stop, endpoint, certFile, err := startStub(self, latency)
+		if err != nil {
+			return err
+		}
+		for _, nStr := range ns {
+			n, err := strconv.Atoi(nStr)
+			if err != nil {
+				stop()
+				return fmt.Errorf("-n %q: %v", nStr, err)
+			}
+			for _, c := range clients {
+				r, err := runClient(root, self, c, endpoint, certFile, n, latency)
+				if err != nil {
+					stop()
+					return fmt.Errorf("%s, N=%d, latency %v: %w", c, n, latency, err)
+				}
+				printRow(r)
+			}
+		}
+		stop()
+	}
+	return nil
+}
+
+func printRow(r row) {
+	ratio := "–"
+	if r.limit > 0 {
+		ratio = fmt.Sprintf("%.2f", r.wall.Seconds()/r.limit.Seconds())
+		if r.sequential {
+			ratio += " (of N×latency)"
+		}
+	}
+	fmt.Printf("| %s | %s | %d | %v | %.3f s | %.3f s | %.0f µs | %.0f MB | %s |\n",
+		r.client, r.pattern, r.n, r.latency, r.wall.Seconds(), r.cpu.Seconds(),
+		float64(r.cpu.Microseconds())/float64(r.n), float64(r.maxRSSKiB)/1024, ratio)
+}
+
+// startStub starts the stand-in as a separate process.
+func startStub(self string, latency time.Duration) (stop func(), endpoint, certFile string, err error) {
+	cmd := exec.Command(self, "-stub")
+	cmd.Env = append(os.Environ(), "PEERBENCH_LATENCY="+latency.String())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, "", "", err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", "", err
+	}
+	stop = func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	f := strings.Fields(line)
+	if err != nil || len(f) != 2 {
+		stop()
+		return nil, "", "", fmt.Errorf("stand-in did not start: %q, %v", line, err)
+	}
+	return stop, f[0], f[1], nil
+}
+
+// runClient runs one client process and reads its rusage.
+func runClient(root, self, client, endpoint, certFile string, n int, latency time.Duration) (row, error) {
+	r := row{client: client, n: n, latency: latency, limit: time.Duration((n+concurrency-1)/concurrency) * latency}
+	var cmd *exec.Cmd
+	switch client {
+	case "lambdaws", "lambdaws-sdk":
+		r.pattern = "Broadcast, Concurrency 64"
+		if client == "lambdaws-sdk" {
+			r.client = "lambdaws (SDK client)"
+		}
+		cmd = exec.Command(self, "-client", client, "-endpoint", endpoint, strconv.Itoa(n))
+	case "js-sdk-v3":
+		r.client, r.pattern = "AWS JS SDK v3", "Promise.all over all ids"
+		cmd = exec.Command("node", filepath.Join(root, "tools", "bench", "promise_all.mjs"), endpoint, strconv.Itoa(n), message)
+	case "boto3":
+		r.pattern, r.sequential = "sequential loop", true
+		r.limit = time.Duration(n) * latency
+		cmd = exec.Command("/usr/bin/python3", filepath.Join(root, "tools", "bench", "boto3_loop.py"), endpoint, strconv.Itoa(n), message)
+	default:
+		return r, fmt.Errorf("unknown client %q", client)
+	}
+	cmd.Env = append(append(cmd.Env, os.Environ()...),
+		"AWS_ACCESS_KEY_ID=AKIDPEERBENCH", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=eu-west-1",
+		"AWS_DEFAULT_REGION=eu-west-1", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE="+certFile, "NODE_EXTRA_CA_CERTS="+certFile)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return r, fmt.Errorf("%v: %s", err, out)
+	}
+	var res struct {
+		WallS float64 `json:"wall_s"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return r, fmt.Errorf("client output %q: %v", out, err)
+	}
+	r.wall = time.Duration(res.WallS * float64(time.Second))
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
+	r.maxRSSKiB = ru.Maxrss
+	posts, unsigned, err := count(endpoint, certFile)
+	if err != nil {
+		return r, err
+	}
+	if posts != n || unsigned != 0 {
+		return r, fmt.Errorf("stand-in received %d signed and %d unsigned POSTs, want %d signed", posts, unsigned, n)
+	}
+	return r, nil
+}
+
+// count asks the stand-in how many POSTs it received, and resets it.
+func count(endpoint, certFile string) (posts, unsigned int, err error) {
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		return 0, 0, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(strings.TrimSuffix(endpoint, "/prod") + "/_count")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	_, err = fmt.Fscan(resp.Body, &posts, &unsigned)
+	return posts, unsigned, err
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}

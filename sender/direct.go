@@ -1,0 +1,242 @@
+package sender
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// emptyHash is the hex SHA-256 of an empty payload (GET and DELETE).
+const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// payloadHash returns the hex SHA-256 of data, the payload hash SigV4 signs.
+func payloadHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// direct calls the management API with net/http and the SDK's SigV4 signer,
+// without the SDK's middleware stack. It sends what the SDK client sends
+// (method, path, Content-Type, signature) and returns errors of the shapes
+// the SDK returns (a smithy.OperationError around an awshttp.ResponseError
+// around the modelled exception), so classify treats both alike.
+type direct struct {
+	scheme, host string
+	path         string // unescaped path up to and including "/@connections/"
+	rawPath      string // the same, escaped
+	client       aws.HTTPClient
+	creds        aws.CredentialsProvider // nil: unsigned (the local emulator)
+	signer       *v4.Signer
+	region       string
+}
+
+// newDirect prepares calls to endpoint (see ResolveEndpoint) through client,
+// signed with creds for region unless creds is nil.
+func newDirect(endpoint string, client aws.HTTPClient, creds aws.CredentialsProvider, region string) (*direct, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("sender: invalid management API endpoint %q", endpoint)
+	}
+	base := strings.TrimRight(u.Path, "/")
+	return &direct{
+		scheme:  u.Scheme,
+		host:    u.Host,
+		path:    base + "/@connections/",
+		rawPath: strings.TrimRight(u.EscapedPath(), "/") + "/@connections/",
+		client:  client,
+		creds:   creds,
+		signer:  v4.NewSigner(),
+		region:  region,
+	}, nil
+}
+
+// escapeID escapes a connection id as the SDK does (httpbinding.EscapePath
+// with separators): everything but A-Z a-z 0-9 - . _ ~.
+func escapeID(id string) string {
+	n := 0
+	for i := 0; i < len(id); i++ {
+		if !unreserved(id[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return id
+	}
+	const hexDigits = "0123456789ABCDEF"
+	b := make([]byte, 0, len(id)+2*n)
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return string(b)
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// do makes one call and returns the response on 2xx. The body of a non-2xx
+// response is read and turned into an error.
+func (d *direct) do(ctx context.Context, op, method, id string, data []byte, hash string) (*http.Response, error) {
+	fail := func(err error) error {
+		return &smithy.OperationError{ServiceID: "ApiGatewayManagementApi", OperationName: op, Err: err}
+	}
+	var body io.Reader
+	if data != nil {
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "", body)
+	if err != nil {
+		return nil, fail(err)
+	}
+	req.URL = &url.URL{Scheme: d.scheme, Host: d.host, Path: d.path + id, RawPath: d.rawPath + escapeID(id)}
+	req.Host = d.host
+	if method == http.MethodPost {
+		req.Header["Content-Type"] = []string{"application/octet-stream"}
+	}
+	if d.creds != nil {
+		creds, err := d.creds.Retrieve(ctx)
+		if err != nil {
+			return nil, fail(fmt.Errorf("get identity: %w", err))
+		}
+		if hash == "" {
+			hash = emptyHash
+			if len(data) > 0 {
+				hash = payloadHash(data)
+			}
+		}
+		if err := d.signer.SignHTTP(ctx, creds, req, hash, "execute-api", d.region, time.Now()); err != nil {
+			return nil, fail(&v4.SigningError{Err: err})
+		}
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, fail(&awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{}}, Err: &smithyhttp.RequestSendError{Err: err}}})
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, fail(&awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: resp}, Err: apiError(resp)},
+		RequestID:     resp.Header.Get("X-Amzn-Requestid"),
+	})
+}
+
+// apiError parses an error response as the SDK's rest-json protocol does:
+// the code is the X-Amzn-ErrorType header, else the body's "__type" or
+// "code", without any "namespace#" prefix or ":suffix"; the message is the
+// body's "message". Codes the management API models become their SDK types.
+// An empty or non-JSON body leaves the header and the status to go by.
+func apiError(resp *http.Response) error {
+	var info struct {
+		Type    string `json:"__type"`
+		Code    any
+		Message string
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = json.Unmarshal(b, &info)
+	code := resp.Header.Get("X-Amzn-ErrorType")
+	if code == "" {
+		code = info.Type
+	}
+	if s, ok := info.Code.(string); ok && code == "" {
+		code = s
+	}
+	if i := strings.IndexByte(code, ':'); i >= 0 {
+		code = code[:i]
+	}
+	if i := strings.IndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	var msg *string
+	if info.Message != "" {
+		msg = &info.Message
+	}
+	switch code {
+	case "GoneException":
+		return &types.GoneException{Message: msg}
+	case "LimitExceededException":
+		return &types.LimitExceededException{Message: msg}
+	case "PayloadTooLargeException":
+		return &types.PayloadTooLargeException{Message: msg}
+	case "ForbiddenException":
+		return &types.ForbiddenException{Message: msg}
+	case "":
+		code = "UnknownError"
+	}
+	if msg == nil {
+		msg = &code
+	}
+	return &smithy.GenericAPIError{Code: code, Message: *msg}
+}
+
+// discard reads what is left of a response body and closes it, so that its
+// connection is reused.
+func discard(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+func (d *direct) post(ctx context.Context, id string, data []byte, hash string) error {
+	if data == nil {
+		data = []byte{}
+	}
+	resp, err := d.do(ctx, "PostToConnection", http.MethodPost, id, data, hash)
+	if err != nil {
+		return err
+	}
+	discard(resp)
+	return nil
+}
+
+func (d *direct) delete(ctx context.Context, id string) error {
+	resp, err := d.do(ctx, "DeleteConnection", http.MethodDelete, id, nil, emptyHash)
+	if err != nil {
+		return err
+	}
+	discard(resp)
+	return nil
+}
+
+func (d *direct) get(ctx context.Context, id string) (*Info, error) {
+	resp, err := d.do(ctx, "GetConnection", http.MethodGet, id, nil, emptyHash)
+	if err != nil {
+		return nil, err
+	}
+	defer discard(resp)
+	var out struct {
+		ConnectedAt  time.Time `json:"connectedAt"`
+		LastActiveAt time.Time `json:"lastActiveAt"`
+		Identity     struct {
+			SourceIP  string `json:"sourceIp"`
+			UserAgent string `json:"userAgent"`
+		} `json:"identity"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&out); err != nil {
+		return nil, &smithy.OperationError{ServiceID: "ApiGatewayManagementApi", OperationName: "GetConnection",
+			Err: &smithy.DeserializationError{Err: err}}
+	}
+	return &Info{ConnectedAt: out.ConnectedAt, LastActiveAt: out.LastActiveAt,
+		SourceIP: out.Identity.SourceIP, UserAgent: out.Identity.UserAgent}, nil
+}
+
