@@ -20,14 +20,23 @@ type BroadcastOptions struct {
 }
 
 // Result accounts for every id a Broadcast took from its iterator (except
-// BroadcastOptions.Skip): Sent + Gone + Failed is that number.
+// BroadcastOptions.Skip): Sent + Gone + Failed + NotAttempted is that number.
 type Result struct {
 	Sent   int
 	Gone   int
 	Failed int
-	// Failures lists the Failed ids, in completion order.
+	// NotAttempted counts the ids read but not sent because the broadcast
+	// stopped: its context ended, or a send failed in a way that fails every
+	// send (see [Client.Broadcast]).
+	NotAttempted int
+	// Failures is a sample of the Failed ids with their errors: the first
+	// ones, in completion order, at most 10 however many failed.
 	Failures []Failure
 }
+
+// maxFailures bounds Result.Failures, so that a broadcast's memory does not
+// grow with its failures either.
+const maxFailures = 10
 
 // Failure is a connection a Broadcast could not send to, for a reason other
 // than being gone.
@@ -41,12 +50,17 @@ type Failure struct {
 // It consumes ids as it goes (a store can page through its members), so
 // memory does not grow with their number.
 //
-// Data over 131072 bytes fails with [ErrTooLarge] before ids is read.
-// An error yielded by ids stops the broadcast: sends in flight complete, and
-// the error is returned with the accounting so far. When ctx ends, the
-// remaining ids are not read and ctx.Err() is returned; an id read but not
-// sent by then counts as Failed. Otherwise the error is nil, even if some
-// sends failed: see Result.
+// Data over 131072 bytes fails with [ErrTooLarge] before ids is read. The
+// broadcast stops early, with the accounting so far and an error, when
+//   - ids yields an error, which is returned;
+//   - ctx ends: ctx.Err() is returned;
+//   - a send fails in a way that will fail every send — [ErrForbidden] (a
+//     missing IAM permission), a wrong endpoint (404, an unknown host, an
+//     untrusted certificate), or no usable credentials — which is returned.
+//
+// Then the remaining ids are not read, sends in flight complete, and ids
+// read but not sent count as NotAttempted. Otherwise the error is nil, even
+// if some sends failed: see Result.
 func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *BroadcastOptions) (Result, error) {
 	var o BroadcastOptions
 	if opts != nil {
@@ -55,21 +69,29 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 	if len(data) > maxPayload {
 		return Result{}, &Error{Op: "broadcast", kind: ErrTooLarge}
 	}
-	c, err := s.api(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return Result{}, err
 	}
+	hash := hashFor(c, data)
 
 	var (
 		mu      sync.Mutex
 		res     Result
+		fatal   error // the first error that fails every send
 		wg      sync.WaitGroup
 		work    = make(chan string)
 		workers int
 	)
+	stopped := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return fatal
+	}
 	record := func(id string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
+		var e *Error
 		switch {
 		case err == nil:
 			res.Sent++
@@ -77,15 +99,26 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 			res.Gone++
 		default:
 			res.Failed++
-			res.Failures = append(res.Failures, Failure{ID: id, Err: err})
+			if len(res.Failures) < maxFailures {
+				res.Failures = append(res.Failures, Failure{ID: id, Err: err})
+			}
+			if errors.As(err, &e) && e.failsEvery() && fatal == nil {
+				fatal = err
+			}
 		}
 	}
 	// Workers are started on demand, up to Concurrency, and live for the
-	// whole broadcast: reusing them keeps their (SDK-deep) stacks grown.
+	// whole broadcast: reusing them keeps their stacks grown.
 	worker := func(id string) {
 		defer wg.Done()
 		for ok := true; ok; id, ok = <-work {
-			err := s.send(ctx, c, id, data)
+			if stopped() != nil {
+				mu.Lock()
+				res.NotAttempted++
+				mu.Unlock()
+				continue
+			}
+			err := s.send(ctx, c, id, data, hash)
 			record(id, err)
 			if errors.Is(err, ErrGone) && o.OnGone != nil {
 				o.OnGone(ctx, id)
@@ -101,7 +134,7 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 		if o.Skip != "" && id == o.Skip {
 			continue
 		}
-		if ctx.Err() == nil {
+		if stopErr = stopped(); stopErr == nil && ctx.Err() == nil {
 			select {
 			case work <- id:
 				continue
@@ -119,13 +152,20 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 			case <-ctx.Done():
 			}
 		}
-		record(id, ctx.Err())
-		stopErr = ctx.Err()
+		mu.Lock()
+		res.NotAttempted++
+		mu.Unlock()
+		if stopErr == nil {
+			stopErr = ctx.Err()
+		}
 		break
 	}
 	close(work)
 	wg.Wait()
+	if stopErr == nil {
+		stopErr = stopped()
+	}
 	s.logger().DebugContext(ctx, "sender: broadcast", "sent", res.Sent, "gone", res.Gone,
-		"failed", res.Failed, "error", stopErr)
+		"failed", res.Failed, "not_attempted", res.NotAttempted, "error", stopErr)
 	return res, stopErr
 }

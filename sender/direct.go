@@ -239,4 +239,3 @@ func (d *direct) get(ctx context.Context, id string) (*Info, error) {
 	return &Info{ConnectedAt: out.ConnectedAt, LastActiveAt: out.LastActiveAt,
 		SourceIP: out.Identity.SourceIP, UserAgent: out.Identity.UserAgent}, nil
 }
-

@@ -1,12 +1,16 @@
 package sender
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 )
 
@@ -72,38 +76,82 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// classify wraps an error returned by the SDK client.
+// classify wraps an error returned by a caller. The status and the exception
+// are read only from the operation's own response (the SDK's OperationError
+// around an awshttp.ResponseError around the exception), never from errors
+// nested deeper: a credential chain's IMDS 403 is not the management API's.
 func classify(op, id string, err error) *Error {
 	e := &Error{Op: op, ConnectionID: id, Err: err}
-	var hs interface{ HTTPStatusCode() int }
-	if errors.As(err, &hs) {
-		e.StatusCode = hs.HTTPStatusCode()
-	}
-	var (
-		gone      *types.GoneException
-		limit     *types.LimitExceededException
-		tooLarge  *types.PayloadTooLargeException
-		forbidden *types.ForbiddenException
-		api       smithy.APIError
-	)
+	var apiErr error
+	e.StatusCode, apiErr = response(err)
 	code := ""
-	if errors.As(err, &api) {
-		code = api.ErrorCode()
+	if a, ok := apiErr.(smithy.APIError); ok {
+		code = a.ErrorCode()
 	}
 	switch {
-	case errors.As(err, &gone) || code == "GoneException" || e.StatusCode == http.StatusGone:
+	case code == "GoneException" || e.StatusCode == http.StatusGone:
 		e.kind = ErrGone
-	case errors.As(err, &limit) || code == "LimitExceededException" || e.StatusCode == http.StatusTooManyRequests:
+	case code == "LimitExceededException" || e.StatusCode == http.StatusTooManyRequests:
 		e.kind = ErrThrottled
-	case errors.As(err, &tooLarge) || code == "PayloadTooLargeException" || e.StatusCode == http.StatusRequestEntityTooLarge:
+	case code == "PayloadTooLargeException" || e.StatusCode == http.StatusRequestEntityTooLarge:
 		e.kind = ErrTooLarge
-	case errors.As(err, &forbidden) || code == "ForbiddenException" || e.StatusCode == http.StatusForbidden:
+	case code == "ForbiddenException" || e.StatusCode == http.StatusForbidden:
 		e.kind = ErrForbidden
 	}
 	return e
 }
 
+// response returns the HTTP status and the exception of the response to the
+// operation that failed with err; 0 and nil when there was none (the request
+// was never sent, or failed in transport).
+func response(err error) (status int, apiErr error) {
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		err = oe.Err
+	}
+	if re, ok := err.(*awshttp.ResponseError); ok {
+		if re.Response != nil && re.Response.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return status, re.Err
+	}
+	if oe != nil {
+		return 0, nil
+	}
+	// Not from an SDK client (a fake, a wrapper): an exception on its own.
+	var a smithy.APIError
+	if errors.As(err, &a) {
+		return 0, a
+	}
+	return 0, nil
+}
+
 // retryable reports whether a failed call may succeed if repeated: 429 and 5xx.
 func (e *Error) retryable() bool {
 	return e.kind == ErrThrottled || e.StatusCode >= 500
+}
+
+// failsEvery reports whether every other call would fail the same way:
+// forbidden (a missing permission), a wrong endpoint (404 "No method found
+// matching route", an unknown host, an untrusted certificate), or a failure
+// before the request was sent (no credentials, signing).
+func (e *Error) failsEvery() bool {
+	if e.kind == ErrForbidden || e.StatusCode == http.StatusNotFound {
+		return true
+	}
+	var (
+		oe   *smithy.OperationError
+		dns  *net.DNSError
+		cert *tls.CertificateVerificationError
+		ua   x509.UnknownAuthorityError
+		host x509.HostnameError
+	)
+	if errors.As(e.Err, &dns) && dns.IsNotFound || errors.As(e.Err, &cert) || errors.As(e.Err, &ua) || errors.As(e.Err, &host) {
+		return true
+	}
+	if !errors.As(e.Err, &oe) || errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
+		return false
+	}
+	_, sent := oe.Err.(*awshttp.ResponseError)
+	return !sent
 }

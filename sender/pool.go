@@ -11,11 +11,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 )
 
+// maxPooled bounds the Clients a Pool keeps. Endpoints usually come from
+// events, one per API; the bound keeps a stream of distinct ones (or a
+// hostile Host header behind a misconfigured proxy) from growing it.
+const maxPooled = 64
+
 // Pool caches one [Client] per endpoint, all sharing one AWS configuration
-// that is loaded on the first call of any of them. The zero Pool is ready to
+// (loaded on the first call of any of them) and one HTTP client with its
+// keep-alive connections. It keeps the 64 most recently created Clients;
+// a Client dropped from the Pool keeps working. The zero Pool is ready to
 // use and safe for concurrent use; a Lambda function keeps one for its
 // lifetime (a Lambda container serves one API, but an SQS consumer may
 // push to several).
@@ -24,8 +30,9 @@ type Pool struct {
 	Options *Options
 
 	mu      sync.Mutex
-	cfg     configLoader
+	env     *env
 	clients map[string]*Client
+	order   []string // endpoints in clients, oldest first
 }
 
 // Get returns the Client for endpoint, creating it on first use.
@@ -35,80 +42,119 @@ func (p *Pool) Get(endpoint string) *Client {
 	if s, ok := p.clients[endpoint]; ok {
 		return s
 	}
+	o := p.Options.withDefaults()
 	if p.clients == nil {
 		p.clients = make(map[string]*Client)
+		p.env = newEnv(o.Concurrency)
 	}
-	o := p.Options.withDefaults()
-	s := &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: &p.cfg, conns: o.Concurrency}}
+	if len(p.order) == maxPooled {
+		delete(p.clients, p.order[0])
+		p.order = append(p.order[:0], p.order[1:]...)
+	}
+	s := &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: p.env}}
 	p.clients[endpoint] = s
+	p.order = append(p.order, endpoint)
 	return s
 }
 
-// configLoader loads the default AWS configuration once. A failed load is
-// not cached: the next call tries again.
-type configLoader struct {
+// env is what the Clients of a Pool share: the AWS configuration, loaded
+// once (a failed load is not cached: the next call tries again), and the
+// HTTP clients, each keeping conns idle connections per host.
+type env struct {
+	conns int
+
 	mu     sync.Mutex
 	loaded bool
 	cfg    aws.Config
+	signed aws.HTTPClient // from the AWS configuration (CA bundle, proxy)
+	plain  aws.HTTPClient // for the emulator, without any configuration
 }
 
-func (l *configLoader) load(ctx context.Context) (aws.Config, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.loaded {
-		return l.cfg, nil
+func newEnv(conns int) *env { return &env{conns: conns} }
+
+// sized keeps conns idle keep-alive connections: the SDK's default of 10
+// per host would make a broadcast with more calls in flight reconnect (and
+// redo TLS) constantly.
+func (e *env) sized(c aws.HTTPClient) aws.HTTPClient {
+	bc, ok := c.(*awshttp.BuildableClient)
+	if !ok {
+		return c
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("sender: load AWS config: %w", err)
-	}
-	l.cfg, l.loaded = cfg, true
-	return cfg, nil
+	return bc.WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, e.conns)
+		t.MaxIdleConns = max(t.MaxIdleConns, e.conns)
+	})
 }
 
-// lazyClient builds the SDK client for one endpoint on first use.
+// config returns the AWS configuration and the HTTP client built from it.
+func (e *env) config(ctx context.Context) (aws.Config, aws.HTTPClient, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return aws.Config{}, nil, fmt.Errorf("sender: load AWS config: %w", err)
+		}
+		e.cfg, e.signed, e.loaded = cfg, e.sized(cfg.HTTPClient), true
+	}
+	return e.cfg, e.signed, nil
+}
+
+func (e *env) plainClient() aws.HTTPClient {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.plain == nil {
+		e.plain = e.sized(awshttp.NewBuildableClient())
+	}
+	return e.plain
+}
+
+// lazyClient prepares the calls to one endpoint on first use.
 type lazyClient struct {
 	endpoint string
-	cfg      *configLoader
-	conns    int // idle connections to keep per host (the broadcast concurrency)
+	env      *env
 
 	mu     sync.Mutex
-	client *apigatewaymanagementapi.Client
+	direct *direct
 }
 
-func (l *lazyClient) get(ctx context.Context) (API, error) {
+func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	if l.endpoint == "" {
 		return nil, errors.New("sender: no management API endpoint (set WEBSOCKET_API_GATEWAY_ENDPOINT or pass one)")
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.client != nil {
-		return l.client, nil
+	if l.direct != nil {
+		return l.direct, nil
 	}
-	cfg, err := l.cfg.load(ctx)
+	// The emulator (plain HTTP on a loopback host) checks no signature:
+	// sign nothing, so that a laptop without AWS credentials works and no
+	// IMDS lookup delays the first send.
+	if emulator(l.endpoint) {
+		d, err := newDirect(l.endpoint, l.env.plainClient(), nil, "")
+		if err != nil {
+			return nil, err
+		}
+		l.direct = d
+		return d, nil
+	}
+	cfg, hc, err := l.env.config(ctx)
 	if err != nil {
 		return nil, err
 	}
-	l.client = apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
-		o.BaseEndpoint = aws.String(l.endpoint)
-		o.Retryer = aws.NopRetryer{}
-		o.RetryMaxAttempts = 0
-		// The emulator (plain HTTP on a loopback host) checks no signature:
-		// sign nothing, so that a laptop without AWS credentials works and
-		// no IMDS lookup delays the first send.
-		if emulator(l.endpoint) {
-			o.Credentials = aws.AnonymousCredentials{}
-		}
-		// The SDK keeps 10 idle connections per host by default; a broadcast
-		// with more sends in flight would reconnect (and redo TLS) constantly.
-		if bc, ok := o.HTTPClient.(*awshttp.BuildableClient); ok {
-			o.HTTPClient = bc.WithTransportOptions(func(t *http.Transport) {
-				t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, l.conns)
-				t.MaxIdleConns = max(t.MaxIdleConns, l.conns)
-			})
-		}
-	})
-	return l.client, nil
+	if cfg.Region == "" {
+		return nil, errors.New("sender: no AWS region to sign for (set AWS_REGION)")
+	}
+	creds := cfg.Credentials
+	if creds == nil {
+		return nil, errors.New("sender: no AWS credentials provider in the configuration")
+	}
+	d, err := newDirect(l.endpoint, hc, creds, cfg.Region)
+	if err != nil {
+		return nil, err
+	}
+	l.direct = d
+	return d, nil
 }
 
 // emulator reports whether endpoint is a plain-HTTP URL on a loopback host,

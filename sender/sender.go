@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -68,8 +69,19 @@ func (o *Options) withDefaults() Options {
 // stage through the API Gateway management API. It is safe for concurrent use.
 type Client struct {
 	opts  Options
-	fixed API         // set by New
-	lazy  *lazyClient // set by NewForEndpoint
+	fixed caller      // set by New
+	lazy  *lazyClient // set by NewForEndpoint and Pool.Get
+}
+
+// caller makes single management-API calls for a Client: direct (net/http
+// and the SDK's signer, the default) or sdkCaller (an [API], given to New).
+// Their errors have the SDK's shapes; the Client classifies and retries them.
+type caller interface {
+	// post sends data; hash is its payload hash when the Client computed it
+	// once for many posts (see hashFor), else "".
+	post(ctx context.Context, id string, data []byte, hash string) error
+	get(ctx context.Context, id string) (*Info, error)
+	delete(ctx context.Context, id string) error
 }
 
 // New returns a Client that calls api, which is either an
@@ -80,7 +92,7 @@ func New(api API, opts *Options) *Client {
 	if api == nil {
 		panic("sender: New with a nil API")
 	}
-	return &Client{opts: opts.withDefaults(), fixed: api}
+	return &Client{opts: opts.withDefaults(), fixed: sdkCaller{api}}
 }
 
 // NewForEndpoint returns a Client that calls the management API at endpoint,
@@ -89,11 +101,16 @@ func New(api API, opts *Options) *Client {
 // loaded with config.LoadDefaultConfig on the first call, not here, so a
 // Client costs nothing until used and works from any Lambda function (SQS,
 // schedules), not only WebSocket ones. A plain-HTTP loopback endpoint (the
-// local emulator) is called unsigned, so no credentials are needed. The SDK
-// client is built with aws.NopRetryer: the Client's own loop does the retries.
+// local emulator) is called unsigned, without loading any AWS configuration.
+//
+// It makes the SDK client's HTTP requests with net/http and the SDK's SigV4
+// signer (aws/signer/v4), credentials and HTTP client (config.LoadDefaultConfig),
+// but without the SDK's middleware stack, which costs several times the CPU
+// per call; errors have the SDK's types. It keeps Options.Concurrency idle
+// keep-alive connections.
 func NewForEndpoint(endpoint string, opts *Options) *Client {
 	o := opts.withDefaults()
-	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, cfg: new(configLoader), conns: o.Concurrency}}
+	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: newEnv(o.Concurrency)}}
 }
 
 func (s *Client) logger() *slog.Logger {
@@ -103,17 +120,20 @@ func (s *Client) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Client) api(ctx context.Context) (API, error) {
+func (s *Client) caller(ctx context.Context) (caller, error) {
 	if s.fixed != nil {
 		return s.fixed, nil
 	}
 	return s.lazy.get(ctx)
 }
 
-// noSDKRetries is passed on every call so that only the Client retries.
-func noSDKRetries(o *apigatewaymanagementapi.Options) {
-	o.Retryer = aws.NopRetryer{}
-	o.RetryMaxAttempts = 0
+// hashFor returns the payload hash of data for c.post when c signs it, so
+// that a broadcast hashes its one payload once, not once per connection.
+func hashFor(c caller, data []byte) string {
+	if d, ok := c.(*direct); ok && d.creds != nil {
+		return payloadHash(data)
+	}
+	return ""
 }
 
 // Send posts data to the connection as one text message. Data over 131072
@@ -123,30 +143,28 @@ func (s *Client) Send(ctx context.Context, connectionID string, data []byte) err
 	if len(data) > maxPayload {
 		return &Error{Op: "send", ConnectionID: connectionID, kind: ErrTooLarge}
 	}
-	c, err := s.api(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, c, connectionID, data)
+	return s.send(ctx, c, connectionID, data, "")
 }
 
-func (s *Client) send(ctx context.Context, c API, id string, data []byte) error {
+func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string) error {
 	return s.retry(ctx, "send", id, func(ctx context.Context) error {
-		_, err := c.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id, Data: data}, noSDKRetries)
-		return err
+		return c.post(ctx, id, data, hash)
 	})
 }
 
 // Close disconnects the connection (DELETE @connections/{id}). API Gateway
 // then invokes $disconnect.
 func (s *Client) Close(ctx context.Context, connectionID string) error {
-	c, err := s.api(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
 	return s.retry(ctx, "close", connectionID, func(ctx context.Context) error {
-		_, err := c.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: &connectionID}, noSDKRetries)
-		return err
+		return c.delete(ctx, connectionID)
 	})
 }
 
@@ -161,16 +179,43 @@ type Info struct {
 // Info returns what API Gateway knows about the connection
 // (GET @connections/{id}); [ErrGone] if it is not connected.
 func (s *Client) Info(ctx context.Context, connectionID string) (*Info, error) {
-	c, err := s.api(ctx)
+	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out *apigatewaymanagementapi.GetConnectionOutput
+	var info *Info
 	err = s.retry(ctx, "info", connectionID, func(ctx context.Context) error {
 		var err error
-		out, err = c.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: &connectionID}, noSDKRetries)
+		info, err = c.get(ctx, connectionID)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// sdkCaller calls an [API] (the SDK client or a fake).
+type sdkCaller struct{ api API }
+
+// noSDKRetries is passed on every call so that only the Client retries.
+func noSDKRetries(o *apigatewaymanagementapi.Options) {
+	o.Retryer = aws.NopRetryer{}
+	o.RetryMaxAttempts = 0
+}
+
+func (c sdkCaller) post(ctx context.Context, id string, data []byte, _ string) error {
+	_, err := c.api.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id, Data: data}, noSDKRetries)
+	return err
+}
+
+func (c sdkCaller) delete(ctx context.Context, id string) error {
+	_, err := c.api.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: &id}, noSDKRetries)
+	return err
+}
+
+func (c sdkCaller) get(ctx context.Context, id string) (*Info, error) {
+	out, err := c.api.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: &id}, noSDKRetries)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +252,11 @@ func (s *Client) retry(ctx context.Context, op, id string, call func(context.Con
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return e
+			// The context's error, so that errors.Is(err,
+			// context.DeadlineExceeded) holds; the last response stays
+			// in the chain and in StatusCode.
+			return &Error{Op: op, ConnectionID: id, StatusCode: e.StatusCode, kind: e.kind,
+				Err: fmt.Errorf("%w while retrying (attempt %d: %w)", ctx.Err(), attempt, e.Err)}
 		case <-t.C:
 		}
 	}

@@ -175,7 +175,7 @@ func selfSigned() (tls.Certificate, []byte) {
 // client first).
 func runGoClient(kind, endpoint string, n int) {
 	ctx := context.Background()
-	var s *sender.Sender
+	var s *sender.Client
 	switch kind {
 	case "lambdaws":
 		s = sender.NewForEndpoint(endpoint, nil)
