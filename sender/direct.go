@@ -18,8 +18,12 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/encoding/httpbinding"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
+
+// octetStream is the Content-Type of every POST (shared, never modified).
+var octetStream = []string{"application/octet-stream"}
 
 // emptyHash is the hex SHA-256 of an empty payload (GET and DELETE).
 const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -39,6 +43,7 @@ type direct struct {
 	scheme, host string
 	path         string // unescaped path up to and including "/@connections/"
 	rawPath      string // the same, escaped
+	canonPath    string // the same, escaped twice (SigV4's canonical URI)
 	client       aws.HTTPClient
 	creds        aws.CredentialsProvider // nil: unsigned (the local emulator)
 	signer       *v4.Signer
@@ -52,21 +57,23 @@ func newDirect(endpoint string, client aws.HTTPClient, creds aws.CredentialsProv
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("sender: invalid management API endpoint %q", endpoint)
 	}
-	base := strings.TrimRight(u.Path, "/")
+	rawPath := strings.TrimRight(u.EscapedPath(), "/") + "/@connections/"
 	return &direct{
-		scheme:  u.Scheme,
-		host:    u.Host,
-		path:    base + "/@connections/",
-		rawPath: strings.TrimRight(u.EscapedPath(), "/") + "/@connections/",
-		client:  client,
-		creds:   creds,
-		signer:  v4.NewSigner(),
-		region:  region,
+		scheme:    u.Scheme,
+		host:      u.Host,
+		path:      strings.TrimRight(u.Path, "/") + "/@connections/",
+		rawPath:   rawPath,
+		canonPath: httpbinding.EscapePath(rawPath, false),
+		client:    client,
+		creds:     creds,
+		signer:    v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
+		region:    region,
 	}, nil
 }
 
 // escapeID escapes a connection id as the SDK does (httpbinding.EscapePath
-// with separators): everything but A-Z a-z 0-9 - . _ ~.
+// with separators): everything but A-Z a-z 0-9 - . _ ~. Escaped once more, it
+// is the id's part of SigV4's canonical URI.
 func escapeID(id string) string {
 	n := 0
 	for i := 0; i < len(id); i++ {
@@ -107,10 +114,11 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 	if err != nil {
 		return nil, fail(err)
 	}
-	req.URL = &url.URL{Scheme: d.scheme, Host: d.host, Path: d.path + id, RawPath: d.rawPath + escapeID(id)}
+	escID := escapeID(id)
+	req.URL = &url.URL{Scheme: d.scheme, Host: d.host, Path: d.path + id, RawPath: d.rawPath + escID}
 	req.Host = d.host
 	if method == http.MethodPost {
-		req.Header["Content-Type"] = []string{"application/octet-stream"}
+		req.Header["Content-Type"] = octetStream
 	}
 	if d.creds != nil {
 		creds, err := d.creds.Retrieve(ctx)
@@ -123,7 +131,14 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 				hash = payloadHash(data)
 			}
 		}
-		if err := d.signer.SignHTTP(ctx, creds, req, hash, "execute-api", d.region, time.Now()); err != nil {
+		// The canonical URI of SigV4 (for services other than S3) is the
+		// escaped path escaped once more. The signer takes it from
+		// URL.Opaque when set, which saves it escaping the whole path
+		// again on every call; the request goes out with the path only.
+		req.URL.Opaque = d.canonPath + escapeID(escID)
+		err = d.signer.SignHTTP(ctx, creds, req, hash, "execute-api", d.region, time.Now())
+		req.URL.Opaque = ""
+		if err != nil {
 			return nil, fail(&v4.SigningError{Err: err})
 		}
 	}
@@ -172,15 +187,16 @@ func apiError(resp *http.Response) error {
 	if info.Message != "" {
 		msg = &info.Message
 	}
+	// As in the SDK, only PayloadTooLargeException models a message.
 	switch code {
 	case "GoneException":
-		return &types.GoneException{Message: msg}
+		return &types.GoneException{}
 	case "LimitExceededException":
-		return &types.LimitExceededException{Message: msg}
+		return &types.LimitExceededException{}
 	case "PayloadTooLargeException":
 		return &types.PayloadTooLargeException{Message: msg}
 	case "ForbiddenException":
-		return &types.ForbiddenException{Message: msg}
+		return &types.ForbiddenException{}
 	case "":
 		code = "UnknownError"
 	}
@@ -190,10 +206,12 @@ func apiError(resp *http.Response) error {
 	return &smithy.GenericAPIError{Code: code, Message: *msg}
 }
 
-// discard reads what is left of a response body and closes it, so that its
-// connection is reused.
+// discard reads what is left of a short response body and closes it, so
+// that its connection is reused.
 func discard(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.ContentLength >= 0 && resp.ContentLength <= 64<<10 {
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}
 	resp.Body.Close()
 }
 

@@ -10,7 +10,15 @@
 // its rules). Outside a WebSocket invocation (an SQS or scheduled Lambda)
 // pass the endpoint yourself or set WEBSOCKET_API_GATEWAY_ENDPOINT. A [Pool]
 // keeps one Client per endpoint. The AWS configuration is loaded on the first
-// call, never at init. [New] wraps any [API], such as a test fake.
+// call, never at init.
+//
+// # Calls
+//
+// A Client from NewForEndpoint or a Pool makes the SDK client's requests
+// itself: SigV4 with the SDK's signer and credential chain, the same paths,
+// headers and error parsing, over its own keep-alive connections, at about a
+// third of the SDK client's CPU per call. [New] wraps any [API] instead: the
+// SDK's *apigatewaymanagementapi.Client or a test fake.
 //
 // # Errors
 //
@@ -18,13 +26,17 @@
 // [ErrGone] (410: the connection is closed; drop it), [ErrThrottled] (429),
 // [ErrTooLarge] (413, or a payload over 131072 bytes refused before the
 // network) and [ErrForbidden] (403). No SDK types are needed to handle them.
+// The status is read from the management API's own response only, never
+// from an error nested in it (such as the credential chain's).
 //
 // # Retries
 //
 // 429 and 5xx responses are retried with jittered exponential backoff, up to
 // Options.MaxAttempts calls and never past the context deadline; 403, 410
 // and 413 are not retried. The Client owns retrying: the SDK client's own
-// retryer is replaced by aws.NopRetryer, so attempts are not multiplied.
+// retryer is replaced by aws.NopRetryer, so attempts are not multiplied. When
+// the context ends during a backoff, the context's error is returned,
+// wrapping the last attempt's.
 //
 // # Broadcast
 //
@@ -32,7 +44,9 @@
 // bounded concurrency, so memory stays flat however many there are. It can
 // skip the originating connection, reports gone connections through a
 // callback (to delete them from a store), and returns exact counts:
-// Sent + Gone + Failed equals the number of ids read.
+// Sent + Gone + Failed + NotAttempted equals the number of ids read, with a
+// sample of at most 10 failures. It stops early on a failure that would fail
+// every send (forbidden, a wrong endpoint, no credentials).
 //
 // Bodies of messages are never logged; [Options].Logger receives retries and
 // broadcast summaries at debug level.

@@ -2,6 +2,9 @@ package sender_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -15,6 +18,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // mgmtAPI is an httptest server speaking the API Gateway management API as
@@ -43,6 +49,7 @@ type mgmtAPI struct {
 	rawPaths []string
 	authz    []string
 	ctypes   []string
+	badSigs  []string // signed requests whose signature does not verify
 }
 
 func newMgmtAPI(t testing.TB, stage string, latency time.Duration) *mgmtAPI {
@@ -59,13 +66,19 @@ func newMgmtAPITLS(t testing.TB, stage string, latency time.Duration) *mgmtAPI {
 	m := &mgmtAPI{stage: stage, latency: latency, requests: map[string]int{}, received: map[string][]byte{}}
 	m.Server = httptest.NewTLSServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
+	trustServer(t, m.Server)
+	return m
+}
+
+// trustServer makes the AWS configuration loaded from now on in t trust
+// srv's certificate (AWS_CA_BUNDLE).
+func trustServer(t testing.TB, srv *httptest.Server) {
 	bundle := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: m.Certificate().Raw})
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(bundle, pemBytes, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", bundle)
-	return m
 }
 
 func (m *mgmtAPI) endpoint() string { return m.URL + "/" + m.stage }
@@ -116,6 +129,11 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 	m.requests[r.Method+" "+id]++
 	m.rawPaths = append(m.rawPaths, raw)
 	m.authz = append(m.authz, r.Header.Get("Authorization"))
+	if r.Header.Get("Authorization") != "" {
+		if err := verifySigV4(r, body); err != nil {
+			m.badSigs = append(m.badSigs, err.Error())
+		}
+	}
 	if r.Method == http.MethodPost {
 		m.ctypes = append(m.ctypes, r.Header.Get("Content-Type"))
 	}
@@ -169,6 +187,41 @@ func (m *mgmtAPI) got(id string) ([]byte, bool) {
 	defer m.mu.Unlock()
 	b, ok := m.received[id]
 	return bytes.Clone(b), ok
+}
+
+// verifySigV4 signs a copy of r (its signed headers only, at its
+// X-Amz-Date) with the SDK's signer and the test credentials, and compares
+// the signatures.
+func verifySigV4(r *http.Request, body []byte) error {
+	authz := r.Header.Get("Authorization")
+	_, signed, ok := strings.Cut(authz, "SignedHeaders=")
+	if !ok {
+		return fmt.Errorf("no SignedHeaders in %q", authz)
+	}
+	signed, _, _ = strings.Cut(signed, ",")
+	date, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return err
+	}
+	u := *r.URL
+	u.Scheme, u.Host = "https", r.Host
+	c, _ := http.NewRequest(r.Method, u.String(), nil)
+	c.URL.RawPath = r.URL.RawPath
+	for _, h := range strings.Split(signed, ";") {
+		if h != "host" {
+			c.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+		}
+	}
+	c.ContentLength = r.ContentLength
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, c, hex.EncodeToString(sum[:]), "execute-api", "eu-west-1", date); err != nil {
+		return err
+	}
+	if got := c.Header.Get("Authorization"); got != authz {
+		return fmt.Errorf("signature mismatch:\n got  %s\n want %s", authz, got)
+	}
+	return nil
 }
 
 // testCredentials points the real SDK at static test credentials and away

@@ -48,6 +48,7 @@ func (p *Pool) Get(endpoint string) *Client {
 		p.env = newEnv(o.Concurrency)
 	}
 	if len(p.order) == maxPooled {
+		p.clients[p.order[0]].lazy.closeIdle()
 		delete(p.clients, p.order[0])
 		p.order = append(p.order[:0], p.order[1:]...)
 	}
@@ -118,6 +119,18 @@ type lazyClient struct {
 	direct *direct
 }
 
+// closeIdle closes the idle connections of the endpoint, if any.
+func (l *lazyClient) closeIdle() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.direct == nil {
+		return
+	}
+	if c, ok := l.direct.client.(*conns); ok {
+		c.closeIdle()
+	}
+}
+
 func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	if l.endpoint == "" {
 		return nil, errors.New("sender: no management API endpoint (set WEBSOCKET_API_GATEWAY_ENDPOINT or pass one)")
@@ -131,7 +144,7 @@ func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	// sign nothing, so that a laptop without AWS credentials works and no
 	// IMDS lookup delays the first send.
 	if emulator(l.endpoint) {
-		d, err := newDirect(l.endpoint, l.env.plainClient(), nil, "")
+		d, err := newDirect(l.endpoint, l.env.connsFor(l.endpoint, l.env.plainClient()), nil, "")
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +162,7 @@ func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	if creds == nil {
 		return nil, errors.New("sender: no AWS credentials provider in the configuration")
 	}
-	d, err := newDirect(l.endpoint, hc, creds, cfg.Region)
+	d, err := newDirect(l.endpoint, l.env.connsFor(l.endpoint, hc), creds, cfg.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -165,4 +178,23 @@ func emulator(endpoint string) bool {
 		return false
 	}
 	return loopbackHost(u.Hostname())
+}
+
+// connsFor returns a conns client for endpoint, with the TLS configuration
+// of hc's transport (the SDK's, with AWS_CA_BUNDLE applied), or hc itself
+// when hc is not the SDK's BuildableClient (a custom HTTP client in the AWS
+// configuration) or a proxy is configured for endpoint.
+func (e *env) connsFor(endpoint string, hc aws.HTTPClient) aws.HTTPClient {
+	bc, ok := hc.(*awshttp.BuildableClient)
+	u, err := url.Parse(endpoint)
+	if !ok || err != nil {
+		return hc
+	}
+	tr := bc.GetTransport()
+	if tr.Proxy != nil {
+		if p, err := tr.Proxy(&http.Request{URL: u}); p != nil || err != nil {
+			return hc
+		}
+	}
+	return newConns(u.Scheme, u.Host, tr.TLSClientConfig, e.conns)
 }

@@ -10,16 +10,61 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+
 	"github.com/lambdaws/lambdaws/sender"
 )
 
-// TestRealSDK runs the real aws-sdk-go-v2 client (TLS, SigV4, rest-json
-// errors) against mgmtAPI.
+// clientKinds are the two ways a Client calls the management API: direct
+// (NewForEndpoint's net/http requests signed with the SDK's signer) and sdk
+// (the real aws-sdk-go-v2 client given to New).
+var clientKinds = []string{"direct", "sdk"}
+
+// newClient returns a Client of kind for endpoint, with the AWS
+// configuration of the environment.
+func newClient(t testing.TB, kind, endpoint string, opts *sender.Options) *sender.Client {
+	if kind == "direct" {
+		return sender.NewForEndpoint(endpoint, opts)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sender.New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	}), opts)
+}
+
+// TestRealSDK runs both kinds of Client (TLS, SigV4, rest-json errors)
+// against mgmtAPI, which verifies every signature with the SDK's signer.
 func TestRealSDK(t *testing.T) {
+	for _, kind := range clientKinds {
+		t.Run(kind, func(t *testing.T) { testReal(t, kind) })
+	}
+}
+
+func testReal(t *testing.T, kind string) {
 	testCredentials(t)
 	api := newMgmtAPITLS(t, "prod", 0)
-	s := sender.NewForEndpoint(api.endpoint(), &sender.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
+	s := newClient(t, kind, api.endpoint(), &sender.Options{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 	ctx := context.Background()
+	t.Cleanup(func() {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		if len(api.authz) == 0 {
+			t.Errorf("no requests")
+		}
+		for _, a := range api.authz {
+			if a == "" {
+				t.Errorf("unsigned request")
+			}
+		}
+		for _, e := range api.badSigs {
+			t.Errorf("bad signature: %s", e)
+		}
+	})
 
 	t.Run("send bytes exactly", func(t *testing.T) {
 		data := []byte("h\xffé\x00\xfe{}\n")

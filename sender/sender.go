@@ -103,11 +103,14 @@ func New(api API, opts *Options) *Client {
 // schedules), not only WebSocket ones. A plain-HTTP loopback endpoint (the
 // local emulator) is called unsigned, without loading any AWS configuration.
 //
-// It makes the SDK client's HTTP requests with net/http and the SDK's SigV4
-// signer (aws/signer/v4), credentials and HTTP client (config.LoadDefaultConfig),
-// but without the SDK's middleware stack, which costs several times the CPU
-// per call; errors have the SDK's types. It keeps Options.Concurrency idle
-// keep-alive connections.
+// It makes the requests the SDK client makes, signed with the SDK's SigV4
+// signer (aws/signer/v4) and credentials, but without the SDK's middleware
+// stack and over its own HTTP/1.1 keep-alive connections (up to
+// Options.Concurrency kept idle, with the TLS settings of the SDK's HTTP
+// client), which costs about a third of the SDK client's CPU per call (see
+// BENCHMARKS.md). Errors have the SDK's types. When the AWS configuration has
+// a custom HTTP client, or a proxy is set for the endpoint, that client is
+// used instead. To call through the SDK client, pass one to [New].
 func NewForEndpoint(endpoint string, opts *Options) *Client {
 	o := opts.withDefaults()
 	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: newEnv(o.Concurrency)}}

@@ -62,8 +62,8 @@ func (c storeChannels) Publish(ctx context.Context, channel string, data any, ex
 		for i, f := range res.Failures {
 			errs[i] = f.Err
 		}
-		err = fmt.Errorf("ws: publish to channel %q: %d of %d sends failed: %w",
-			channel, res.Failed, res.Sent+res.Gone+res.Failed, errors.Join(errs...))
+		err = fmt.Errorf("ws: publish to channel %q: %d of %d sends failed (first %d: %w)",
+			channel, res.Failed, res.Sent+res.Gone+res.Failed+res.NotAttempted, len(errs), errors.Join(errs...))
 	}
 	return err
 }

@@ -45,6 +45,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -52,6 +53,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
@@ -184,8 +186,13 @@ func runGoClient(kind, endpoint string, n int) {
 		if err != nil {
 			log.Fatal(err)
 		}
+		// As lambdaws built it before the direct path: 64 idle connections.
+		hc := cfg.HTTPClient.(*awshttp.BuildableClient).WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost, t.MaxIdleConns = concurrency, 100
+		})
 		s = sender.New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 			o.BaseEndpoint = aws.String(endpoint)
+			o.HTTPClient = hc
 		}), nil)
 	default:
 		log.Fatalf("unknown client %q", kind)
@@ -197,11 +204,21 @@ func runGoClient(kind, endpoint string, n int) {
 			}
 		}
 	}
+	if f := os.Getenv("PEERBENCH_CPUPROFILE"); f != "" { // for looking into a client
+		out, err := os.Create(f)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	res, err := s.Broadcast(ctx, ids, []byte(message), nil)
 	wall := time.Since(start)
 	if err != nil || res.Sent != n {
-		log.Fatalf("Broadcast = %+v, %v", res, err)
+		log.Panicf("Broadcast = %+v, %v", res, err)
 	}
 	fmt.Printf(`{"wall_s": %.6f}`+"\n", wall.Seconds())
 }

@@ -1,0 +1,201 @@
+package sender
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// conns is an HTTP/1.1 client for one host with a pool of keep-alive
+// connections, each used by one call at a time and written and read by the
+// calling goroutine. Compared with http.Transport it saves the two
+// goroutines per connection and the hand-offs between them on every call,
+// which is most of net/http's CPU per call for the management API's small
+// requests and empty answers. It speaks only what that API needs: requests
+// with a known length, responses read whole (up to 64 KiB), no proxies, no
+// redirects, no HTTP/2.
+type conns struct {
+	addr   string      // host:port to dial
+	tls    *tls.Config // nil for plain HTTP
+	dialer net.Dialer
+	max    int           // idle connections kept
+	idle   time.Duration // an idle connection older than this is closed, not reused
+
+	mu   sync.Mutex
+	free []*conn // idle, most recently used last
+}
+
+type conn struct {
+	net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	used time.Time
+}
+
+// maxBody bounds the response bodies conns reads (the management API's are
+// empty or a few hundred bytes).
+const maxBody = 64 << 10
+
+// newConns returns a client for the scheme ("http" or "https") and host of
+// an endpoint, trusting what tlsConfig trusts.
+func newConns(scheme, host string, tlsConfig *tls.Config, maxIdle int) *conns {
+	c := &conns{addr: host, max: maxIdle, idle: 30 * time.Second,
+		dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}}
+	port := "80"
+	if scheme == "https" {
+		port = "443"
+		c.tls = tlsConfig.Clone()
+		if c.tls == nil {
+			c.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if c.tls.ServerName == "" {
+			h, _, err := net.SplitHostPort(host)
+			if err != nil {
+				h = host
+			}
+			c.tls.ServerName = h
+		}
+		c.tls.NextProtos = []string{"http/1.1"}
+	}
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		c.addr = net.JoinHostPort(host, port)
+	}
+	return c
+}
+
+// get returns an idle connection, or dials one.
+func (p *conns) get(ctx context.Context) (c *conn, reused bool, err error) {
+	now := time.Now()
+	p.mu.Lock()
+	for len(p.free) > 0 {
+		c = p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		if now.Sub(c.used) < p.idle {
+			p.mu.Unlock()
+			return c, true, nil
+		}
+		c.Close()
+	}
+	p.mu.Unlock()
+	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	if p.tls != nil {
+		tc := tls.Client(nc, p.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, false, err
+		}
+		nc = tc
+	}
+	return &conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, false, nil
+}
+
+// closeIdle closes the idle connections.
+func (p *conns) closeIdle() {
+	p.mu.Lock()
+	free := p.free
+	p.free = nil
+	p.mu.Unlock()
+	for _, c := range free {
+		c.Close()
+	}
+}
+
+func (p *conns) put(c *conn) {
+	c.used = time.Now()
+	p.mu.Lock()
+	if len(p.free) < p.max {
+		p.free = append(p.free, c)
+		c = nil
+	}
+	p.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// errNoResponse: the connection ended before any byte of a response.
+var errNoResponse = errors.New("connection closed before a response")
+
+// Do sends req and reads the whole response. A request written to a reused
+// connection that the server had closed meanwhile (no byte of a response
+// came back) is sent once more on a new connection, as http.Transport does.
+func (p *conns) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 0; ; attempt++ {
+		c, reused, err := p.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := p.roundTrip(ctx, c, req)
+		if err == nil {
+			return resp, nil
+		}
+		c.Close()
+		if !reused || attempt > 0 || !errors.Is(err, errNoResponse) || ctx.Err() != nil {
+			return nil, err
+		}
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*http.Response, error) {
+	// The context ends the call by expiring the connection's deadline; a
+	// connection it may have expired is not reused.
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	// A failed write leaves the server an incomplete request at most.
+	if err := req.Write(c.bw); err != nil {
+		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
+	}
+	resp, err := http.ReadResponse(c.br, req)
+	if err != nil {
+		return nil, p.ctxErr(ctx, err)
+	}
+	var body []byte
+	if resp.ContentLength != 0 {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		if err != nil {
+			return nil, p.ctxErr(ctx, err)
+		}
+		if len(body) > maxBody {
+			return nil, fmt.Errorf("sender: response body over %d bytes", maxBody)
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if !stop() || resp.Close || req.Close {
+		c.Close()
+	} else {
+		p.put(c)
+	}
+	return resp, nil
+}
+
+// ctxErr returns the context's error in place of the deadline error it
+// caused.
+func (p *conns) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}

@@ -1,0 +1,142 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// connServer is a test server that counts requests and new connections.
+type connServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests int
+	dialed   int
+}
+
+func newConnServer(t *testing.T, h http.HandlerFunc) *connServer {
+	s := &connServer{}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+		if h != nil {
+			h(w, r)
+		}
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.mu.Lock()
+			s.dialed++
+			s.mu.Unlock()
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *connServer) counts() (requests, dialed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests, s.dialed
+}
+
+func post(t *testing.T, ctx context.Context, c *conns, url, body string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Do(req)
+}
+
+func TestConns(t *testing.T) {
+	ctx := context.Background()
+	t.Run("keeps one connection alive", func(t *testing.T) {
+		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		for range 50 {
+			resp, err := post(t, ctx, c, srv.URL+"/x", "hi")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := io.ReadAll(resp.Body); string(b) != "ok" || resp.StatusCode != 200 {
+				t.Fatalf("response %d %q", resp.StatusCode, b)
+			}
+		}
+		if req, dialed := srv.counts(); req != 50 || dialed != 1 {
+			t.Errorf("%d requests over %d connections, want 50 over 1", req, dialed)
+		}
+	})
+
+	t.Run("a connection the server closed while idle is replaced, the request sent once", func(t *testing.T) {
+		srv := newConnServer(t, nil)
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		if _, err := post(t, ctx, c, srv.URL+"/x", "1"); err != nil {
+			t.Fatal(err)
+		}
+		srv.CloseClientConnections()
+		if _, err := post(t, ctx, c, srv.URL+"/x", "2"); err != nil {
+			t.Fatalf("request after the server closed the idle connection: %v", err)
+		}
+		if req, dialed := srv.counts(); req != 2 || dialed != 2 {
+			t.Errorf("%d requests over %d connections, want 2 over 2", req, dialed)
+		}
+	})
+
+	t.Run("Connection: close is honoured", func(t *testing.T) {
+		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Connection", "close") })
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		for range 3 {
+			if _, err := post(t, ctx, c, srv.URL+"/x", "hi"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if req, dialed := srv.counts(); req != 3 || dialed != 3 {
+			t.Errorf("%d requests over %d connections, want 3 over 3", req, dialed)
+		}
+	})
+
+	t.Run("the context ends a call in progress", func(t *testing.T) {
+		release := make(chan struct{})
+		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+		defer close(release)
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		for _, mk := range []func() (context.Context, context.CancelFunc){
+			func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 50*time.Millisecond) },
+			func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(ctx)
+				time.AfterFunc(50*time.Millisecond, cancel)
+				return ctx, cancel
+			},
+		} {
+			cctx, cancel := mk()
+			start := time.Now()
+			_, err := post(t, cctx, c, srv.URL+"/x", "hi")
+			cancel()
+			if !errors.Is(err, cctx.Err()) || cctx.Err() == nil {
+				t.Errorf("err = %v, want the context's error", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("call returned %v after its context ended", d)
+			}
+		}
+	})
+
+	t.Run("a response body over 64 KiB is refused", func(t *testing.T) {
+		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, maxBody+1)) })
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		if _, err := post(t, ctx, c, srv.URL+"/x", "hi"); err == nil {
+			t.Errorf("no error for a %d-byte body", maxBody+1)
+		}
+	})
+}
