@@ -31,7 +31,7 @@ func TestPoolBounded(t *testing.T) {
 		t.Errorf("Pool holds %d clients (%d in order), want %d", len(p.clients), len(p.order), maxPooled)
 	}
 	last := fmt.Sprintf("https://api%d.example.com/prod", 10*maxPooled-1)
-	if p.Get(last) != p.Get(last) {
+	if a, b := p.Get(last), p.Get(last); a != b {
 		t.Errorf("the most recent endpoint is not cached")
 	}
 	if p.Get("https://first.example.com/prod") == first {
