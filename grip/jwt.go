@@ -34,6 +34,10 @@ type Key struct {
 //   - a PEM "PUBLIC KEY" block or a JWK ({"kty":"EC","crv":"P-256",…}): ES256;
 //   - "base64:<standard base64>": an HS256 secret given as binary;
 //   - anything else: an HS256 secret, as is (Pushpin's default is "changeme").
+//
+// White space around s is ignored in every case, so a key read from a file
+// with a trailing newline is the same key; give a secret that begins or ends
+// with white space as base64.
 func ParseKey(s string) (*Key, error) {
 	t := strings.TrimSpace(s)
 	switch {
@@ -72,14 +76,17 @@ func ParseKey(s string) (*Key, error) {
 			return nil, err
 		}
 		return &Key{pub: pub}, nil
-	case strings.HasPrefix(s, "base64:"):
-		b, err := base64.StdEncoding.DecodeString(s[len("base64:"):])
-		if err != nil || len(b) == 0 {
-			return nil, fmt.Errorf("grip: key: bad base64: %v", err)
+	case strings.HasPrefix(t, "base64:"):
+		b, err := base64.StdEncoding.DecodeString(t[len("base64:"):])
+		if err != nil {
+			return nil, fmt.Errorf("grip: key: bad base64: %w", err)
+		}
+		if len(b) == 0 {
+			return nil, errors.New("grip: key: empty base64 secret")
 		}
 		return &Key{secret: b}, nil
 	}
-	return &Key{secret: []byte(s)}, nil
+	return &Key{secret: []byte(t)}, nil
 }
 
 func ecdsaPublicKey(uncompressed []byte) (*ecdsa.PublicKey, error) {
@@ -115,7 +122,7 @@ func (k *Key) verify(token, iss string, now time.Time) error {
 		Alg string `json:"alg"`
 	}
 	if err := decodeSegment(parts[0], &hdr); err != nil {
-		return fmt.Errorf("%w: header: %v", errBadSignature, err)
+		return fmt.Errorf("%w: header: %w", errBadSignature, err)
 	}
 	if hdr.Alg != k.alg() {
 		return fmt.Errorf("%w: algorithm %q, want %s", errBadSignature, hdr.Alg, k.alg())
@@ -138,20 +145,16 @@ func (k *Key) verify(token, iss string, now time.Time) error {
 		}
 	}
 	var claims struct {
-		Exp *json.Number `json:"exp"`
-		Iss string       `json:"iss"`
+		Exp *float64 `json:"exp"` // a JSON number: a string is refused
+		Iss string   `json:"iss"`
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
-		return fmt.Errorf("%w: claims: %v", errBadSignature, err)
+		return fmt.Errorf("%w: claims: %w", errBadSignature, err)
 	}
 	if claims.Exp == nil {
 		return fmt.Errorf("%w: no exp claim", errBadSignature)
 	}
-	exp, err := claims.Exp.Float64()
-	if err != nil {
-		return fmt.Errorf("%w: exp %q is not a number", errBadSignature, claims.Exp.String())
-	}
-	if float64(now.Add(-time.Minute).Unix()) >= exp {
+	if float64(now.Add(-time.Minute).Unix()) >= *claims.Exp {
 		return fmt.Errorf("%w: expired", errBadSignature)
 	}
 	if iss != "" && claims.Iss != iss {
@@ -160,14 +163,14 @@ func (k *Key) verify(token, iss string, now time.Time) error {
 	return nil
 }
 
+// decodeSegment decodes a token segment: base64url of exactly one JSON
+// value, with nothing after it.
 func decodeSegment(seg string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {
 		return err
 	}
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.UseNumber()
-	return d.Decode(v)
+	return json.Unmarshal(b, v)
 }
 
 // signHS256 makes the HS256 token that authenticates a publish to legacy

@@ -61,6 +61,12 @@ func TestVerifyHS256(t *testing.T) {
 		{"expired", hs256("changeme", hdr, `{"iss":"pushpin","exp":1799999000}`), "pushpin", false},
 		{"no exp", hs256("changeme", hdr, `{"iss":"pushpin"}`), "pushpin", false},
 		{"exp not a number", hs256("changeme", hdr, `{"exp":"soon"}`), "", false},
+		{"exp a numeric string", hs256("changeme", hdr, `{"exp":"1800003600"}`), "", false},
+		{"exp null", hs256("changeme", hdr, `{"exp":null}`), "", false},
+		{"junk after claims", hs256("changeme", hdr, `{"exp":1800003600}junk`), "", false},
+		{"second claims object", hs256("changeme", hdr, `{"exp":1800003600}{"exp":1}`), "", false},
+		{"junk after header", hs256("changeme", hdr+"x", valid), "", false},
+		{"trailing white space", hs256("changeme", hdr+" \n", valid+"\n"), "", true},
 		{"wrong issuer", hs256("changeme", hdr, valid), "fastly:x", false},
 		{"wrong key", hs256("other", hdr, valid), "", false},
 		{"alg none", b64(`{"alg":"none"}`) + "." + b64(valid) + ".", "", false},
@@ -83,6 +89,50 @@ func TestVerifyHS256(t *testing.T) {
 				t.Fatalf("error %v does not match ErrBadSignature", err)
 			}
 		})
+	}
+}
+
+// TestParseKeyTrimsConsistently: surrounding white space (a key read from a
+// file or a secret with a trailing newline) is ignored for every kind of key,
+// both to detect the kind and in the key itself.
+func TestParseKeyTrimsConsistently(t *testing.T) {
+	token := hs256("changeme", `{"alg":"HS256"}`, `{"exp":1800003600}`)
+	binToken := hs256("\x00binary\xff", `{"alg":"HS256"}`, `{"exp":1800003600}`)
+	b64Key := "base64:" + base64.StdEncoding.EncodeToString([]byte("\x00binary\xff"))
+	for _, tc := range []struct{ key, token string }{
+		{"changeme\n", token},
+		{" changeme\r\n", token},
+		{b64Key + "\n", binToken},
+		{"  " + b64Key, binToken},
+	} {
+		key, err := grip.ParseKey(tc.key)
+		if err != nil {
+			t.Fatalf("ParseKey(%q): %v", tc.key, err)
+		}
+		if err := key.Verify(tc.token, "", now); err != nil {
+			t.Errorf("ParseKey(%q): %v", tc.key, err)
+		}
+	}
+}
+
+// TestErrorsWrapCauses: the cause of a failure stays reachable with
+// errors.As, next to ErrBadSignature.
+func TestErrorsWrapCauses(t *testing.T) {
+	_, err := grip.ParseKey("base64:!!!")
+	var corrupt base64.CorruptInputError
+	if !errors.As(err, &corrupt) {
+		t.Errorf("ParseKey(bad base64) = %v, does not wrap base64.CorruptInputError", err)
+	}
+	key, _ := grip.ParseKey("changeme")
+	err = key.Verify(hs256("changeme", `{"alg":"HS256"}`, `{"exp":"1800003600"}`), "", now)
+	var typeErr *json.UnmarshalTypeError
+	if !errors.Is(err, grip.ErrBadSignature) || !errors.As(err, &typeErr) {
+		t.Errorf("Verify(string exp) = %v, want ErrBadSignature wrapping *json.UnmarshalTypeError", err)
+	}
+	err = key.Verify(b64("{")+"."+b64(`{}`)+".x", "", now)
+	var syntaxErr *json.SyntaxError
+	if !errors.Is(err, grip.ErrBadSignature) || !errors.As(err, &syntaxErr) {
+		t.Errorf("Verify(bad header) = %v, want ErrBadSignature wrapping *json.SyntaxError", err)
 	}
 }
 
