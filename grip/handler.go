@@ -375,14 +375,14 @@ func (h *Handler) dispatch(ctx context.Context, c *conn, eventType, routeKey str
 			if strings.HasPrefix(strings.ToLower(k), "meta-") || len(vs) == 0 {
 				continue
 			}
-			ev.Headers[k] = vs[0]
+			ev.Headers[k] = vs[len(vs)-1] // API Gateway's single-value maps keep the last
 			ev.MultiValueHeaders[k] = vs
 		}
 		if q := r.URL.Query(); len(q) > 0 {
 			ev.QueryStringParameters = map[string]string{}
 			ev.MultiValueQueryStringParameters = map[string][]string(q)
 			for k, vs := range q {
-				ev.QueryStringParameters[k] = vs[0]
+				ev.QueryStringParameters[k] = vs[len(vs)-1]
 			}
 		}
 	}

@@ -195,6 +195,35 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// TestRepeatedNames: a repeated query parameter or header gives its last
+// value in the event's single-value maps, as API Gateway (and package local)
+// do, and all values in the multi-value maps.
+func TestRepeatedNames(t *testing.T) {
+	var got []string
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		e := req.Event
+		got = []string{req.Query("token"), req.Header("X-Dup"), e.QueryStringParameters["token"], e.Headers["X-Dup"],
+			strings.Join(e.MultiValueQueryStringParameters["token"], ","), strings.Join(e.MultiValueHeaders["X-Dup"], ",")}
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	h, _ := newHandler(t, r, nil)
+	req := httptest.NewRequest(http.MethodPost, "http://backend/ws?token=a&token=b", strings.NewReader(string(grip.EncodeEvents(grip.Event{Type: grip.Open}))))
+	req.Header.Set("Content-Type", grip.ContentType)
+	req.Header.Set("Connection-Id", "c1")
+	req.Header.Add("X-Dup", "first")
+	req.Header.Add("X-Dup", "last")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if want := []string{"b", "last", "b", "last", "a,b", "first,last"}; !equalStrings(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestMessages(t *testing.T) {
 	var disconnects []string
 	r := ws.NewRouter()

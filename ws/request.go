@@ -66,8 +66,10 @@ func (r *Request) DecodeJSON(v any) error {
 	return nil
 }
 
-// Header returns the first value of the named handshake header, matched
-// case-insensitively. API Gateway sends headers only with $connect.
+// Header returns the value of the named handshake header, matched
+// case-insensitively; for a repeated header, the last value, as API
+// Gateway's single-value map keeps (all are in Event.MultiValueHeaders).
+// API Gateway sends headers only with $connect.
 func (r *Request) Header(name string) string {
 	if v, ok := r.Event.Headers[name]; ok {
 		return v
@@ -79,20 +81,22 @@ func (r *Request) Header(name string) string {
 	}
 	for k, v := range r.Event.MultiValueHeaders {
 		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
+			return v[len(v)-1]
 		}
 	}
 	return ""
 }
 
-// Query returns the first value of the named query string parameter of the
-// connection URL. API Gateway sends the query only with $connect.
+// Query returns the value of the named query string parameter of the
+// connection URL; for a repeated parameter, the last value, as API Gateway's
+// single-value map keeps (all are in Event.MultiValueQueryStringParameters).
+// API Gateway sends the query only with $connect.
 func (r *Request) Query(name string) string {
 	if v, ok := r.Event.QueryStringParameters[name]; ok {
 		return v
 	}
 	if v := r.Event.MultiValueQueryStringParameters[name]; len(v) > 0 {
-		return v[0]
+		return v[len(v)-1]
 	}
 	return ""
 }

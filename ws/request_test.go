@@ -53,6 +53,16 @@ func TestRequestHelpers(t *testing.T) {
 	if got.Header("origin") != "https://example.com" {
 		t.Errorf("multi-value header lookup = %q", got.Header("origin"))
 	}
+
+	// A repeated name gives its last value, as API Gateway's single-value
+	// maps keep the last.
+	e.Headers, e.QueryStringParameters = nil, nil
+	e.MultiValueHeaders = map[string][]string{"X-Dup": {"first", "last"}}
+	e.MultiValueQueryStringParameters = map[string][]string{"token": {"a", "b"}}
+	serve(t, r, e)
+	if got.Header("x-dup") != "last" || got.Query("token") != "b" {
+		t.Errorf("repeated names: Header = %q, Query = %q, want the last values", got.Header("x-dup"), got.Query("token"))
+	}
 }
 
 func TestDecodeJSON(t *testing.T) {
