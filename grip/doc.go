@@ -57,6 +57,10 @@
 // requests are not verified, and the back end must be reachable by the proxy
 // only.
 //
+// req.SourceIP() is the last X-Forwarded-For entry, the one the proxy
+// appended (Pushpin does with x_forwarded_for=truncate:0,append), never one
+// the client wrote; Options.TrustedHops counts more proxies in front.
+//
 // # HTTP streaming and long-polling
 //
 // Hold makes the proxy hold a response open on channels (Grip-Hold: stream

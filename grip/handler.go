@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"sort"
 	"strconv"
@@ -48,6 +49,17 @@ type Options struct {
 	// Prefix+"conn-"+connectionID. Default GRIP_PREFIX. Do not combine with
 	// the proxy route's prefix= option.
 	Prefix string
+
+	// TrustedHops is the number of proxies in front of the Handler, the GRIP
+	// proxy included, that each append the address of their client to
+	// X-Forwarded-For. The client's address (req.SourceIP(), ws.Info) is the
+	// entry the outermost of them appended, TrustedHops from the end; entries
+	// before it are written by the client and ignored. Zero means 1: the GRIP
+	// proxy alone (configure Pushpin with x_forwarded_for=truncate:0,append;
+	// without it, X-Forwarded-For is the client's own and must not be
+	// trusted). Without X-Forwarded-For it is the TCP peer's address. The
+	// Lambda entry points do not count API Gateway as a hop.
+	TrustedHops int
 
 	// KeepAlive, when positive, asks the proxy to send an empty request after
 	// that much idle time (Pushpin's minimum is 20 s), giving the back end a
@@ -358,7 +370,7 @@ func (h *Handler) dispatch(ctx context.Context, c *conn, eventType, routeKey str
 			RequestTimeEpoch: time.Now().UnixMilli(),
 			DomainName:       r.Host,
 			Authorizer:       auth,
-			Identity:         events.APIGatewayRequestIdentity{SourceIP: sourceIP(r), UserAgent: r.UserAgent()},
+			Identity:         events.APIGatewayRequestIdentity{SourceIP: h.sourceIP(r), UserAgent: r.UserAgent()},
 		},
 	}
 	if body != nil {
@@ -394,16 +406,39 @@ func (h *Handler) dispatch(ctx context.Context, c *conn, eventType, routeKey str
 	return resp
 }
 
-func sourceIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
+// sourceIP returns the client's address: the X-Forwarded-For entry that the
+// outermost trusted proxy appended (see Options.TrustedHops), else the TCP
+// peer's address.
+func (h *Handler) sourceIP(r *http.Request) string {
+	var entries []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		for e := range strings.SplitSeq(v, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				entries = append(entries, e)
+			}
+		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if len(entries) > 0 {
+		if ip := address(entries[max(len(entries)-max(h.opts.TrustedHops, 1), 0)]); ip != "" {
+			return ip
+		}
 	}
-	return host
+	if ip := address(r.RemoteAddr); ip != "" {
+		return ip
+	}
+	return r.RemoteAddr
+}
+
+// address returns the IP address in s, an address with or without a port,
+// or "" when s is neither.
+func address(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().String()
+	}
+	return ""
 }
 
 func newRequestID() string {

@@ -224,6 +224,84 @@ func TestRepeatedNames(t *testing.T) {
 	}
 }
 
+// TestSourceIP: the client's address is the X-Forwarded-For entry the
+// trusted proxy appended (the last, or TrustedHops from the end), never one
+// the client wrote; the TCP peer without X-Forwarded-For. The Lambda entry
+// points do not count API Gateway, which appends its own peer, as a hop.
+func TestSourceIP(t *testing.T) {
+	var got string
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		info, err := ws.Info(ctx, req.ConnectionID)
+		if err != nil || info.SourceIP != req.SourceIP() {
+			return errors.New("Info disagrees with SourceIP")
+		}
+		got = req.SourceIP()
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	one, _ := newHandler(t, r, nil)
+	two, _ := newHandler(t, r, &grip.Options{TrustedHops: 2})
+	for _, tc := range []struct {
+		name   string
+		h      *grip.Handler
+		xff    []string
+		remote string
+		want   string
+	}{
+		{"no header: the peer", one, nil, "192.0.2.9:4321", "192.0.2.9"},
+		{"the proxy's entry", one, []string{"203.0.113.7"}, "192.0.2.9:4321", "203.0.113.7"},
+		{"client's entries ignored", one, []string{"6.6.6.6, 7.7.7.7, 203.0.113.7"}, "192.0.2.9:4321", "203.0.113.7"},
+		{"repeated header lines", one, []string{"6.6.6.6", "203.0.113.7"}, "192.0.2.9:4321", "203.0.113.7"},
+		{"two hops", two, []string{"6.6.6.6, 203.0.113.7, 198.51.100.1"}, "192.0.2.9:4321", "203.0.113.7"},
+		{"two hops, one entry", two, []string{"203.0.113.7"}, "192.0.2.9:4321", "203.0.113.7"},
+		{"IPv6", one, []string{"6.6.6.6, 2001:db8::1"}, "192.0.2.9:4321", "2001:db8::1"},
+		{"not an address: the peer", one, []string{"<script>"}, "192.0.2.9:4321", "192.0.2.9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got = ""
+			req := httptest.NewRequest(http.MethodPost, "http://backend/", strings.NewReader(string(grip.EncodeEvents(grip.Event{Type: grip.Open}))))
+			req.Header.Set("Content-Type", grip.ContentType)
+			req.Header.Set("Connection-Id", "c1")
+			req.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				req.Header.Add("X-Forwarded-For", v)
+			}
+			rec := httptest.NewRecorder()
+			tc.h.ServeHTTP(rec, req)
+			if rec.Code != 200 || got != tc.want {
+				t.Errorf("status %d, SourceIP %q, want %q", rec.Code, got, tc.want)
+			}
+		})
+	}
+
+	open := base64.StdEncoding.EncodeToString(grip.EncodeEvents(grip.Event{Type: grip.Open}))
+	for _, tc := range []struct{ name, xff, want string }{
+		{"API Gateway's entry dropped", "6.6.6.6, 203.0.113.7, 198.51.100.1", "203.0.113.7"},
+		{"no entry but API Gateway's", "198.51.100.1", "198.51.100.1"},
+		{"no header", "", "198.51.100.1"},
+	} {
+		t.Run("Lambda "+tc.name, func(t *testing.T) {
+			got = ""
+			hdr := map[string]string{"content-type": grip.ContentType, "connection-id": "L1"}
+			if tc.xff != "" {
+				hdr["X-Forwarded-For"] = tc.xff
+			}
+			e := events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/", Headers: hdr, Body: open, IsBase64Encoded: true}
+			e.RequestContext.Identity.SourceIP = "198.51.100.1"
+			if resp, err := one.Lambda(context.Background(), e); err != nil || resp.StatusCode != 200 || got != tc.want {
+				t.Errorf("v1: status %d %v, SourceIP %q, want %q", resp.StatusCode, err, got, tc.want)
+			}
+			got = ""
+			v2 := events.APIGatewayV2HTTPRequest{RawPath: "/", Headers: hdr, Body: open, IsBase64Encoded: true}
+			v2.RequestContext.HTTP.Method, v2.RequestContext.HTTP.SourceIP = "POST", "198.51.100.1"
+			if resp, err := one.LambdaV2(context.Background(), v2); err != nil || resp.StatusCode != 200 || got != tc.want {
+				t.Errorf("v2: status %d %v, SourceIP %q, want %q", resp.StatusCode, err, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestMessages(t *testing.T) {
 	var disconnects []string
 	r := ws.NewRouter()

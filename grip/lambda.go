@@ -98,9 +98,18 @@ func (h *Handler) serveEvent(ctx context.Context, method, path, rawQuery string,
 	}
 	req.Header = hdr
 	req.Host = hdr.Get("Host")
+	// API Gateway is the TCP peer, not a hop: drop the address it appended to
+	// X-Forwarded-For (its own peer, sourceIP) so that Options.TrustedHops
+	// counts as behind ServeHTTP.
 	req.RemoteAddr = sourceIP
-	if req.Header.Get("X-Forwarded-For") == "" && sourceIP != "" {
-		req.Header.Set("X-Forwarded-For", sourceIP)
+	if vs := req.Header.Values("X-Forwarded-For"); len(vs) > 0 {
+		before, entry := "", vs[len(vs)-1]
+		if i := strings.LastIndexByte(entry, ','); i >= 0 {
+			before, entry = entry[:i], entry[i+1:]
+		}
+		if strings.TrimSpace(entry) == sourceIP {
+			vs[len(vs)-1] = before // Values returns the header's own slice
+		}
 	}
 	h.ServeHTTP(rec, req)
 	if rec.status == 0 {

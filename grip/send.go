@@ -74,7 +74,7 @@ func (s *gripSender) Close(ctx context.Context, id string) error {
 // agent, and LastActiveAt now. ConnectedAt is zero: the proxy does not say.
 func (s *gripSender) Info(ctx context.Context, id string) (*sender.Info, error) {
 	if c := current(ctx, id); c != nil {
-		return &sender.Info{LastActiveAt: time.Now(), SourceIP: sourceIP(c.req), UserAgent: c.req.UserAgent()}, nil
+		return &sender.Info{LastActiveAt: time.Now(), SourceIP: s.h.sourceIP(c.req), UserAgent: c.req.UserAgent()}, nil
 	}
 	return nil, fmt.Errorf("%w: Info of connection %s: the proxy offers no connection lookup; only the connection being served is known", ErrUnsupported, id)
 }

@@ -155,6 +155,30 @@ func TestGripHandshake(t *testing.T) {
 	c.expect("hello")
 }
 
+// TestGripSourceIP: behind Pushpin configured as the README says
+// (x_forwarded_for=truncate:0,append), req.SourceIP() is the client's
+// address, on $connect and on messages, not one the client wrote into
+// X-Forwarded-For.
+func TestGripSourceIP(t *testing.T) {
+	ips := make(chan string, 1)
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		ips <- req.SourceIP()
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.SourceIP()) })
+	env := startGrip(t, r, nil)
+	ctx := testContext(t, time.Minute)
+	c := dial(t, ctx, "c", env.wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"X-Forwarded-For": {"6.6.6.6"}}})
+	if got := <-ips; got != "127.0.0.1" {
+		t.Errorf("$connect: SourceIP %q, want 127.0.0.1", got)
+	}
+	for range 2 {
+		c.send(ctx, "x")
+		c.expect("127.0.0.1")
+	}
+}
+
 // TestGripMeta: meta set with grip.SetMeta at $connect and on a message is
 // sent back by Pushpin on later requests, readable with grip.Meta and
 // req.Authorizer().

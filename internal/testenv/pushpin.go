@@ -25,7 +25,9 @@ const howPushpin = "run `make test` (scripts/deps.sh installs it), or apt-get in
 // Pushpin starts Debian's pushpin (1.36) on free loopback ports with a
 // temporary configuration whose runner starts its own zurl, condure, proxy and
 // handler (see grip.md §3), routing clients as the routes line says, for
-// example "* 127.0.0.1:8080,over_http". It returns the client URL
+// example "* 127.0.0.1:8080,over_http". X-Forwarded-For is set to the
+// client's address, whatever the client sent (x_forwarded_for=truncate:0,append,
+// as the README recommends). It returns the client URL
 // ("http://127.0.0.1:PORT") and the publish URL for GRIP_URL
 // ("http://127.0.0.1:PORT/"). Pushpin is stopped (SIGTERM, then SIGINT, then
 // SIGKILL to its process group) when the test finishes. Without
@@ -59,6 +61,7 @@ zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream
 zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out
 sig_iss=pushpin
 sig_key=changeme
+x_forwarded_for=truncate:0,append
 updates_check=off
 [handler]
 push_in_spec=tcp://127.0.0.1:%[3]d
