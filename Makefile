@@ -24,11 +24,12 @@ bench: deps
 	LAMBDAWS_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 # Fuzz every parser for FUZZTIME each (make test runs their seed corpora);
-# `make -k fuzz` runs the rest when one fails. Minimising a new interesting
-# input is capped at FUZZMINIMIZETIME, so that fuzzers spend their time
-# fuzzing (go's default is 60s per input).
+# `make -k fuzz` runs the rest when one fails. Minimising each new input is
+# capped at FUZZMINIMIZETIME (go's default is 60s), so that fuzzers spend
+# their time fuzzing: with 10s FuzzFrameScanner, whose inputs grow from a
+# 32 KiB seed, ran 6,219 inputs in 10s, with 2s 32,322.
 FUZZTIME ?= 60s
-FUZZMINIMIZETIME ?= 10s
+FUZZMINIMIZETIME ?= 2s
 FUZZERS := registry.FuzzEvaluate ws.FuzzHandler sender.FuzzResolveEndpoint \
 	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents
 .PHONY: $(FUZZERS)

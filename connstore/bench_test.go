@@ -126,3 +126,53 @@ func fillChannel(b *testing.B, client *dynamodb.Client, table, channel string, n
 	}
 	b.Logf("filled %d members in %v", n, time.Since(start))
 }
+
+// BenchmarkMemory measures the in-memory store on a channel of 1,000 and of
+// 100,000 members: a Join and a Leave of one more connection (members are
+// kept sorted, so both move the ids after it), and listing the channel page
+// by page (allocations are the page buffer).
+//
+//	go test -run '^$' -bench Memory -benchmem ./connstore
+func BenchmarkMemory(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1_000, 100_000} {
+		s := connstore.NewMemory()
+		for i := range n {
+			id := fmt.Sprintf("Lx%010dQ=", i)
+			if err := s.Add(ctx, id, nil); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Join(ctx, id, "big"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Add(ctx, "Lx-first", nil); err != nil { // sorts first: the most ids to move
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("JoinLeave/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := s.Join(ctx, "Lx-first", "big"); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Leave(ctx, "Lx-first", "big"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("Members/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				count := 0
+				for _, err := range s.Members(ctx, "big") {
+					if err != nil {
+						b.Fatal(err)
+					}
+					count++
+				}
+				if count != n {
+					b.Fatalf("listed %d members, want %d", count, n)
+				}
+			}
+		})
+	}
+}
