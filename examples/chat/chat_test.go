@@ -22,35 +22,52 @@ func newChat(t *testing.T, store connstore.Store) *wstest.Gateway {
 	return wstest.NewGateway(t, r)
 }
 
-// failingJoin is a store whose Join fails for one channel.
-type failingJoin struct {
+// failing is a store whose Join to channel fails (op "join"), or whose
+// Update that moves a connection to channel fails (op "update").
+type failing struct {
 	connstore.Store
-	channel string
+	op, channel string
 }
 
-func (s failingJoin) Join(ctx context.Context, id, channel string) error {
-	if channel == s.channel {
+func (s failing) Join(ctx context.Context, id, channel string) error {
+	if s.op == "join" && channel == s.channel {
 		return errors.New("join failed")
 	}
 	return s.Store.Join(ctx, id, channel)
 }
 
-// TestJoinFailureKeepsChannel: when joining the new channel fails, the user
-// is told so and stays in the old one, sending and receiving there.
-func TestJoinFailureKeepsChannel(t *testing.T) {
-	g := newChat(t, failingJoin{connstore.NewMemory(), "broken"})
-	alice, bob := g.Dial(t), g.Dial(t)
-	alice.Send(t, "/nick alice")
-	alice.Expect(t, "nickname set to [alice]")
-	bob.Send(t, "/nick bob")
-	bob.Expect(t, "nickname set to [bob]")
+func (s failing) Update(ctx context.Context, id string, md map[string]string) error {
+	if s.op == "update" && md[keyChannel] == s.channel {
+		return errors.New("update failed")
+	}
+	return s.Store.Update(ctx, id, md)
+}
 
-	alice.Send(t, "/join broken")
-	alice.Expect(t, "could not join #broken: you are still in #general")
-	bob.Send(t, "still there?")
-	alice.Expect(t, "#general bob: still there?")
-	alice.Send(t, "yes")
-	bob.Expect(t, "#general alice: yes")
+// TestJoinFailureKeepsChannel: when joining the new channel fails, or
+// recording it does, the user is told so and stays in the old channel only,
+// sending and receiving there.
+func TestJoinFailureKeepsChannel(t *testing.T) {
+	for _, op := range []string{"join", "update"} {
+		t.Run(op, func(t *testing.T) {
+			store := failing{connstore.NewMemory(), op, "broken"}
+			g := newChat(t, store)
+			alice, bob := g.Dial(t), g.Dial(t)
+			alice.Send(t, "/nick alice")
+			alice.Expect(t, "nickname set to [alice]")
+			bob.Send(t, "/nick bob")
+			bob.Expect(t, "nickname set to [bob]")
+
+			alice.Send(t, "/join broken")
+			alice.Expect(t, "could not join #broken: you are still in #general")
+			for id, err := range store.Members(t.Context(), "broken") {
+				t.Errorf("#broken has member %q (%v)", id, err)
+			}
+			bob.Send(t, "still there?")
+			alice.Expect(t, "#general bob: still there?")
+			alice.Send(t, "yes")
+			bob.Expect(t, "#general alice: yes")
+		})
+	}
 }
 
 // TestNamesAndLines sends what could forge a line of the chat, or make every
