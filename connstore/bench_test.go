@@ -30,7 +30,6 @@ func BenchmarkDynamoDBMembers(b *testing.B) {
 			table := newTable(b, client)
 			fillChannel(b, client, table, "big", n)
 			s := connstore.NewDynamoDB(client, table, nil)
-			ctx := context.Background()
 
 			runtime.GC()
 			var base runtime.MemStats
@@ -57,16 +56,7 @@ func BenchmarkDynamoDBMembers(b *testing.B) {
 
 			b.ResetTimer()
 			for b.Loop() {
-				count := 0
-				for _, err := range s.Members(ctx, "big") {
-					if err != nil {
-						b.Fatal(err)
-					}
-					count++
-				}
-				if count != n {
-					b.Fatalf("listed %d members, want %d", count, n)
-				}
+				listMembers(b, s, "big", n)
 			}
 			b.StopTimer()
 			close(stop)
@@ -162,17 +152,22 @@ func BenchmarkMemory(b *testing.B) {
 		b.Run(fmt.Sprintf("Members/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				count := 0
-				for _, err := range s.Members(ctx, "big") {
-					if err != nil {
-						b.Fatal(err)
-					}
-					count++
-				}
-				if count != n {
-					b.Fatalf("listed %d members, want %d", count, n)
-				}
+				listMembers(b, s, "big", n)
 			}
 		})
+	}
+}
+
+// listMembers lists channel and fails unless it has n members.
+func listMembers(b *testing.B, s connstore.Store, channel string, n int) {
+	count := 0
+	for _, err := range s.Members(context.Background(), channel) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		count++
+	}
+	if count != n {
+		b.Fatalf("listed %d members of %s, want %d", count, channel, n)
 	}
 }
