@@ -15,7 +15,9 @@
 //	store.Remove(ctx, req.ConnectionID) // $disconnect, and for gone connections
 //
 // Records whose $disconnect never came expire through DynamoDB's TTL, and are
-// skipped by reads once expired.
+// skipped by reads once expired. Every store checks ids, channel names and
+// metadata against the same limits, DynamoDB's (see Store), and refuses what
+// breaks them with ErrInvalid before changing anything.
 //
 // Package storetest is the contract test suite that every Store passes.
 package connstore
