@@ -243,7 +243,7 @@ func (c *Conn) Expect(t testing.TB, want any) {
 		t.Fatalf("wstest: %v", err)
 	}
 	if !equal(got, w, want) {
-		t.Fatalf("wstest: connection %s received %s, want %s", c.id, got, w)
+		t.Fatalf("wstest: connection %s received %s, want %s", c.id, short(got), short(string(w)))
 	}
 }
 
@@ -259,11 +259,19 @@ func equal(got string, want []byte, v any) bool {
 	return reflect.DeepEqual(g, w)
 }
 
+// short returns s, cut to 200 bytes for a failure message.
+func short(s string) string {
+	if len(s) > 200 {
+		return s[:200] + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return s
+}
+
 // ExpectNone fails the test if a message arrives within d.
 func (c *Conn) ExpectNone(t testing.TB, d time.Duration) {
 	t.Helper()
 	if m, err := c.next(d); err == nil {
-		t.Fatalf("wstest: connection %s received %s, want no message", c.id, m)
+		t.Fatalf("wstest: connection %s received %s, want no message", c.id, short(m))
 	}
 }
 
@@ -273,7 +281,7 @@ func (c *Conn) ExpectClose(t testing.TB, code int) {
 	t.Helper()
 	m, err := c.next(c.g.Timeout)
 	if err == nil {
-		t.Fatalf("wstest: connection %s received %s, want it closed with %d", c.id, m, code)
+		t.Fatalf("wstest: connection %s received %s, want it closed with %d", c.id, short(m), code)
 	}
 	if got := websocket.CloseStatus(err); int(got) != code {
 		t.Fatalf("wstest: %v, want it closed with %d", err, code)

@@ -319,3 +319,17 @@ func (f *fakeT) Errorf(format string, args ...any) {
 		f.msg = fmt.Sprintf(format, args...)
 	}
 }
+
+func TestSendSplitsLargeMessagesIntoFrames(t *testing.T) {
+	g := wstest.NewGateway(t, echoRouter())
+	c := g.Dial(t)
+	big := strings.Repeat("x", 100<<10) // API Gateway refuses frames over 32 KiB
+	c.Send(t, big)
+	if got := c.Next(t); got != big {
+		t.Errorf("echoed %d bytes, want %d", len(got), len(big))
+	}
+	msg := failure(t, func(ft testing.TB) { c.Send(t, big); c.Expect(ft, "y") })
+	if want := "want y"; !strings.Contains(msg, want) || len(msg) > 400 {
+		t.Errorf("failure message %q: want it short and with %q", msg, want)
+	}
+}
