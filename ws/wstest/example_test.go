@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lambdaws/lambdaws/sender"
@@ -12,10 +13,28 @@ import (
 	"github.com/lambdaws/lambdaws/ws/wstest"
 )
 
-// t stands for the *testing.T of the test these examples are written in.
-// Examples that need one are compiled but not run; the package's tests run
-// the same calls.
+// t is the *testing.T of the test the examples are written in: go test
+// does not run examples without an output comment, so TestExamples runs them
+// with its own.
 var t *testing.T
+
+func TestExamples(tt *testing.T) {
+	for _, ex := range []struct {
+		name string
+		run  func()
+	}{
+		{"NewGateway", ExampleNewGateway},
+		{"Gateway_DialRefused", ExampleGateway_DialRefused},
+		{"Gateway_WaitIdle", ExampleGateway_WaitIdle},
+		{"Gateway_Sender", ExampleGateway_Sender},
+		{"Conn_Close", ExampleConn_Close},
+	} {
+		tt.Run(ex.name, func(sub *testing.T) {
+			t = sub
+			ex.run()
+		})
+	}
+}
 
 // A handler test: a real WebSocket client talks through the local API
 // Gateway emulator to the router, whose ws.Reply goes through the emulator's
@@ -37,6 +56,7 @@ func ExampleGateway_DialRefused() {
 		}
 		return nil
 	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
 	g := wstest.NewGateway(t, r)
 
 	if status, body := g.DialRefused(t); status != http.StatusUnauthorized || body != "missing token" {
@@ -48,17 +68,17 @@ func ExampleGateway_DialRefused() {
 // Messages are handled asynchronously; WaitIdle waits until they have been,
 // so a test can check their effects without sleeping.
 func ExampleGateway_WaitIdle() {
-	var count int // the handlers of one connection run one at a time
+	var count atomic.Int32 // handlers run concurrently, as on AWS
 	r := ws.NewRouter()
-	r.OnMessage(func(ctx context.Context, req *ws.Request) error { count++; return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { count.Add(1); return nil })
 	g := wstest.NewGateway(t, r)
 
 	c := g.Dial(t)
 	c.Send(t, "one")
 	c.Send(t, "two")
 	g.WaitIdle(t)
-	if count != 2 {
-		t.Errorf("%d messages handled, want 2", count)
+	if n := count.Load(); n != 2 {
+		t.Errorf("%d messages handled, want 2", n)
 	}
 }
 
@@ -81,6 +101,7 @@ func ExampleConn_Close() {
 	r := ws.NewRouter()
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { online[req.ConnectionID] = true; return nil })
 	r.OnDisconnect(func(ctx context.Context, req *ws.Request) error { delete(online, req.ConnectionID); return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
 	g := wstest.NewGateway(t, r)
 
 	c := g.Dial(t)

@@ -62,9 +62,13 @@ func IdleTimeout(d time.Duration) Option { return func(o *local.Options) { o.Idl
 
 // NewGateway serves r behind the local emulator on 127.0.0.1 until the end
 // of the test, when it closes every connection (running their $disconnect)
-// and waits for them. The emulator logs through t.Log.
+// and waits for them. The emulator logs through t.Log. NewGateway fails the
+// test if r.Validate does.
 func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
 	t.Helper()
+	if err := r.Validate(); err != nil {
+		t.Fatalf("wstest: %v", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("wstest: %v", err)

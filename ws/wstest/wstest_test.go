@@ -333,3 +333,11 @@ func TestSendSplitsLargeMessagesIntoFrames(t *testing.T) {
 		t.Errorf("failure message %q: want it short and with %q", msg, want)
 	}
 }
+
+func TestNewGatewayFailsForAMisconfiguredRouter(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
+	if msg := failure(t, func(ft testing.TB) { wstest.NewGateway(ft, r) }); r.Validate() == nil || !strings.Contains(msg, r.Validate().Error()) {
+		t.Errorf("NewGateway failed with %q, want the router's Validate error", msg)
+	}
+}
