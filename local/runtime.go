@@ -139,26 +139,34 @@ const maxLine = 64 << 10 // bytes of a line held back waiting for its end
 func (l *lineWriter) Write(b []byte) (int, error) {
 	l.buf = append(l.buf, b...)
 	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 && len(l.buf) < maxLine {
+		if i := bytes.IndexByte(l.buf, '\n'); i >= 0 {
+			l.emit(l.buf[:i])
+			l.buf = l.buf[i+1:]
+		} else if len(l.buf) >= maxLine {
+			l.emit(l.buf[:maxLine])
+			l.buf = l.buf[maxLine:]
+		} else {
 			break
 		}
-		if i < 0 {
-			i = len(l.buf) - 1
-		}
-		l.o.mu.Lock()
-		l.o.w.Write(append([]byte(l.o.prefix), l.buf[:i+1]...))
-		l.o.mu.Unlock()
-		l.buf = l.buf[i+1:]
 	}
 	l.buf = append(l.buf[:0:0], l.buf...)
 	return len(b), nil
 }
 
+// emit writes one line, prefixed and ending in a newline.
+func (l *lineWriter) emit(line []byte) {
+	b := make([]byte, 0, len(l.o.prefix)+len(line)+1)
+	b = append(append(append(b, l.o.prefix...), line...), '\n')
+	l.o.mu.Lock()
+	defer l.o.mu.Unlock()
+	l.o.w.Write(b)
+}
+
 // flush writes a last line that has no newline.
 func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
-		l.Write([]byte{'\n'})
+		l.emit(l.buf)
+		l.buf = nil
 	}
 }
 

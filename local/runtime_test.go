@@ -40,7 +40,7 @@ func RemoveTestBinaries() {
 
 // testBinary returns the path of testdata program name, building them all
 // the first time.
-func testBinary(t *testing.T, name string) string {
+func testBinary(t testing.TB, name string) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go is not on PATH: cannot build the testdata Lambda binaries")
@@ -542,5 +542,65 @@ func TestRuntimeAPIBodies(t *testing.T) {
 				t.Errorf("second answer: status %d; want 400", resp.StatusCode)
 			}
 		})
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	long := strings.Repeat("x", maxLine)
+	for _, tc := range []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{"lines", []string{"a\nb\n"}, "f: a\nf: b\n"},
+		{"split", []string{"a", "b\nc", "\n"}, "f: ab\nf: c\n"},
+		{"empty line", []string{"\n"}, "f: \n"},
+		{"no newline", []string{"a\nb"}, "f: a\nf: b\n"},
+		{"long line", []string{long + "y", "z\n"}, "f: " + long + "\nf: yz\n"}, // cut: held back no more than maxLine
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			l := &lineWriter{o: &output{w: &out, prefix: "f: "}}
+			for _, w := range tc.writes {
+				l.Write([]byte(w))
+			}
+			l.flush()
+			if got := out.String(); got != tc.want {
+				t.Errorf("got %.80q (%d bytes); want %.80q (%d bytes)", got, len(got), tc.want, len(tc.want))
+			}
+		})
+	}
+}
+
+// BenchmarkInvoke measures an invocation of an echo function, in-process and
+// through the Runtime API of a binary, one at a time and from parallel
+// callers.
+func BenchmarkInvoke(b *testing.B) {
+	payload := []byte(`{"arg":"hello"}`)
+	for _, kind := range []string{"in-process", "binary"} {
+		var f *Function
+		if kind == "binary" {
+			f = NewBinary(testBinary(b, "echo"), &FunctionOptions{Logger: quiet})
+		} else {
+			f = NewFunction(func(c cmd) (cmd, error) { return c, nil }, &FunctionOptions{Logger: quiet})
+		}
+		b.Run(kind, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := f.invoke(context.Background(), payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(kind+"/parallel", func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := f.invoke(context.Background(), payload); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		f.Close()
 	}
 }
