@@ -38,8 +38,8 @@ func RemoveTestBinaries() {
 	}
 }
 
-// testBinary returns the path of testdata program name, building them all
-// the first time.
+// testBinary returns the path of the program in testdata/name, building
+// every testdata/*/main.go the first time.
 func testBinary(t testing.TB, name string) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -49,7 +49,14 @@ func testBinary(t testing.TB, name string) string {
 		if binDir, buildErr = os.MkdirTemp("", "lambdaws-local-"); buildErr != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./testdata/echo", "./testdata/badinit").CombinedOutput()
+		args := []string{"build", "-o", binDir + string(filepath.Separator)}
+		dirs, _ := os.ReadDir("testdata")
+		for _, d := range dirs {
+			if _, err := os.Stat(filepath.Join("testdata", d.Name(), "main.go")); err == nil {
+				args = append(args, "./testdata/"+d.Name())
+			}
+		}
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -59,6 +66,10 @@ func testBinary(t testing.TB, name string) string {
 	}
 	return filepath.Join(binDir, name)
 }
+
+// BuildTestdata is testBinary for the tests of package local_test, such as
+// gateway tests serving routes with a binary.
+func BuildTestdata(t testing.TB, name string) string { return testBinary(t, name) }
 
 // syncBuffer is an io.Writer the test can read while processes write to it.
 type syncBuffer struct {
