@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/ws"
@@ -31,7 +30,7 @@ func testGateway(t *testing.T, r *ws.Router, opts *local.Options) string {
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	g := local.New(lambda.NewHandler(r.Handler), opts)
+	g := local.New(r.Handler, opts)
 	srv := httptest.NewServer(g)
 	t.Cleanup(func() {
 		g.Close()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -15,33 +14,30 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/apigw"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
-// conn is one accepted WebSocket connection. Three goroutines serve it: the
-// reader reads client messages, the worker invokes the handler for them and
-// then runs $disconnect, and the writer sends queued text frames in order and
-// then performs a requested close, so that a close never overtakes frames
-// already accepted.
+// conn is one accepted WebSocket connection. Two goroutines serve it: the
+// reader reads client messages, starts an invocation for each (several run
+// at once, as on AWS) and runs $disconnect once the connection closed; the
+// writer sends queued text frames in order and then performs a requested
+// close, so that a close never overtakes frames already accepted.
 type conn struct {
-	g           *Gateway
-	ws          *websocket.Conn
-	fc          *frameConn
-	id          string
-	sourceIP    string
-	userAgent   string
-	domain      string
-	connectedAt time.Time
-	lastActive  atomic.Int64 // Unix ms of the last client message
+	g          *Gateway
+	ws         *websocket.Conn
+	fc         *frameConn
+	info       apigw.Conn   // the fields of its events; set before the reader starts
+	lastActive atomic.Int64 // Unix ms of the last client message
 
-	in     chan []byte     // client messages for the worker
-	wake   chan struct{}   // the writer has work (capacity 1)
-	ctx    context.Context // done once the reader ended: the client is gone
-	cancel context.CancelFunc
-	wctx   context.Context // done once a requested close waited drainTimeout for the queue
-	wstop  context.CancelFunc
-	idle   *time.Timer
-	life   *time.Timer
+	inflight chan struct{}   // one per message invocation in progress
+	wake     chan struct{}   // the writer has work (capacity 1)
+	ctx      context.Context // done once the reader ended: the client is gone
+	cancel   context.CancelFunc
+	wctx     context.Context // done once a requested close waited drainTimeout for the queue
+	wstop    context.CancelFunc
+	idle     *time.Timer
+	life     *time.Timer
 
 	mu      sync.Mutex
 	queue   [][]byte    // frames accepted by PostToConnection or a route response, oldest first
@@ -50,7 +46,6 @@ type conn struct {
 	pending closeError  // the close the writer performs once queue is empty
 	drain   *time.Timer // bounds how long pending waits for queue
 	closed  closeError  // the first close the gateway sent
-	final   closeError  // what $disconnect reports; set before in is closed
 }
 
 type closeError struct {
@@ -83,50 +78,58 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		ip = host
 	}
-	c := &conn{
-		g:           g,
-		id:          g.newConnID(),
-		sourceIP:    ip,
-		userAgent:   r.UserAgent(),
-		domain:      gatewayHost(r),
-		connectedAt: start,
-	}
+	c := &conn{g: g, info: apigw.Conn{
+		ID:             g.newConnID(),
+		APIID:          g.apiID,
+		Stage:          g.stage,
+		DomainName:     gatewayHost(r),
+		SourceIP:       ip,
+		UserAgent:      r.UserAgent(),
+		ConnectedAt:    start,
+		StageVariables: g.stageVars,
+	}}
 	c.lastActive.Store(start.UnixMilli())
+	header, query := connectHeaders(r, ip), r.URL.Query()
 
-	status, protocol, requestID := http.StatusOK, "", ""
-	if g.routes[registry.Connect] {
-		ev := g.event(c, "CONNECT", registry.Connect)
-		requestID = ev.RequestContext.RequestID
-		ev.Headers, ev.MultiValueHeaders = connectHeaders(r, ip)
-		if q := r.URL.Query(); len(q) > 0 {
-			ev.MultiValueQueryStringParameters = q
-			ev.QueryStringParameters = make(map[string]string, len(q))
-			for k, vs := range q {
-				ev.QueryStringParameters[k] = vs[len(vs)-1]
-			}
+	if g.authorizer != nil {
+		status, auth := g.authorize(&c.info, header, query)
+		if status != http.StatusOK {
+			writeJSON(w, status, map[int]string{401: "Unauthorized", 403: "Forbidden"}[status])
+			return
 		}
-		resp, err := g.invoke(ev)
+		c.info.Authorizer = auth
+	}
+	status, protocol := http.StatusOK, ""
+	if rt, ok := g.routes[registry.Connect]; ok {
+		ev := apigw.Connect(&c.info, header, query)
+		out, inv := g.invoke(rt.Function, ev)
+		resp, err := decodeResponse(out, inv.err)
 		switch {
 		case err != nil:
 			status = http.StatusBadGateway
-			g.log.Error("local: $connect failed", "connectionId", c.id, "requestId", requestID, "err", err)
-			writeInternalError(w)
+			writeJSON(w, status, "Internal server error")
 		case resp.StatusCode == 0 || resp.StatusCode >= 200 && resp.StatusCode < 300:
 			status = max(resp.StatusCode, http.StatusOK)
 			protocol = responseHeader(&resp, "Sec-WebSocket-Protocol")
 		case resp.StatusCode < 200 || resp.StatusCode > 599:
 			status = http.StatusBadGateway
-			g.log.Error("local: $connect returned an invalid status", "connectionId", c.id, "requestId", requestID, "statusCode", resp.StatusCode)
-			writeInternalError(w)
+			err = fmt.Errorf("local: $connect returned status %d", resp.StatusCode)
+			writeJSON(w, status, "Internal server error")
 		default:
 			status = resp.StatusCode
 			w.WriteHeader(status)
 			io.WriteString(w, resp.Body)
 		}
-		if status < 200 || status > 299 {
-			g.logEvent("local: connect refused", c.id, registry.Connect, requestID, status, time.Since(start))
+		msg := "local: connect"
+		if status > 299 {
+			msg = "local: connect refused"
+		}
+		g.logInvocation(msg, &c.info, ev.RequestContext.RequestID, registry.Connect, rt.Function, status, inv, err)
+		if status > 299 {
 			return
 		}
+	} else {
+		g.log.Info("local: connect", "connectionId", c.info.ID, "route", registry.Connect, "status", status)
 	}
 
 	if protocol != "" {
@@ -135,13 +138,13 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	// Register before the 101 goes out, so the management API knows the
 	// connection as soon as the client does.
-	c.in = make(chan []byte, 64)
+	c.inflight = make(chan struct{}, maxInFlight)
 	c.wake = make(chan struct{}, 1)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wctx, c.wstop = context.WithCancel(c.ctx)
 	g.mu.Lock()
 	closing := g.closed
-	g.conns[c.id] = c
+	g.conns[c.info.ID] = c
 	g.mu.Unlock()
 
 	hw := &hijackWriter{ResponseWriter: w}
@@ -149,23 +152,20 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil { // checkHandshake makes this unlikely (a failed hijack)
 		g.unregister(c)
 		c.cancel()
-		g.log.Error("local: handshake failed after $connect", "connectionId", c.id, "err", err)
-		c.final = closeError{websocket.StatusAbnormalClosure, ""}
-		c.disconnect()
+		g.log.Error("local: handshake failed after $connect", "connectionId", c.info.ID, "err", err)
+		c.disconnect(closeError{websocket.StatusAbnormalClosure, ""})
 		return
 	}
 	ws.SetReadLimit(-1) // the reader enforces maxMessage itself
 	c.ws, c.fc = ws, hw.fc
 	c.idle = time.AfterFunc(g.idle, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	c.life = time.AfterFunc(g.lifetime, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
-	g.wg.Add(3)
+	g.wg.Add(2)
 	go c.readLoop()
-	go c.workLoop()
 	go c.writeLoop()
 	if closing {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
-	g.logEvent("local: connect", c.id, registry.Connect, requestID, status, time.Since(start))
 }
 
 // checkHandshake validates a WebSocket opening handshake as
@@ -210,23 +210,23 @@ func gatewayHost(r *http.Request) string {
 	return net.JoinHostPort(host, port)
 }
 
-// writeInternalError refuses a handshake whose $connect invocation failed.
-func writeInternalError(w http.ResponseWriter) {
+// writeJSON refuses a handshake with status and API Gateway's JSON body.
+func writeJSON(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusBadGateway)
-	io.WriteString(w, `{"message": "Internal server error"}`)
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"message": %q}`, message)
 }
 
 func (g *Gateway) unregister(c *conn) {
 	g.mu.Lock()
-	delete(g.conns, c.id)
+	delete(g.conns, c.info.ID)
 	g.mu.Unlock()
 }
 
 // newConnID returns a connection id not in use.
 func (g *Gateway) newConnID() string {
 	for {
-		id := newID()
+		id := apigw.NewID()
 		g.mu.Lock()
 		_, dup := g.conns[id]
 		g.mu.Unlock()
@@ -234,15 +234,6 @@ func (g *Gateway) newConnID() string {
 			return id
 		}
 	}
-}
-
-func (g *Gateway) logEvent(msg, connID, route, requestID string, status int, d time.Duration) {
-	g.log.LogAttrs(context.Background(), slog.LevelInfo, msg,
-		slog.String("connectionId", connID),
-		slog.String("route", route),
-		slog.Int("status", status),
-		slog.Duration("duration", d),
-		slog.String("requestId", requestID))
 }
 
 // requestClose closes the connection with code and reason once the frames
@@ -317,7 +308,9 @@ func (c *conn) readLoop() {
 		}
 		c.lastActive.Store(time.Now().UnixMilli())
 		c.idle.Reset(c.g.idle)
-		c.in <- data
+		c.inflight <- struct{}{} // at most maxInFlight at once: back pressure on the client
+		c.g.calls.Add(1)
+		go c.message(data)
 	}
 	c.idle.Stop()
 	c.life.Stop()
@@ -341,11 +334,9 @@ func (c *conn) readLoop() {
 	default: // dropped
 		final = closeError{websocket.StatusAbnormalClosure, ""}
 	}
-	c.final = final
-
 	c.g.unregister(c)
 	c.cancel()
-	close(c.in)
+	c.disconnect(final)
 }
 
 // writeLoop writes queued frames in order, then performs the pending close.
@@ -366,7 +357,7 @@ func (c *conn) writeLoop() {
 		switch {
 		case have:
 			if err := c.ws.Write(c.wctx, websocket.MessageText, frame); err != nil {
-				c.g.log.Debug("local: write failed", "connectionId", c.id, "err", err)
+				c.g.log.Debug("local: write failed", "connectionId", c.info.ID, "err", err)
 			}
 		case pending.code != 0:
 			if c.wctx.Err() == nil {
@@ -398,82 +389,80 @@ func (c *conn) send(b []byte) int {
 	return sent
 }
 
-func (c *conn) workLoop() {
-	defer c.g.wg.Done()
-	for body := range c.in {
-		c.message(body)
-	}
-	c.disconnect()
-}
-
 // route returns the route key for a message body, or "" if none fits.
 func (g *Gateway) route(body []byte) string {
-	if v, ok := g.expr.Evaluate(body); ok && v != registry.Connect && v != registry.Disconnect && g.routes[v] {
-		return v
+	if v, ok := g.expr.Evaluate(body); ok && v != registry.Connect && v != registry.Disconnect {
+		if _, defined := g.routes[v]; defined {
+			return v
+		}
 	}
-	if g.routes[registry.Default] {
+	if _, ok := g.routes[registry.Default]; ok {
 		return registry.Default
 	}
 	return ""
 }
 
+// message serves one client message, in its own goroutine.
 func (c *conn) message(body []byte) {
 	g := c.g
-	start := time.Now()
+	defer func() {
+		<-c.inflight
+		g.calls.Done()
+	}()
 	key := g.route(body)
-	ev := g.event(c, "MESSAGE", key)
-	requestID := ev.RequestContext.RequestID
 	if key == "" {
-		c.send(fmt.Appendf(nil, `{"message": "Forbidden", "connectionId":%q, "requestId":%q}`, c.id, requestID))
-		g.logEvent("local: message", c.id, "", requestID, http.StatusForbidden, time.Since(start))
+		requestID := apigw.NewID()
+		c.send(errorFrame("Forbidden", c.info.ID, requestID))
+		g.log.Info("local: message", "connectionId", c.info.ID, "route", "", "status", http.StatusForbidden, "requestId", requestID)
 		return
 	}
-	ev.RequestContext.MessageID = newID()
-	ev.Body = string(body)
-	resp, err := g.invoke(ev)
-	if err != nil {
-		g.log.Error("local: integration failed", "connectionId", c.id, "route", key, "requestId", requestID, "err", err)
-		c.send(fmt.Appendf(nil, `{"message": "Internal server error", "connectionId":%q, "requestId":%q}`, c.id, requestID))
-		g.logEvent("local: message", c.id, key, requestID, http.StatusInternalServerError, time.Since(start))
-		return
-	}
-	if !g.oneWay && resp.Body != "" && c.send([]byte(resp.Body)) == full {
-		g.log.Warn("local: route response dropped: client is not reading", "connectionId", c.id, "route", key)
-	}
+	rt := g.routes[key]
+	ev := apigw.Message(&c.info, key, string(body))
+	requestID := ev.RequestContext.RequestID
+	out, inv := g.invoke(rt.Function, ev)
+	resp, err := decodeResponse(out, inv.err)
 	status := resp.StatusCode
-	if status == 0 {
-		status = http.StatusOK
-	}
-	g.logEvent("local: message", c.id, key, requestID, status, time.Since(start))
-}
-
-func (c *conn) disconnect() {
-	g := c.g
-	start := time.Now()
-	requestID, status := "", 0
-	if g.routes[registry.Disconnect] {
-		ev := g.event(c, "DISCONNECT", registry.Disconnect)
-		requestID = ev.RequestContext.RequestID
-		ev.Headers, ev.MultiValueHeaders = disconnectHeaders(c.domain)
-		ev.RequestContext.DisconnectStatusCode = int64(c.final.code)
-		reason := c.final.reason
-		ev.RequestContext.DisconnectReason = &reason
-		resp, err := g.invoke(ev)
-		status = resp.StatusCode
-		if err != nil {
-			status = http.StatusInternalServerError
-			g.log.Error("local: $disconnect failed", "connectionId", c.id, "requestId", requestID, "err", err)
-		} else if status == 0 {
+	switch {
+	case errors.Is(err, errIntegrationTimeout):
+		status = http.StatusGatewayTimeout
+		c.send(errorFrame("Endpoint request timed out", c.info.ID, requestID))
+	case err != nil:
+		status = http.StatusInternalServerError
+		c.send(errorFrame("Internal server error", c.info.ID, requestID))
+	default:
+		if rt.TwoWay && resp.Body != "" && c.send([]byte(resp.Body)) == full {
+			g.log.Warn("local: route response dropped: client is not reading", "connectionId", c.info.ID, "route", key)
+		}
+		if status == 0 {
 			status = http.StatusOK
 		}
 	}
-	g.log.LogAttrs(context.Background(), slog.LevelInfo, "local: disconnect",
-		slog.String("connectionId", c.id),
-		slog.String("route", registry.Disconnect),
-		slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)),
-		slog.String("requestId", requestID),
-		slog.Int("code", int(c.final.code)),
-		slog.String("reason", c.final.reason),
-		slog.Duration("connected", time.Since(c.connectedAt)))
+	g.logInvocation("local: message", &c.info, requestID, key, rt.Function, status, inv, err)
+}
+
+// errorFrame is the frame API Gateway sends a client when a message fails.
+func errorFrame(message, connID, requestID string) []byte {
+	return fmt.Appendf(nil, `{"message": %q, "connectionId":%q, "requestId":%q}`, message, connID, requestID)
+}
+
+// disconnect runs $disconnect for a connection closed with final, and logs
+// the connection's end.
+func (c *conn) disconnect(final closeError) {
+	g := c.g
+	attrs := []any{"connectionId", c.info.ID, "route", registry.Disconnect}
+	if rt, ok := g.routes[registry.Disconnect]; ok {
+		ev := apigw.Disconnect(&c.info, int(final.code), final.reason)
+		out, inv := g.invoke(rt.Function, ev)
+		resp, err := decodeResponse(out, inv.err)
+		status := max(resp.StatusCode, http.StatusOK)
+		if err != nil {
+			status = http.StatusInternalServerError
+		}
+		attrs = append(attrs, "status", status)
+		attrs = append(attrs, invocationAttrs(ev.RequestContext.RequestID, rt.Function, inv, err)...)
+	} else {
+		attrs = append(attrs, "status", 0)
+	}
+	attrs = append(attrs, "code", int(final.code), "reason", final.reason, "connected", time.Since(c.info.ConnectedAt))
+	g.log.Info("local: disconnect", attrs...)
 }

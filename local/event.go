@@ -3,30 +3,23 @@ package local
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
-// clf is the Common Log Format layout of requestContext.requestTime, always
-// printed in UTC ("20/Jan/2024:11:55:08 +0000").
-const clf = "02/Jan/2006:15:04:05 -0700"
-
-// newID returns an id shaped like API Gateway's connection, request and
-// message ids: 16 characters of URL-safe base64 ending in "="
-// ("R1kmxc2VNjMCFIA=", "VNRXVFJOywMF3-Q=").
-func newID() string {
-	var b [11]byte
-	rand.Read(b[:])
-	return base64.URLEncoding.EncodeToString(b[:])
-}
+// errIntegrationTimeout is the error of an invocation that API Gateway gave
+// up on after its 29 s integration timeout (queue time included); the
+// function may still be running.
+var errIntegrationTimeout = errors.New("local: integration timed out (API Gateway waits 29 s)")
 
 // newUUID returns a random version 4 UUID, the shape of Lambda request ids.
 func newUUID() string {
@@ -36,29 +29,6 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// event returns the fields every event of connection c carries.
-func (g *Gateway) event(c *conn, eventType, routeKey string) *events.APIGatewayWebsocketProxyRequest {
-	now := time.Now()
-	id := newID()
-	return &events.APIGatewayWebsocketProxyRequest{
-		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
-			RouteKey:          routeKey,
-			EventType:         eventType,
-			ExtendedRequestID: id,
-			RequestID:         id,
-			RequestTime:       now.UTC().Format(clf),
-			RequestTimeEpoch:  now.UnixMilli(),
-			MessageDirection:  "IN",
-			Stage:             g.stage,
-			ConnectedAt:       c.connectedAt.UnixMilli(),
-			Identity:          events.APIGatewayRequestIdentity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
-			DomainName:        c.domain,
-			ConnectionID:      c.id,
-			APIID:             g.apiID,
-		},
-	}
 }
 
 // wireNames restores the spelling clients send for headers that Go
@@ -73,7 +43,7 @@ var wireNames = map[string]string{
 // connectHeaders returns the handshake headers as API Gateway passes them on
 // $connect: the client's headers plus Host and the X-Forwarded-* and
 // X-Amzn-Trace-Id headers the gateway adds.
-func connectHeaders(r *http.Request, sourceIP string) (map[string]string, map[string][]string) {
+func connectHeaders(r *http.Request, sourceIP string) map[string][]string {
 	multi := make(map[string][]string, len(r.Header)+5)
 	for k, vs := range r.Header {
 		if n, ok := wireNames[k]; ok {
@@ -100,67 +70,86 @@ func connectHeaders(r *http.Request, sourceIP string) (map[string]string, map[st
 	var trace [12]byte
 	rand.Read(trace[:])
 	multi["X-Amzn-Trace-Id"] = []string{fmt.Sprintf("Root=1-%08x-%x", time.Now().Unix(), trace)}
-	single := make(map[string]string, len(multi))
-	for k, vs := range multi {
-		single[k] = vs[len(vs)-1]
-	}
-	return single, multi
+	return multi
 }
 
-// disconnectHeaders are the fixed headers API Gateway puts on $disconnect.
-func disconnectHeaders(host string) (map[string]string, map[string][]string) {
-	return map[string]string{"Host": host, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""},
-		map[string][]string{"Host": {host}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
+// invocation describes one finished invocation, for the log.
+type invocation struct {
+	took time.Duration
+	cold bool  // a new environment was started for it
+	err  error // an *InvokeError, errIntegrationTimeout, or another failure
 }
 
-// invoke calls the handler as Lambda does: the event as JSON in, a JSON
-// APIGatewayProxyResponse out, with a 29 s deadline and a Lambda context. A
-// handler error, a panic, a timeout or output that is not JSON is an error.
-// Invocations run one at a time, as in a single Lambda instance.
-func (g *Gateway) invoke(ev *events.APIGatewayWebsocketProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
+// invoke calls f with ev as JSON, as API Gateway calls Lambda: it waits at
+// most g.timeout, the integration timeout, for a free environment and the
+// result together. An invocation it gave up on keeps its environment until
+// the function's own timeout.
+func (g *Gateway) invoke(f *Function, ev any) ([]byte, invocation) {
+	start := time.Now()
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return resp, fmt.Errorf("local: encoding event: %w", err)
+		return nil, invocation{err: fmt.Errorf("local: encoding event: %w", err)}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), integrationTimeout)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), g.timeout, errIntegrationTimeout)
 	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newUUID()})
 	type result struct {
-		resp events.APIGatewayProxyResponse
+		out  []byte
+		cold bool
 		err  error
 	}
-	select {
-	case g.instance <- struct{}{}:
-	case <-ctx.Done():
-		return resp, fmt.Errorf("local: integration timed out after %v waiting for the previous invocation", integrationTimeout)
-	}
 	done := make(chan result, 1)
+	g.calls.Add(1)
 	go func() {
-		var res result
-		defer func() {
-			if p := recover(); p != nil {
-				res.err = fmt.Errorf("local: handler panic: %v", p)
-			}
-			// Release only after decoding: aws-lambda-go's Invoke returns
-			// a slice of a pooled buffer that the next Invoke reuses.
-			<-g.instance
-			done <- res
-		}()
-		out, err := g.h.Invoke(ctx, payload)
-		if err != nil {
-			res.err = err
-			return
-		}
-		if err := json.Unmarshal(out, &res.resp); err != nil {
-			res.err = fmt.Errorf("local: handler output is not an APIGatewayProxyResponse: %w", err)
-		}
+		defer g.calls.Done()
+		out, cold, err := f.invoke(ctx, payload)
+		done <- result{out, cold, err}
 	}()
 	select {
-	case res := <-done:
-		return res.resp, res.err
+	case r := <-done:
+		if r.err != nil && errors.Is(context.Cause(ctx), errIntegrationTimeout) && !errors.As(r.err, new(*InvokeError)) {
+			r.err = errIntegrationTimeout // timed out waiting for an environment
+		}
+		return r.out, invocation{time.Since(start), r.cold, r.err}
 	case <-ctx.Done():
-		return resp, fmt.Errorf("local: integration timed out after %v", integrationTimeout)
+		return nil, invocation{time.Since(start), false, errIntegrationTimeout}
 	}
+}
+
+// decodeResponse decodes a function's output as an APIGatewayProxyResponse,
+// unless the invocation failed with err. JSON null is the zero response.
+func decodeResponse(out []byte, err error) (resp events.APIGatewayProxyResponse, _ error) {
+	if err != nil {
+		return resp, err
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return resp, fmt.Errorf("local: function output is not an APIGatewayProxyResponse: %w", err)
+	}
+	return resp, nil
+}
+
+// logInvocation logs one line for an invocation of f for the route of
+// connection c: what the `lambdaws local` command prints.
+func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *Function, status int, inv invocation, err error) {
+	attrs := append([]any{"connectionId", c.ID, "route", route, "status", status}, invocationAttrs(requestID, f, inv, err)...)
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelError
+	}
+	g.log.Log(context.Background(), level, msg, attrs...)
+}
+
+// invocationAttrs are the log attributes of an invocation after connectionId,
+// route and status.
+func invocationAttrs(requestID string, f *Function, inv invocation, err error) []any {
+	start := "warm"
+	if inv.cold {
+		start = "cold"
+	}
+	attrs := []any{"function", f.name, "duration", inv.took, "start", start, "requestId", requestID}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	return attrs
 }
 
 // responseHeader finds a header of an integration response, ignoring case.

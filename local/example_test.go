@@ -9,7 +9,6 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
 )
@@ -31,7 +30,7 @@ func ExampleServe() {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		done <- local.Serve(ctx, ln, lambda.NewHandler(echo), &local.Options{
+		done <- local.Serve(ctx, ln, echo, &local.Options{
 			Fallback: page,
 			Logger:   slog.New(slog.DiscardHandler),
 		})

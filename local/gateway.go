@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,19 +12,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
 // Limits API Gateway enforces and the emulator copies.
 const (
-	maxFrame           = 32 << 10  // bytes in one WebSocket frame from a client
-	maxMessage         = 128 << 10 // bytes in one message from a client
-	maxPost            = 131072    // bytes of PostToConnection Data
-	integrationTimeout = 29 * time.Second
-	outboxFrames       = 128             // frames queued for a client before PostToConnection answers 429
-	outboxBytes        = 1 << 20         // bytes queued for a client before PostToConnection answers 429
-	drainTimeout       = 5 * time.Second // a close waits this long for queued frames to be written
+	maxFrame              = 32 << 10  // bytes in one WebSocket frame from a client
+	maxMessage            = 128 << 10 // bytes in one message from a client
+	maxPost               = 131072    // bytes of PostToConnection Data
+	integrationTimeout    = 29 * time.Second
+	outboxFrames          = 128             // frames queued for a client before PostToConnection answers 429
+	outboxBytes           = 1 << 20         // bytes queued for a client before PostToConnection answers 429
+	drainTimeout          = 5 * time.Second // a close waits this long for queued frames to be written
+	maxInFlight           = 32              // message invocations of one connection at once; its reader waits beyond
+	maxAuthorizerResponse = 8 << 10         // bytes of a Lambda authorizer's response
 )
 
 // DefaultAddr is the address ListenAndServe binds when given "".
@@ -36,23 +39,25 @@ type Options struct {
 	// (/{stage}/@connections/{id}) and requestContext.stage. Default "local".
 	Stage string
 
+	// StageVariables are the stage's variables, in every event's
+	// stageVariables. Default none.
+	StageVariables map[string]string
+
 	// RouteSelectionExpression picks the route of a message, as the API's
 	// setting of the same name. Default registry.DefaultExpression
 	// ("$request.body.action").
 	RouteSelectionExpression string
 
-	// Routes lists the route keys the API defines. Default {"$connect",
-	// "$disconnect", "$default"}. A predefined key that is missing is not
-	// invoked: no "$connect" accepts every handshake, no "$default" answers
-	// unmatched messages with the Forbidden frame. Other keys are custom
-	// routes chosen by RouteSelectionExpression.
-	Routes []string
+	// Routes maps the route keys the API defines to their integrations.
+	// Default: $connect, $disconnect and $default, served by New's handler,
+	// all two-way. A predefined key that is missing is not invoked: no
+	// $connect accepts every handshake, no $default answers unmatched
+	// messages with the Forbidden frame. Other keys are custom routes chosen
+	// by RouteSelectionExpression.
+	Routes map[string]Route
 
-	// OneWay makes every route one-way: the handler's response body is not
-	// sent to the client. By default routes are two-way, as if each had a
-	// $default route response (which a deployed API needs for the same
-	// behaviour).
-	OneWay bool
+	// Authorizer, if set, is a Lambda REQUEST authorizer on $connect.
+	Authorizer *Authorizer
 
 	// IdleTimeout closes a connection that sent no message for this long,
 	// with 1001 "Going away". Default 10 minutes.
@@ -62,8 +67,9 @@ type Options struct {
 	// 1001 "Going away". Default 2 hours.
 	MaxLifetime time.Duration
 
-	// Logger receives one line per connect, message and disconnect. Default
-	// slog.Default().
+	// Logger receives one line per invocation and per connection, and the
+	// life of the environments of the Functions the Gateway creates.
+	// Default slog.Default().
 	Logger *slog.Logger
 
 	// Fallback serves requests that are neither WebSocket handshakes nor
@@ -72,34 +78,66 @@ type Options struct {
 	Fallback http.Handler
 }
 
-// A Gateway emulates one stage of an API Gateway WebSocket API in front of a
-// Lambda handler. It is an http.Handler serving WebSocket handshakes on any
-// path and the management API at /{stage}/@connections/{id}.
+// A Route is the integration of one route key.
+type Route struct {
+	// Function serves the route. Nil means New's handler.
+	Function *Function
+
+	// TwoWay gives the route a route response: the body the function
+	// returns is sent to the client. A one-way route's body is dropped, as
+	// on a deployed route without a route response. $connect and
+	// $disconnect ignore it.
+	TwoWay bool
+}
+
+// An Authorizer is a Lambda REQUEST authorizer on $connect.
+type Authorizer struct {
+	// Function is the authorizer function. It receives the $connect request
+	// as an authorizer event and returns an
+	// events.APIGatewayCustomAuthorizerResponse. Required.
+	Function *Function
+
+	// IdentitySource lists the request parts that must be present and
+	// non-empty, else the handshake is refused with 401 without invoking
+	// Function: "route.request.header.{name}" or
+	// "route.request.querystring.{name}". Default none.
+	IdentitySource []string
+}
+
+// A Gateway emulates one stage of an API Gateway WebSocket API in front of
+// Lambda functions. It is an http.Handler serving WebSocket handshakes on
+// any path and the management API at /{stage}/@connections/{id}.
 type Gateway struct {
-	h        lambda.Handler
-	stage    string
-	apiID    string
-	expr     registry.Expression
-	routes   map[string]bool
-	oneWay   bool
-	idle     time.Duration
-	lifetime time.Duration
-	log      *slog.Logger
-	fallback http.Handler
-	instance chan struct{} // held during an invocation: one Lambda instance
+	stage      string
+	apiID      string
+	stageVars  map[string]string
+	expr       registry.Expression
+	routes     map[string]Route // every Function set
+	authorizer *Authorizer
+	idle       time.Duration
+	lifetime   time.Duration
+	log        *slog.Logger
+	fallback   http.Handler
+	owned      *Function     // created by New from its handler; closed by Close
+	timeout    time.Duration // the integration timeout; tests shorten it
 
 	mu     sync.Mutex
 	conns  map[string]*conn
 	closed bool
 	wg     sync.WaitGroup // handshakes in progress and connection goroutines
+	calls  sync.WaitGroup // message invocations in progress
 }
 
-// New returns a Gateway invoking h as Lambda would. It panics if h is nil or
-// opts.RouteSelectionExpression does not parse.
-func New(h lambda.Handler, opts *Options) *Gateway {
-	if h == nil {
-		panic("local: nil handler")
-	}
+// New returns a Gateway invoking handler as Lambda would. handler is a
+// *Function, or anything lambda.Start accepts, which New serves with
+// NewFunction(handler, nil) (so `ws.Handler` and `r.Handler` run on
+// concurrent environments). It may be nil only if every route of
+// opts.Routes has its Function. The Gateway closes the Function it creates;
+// the caller closes the ones it passed, after the Gateway. New panics on a
+// configuration mistake: no handler for a route, an empty route key, an
+// Authorizer without Function or with an identity source it cannot read, a
+// RouteSelectionExpression that does not parse.
+func New(handler any, opts *Options) *Gateway {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -114,16 +152,6 @@ func New(h lambda.Handler, opts *Options) *Gateway {
 	if err != nil {
 		panic("local: " + err.Error())
 	}
-	if len(o.Routes) == 0 {
-		o.Routes = []string{registry.Connect, registry.Disconnect, registry.Default}
-	}
-	routes := make(map[string]bool, len(o.Routes))
-	for _, k := range o.Routes {
-		if k == "" {
-			panic("local: empty route key in Options.Routes")
-		}
-		routes[k] = true
-	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 10 * time.Minute
 	}
@@ -133,20 +161,59 @@ func New(h lambda.Handler, opts *Options) *Gateway {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Gateway{
-		h:        h,
-		stage:    o.Stage,
-		apiID:    apiID(o.Stage),
-		expr:     expr,
-		routes:   routes,
-		oneWay:   o.OneWay,
-		idle:     o.IdleTimeout,
-		lifetime: o.MaxLifetime,
-		log:      o.Logger,
-		fallback: o.Fallback,
-		conns:    make(map[string]*conn),
-		instance: make(chan struct{}, 1),
+	if o.Routes == nil {
+		o.Routes = map[string]Route{
+			registry.Connect:    {TwoWay: true},
+			registry.Disconnect: {TwoWay: true},
+			registry.Default:    {TwoWay: true},
+		}
 	}
+	g := &Gateway{
+		stage:      o.Stage,
+		apiID:      apiID(o.Stage),
+		stageVars:  o.StageVariables,
+		expr:       expr,
+		routes:     make(map[string]Route, len(o.Routes)),
+		authorizer: o.Authorizer,
+		idle:       o.IdleTimeout,
+		lifetime:   o.MaxLifetime,
+		log:        o.Logger,
+		fallback:   o.Fallback,
+		conns:      make(map[string]*conn),
+		timeout:    integrationTimeout,
+	}
+	var def *Function
+	switch h := handler.(type) {
+	case nil:
+	case *Function:
+		def = h
+	default:
+		g.owned = NewFunction(handler, &FunctionOptions{Logger: o.Logger})
+		def = g.owned
+	}
+	for key, rt := range o.Routes {
+		if key == "" {
+			panic("local: empty route key in Options.Routes")
+		}
+		if rt.Function == nil {
+			if def == nil {
+				panic(fmt.Sprintf("local: route %q has no Function and New has no handler", key))
+			}
+			rt.Function = def
+		}
+		g.routes[key] = rt
+	}
+	if a := o.Authorizer; a != nil {
+		if a.Function == nil {
+			panic("local: Authorizer without Function")
+		}
+		for _, src := range a.IdentitySource {
+			if _, _, ok := parseIdentitySource(src); !ok {
+				panic(fmt.Sprintf("local: identity source %q, want route.request.header.{name} or route.request.querystring.{name}", src))
+			}
+		}
+	}
+	return g
 }
 
 // apiID derives a stable API id, ten lowercase letters and digits like AWS's,
@@ -204,7 +271,9 @@ func headerHasToken(h http.Header, key, token string) bool {
 }
 
 // Close closes every connection with 1001 "Going away", waits for their
-// $disconnect invocations, and refuses later handshakes with 503. It does not
+// $disconnect invocations, and refuses later handshakes with 503. Then it
+// closes the Function New created, failing the message invocations still
+// running on it, and waits for those on the caller's Functions. It does not
 // close the listener; ListenAndServe and Serve do both.
 func (g *Gateway) Close() error {
 	g.mu.Lock()
@@ -215,9 +284,13 @@ func (g *Gateway) Close() error {
 	}
 	g.mu.Unlock()
 	for _, c := range conns {
-		c.requestClose(1001, "Going away")
+		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.wg.Wait()
+	if g.owned != nil {
+		g.owned.Close()
+	}
+	g.calls.Wait()
 	return nil
 }
 
@@ -241,11 +314,11 @@ func (g *Gateway) lookup(id string) *conn {
 	return g.conns[id]
 }
 
-// ListenAndServe serves a Gateway for h on addr until ctx is done, then closes
+// ListenAndServe serves a Gateway for handler (see New) on addr until ctx is done, then closes
 // every connection (running their $disconnect) and returns nil. An empty addr
 // means DefaultAddr, and an address without a host (":8080") binds 127.0.0.1
 // rather than every interface; use "0.0.0.0:8080" for that.
-func ListenAndServe(ctx context.Context, addr string, h lambda.Handler, opts *Options) error {
+func ListenAndServe(ctx context.Context, addr string, handler any, opts *Options) error {
 	if addr == "" {
 		addr = DefaultAddr
 	}
@@ -256,14 +329,14 @@ func ListenAndServe(ctx context.Context, addr string, h lambda.Handler, opts *Op
 	if err != nil {
 		return err
 	}
-	return Serve(ctx, ln, h, opts)
+	return Serve(ctx, ln, handler, opts)
 }
 
 // Serve is ListenAndServe on a listener the caller opened, for example with
 // net.Listen("tcp", "127.0.0.1:0") to learn the port from ln.Addr() first.
 // Serve closes ln.
-func Serve(ctx context.Context, ln net.Listener, h lambda.Handler, opts *Options) error {
-	g := New(h, opts)
+func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) error {
+	g := New(handler, opts)
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
 )
@@ -43,13 +43,13 @@ func start(t *testing.T, opts *local.Options, fn handlerFunc) *harness {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h.g = local.New(lambda.NewHandler(func(ctx context.Context, ev event) (response, error) {
+	h.g = local.New(func(ctx context.Context, ev event) (response, error) {
 		h.events <- ev
 		if fn == nil {
 			return response{StatusCode: 200}, nil
 		}
 		return fn(ctx, ev)
-	}), opts)
+	}, opts)
 	h.srv = httptest.NewServer(h.g)
 	t.Cleanup(func() {
 		h.g.Close()
@@ -159,6 +159,16 @@ func checkNoLeaks(t *testing.T) {
 	}
 }
 
+// openFDs counts the process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(fds)
+}
+
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // rawFunc is a lambda.Handler working on raw JSON, like a function in another
@@ -178,6 +188,16 @@ func newServer(t *testing.T, g *local.Gateway) *httptest.Server {
 		srv.Close()
 	})
 	return srv
+}
+
+// routes returns the given route keys, all two-way or all one-way, served
+// by New's handler.
+func routes(twoWay bool, keys ...string) map[string]local.Route {
+	m := make(map[string]local.Route, len(keys))
+	for _, k := range keys {
+		m[k] = local.Route{TwoWay: twoWay}
+	}
+	return m
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }

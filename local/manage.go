@@ -85,11 +85,11 @@ func (g *Gateway) manage(w http.ResponseWriter, r *http.Request, id string) {
 			} `json:"identity"`
 			LastActiveAt string `json:"lastActiveAt"`
 		}{
-			ConnectedAt:  c.connectedAt.UTC().Format(layout),
+			ConnectedAt:  c.info.ConnectedAt.UTC().Format(layout),
 			LastActiveAt: time.UnixMilli(c.lastActive.Load()).UTC().Format(layout),
 		}
-		info.Identity.SourceIP = c.sourceIP
-		info.Identity.UserAgent = c.userAgent
+		info.Identity.SourceIP = c.info.SourceIP
+		info.Identity.UserAgent = c.info.UserAgent
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(info)
 	case http.MethodDelete:

@@ -78,11 +78,15 @@ func serveLocal(ctx context.Context, addr string) error {
 		return err
 	}
 	fmt.Printf("chat: listening on ws://%s/ (page: http://%s/)\n", ln.Addr(), ln.Addr())
-	return local.Serve(ctx, ln, lambda.NewHandler(ws.Handler), &local.Options{
-		OneWay:   true,
+	return local.Serve(ctx, ln, ws.Handler, &local.Options{
+		Routes:   oneWay,
 		Fallback: pageHandler(),
 	})
 }
+
+// oneWay is template.yaml's routes: without route responses, since the
+// handlers answer through the management API.
+var oneWay = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
 
 // pageHandler serves the chat page at GET / and 404 elsewhere.
 func pageHandler() http.Handler {

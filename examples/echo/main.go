@@ -95,7 +95,10 @@ func serveLocal(addr string) error {
 		return err
 	}
 	fmt.Printf("echo: listening on ws://%s/\n", ln.Addr())
-	return local.Serve(ctx, ln, lambda.NewHandler(ws.Handler), &local.Options{OneWay: true})
+	// template.yaml's routes: one-way, since the handlers answer through
+	// the management API.
+	oneWay := map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
+	return local.Serve(ctx, ln, ws.Handler, &local.Options{Routes: oneWay})
 }
 
 // loopbackDefault gives an address without a host (":8080") the host

@@ -1,0 +1,164 @@
+// Package apigw builds the events an API Gateway WebSocket API sends to its
+// Lambda integrations, field by field, from plain inputs. It is the one place
+// that knows their shape: the local emulator, the GRIP transport and the test
+// kit all build their events here.
+//
+// The shapes follow AWS's captures (see apigw.md in the project's references):
+// ids like "R1kmxc2VNjMCFIA=", connectedAt and requestTimeEpoch in ms,
+// requestTime in UTC Common Log Format, messageId on MESSAGE only, handshake
+// headers and query parameters on CONNECT only, fixed stub headers plus
+// disconnectStatusCode / disconnectReason on DISCONNECT, the authorizer's
+// principalId and context on every event of a connection, and the stage
+// variables on every event.
+package apigw
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// clf is the Common Log Format layout of requestContext.requestTime, always
+// printed in UTC ("20/Jan/2024:11:55:08 +0000").
+const clf = "02/Jan/2006:15:04:05 -0700"
+
+// NewID returns an id shaped like API Gateway's connection, request and
+// message ids: 16 characters of URL-safe base64 ending in "="
+// ("R1kmxc2VNjMCFIA=", "VNRXVFJOywMF3-Q=").
+func NewID() string {
+	var b [11]byte
+	rand.Read(b[:])
+	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+// Conn is what every event of one connection carries.
+type Conn struct {
+	ID          string    // requestContext.connectionId
+	APIID       string    // requestContext.apiId
+	Stage       string    // requestContext.stage
+	DomainName  string    // requestContext.domainName, and Host on DISCONNECT
+	SourceIP    string    // requestContext.identity.sourceIp
+	UserAgent   string    // requestContext.identity.userAgent
+	ConnectedAt time.Time // requestContext.connectedAt
+
+	// Authorizer is requestContext.authorizer: the authorizer's principalId
+	// and context. Nil for a connection without an authorizer.
+	Authorizer map[string]any
+
+	// StageVariables are the stage's variables, on every event.
+	StageVariables map[string]string
+}
+
+// event returns the fields every event of c carries, with a new request id.
+func (c *Conn) event(eventType, routeKey string) *events.APIGatewayWebsocketProxyRequest {
+	now := time.Now()
+	id := NewID()
+	var auth any
+	if c.Authorizer != nil {
+		auth = c.Authorizer
+	}
+	return &events.APIGatewayWebsocketProxyRequest{
+		StageVariables: c.StageVariables,
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
+			RouteKey:          routeKey,
+			EventType:         eventType,
+			ExtendedRequestID: id,
+			RequestID:         id,
+			RequestTime:       now.UTC().Format(clf),
+			RequestTimeEpoch:  now.UnixMilli(),
+			MessageDirection:  "IN",
+			Stage:             c.Stage,
+			ConnectedAt:       c.ConnectedAt.UnixMilli(),
+			Identity:          events.APIGatewayRequestIdentity{SourceIP: c.SourceIP, UserAgent: c.UserAgent},
+			DomainName:        c.DomainName,
+			ConnectionID:      c.ID,
+			APIID:             c.APIID,
+			Authorizer:        auth,
+		},
+	}
+}
+
+// Connect returns the $connect event of c: header is the handshake's
+// headers as the integration sees them (the caller adds what its gateway
+// adds, such as X-Forwarded-For), query its query parameters. Both appear
+// as single-value maps (the last value wins) and multi-value maps.
+func Connect(c *Conn, header map[string][]string, query url.Values) *events.APIGatewayWebsocketProxyRequest {
+	ev := c.event("CONNECT", "$connect")
+	ev.Headers, ev.MultiValueHeaders = split(header)
+	ev.QueryStringParameters, ev.MultiValueQueryStringParameters = split(query)
+	return ev
+}
+
+// Message returns a MESSAGE event of c for a message routed to routeKey,
+// with a new messageId.
+func Message(c *Conn, routeKey, body string) *events.APIGatewayWebsocketProxyRequest {
+	ev := c.event("MESSAGE", routeKey)
+	ev.RequestContext.MessageID = NewID()
+	ev.Body = body
+	return ev
+}
+
+// Disconnect returns the $disconnect event of c for a connection closed
+// with code and reason, with the stub headers API Gateway sends.
+func Disconnect(c *Conn, code int, reason string) *events.APIGatewayWebsocketProxyRequest {
+	ev := c.event("DISCONNECT", "$disconnect")
+	ev.Headers = map[string]string{"Host": c.DomainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+	ev.MultiValueHeaders = map[string][]string{"Host": {c.DomainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
+	ev.RequestContext.DisconnectStatusCode = int64(code)
+	ev.RequestContext.DisconnectReason = &reason
+	return ev
+}
+
+// AuthorizerRequest is the event of a Lambda REQUEST authorizer on a
+// WebSocket API's $connect route. Its JSON decodes into
+// events.APIGatewayCustomAuthorizerRequestTypeRequest (requestContext's
+// REST-only fields stay empty) or, for the connection's fields, into
+// events.APIGatewayWebsocketProxyRequest.
+type AuthorizerRequest struct {
+	Type                            string                                        `json:"type"` // "REQUEST"
+	MethodArn                       string                                        `json:"methodArn"`
+	Headers                         map[string]string                             `json:"headers,omitempty"`
+	MultiValueHeaders               map[string][]string                           `json:"multiValueHeaders,omitempty"`
+	QueryStringParameters           map[string]string                             `json:"queryStringParameters,omitempty"`
+	MultiValueQueryStringParameters map[string][]string                           `json:"multiValueQueryStringParameters,omitempty"`
+	StageVariables                  map[string]string                             `json:"stageVariables,omitempty"`
+	RequestContext                  events.APIGatewayWebsocketProxyRequestContext `json:"requestContext"`
+}
+
+// Authorizer returns the authorizer event for the $connect of c, whose
+// Authorizer must still be nil. methodArn is
+// arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect.
+func Authorizer(c *Conn, methodArn string, header map[string][]string, query url.Values) *AuthorizerRequest {
+	ev := Connect(c, header, query)
+	return &AuthorizerRequest{
+		Type:                            "REQUEST",
+		MethodArn:                       methodArn,
+		Headers:                         ev.Headers,
+		MultiValueHeaders:               ev.MultiValueHeaders,
+		QueryStringParameters:           ev.QueryStringParameters,
+		MultiValueQueryStringParameters: ev.MultiValueQueryStringParameters,
+		StageVariables:                  ev.StageVariables,
+		RequestContext:                  ev.RequestContext,
+	}
+}
+
+// split returns m as a single-value map (the last value of each key) and a
+// multi-value copy, or nil and nil when m is empty.
+func split(m map[string][]string) (map[string]string, map[string][]string) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	single := make(map[string]string, len(m))
+	multi := make(map[string][]string, len(m))
+	for k, vs := range m {
+		if len(vs) == 0 {
+			continue
+		}
+		single[k] = vs[len(vs)-1]
+		multi[k] = append([]string(nil), vs...)
+	}
+	return single, multi
+}

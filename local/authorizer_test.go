@@ -1,0 +1,163 @@
+package local_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/local"
+)
+
+func policy(effect, resource string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: "user-1",
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
+			{Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{resource}},
+		}},
+		Context: context,
+	}
+}
+
+func TestAuthorizer(t *testing.T) {
+	allowAll := policy("Allow", "arn:aws:execute-api:*:*:*/*/*", nil)
+	tests := []struct {
+		name    string
+		query   string
+		header  http.Header
+		out     any // the authorizer's output; an error is returned as such
+		raw     string
+		status  int // 0: accepted
+		invoked bool
+	}{
+		{name: "identity source missing", query: "?token=", out: allowAll, status: 401},
+		{name: "header source missing", query: "?token=t", out: allowAll, status: 401},
+		{name: "Unauthorized", out: errors.New("Unauthorized"), status: 401, invoked: true},
+		{name: "other error", out: errors.New("boom"), status: 500, invoked: true},
+		{name: "Deny", out: policy("Deny", "*", nil), status: 403, invoked: true},
+		{name: "Allow elsewhere", out: policy("Allow", "arn:aws:execute-api:us-east-1:123456789012:other/local/$connect", nil), status: 403, invoked: true},
+		{name: "Allow and Deny", raw: `{"principalId":"u","policyDocument":{"Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"},{"Action":"*","Effect":"Deny","Resource":"*"}]}}`, status: 403, invoked: true},
+		{name: "over 8 KB", out: policy("Allow", "*", map[string]any{"big": strings.Repeat("x", 8<<10)}), status: 500, invoked: true},
+		{name: "context with an object", out: policy("Allow", "*", map[string]any{"o": map[string]any{}}), status: 500, invoked: true},
+		{name: "not JSON", raw: `{`, status: 500, invoked: true},
+		{name: "Allow", out: allowAll, invoked: true},
+		{name: "Allow, single strings", raw: `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":{"Action":"execute-api:*","Effect":"Allow","Resource":"*"}}}`, invoked: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			invoked := make(chan json.RawMessage, 1)
+			auth := local.NewFunction(func(ev json.RawMessage) (json.RawMessage, error) {
+				invoked <- ev
+				if err, ok := tt.out.(error); ok {
+					return nil, err
+				}
+				if tt.raw != "" {
+					return json.RawMessage(tt.raw), nil
+				}
+				return json.Marshal(tt.out)
+			}, &local.FunctionOptions{Name: "auth", Logger: discard})
+			t.Cleanup(func() { auth.Close() })
+			h := start(t, &local.Options{Authorizer: &local.Authorizer{Function: auth,
+				IdentitySource: []string{"route.request.querystring.token", "route.request.header.Auth"}}}, nil)
+			header := tt.header
+			if header == nil && tt.name != "header source missing" {
+				header = http.Header{"Auth": {"a"}}
+			}
+			query := tt.query
+			if query == "" {
+				query = "?token=t"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, resp, err := websocket.Dial(ctx, h.url()+query, &websocket.DialOptions{HTTPHeader: header})
+			if tt.status != 0 {
+				if err == nil {
+					c.CloseNow()
+					t.Fatal("accepted")
+				}
+				if resp == nil || resp.StatusCode != tt.status {
+					t.Fatalf("dial: %v, want %d", err, tt.status)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else {
+				c.CloseNow()
+			}
+			select {
+			case <-invoked:
+				if !tt.invoked {
+					t.Error("authorizer invoked")
+				}
+			default:
+				if tt.invoked {
+					t.Error("authorizer not invoked")
+				}
+			}
+			if tt.status != 0 {
+				select {
+				case ev := <-h.events:
+					t.Errorf("%s invoked after the authorizer refused", ev.RequestContext.RouteKey)
+				default:
+				}
+			}
+		})
+	}
+}
+
+// TestAuthorizerContext checks the authorizer's event and that its
+// principalId and context reach every later event of the connection.
+func TestAuthorizerContext(t *testing.T) {
+	events := make(chan map[string]any, 1)
+	auth := local.NewFunction(func(ev map[string]any) (any, error) {
+		events <- ev
+		return policy("Allow", ev["methodArn"].(string), map[string]any{"user": "ann", "n": 1, "admin": true}), nil
+	}, &local.FunctionOptions{Name: "auth", Logger: discard})
+	t.Cleanup(func() { auth.Close() })
+	h := start(t, &local.Options{
+		Stage:          "prod",
+		StageVariables: map[string]string{"table": "t1"},
+		Authorizer:     &local.Authorizer{Function: auth, IdentitySource: []string{"route.request.querystring.token"}},
+	}, nil)
+	c := h.dial("?token=abc", &websocket.DialOptions{HTTPHeader: http.Header{"X-Custom": {"1"}}})
+	connect := h.next()
+	write(t, c, "hi")
+	msg := h.nextOf("MESSAGE")
+	c.Close(websocket.StatusNormalClosure, "")
+	disc := h.nextOf("DISCONNECT")
+
+	ev := <-events
+	rc, _ := ev["requestContext"].(map[string]any)
+	arn := regexp.MustCompile(`^arn:aws:execute-api:[a-z0-9-]+:\d{12}:[a-z0-9]{10}/prod/\$connect$`)
+	if ev["type"] != "REQUEST" || !arn.MatchString(ev["methodArn"].(string)) ||
+		ev["queryStringParameters"].(map[string]any)["token"] != "abc" ||
+		ev["headers"].(map[string]any)["X-Custom"] != "1" || ev["multiValueHeaders"] == nil ||
+		ev["stageVariables"].(map[string]any)["table"] != "t1" ||
+		rc["eventType"] != "CONNECT" || rc["routeKey"] != "$connect" || rc["connectionId"] != connect.RequestContext.ConnectionID ||
+		rc["apiId"] != connect.RequestContext.APIID || rc["stage"] != "prod" {
+		t.Errorf("authorizer event %v", ev)
+	}
+	if _, ok := rc["authorizer"]; ok {
+		t.Error("authorizer event has requestContext.authorizer")
+	}
+	want := map[string]any{"principalId": "user-1", "user": "ann", "n": 1.0, "admin": true}
+	for _, e := range []event{connect, msg, disc} {
+		got, _ := e.RequestContext.Authorizer.(map[string]any)
+		if len(got) != len(want) {
+			t.Errorf("%s: authorizer %v, want %v", e.RequestContext.EventType, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: authorizer[%q] = %v, want %v", e.RequestContext.EventType, k, got[k], v)
+			}
+		}
+		if e.StageVariables["table"] != "t1" {
+			t.Errorf("%s: stageVariables %v", e.RequestContext.EventType, e.StageVariables)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package local
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/coder/websocket"
+)
+
+// TestIntegrationTimeout checks the frame a client gets when API Gateway
+// stops waiting for a function that is still running (its own timeout is
+// longer): "Endpoint request timed out", then the next message is served.
+func TestIntegrationTimeout(t *testing.T) {
+	hang := make(chan struct{})
+	f := newTestFunction(t, func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		if ev.Body == "hang" {
+			<-hang
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200, Body: ev.Body}, nil
+	}, &FunctionOptions{Timeout: time.Minute})
+	g := New(f, &Options{Logger: quiet})
+	g.timeout = 200 * time.Millisecond
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+	t.Cleanup(func() { close(hang) }) // first: Close waits for the invocation on the caller's Function
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.Write(ctx, websocket.MessageText, []byte("hang"))
+	_, b, err := c.Read(ctx)
+	if err != nil || !strings.HasPrefix(string(b), `{"message": "Endpoint request timed out", "connectionId":"`) {
+		t.Errorf("got %s, %v", b, err)
+	}
+	c.Write(ctx, websocket.MessageText, []byte("ok"))
+	if _, b, err := c.Read(ctx); err != nil || string(b) != "ok" {
+		t.Errorf("got %s, %v after the timeout", b, err)
+	}
+}

@@ -1,0 +1,279 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/local"
+)
+
+// barrier returns a function that blocks until n callers are inside it at
+// once, or fails the test after 5 s: proof that they run in parallel.
+func barrier(t *testing.T, n int32) func() {
+	var inside atomic.Int32
+	all := make(chan struct{})
+	return func() {
+		if inside.Add(1) == n {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+			t.Errorf("only %d of %d invocations ran at once", inside.Load(), n)
+		}
+	}
+}
+
+// TestParallelMessages checks that slow messages, from two connections and
+// from one, run at the same time on separate environments.
+func TestParallelMessages(t *testing.T) {
+	slow := func(wait func()) handlerFunc {
+		return func(_ context.Context, ev event) (response, error) {
+			if ev.RequestContext.EventType == "MESSAGE" {
+				wait()
+			}
+			return response{StatusCode: 200, Body: ev.Body}, nil
+		}
+	}
+	t.Run("two connections", func(t *testing.T) {
+		h := start(t, nil, slow(barrier(t, 2)))
+		a, b := h.dial("", nil), h.dial("", nil)
+		write(t, a, "a")
+		write(t, b, "b")
+		if read(t, a) != "a" || read(t, b) != "b" {
+			t.Error("wrong replies")
+		}
+	})
+	t.Run("one connection", func(t *testing.T) {
+		h := start(t, nil, slow(barrier(t, 2)))
+		c := h.dial("", nil)
+		write(t, c, "1")
+		write(t, c, "2")
+		if got := read(t, c) + read(t, c); got != "12" && got != "21" {
+			t.Errorf("replies %q", got)
+		}
+	})
+}
+
+// TestHungHandler checks that a handler that never returns times out with
+// API Gateway's error frame, that other clients are served meanwhile, and
+// that the connection is served again afterwards.
+func TestHungHandler(t *testing.T) {
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) }) // stands for select{}: lets the goroutine end after the test
+	fn := func(_ context.Context, ev event) (response, error) {
+		switch {
+		case ev.Body == "hang":
+			<-hang
+		case ev.RequestContext.EventType == "CONNECT" && strings.Contains(ev.Headers["X-Test"], "hang"):
+			<-hang
+		}
+		return response{StatusCode: 200, Body: ev.Body}, nil
+	}
+	f := local.NewFunction(fn, &local.FunctionOptions{Timeout: 300 * time.Millisecond, Logger: discard})
+	t.Cleanup(func() { f.Close() })
+	g := local.New(f, &local.Options{Logger: discard})
+	srv := newServer(t, g)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	dial := func(opts *websocket.DialOptions) (*websocket.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, url, opts)
+		if err == nil {
+			t.Cleanup(func() { c.CloseNow() })
+		}
+		return c, err
+	}
+	hung, err := dial(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := dial(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, hung, "hang")
+	began := time.Now()
+	for range 5 {
+		write(t, other, "hi")
+		if got := read(t, other); got != "hi" {
+			t.Fatalf("other client got %q", got)
+		}
+	}
+	if d := time.Since(began); d > 250*time.Millisecond {
+		t.Errorf("the other client waited %v for 5 replies", d)
+	}
+	var frame struct{ Message, ConnectionID, RequestID string }
+	if err := json.Unmarshal([]byte(read(t, hung)), &frame); err != nil || frame.Message != "Internal server error" || frame.ConnectionID == "" || frame.RequestID == "" {
+		t.Errorf("hung client got %+v, %v; want the Internal server error frame", frame, err)
+	}
+	write(t, hung, "again")
+	if got := read(t, hung); got != "again" {
+		t.Errorf("after the timeout the client got %q", got)
+	}
+	t.Run("$connect", func(t *testing.T) {
+		_, err := dial(&websocket.DialOptions{HTTPHeader: map[string][]string{"X-Test": {"hang"}}})
+		if websocket.CloseStatus(err) != -1 || err == nil || !strings.Contains(err.Error(), "502") {
+			t.Errorf("dial: %v, want 502", err)
+		}
+	})
+}
+
+// TestHandlerPanic checks that a panic fails only its invocation.
+func TestHandlerPanic(t *testing.T) {
+	h := start(t, nil, func(_ context.Context, ev event) (response, error) {
+		if ev.Body == "panic" {
+			panic("boom")
+		}
+		return response{StatusCode: 200, Body: ev.Body}, nil
+	})
+	c := h.dial("", nil)
+	write(t, c, "panic")
+	if got := read(t, c); !strings.HasPrefix(got, `{"message": "Internal server error"`) {
+		t.Errorf("got %s", got)
+	}
+	write(t, c, "ok")
+	if got := read(t, c); got != "ok" {
+		t.Errorf("got %q after a panic", got)
+	}
+}
+
+// TestRouteFunctions serves each route with its own function and checks
+// which routes are two-way.
+func TestRouteFunctions(t *testing.T) {
+	seen := make(chan string, 16)
+	named := func(name string) *local.Function {
+		f := local.NewFunction(func(ev event) (response, error) {
+			seen <- name + " " + ev.RequestContext.RouteKey
+			return response{StatusCode: 200, Body: name + " says " + ev.Body}, nil
+		}, &local.FunctionOptions{Name: name, Logger: discard})
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	g := local.New(nil, &local.Options{Logger: discard, Routes: map[string]local.Route{
+		"$connect":    {Function: named("connect")},
+		"$disconnect": {Function: named("disconnect")},
+		"$default":    {Function: named("default"), TwoWay: true},
+		"join":        {Function: named("join")},
+	}})
+	srv := newServer(t, g)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() string {
+		select {
+		case s := <-seen:
+			return s
+		case <-ctx.Done():
+			return "nothing"
+		}
+	}
+	if got := next(); got != "connect $connect" {
+		t.Errorf("handshake served by %q", got)
+	}
+	write(t, c, `{"action":"join"}`)
+	if got := next(); got != "join join" {
+		t.Errorf("join served by %q", got)
+	}
+	write(t, c, "hello")
+	if got := next(); got != "default $default" {
+		t.Errorf("hello served by %q", got)
+	}
+	// join is one-way: the only frame is $default's response.
+	if got := read(t, c); got != "default says hello" {
+		t.Errorf("client got %q", got)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	if got := next(); got != "disconnect $disconnect" {
+		t.Errorf("$disconnect served by %q", got)
+	}
+}
+
+func TestNewPanics(t *testing.T) {
+	for name, opts := range map[string]*local.Options{
+		"route without function": {Routes: map[string]local.Route{"$default": {}}},
+		"authorizer without function": {Authorizer: &local.Authorizer{}, Routes: map[string]local.Route{
+			"$default": {Function: local.NewFunction(func() error { return nil }, nil)}}},
+		"bad identity source": {Authorizer: &local.Authorizer{Function: local.NewFunction(func() error { return nil }, nil),
+			IdentitySource: []string{"method.request.header.Auth"}}, Routes: map[string]local.Route{
+			"$default": {Function: local.NewFunction(func() error { return nil }, nil)}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if p := recover(); p == nil || !strings.HasPrefix(p.(string), "local: ") {
+					t.Errorf("panic %v, want one prefixed local:", p)
+				}
+			}()
+			local.New(nil, opts)
+		})
+	}
+}
+
+// TestInvocationLog checks the line logged per invocation.
+func TestInvocationLog(t *testing.T) {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil))
+	h := start(t, &local.Options{Logger: logger}, func(_ context.Context, ev event) (response, error) {
+		if ev.Body == "fail" {
+			return response{}, errors.New("no")
+		}
+		return response{StatusCode: 200}, nil
+	})
+	c := h.dial("", nil)
+	write(t, c, "ok")
+	write(t, c, "fail")
+	read(t, c)
+	c.Close(websocket.StatusNormalClosure, "")
+	h.nextOf("DISCONNECT")
+	h.g.Close()
+	type line struct {
+		Msg, ConnectionID, Route, Function, Start, RequestID string
+		Status                                               int
+		Duration                                             int64
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var lines []line
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var ln line
+		if err := json.Unmarshal([]byte(l), &ln); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		lines = append(lines, ln)
+	}
+	statuses := map[int]int{}
+	for _, ln := range lines {
+		if ln.Function != "function" || ln.ConnectionID == "" || ln.Route == "" || ln.RequestID == "" || ln.Duration <= 0 ||
+			ln.Start != "cold" && ln.Start != "warm" {
+			t.Errorf("incomplete line %+v", ln)
+		}
+		if ln.Msg == "local: message" {
+			statuses[ln.Status]++
+		}
+	}
+	if len(lines) != 4 || lines[0].Msg != "local: connect" || lines[0].Start != "cold" || lines[3].Msg != "local: disconnect" ||
+		statuses[200] != 1 || statuses[500] != 1 {
+		t.Errorf("lines %+v", lines)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
