@@ -100,10 +100,10 @@ func TestConnect(t *testing.T) {
 
 func TestConnectInvalidOutput(t *testing.T) {
 	g := local.New(rawHandler(`not json`), &local.Options{Logger: discard})
-	srv := newServer(t, g)
+	h := serve(t, g)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	_, resp, err := websocket.Dial(ctx, h.url(), nil)
 	if err == nil || resp == nil || resp.StatusCode != 502 {
 		t.Fatalf("dial: %v, %v; want 502", err, resp)
 	}
@@ -209,16 +209,9 @@ func TestEventJSON(t *testing.T) {
 		got <- m
 		return []byte(`{"statusCode":200,"headers":null,"multiValueHeaders":null,"body":""}`)
 	}), &local.Options{Logger: discard})
-	srv := newServer(t, g)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	c := serve(t, g).dial("", nil)
 	connect := <-got
-	c.Write(ctx, websocket.MessageText, []byte("hi"))
+	write(t, c, "hi")
 	message := <-got
 	for _, m := range []map[string]any{connect, message} {
 		rc := m["requestContext"].(map[string]any)
@@ -317,14 +310,7 @@ func TestMessageResponses(t *testing.T) {
 			}
 			return []byte("null")
 		}), &local.Options{Logger: discard})
-		srv := newServer(t, g)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
+		c := serve(t, g).dial("", nil)
 		write(t, c, "x")
 		if got := read(t, c); !strings.HasPrefix(got, `{"message": "Internal server error", "connectionId":"`) {
 			t.Errorf("got %s", got)

@@ -50,11 +50,7 @@ func start(t *testing.T, opts *local.Options, fn handlerFunc) *harness {
 		}
 		return fn(ctx, ev)
 	}, opts)
-	h.srv = httptest.NewServer(h.g)
-	t.Cleanup(func() {
-		h.g.Close()
-		h.srv.Close()
-	})
+	h.srv = serve(t, h.g).srv
 	return h
 }
 
@@ -180,14 +176,15 @@ func (f rawFunc) Invoke(_ context.Context, payload []byte) ([]byte, error) { ret
 // rawHandler always returns out.
 func rawHandler(out string) rawFunc { return func([]byte) []byte { return []byte(out) } }
 
-// newServer serves g and closes both at the end of the test.
-func newServer(t *testing.T, g *local.Gateway) *httptest.Server {
-	srv := httptest.NewServer(g)
+// serve serves g and closes both at the end of the test; the harness's
+// events channel is nil.
+func serve(t *testing.T, g *local.Gateway) *harness {
+	h := &harness{t: t, g: g, srv: httptest.NewServer(g)}
 	t.Cleanup(func() {
 		g.Close()
-		srv.Close()
+		h.srv.Close()
 	})
-	return srv
+	return h
 }
 
 // routes returns the given route keys, all two-way or all one-way, served

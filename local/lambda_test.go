@@ -82,8 +82,7 @@ func TestHungHandler(t *testing.T) {
 	f := local.NewFunction(fn, &local.FunctionOptions{Timeout: 300 * time.Millisecond, Logger: discard})
 	t.Cleanup(func() { f.Close() })
 	g := local.New(f, &local.Options{Logger: discard})
-	srv := newServer(t, g)
-	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	url := serve(t, g).url()
 	dial := func(opts *websocket.DialOptions) (*websocket.Conn, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -165,13 +164,9 @@ func TestRouteFunctions(t *testing.T) {
 		"$default":    {Function: named("default"), TwoWay: true},
 		"join":        {Function: named("join")},
 	}})
-	srv := newServer(t, g)
+	c := serve(t, g).dial("", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	next := func() string {
 		select {
 		case s := <-seen:
