@@ -73,8 +73,8 @@ func connectHeaders(r *http.Request, sourceIP string) map[string][]string {
 	return multi
 }
 
-// invocation describes one finished invocation, for the log.
-type invocation struct {
+// outcome describes one finished invocation, for the log.
+type outcome struct {
 	took time.Duration
 	cold bool  // a new environment was started for it
 	err  error // an *InvokeError, errIntegrationTimeout, or another failure
@@ -84,11 +84,11 @@ type invocation struct {
 // most g.timeout, the integration timeout, for a free environment and the
 // result together. An invocation it gave up on keeps its environment until
 // the function's own timeout.
-func (g *Gateway) invoke(f *Function, ev any) ([]byte, invocation) {
+func (g *Gateway) invoke(f *Function, ev any) ([]byte, outcome) {
 	start := time.Now()
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return nil, invocation{err: fmt.Errorf("local: encoding event: %w", err)}
+		return nil, outcome{err: fmt.Errorf("local: encoding event: %w", err)}
 	}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), g.timeout, errIntegrationTimeout)
 	defer cancel()
@@ -109,9 +109,9 @@ func (g *Gateway) invoke(f *Function, ev any) ([]byte, invocation) {
 		if r.err != nil && errors.Is(context.Cause(ctx), errIntegrationTimeout) && !errors.As(r.err, new(*InvokeError)) {
 			r.err = errIntegrationTimeout // timed out waiting for an environment
 		}
-		return r.out, invocation{time.Since(start), r.cold, r.err}
+		return r.out, outcome{time.Since(start), r.cold, r.err}
 	case <-ctx.Done():
-		return nil, invocation{time.Since(start), false, errIntegrationTimeout}
+		return nil, outcome{time.Since(start), false, errIntegrationTimeout}
 	}
 }
 
@@ -129,7 +129,7 @@ func decodeResponse(out []byte, err error) (resp events.APIGatewayProxyResponse,
 
 // logInvocation logs one line for an invocation of f for the route of
 // connection c: what the `lambdaws local` command prints.
-func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *Function, status int, inv invocation, err error) {
+func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *Function, status int, inv outcome, err error) {
 	attrs := append([]any{"connectionId", c.ID, "route", route, "status", status}, invocationAttrs(requestID, f, inv, err)...)
 	level := slog.LevelInfo
 	if err != nil {
@@ -140,7 +140,7 @@ func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route stri
 
 // invocationAttrs are the log attributes of an invocation after connectionId,
 // route and status.
-func invocationAttrs(requestID string, f *Function, inv invocation, err error) []any {
+func invocationAttrs(requestID string, f *Function, inv outcome, err error) []any {
 	start := "warm"
 	if inv.cold {
 		start = "cold"
