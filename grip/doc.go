@@ -26,8 +26,13 @@
 // Info knows only the connection being served (the proxy has no lookup); for
 // others it fails with ErrUnsupported.
 // Unlike on API Gateway, a Reply from $connect succeeds: it is sent right
-// after the handshake. A reply after the connection closed fails with
-// sender.ErrGone. Pushpin limits a response body to 1,000,000 bytes.
+// after the handshake. Once the response is written, a message or a close
+// for the connection being served (from a goroutine the handler started, with
+// context.WithoutCancel) is published to its own channel like any other; what
+// only a response carries (Join, Leave, SetMeta) then fails with
+// ErrUnsupported. A reply after the connection closed, or after its $connect
+// refused it, fails with sender.ErrGone. Pushpin limits a response body to
+// 1,000,000 bytes.
 //
 // # Channels
 //

@@ -222,8 +222,13 @@ type conn struct {
 	setMeta map[string]string // changes to answer with Set-Meta-*
 	out     []event           // events to answer after OPEN
 	mu      sync.Mutex
-	gone    bool // CLOSE/DISCONNECT seen, or closed by the server
-	closed  bool // a CLOSE was queued
+	gone    bool // CLOSE/DISCONNECT seen, OPEN refused, or closed by the server
+	closed  bool // a CLOSE was queued or published
+
+	// answered is set when the response is written: what is sent to the
+	// connection later is published to its own channel instead, and what
+	// only a response can carry (subscriptions, meta) fails.
+	answered bool
 }
 
 type connKey struct{}
@@ -245,10 +250,22 @@ func (c *conn) isGone() bool {
 	return c.gone
 }
 
-func (c *conn) queue(e event) {
+// queue adds e to the response, unless the response is written already.
+func (c *conn) queue(e event) (queued bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.answered {
+		return false
+	}
 	c.out = append(c.out, e)
+	return true
+}
+
+// errAnswered is the error of an operation that only the response to the
+// connection's request can carry, once that response is written (from a
+// goroutine the handler started).
+func errAnswered(op, id string) error {
+	return fmt.Errorf("%w: %s for connection %s after its request was answered", ErrUnsupported, op, id)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs []event) {
@@ -270,7 +287,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 		case evOpen:
 			resp := h.dispatch(ctx, c, "CONNECT", registry.Connect, nil, false, 0, "")
 			if resp.StatusCode/100 != 2 {
-				if accepted || len(c.out) > 0 {
+				c.mu.Lock()
+				c.gone, c.answered = true, true
+				queued := len(c.out) > 0
+				c.mu.Unlock()
+				if accepted || queued {
 					h.logger().WarnContext(ctx, "grip: OPEN refused after events", "connection_id", cid)
 				}
 				http.Error(w, resp.Body, resp.StatusCode)
@@ -319,6 +340,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.answered = true
 	hdr.Set("Content-Type", contentType)
 	if accepted {
 		hdr.Set("Sec-WebSocket-Extensions", "grip")
@@ -468,7 +490,9 @@ func Meta(ctx context.Context) map[string]string {
 // SetMeta sets a meta value of the connection being served; the proxy stores
 // it and sends it with every later request of the connection (read it with
 // Meta, or req.Authorizer()[name]). An empty value deletes it. Names are
-// case-insensitive header-name tokens. It fails outside a Handler's request.
+// case-insensitive header-name tokens. It fails outside a Handler's request,
+// and with ErrUnsupported once the request's response is written (from a
+// goroutine the handler started).
 func SetMeta(ctx context.Context, name, value string) error {
 	c := connFrom(ctx)
 	if c == nil {
@@ -483,6 +507,9 @@ func SetMeta(ctx context.Context, name, value string) error {
 	name = strings.ToLower(name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.answered {
+		return errAnswered("SetMeta", c.id)
+	}
 	c.setMeta[name] = value
 	if value == "" {
 		delete(c.meta, name)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/grip"
+	"github.com/lambdaws/lambdaws/sender"
 	"github.com/lambdaws/lambdaws/ws"
 )
 
@@ -299,6 +300,129 @@ func TestSourceIP(t *testing.T) {
 				t.Errorf("v2: status %d %v, SourceIP %q, want %q", resp.StatusCode, err, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAfterTheResponse: what a handler's goroutine sends to the connection
+// after the response was written cannot ride in it: a message or a close is
+// published to the connection's own channel (Broadcast counts it as sent
+// only then), and what only a response can carry (Join, Leave, SetMeta)
+// fails. After a refused OPEN the connection is gone.
+func TestAfterTheResponse(t *testing.T) {
+	type late struct {
+		ctx context.Context
+		id  string
+	}
+	started := make(chan late, 1)
+	var ch ws.Channels
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		started <- late{context.WithoutCancel(ctx), req.ConnectionID}
+		if req.Query("refuse") != "" {
+			return ws.Reject(http.StatusForbidden, "no")
+		}
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		started <- late{context.WithoutCancel(ctx), req.ConnectionID}
+		return nil
+	})
+	h, fp := newHandler(t, r, nil)
+	ch = h.Channels()
+
+	_, evs := post(t, h, "c1", "/", nil, text("hi"))
+	if len(evs) != 0 {
+		t.Fatalf("answered %q", eventStrings(evs))
+	}
+	l := <-started
+	if err := ws.Reply(l.ctx, "late"); err != nil {
+		t.Errorf("late Reply: %v", err)
+	}
+	res, err := ws.Broadcast(l.ctx, func(yield func(string, error) bool) { yield(l.id, nil) }, "all", nil)
+	if err != nil || res.Sent != 1 {
+		t.Errorf("late Broadcast: %+v %v, want 1 sent", res, err)
+	}
+	if err := ws.Close(l.ctx, l.id); err != nil {
+		t.Errorf("late Close: %v", err)
+	}
+	want := []string{
+		`{"channel":"conn-c1","formats":{"ws-message":{"content":"late"}}}`,
+		`{"channel":"conn-c1","formats":{"ws-message":{"content":"all"}}}`,
+		`{"channel":"conn-c1","formats":{"ws-message":{"action":"close","code":1000}}}`,
+	}
+	if got := fp.published(); !equalStrings(got, want) {
+		t.Errorf("published\n%q\nwant\n%q", got, want)
+	}
+	for name, err := range map[string]error{
+		"Join":    ch.Join(l.ctx, l.id, "room"),
+		"Leave":   ch.Leave(l.ctx, l.id, "room"),
+		"SetMeta": grip.SetMeta(l.ctx, "k", "v"),
+	} {
+		if !errors.Is(err, grip.ErrUnsupported) {
+			t.Errorf("late %s: %v, want ErrUnsupported", name, err)
+		}
+	}
+
+	if resp, _ := post(t, h, "c2", "/?refuse=1", nil, grip.Event{Type: grip.Open}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("refused OPEN: status %d", resp.StatusCode)
+	}
+	l = <-started
+	if err := ws.Reply(l.ctx, "to nobody"); !errors.Is(err, sender.ErrGone) {
+		t.Errorf("Reply after a refused OPEN: %v, want ErrGone", err)
+	}
+	if got := fp.published(); len(got) != len(want) {
+		t.Errorf("published %q, want only the 3 above", got)
+	}
+}
+
+// TestBroadcastAccounting: Broadcast's Result follows sender.Result's
+// contract: a bounded sample of failures with exact counts, the ids read but
+// not published after ctx ended as NotAttempted, and an early stop when
+// there is no Publisher.
+func TestBroadcastAccounting(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	pub, err := grip.NewPublisher(down.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ws.NewRouter()
+	newHandler(t, r, &grip.Options{Publisher: pub})
+	ctx := ws.ContextWithSender(context.Background(), r.Sender)
+	read := 0
+	ids := func(n int) func(func(string, error) bool) {
+		read = 0
+		return func(yield func(string, error) bool) {
+			for i := range n {
+				read++
+				if !yield("c"+itoa(int64(i)), nil) {
+					return
+				}
+			}
+		}
+	}
+	res, err := ws.Broadcast(ctx, ids(250), "x", nil)
+	if err != nil || res.Failed != 250 || len(res.Failures) != 10 || res.Sent != 0 {
+		t.Errorf("proxy down: %d failed, %d failures kept, %d sent, %v; want 250, 10, 0, nil", res.Failed, len(res.Failures), res.Sent, err)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	res, err = ws.Broadcast(cctx, ids(250), "x", nil)
+	if !errors.Is(err, context.Canceled) || res.NotAttempted != read || res.Failed+res.Sent != 0 {
+		t.Errorf("ended context: %+v %v after reading %d ids", res, err, read)
+	}
+
+	t.Setenv("GRIP_URL", "")
+	none := ws.NewRouter()
+	if _, err := grip.New(none, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err = ws.Broadcast(ws.ContextWithSender(context.Background(), none.Sender), ids(250), "x", nil)
+	if !errors.Is(err, grip.ErrNoPublisher) || res.Failed != 100 || read != 100 {
+		t.Errorf("no publisher: %+v %v after reading %d ids; want a stop after the first batch of 100", res, err, read)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/lambdaws/lambdaws/sender"
@@ -24,10 +25,12 @@ var ErrUnsupported = errors.New("grip: not supported by the GRIP protocol")
 
 // gripSender is the ws.Sender of a Handler. Inside a request, messages to
 // the connection being served ride in the HTTP response; any other
-// connection gets a publish to its own channel (ConnectionChannel).
+// connection, and the one being served once its response is written (a
+// goroutine, a late Reply), gets a publish to its own channel
+// (ConnectionChannel).
 type gripSender struct{ h *Handler }
 
-// current returns the connection ctx serves when it is id and still open.
+// current returns the connection ctx serves when it is id.
 func current(ctx context.Context, id string) *conn {
 	if c := connFrom(ctx); c != nil && c.id == id {
 		return c
@@ -35,17 +38,33 @@ func current(ctx context.Context, id string) *conn {
 	return nil
 }
 
+// respond puts a message in the response to the request serving c. It
+// returns false when that response is written already (publish instead), and
+// sender.ErrGone when the connection is closed or closing.
+func (c *conn) respond(data []byte) (queued bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone || c.closed {
+		return false, &sender.Error{Op: "send", ConnectionID: c.id, StatusCode: http.StatusGone, Err: sender.ErrGone}
+	}
+	if c.answered {
+		return false, nil
+	}
+	c.out = append(c.out, event{Type: evText, Content: append([]byte("m:"), data...)})
+	return true, nil
+}
+
 func (s *gripSender) Send(ctx context.Context, id string, data []byte) error {
 	if c := current(ctx, id); c != nil {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.gone || c.closed {
-			return &sender.Error{Op: "send", ConnectionID: id, StatusCode: http.StatusGone, Err: sender.ErrGone}
+		if queued, err := c.respond(data); queued || err != nil {
+			return err
 		}
-		c.out = append(c.out, event{Type: evText, Content: append([]byte("m:"), data...)})
-		return nil
 	}
-	return s.publish(ctx, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}})
+	return s.publish(ctx, s.message(id, data))
+}
+
+func (s *gripSender) message(id string, data []byte) Item {
+	return Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}}
 }
 
 func (s *gripSender) publish(ctx context.Context, items ...Item) error {
@@ -56,16 +75,20 @@ func (s *gripSender) publish(ctx context.Context, items ...Item) error {
 }
 
 // Close closes the connection with code 1000: in the response when it is
-// the one being served, else by publishing a close action to its channel.
+// the one being served, else (or once that response is written) by
+// publishing a close action to its channel.
 func (s *gripSender) Close(ctx context.Context, id string) error {
 	if c := current(ctx, id); c != nil {
 		c.mu.Lock()
-		defer c.mu.Unlock()
-		if !c.closed && !c.gone {
-			c.closed = true
+		done, answered := c.gone || c.closed, c.answered
+		c.closed = true
+		if !done && !answered {
 			c.out = append(c.out, closeEvent(1000, ""))
 		}
-		return nil
+		c.mu.Unlock()
+		if done || !answered {
+			return nil
+		}
 	}
 	return s.publish(ctx, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Close: true, CloseCode: 1000}})
 }
@@ -79,67 +102,82 @@ func (s *gripSender) Info(ctx context.Context, id string) (*sender.Info, error) 
 	return nil, fmt.Errorf("%w: Info of connection %s: the proxy offers no connection lookup; only the connection being served is known", ErrUnsupported, id)
 }
 
-// broadcastBatch is the number of items per publish call of Broadcast.
-const broadcastBatch = 100
+const (
+	// broadcastBatch is the number of items per publish call of Broadcast.
+	broadcastBatch = 100
+	// maxFailures bounds Result.Failures, as sender.Result documents.
+	maxFailures = 10
+)
 
 // Broadcast publishes data to each id's own channel, batching up to 100
-// items per publish call. The proxy does not report gone connections, so
-// Result.Gone is always 0; a failed call counts its ids as Failed.
+// items per publish call; the connection being served gets it in the
+// response while that is not written. The proxy does not report gone
+// connections, so Result.Gone counts only the connection being served when
+// it is closed; a failed call counts its ids as Failed. Broadcast stops when
+// ids yields an error, when ctx ends (the ids read but not published are
+// NotAttempted) and without a Publisher (ErrNoPublisher).
 func (s *gripSender) Broadcast(ctx context.Context, ids iter.Seq2[string, error], data []byte, opts *sender.BroadcastOptions) (sender.Result, error) {
 	var res sender.Result
-	skip := ""
+	var o sender.BroadcastOptions
 	if opts != nil {
-		skip = opts.Skip
+		o = *opts
 	}
 	var batch []Item
 	var batchIDs []string
-	flush := func() {
+	flush := func() error {
 		if len(batch) == 0 {
-			return
+			return nil
 		}
-		if err := s.publish(ctx, batch...); err != nil {
+		err := s.publish(ctx, batch...)
+		if err != nil {
 			res.Failed += len(batch)
-			for _, id := range batchIDs {
+			for _, id := range batchIDs[:min(len(batchIDs), maxFailures-len(res.Failures))] {
 				res.Failures = append(res.Failures, sender.Failure{ID: id, Err: err})
 			}
 		} else {
 			res.Sent += len(batch)
 		}
 		batch, batchIDs = batch[:0], batchIDs[:0]
+		if errors.Is(err, ErrNoPublisher) {
+			return err
+		}
+		return nil
 	}
 	for id, err := range ids {
 		if err != nil {
-			flush()
+			_ = flush()
 			return res, err
 		}
-		if id == skip {
+		if o.Skip != "" && id == o.Skip {
 			continue
 		}
 		if ctx.Err() != nil {
-			res.Failed++
-			res.Failures = append(res.Failures, sender.Failure{ID: id, Err: ctx.Err()})
-			flush()
+			res.NotAttempted += len(batch) + 1
 			return res, ctx.Err()
 		}
 		if c := current(ctx, id); c != nil {
-			if err := s.Send(ctx, id, data); err != nil {
+			queued, err := c.respond(data)
+			if err != nil {
 				res.Gone++
-				if opts != nil && opts.OnGone != nil {
-					opts.OnGone(ctx, id)
+				if o.OnGone != nil {
+					o.OnGone(ctx, id)
 				}
-			} else {
-				res.Sent++
+				continue
 			}
-			continue
+			if queued {
+				res.Sent++
+				continue
+			}
 		}
-		batch = append(batch, Item{Channel: s.h.ConnectionChannel(id), WSMessage: &WSMessage{Content: data}})
+		batch = append(batch, s.message(id, data))
 		batchIDs = append(batchIDs, id)
 		if len(batch) == broadcastBatch {
-			flush()
+			if err := flush(); err != nil {
+				return res, err
+			}
 		}
 	}
-	flush()
-	return res, nil
+	return res, flush()
 }
 
 // Channels returns the GRIP implementation of ws.Channels: the proxy keeps
@@ -148,8 +186,8 @@ func (s *gripSender) Broadcast(ctx context.Context, ids iter.Seq2[string, error]
 //
 // Join and Leave subscribe and unsubscribe the connection being served, in
 // the response to its request (on $connect, in the handshake answer); the
-// proxy has no way to subscribe another connection, so for any other id they
-// fail with ErrUnsupported. Leave during $disconnect does nothing: the proxy
+// proxy has no way to subscribe another connection, so for any other id, and
+// once that response is written, they fail with ErrUnsupported. Leave during $disconnect does nothing: the proxy
 // drops a closed connection's subscriptions.
 //
 // Publish honours except with Pushpin's skip-self filter: every
@@ -165,8 +203,8 @@ func (g gripChannels) Join(ctx context.Context, id, channel string) error {
 	if c == nil {
 		return fmt.Errorf("%w: Join of connection %s to %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.isGone() {
-		c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.opts.Prefix + channel, "filters": []string{"skip-self"}}))
+	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.opts.Prefix + channel, "filters": []string{"skip-self"}})) {
+		return errAnswered("Join of "+strconv.Quote(channel), id)
 	}
 	return nil
 }
@@ -176,8 +214,8 @@ func (g gripChannels) Leave(ctx context.Context, id, channel string) error {
 	if c == nil {
 		return fmt.Errorf("%w: Leave of connection %s from %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.isGone() {
-		c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.opts.Prefix + channel}))
+	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.opts.Prefix + channel})) {
+		return errAnswered("Leave of "+strconv.Quote(channel), id)
 	}
 	return nil
 }
