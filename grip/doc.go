@@ -44,6 +44,9 @@
 // subscriptions carry it, the connection's "user" session meta is its id, and
 // the item's "sender" meta is except. A subscription is active a moment after
 // the response that made it (tens of milliseconds in Pushpin), not at once.
+// Channel c is the proxy channel "chan-c" (after Options.Prefix), apart from
+// the connections' own "conn-<id>": no channel name a client picks reads,
+// writes to or closes another connection.
 //
 // # Meta
 //

@@ -45,9 +45,10 @@ type Options struct {
 	Issuer string
 
 	// Prefix is prepended to every channel name the Handler subscribes and
-	// publishes to, including the connection's own channel
-	// Prefix+"conn-"+connectionID. Default GRIP_PREFIX. Do not combine with
-	// the proxy route's prefix= option.
+	// publishes to: a connection's own channel is Prefix+"conn-"+connectionID
+	// and a ws.Channels channel c is Prefix+"chan-"+c, so the two never meet.
+	// Default GRIP_PREFIX. Do not combine with the proxy route's prefix=
+	// option.
 	Prefix string
 
 	// TrustedHops is the number of proxies in front of the Handler, the GRIP
@@ -147,6 +148,10 @@ func (h *Handler) logger() *slog.Logger {
 func (h *Handler) ConnectionChannel(connectionID string) string {
 	return h.opts.Prefix + "conn-" + connectionID
 }
+
+// channel returns the proxy channel of the ws.Channels channel name: in a
+// namespace of its own, apart from the connections' channels.
+func (h *Handler) channel(name string) string { return h.opts.Prefix + "chan-" + name }
 
 // Serve serves the proxy's requests on ln until ctx is done, then shuts down
 // gracefully, giving requests in flight 5 s to finish. It returns nil after a

@@ -190,6 +190,11 @@ func (s *gripSender) Broadcast(ctx context.Context, ids iter.Seq2[string, error]
 // once that response is written, they fail with ErrUnsupported. Leave during $disconnect does nothing: the proxy
 // drops a closed connection's subscriptions.
 //
+// Channel c is the proxy channel Prefix+"chan-"+c, and a connection's own
+// channel is Prefix+"conn-"+id (ConnectionChannel): whatever name a client
+// chooses, joining or publishing to a channel never reaches another
+// connection's own channel.
+//
 // Publish honours except with Pushpin's skip-self filter: every
 // subscription made by Join carries it, every connection's "user" session
 // meta is its connection id (set at OPEN), and the published item's "sender"
@@ -203,7 +208,7 @@ func (g gripChannels) Join(ctx context.Context, id, channel string) error {
 	if c == nil {
 		return fmt.Errorf("%w: Join of connection %s to %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.opts.Prefix + channel, "filters": []string{"skip-self"}})) {
+	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.channel(channel), "filters": []string{"skip-self"}})) {
 		return errAnswered("Join of "+strconv.Quote(channel), id)
 	}
 	return nil
@@ -214,7 +219,7 @@ func (g gripChannels) Leave(ctx context.Context, id, channel string) error {
 	if c == nil {
 		return fmt.Errorf("%w: Leave of connection %s from %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.opts.Prefix + channel})) {
+	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.channel(channel)})) {
 		return errAnswered("Leave of "+strconv.Quote(channel), id)
 	}
 	return nil
@@ -225,7 +230,7 @@ func (g gripChannels) Publish(ctx context.Context, channel string, data any, exc
 	if err != nil {
 		return err
 	}
-	it := Item{Channel: g.h.opts.Prefix + channel, WSMessage: &WSMessage{Content: b}}
+	it := Item{Channel: g.h.channel(channel), WSMessage: &WSMessage{Content: b}}
 	if except != "" {
 		it.Meta = map[string]string{"sender": except}
 	}

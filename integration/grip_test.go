@@ -179,6 +179,137 @@ func TestGripSourceIP(t *testing.T) {
 	}
 }
 
+// TestGripLateReply: a Reply from a goroutine after the handler's response
+// was written reaches the client (published to its own channel).
+func TestGripLateReply(t *testing.T) {
+	release := make(chan struct{})
+	errs := make(chan error, 1)
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		late := context.WithoutCancel(ctx)
+		go func() {
+			<-release
+			errs <- ws.Reply(late, "later")
+		}()
+		return ws.Reply(ctx, "now")
+	})
+	env := startGrip(t, r, nil)
+	ctx := testContext(t, time.Minute)
+	c := dial(t, ctx, "c", env.wsURL, nil)
+	c.send(ctx, "x")
+	c.expect("now")
+	close(release)
+	if err := <-errs; err != nil {
+		t.Fatalf("late Reply: %v", err)
+	}
+	c.expect("later")
+}
+
+// TestGripChannelNamespace: the chat's "/join conn-<victim id>" through
+// Pushpin. The attacker's channel is not the victim's own: it does not
+// receive the victim's private messages, cannot post into them, and is not
+// closed with the victim.
+func TestGripChannelNamespace(t *testing.T) {
+	ids := make(chan string, 2)
+	var ch ws.Channels
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { ids <- req.ConnectionID; return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		cmd, arg, _ := strings.Cut(string(req.Body), " ")
+		switch cmd {
+		case "/join":
+			if err := ch.Join(ctx, req.ConnectionID, arg); err != nil {
+				return err
+			}
+			return ws.Reply(ctx, "joined")
+		case "/say":
+			channel, text, _ := strings.Cut(arg, " ")
+			if err := ch.Publish(ctx, channel, text, req.ConnectionID); err != nil {
+				return err
+			}
+			return ws.Reply(ctx, "said")
+		}
+		return ws.Reply(ctx, req.Body)
+	})
+	env := startGrip(t, r, nil)
+	ch = env.handler.Channels()
+	ctx := testContext(t, time.Minute)
+	out := ws.ContextWithSender(ctx, r.Sender)
+
+	victim := dial(t, ctx, "victim", env.wsURL, nil)
+	victimID := <-ids
+	attacker := dial(t, ctx, "attacker", env.wsURL, nil)
+	attackerID := <-ids
+	target := "conn-" + victimID
+	attacker.send(ctx, "/join "+target)
+	attacker.expect("joined")
+
+	// Wait until the attacker's subscription is active: publish probes to
+	// the channel it joined until one arrives.
+	probes := 0
+	for got := false; !got; {
+		probes++
+		if err := ch.Publish(ctx, target, "probe", ""); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-attacker.msgs:
+			got = m == "probe"
+		case <-time.After(100 * time.Millisecond):
+		}
+		if probes == 100 {
+			t.Fatal("the attacker's subscription never became active")
+		}
+	}
+	// nextReal skips probes still in flight (and, for the victim, the
+	// probes it would get if the channels were one).
+	nextReal := func(c *client) string {
+		for {
+			if m := c.next(); m != "probe" {
+				return m
+			}
+		}
+	}
+
+	// A private message to the victim, then a marker to the attacker.
+	if err := ws.SendMessage(out, victimID, "secret"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.SendMessage(out, attackerID, "marker"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextReal(victim); got != "secret" {
+		t.Errorf("victim got %q, want its private message", got)
+	}
+	if got := nextReal(attacker); got != "marker" {
+		t.Errorf("attacker got %q, want only its own marker: it read the victim's private message", got)
+	}
+
+	// A post by the attacker into "conn-<victim id>", then a private marker.
+	attacker.send(ctx, "/say "+target+" forged")
+	if got := nextReal(attacker); got != "said" {
+		t.Fatalf("attacker got %q, want said", got)
+	}
+	if err := ws.SendMessage(out, victimID, "marker"); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextReal(victim); got != "marker" {
+		t.Errorf("victim got %q, want only its own marker: the attacker posted into its private channel", got)
+	}
+
+	// Closing the victim leaves the attacker connected.
+	if err := ws.Close(out, victimID); err != nil {
+		t.Fatal(err)
+	}
+	if code := victim.closed(); code != websocket.StatusNormalClosure {
+		t.Errorf("victim closed with %d, want 1000", code)
+	}
+	attacker.send(ctx, "still here?")
+	if got := nextReal(attacker); got != "still here?" {
+		t.Errorf("attacker got %q after the victim was closed", got)
+	}
+}
+
 // TestGripMeta: meta set with grip.SetMeta at $connect and on a message is
 // sent back by Pushpin on later requests, readable with grip.Meta and
 // req.Authorizer().
@@ -490,7 +621,7 @@ func BenchmarkGripBroadcast(b *testing.B) {
 	// Wait until every subscription is active: probe the channel until all
 	// clients have seen a probe, then let stray probes drain.
 	for {
-		if err := pub.Publish(ctx, grip.Item{Channel: "all", WSMessage: &grip.WSMessage{Content: []byte("probe")}}); err != nil {
+		if err := ch.Publish(ctx, "all", "probe", ""); err != nil {
 			b.Fatal(err)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -533,7 +664,7 @@ func BenchmarkGripBroadcast(b *testing.B) {
 		})
 	}
 	measure("channel", func() int {
-		if err := pub.Publish(ctx, grip.Item{Channel: "all", WSMessage: &grip.WSMessage{Content: []byte("hello all")}}); err != nil {
+		if err := ch.Publish(ctx, "all", "hello all", ""); err != nil {
 			b.Fatal(err)
 		}
 		return 1
