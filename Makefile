@@ -31,7 +31,7 @@ bench: deps
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 2s
 FUZZERS := registry.FuzzEvaluate ws.FuzzHandler sender.FuzzResolveEndpoint \
-	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents
+	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP
 .PHONY: $(FUZZERS)
 fuzz: $(FUZZERS)
 $(FUZZERS):

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ type fakeProxy struct {
 	srv   *httptest.Server
 }
 
-func newFakeProxy(t *testing.T) *fakeProxy {
+func newFakeProxy(t testing.TB) *fakeProxy {
 	p := &fakeProxy{}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/publish/" || r.Method != http.MethodPost {
@@ -65,7 +66,7 @@ func (p *fakeProxy) published() []string {
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // newHandler serves r with a fake proxy behind its Publisher.
-func newHandler(t *testing.T, r *ws.Router, opts *grip.Options) (*grip.Handler, *fakeProxy) {
+func newHandler(t testing.TB, r *ws.Router, opts *grip.Options) (*grip.Handler, *fakeProxy) {
 	t.Helper()
 	t.Setenv("GRIP_URL", "")
 	t.Setenv("GRIP_VERIFY_KEY", "")
@@ -424,6 +425,41 @@ func TestBroadcastAccounting(t *testing.T) {
 	if !errors.Is(err, grip.ErrNoPublisher) || res.Failed != 100 || read != 100 {
 		t.Errorf("no publisher: %+v %v after reading %d ids; want a stop after the first batch of 100", res, err, read)
 	}
+}
+
+// FuzzSourceIP: whatever X-Forwarded-For holds, SourceIP is an IP address:
+// the last entry when it is one, else the peer's.
+func FuzzSourceIP(f *testing.F) {
+	for _, s := range []string{"", "203.0.113.7", "6.6.6.6, 203.0.113.7", " , ,", "<script>", "2001:db8::1", "[::1]:80", "1.2.3.4:5, x"} {
+		f.Add(s)
+	}
+	var got string
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error { got = req.SourceIP(); return nil })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	h, _ := newHandler(f, r, nil)
+	open := string(grip.EncodeEvents(grip.Event{Type: grip.Open}))
+	f.Fuzz(func(t *testing.T, xff string) {
+		got = ""
+		req := httptest.NewRequest(http.MethodPost, "http://backend/", strings.NewReader(open))
+		req.Header.Set("Content-Type", grip.ContentType)
+		req.Header.Set("Connection-Id", "c1")
+		req.Header.Set("X-Forwarded-For", xff)
+		req.RemoteAddr = "192.0.2.9:4321"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("status %d", rec.Code)
+		}
+		if _, err := netip.ParseAddr(got); err != nil {
+			t.Fatalf("X-Forwarded-For %q: SourceIP %q is not an address", xff, got)
+		}
+		entries := strings.Split(xff, ",")
+		last := strings.TrimSpace(entries[len(entries)-1])
+		if a, err := netip.ParseAddr(last); err == nil && got != a.String() {
+			t.Fatalf("X-Forwarded-For %q: SourceIP %q, want the last entry", xff, got)
+		}
+	})
 }
 
 func TestMessages(t *testing.T) {

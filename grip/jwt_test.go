@@ -202,3 +202,43 @@ func TestParseKeyErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerify: no Grip-Sig makes Verify panic, every failure matches
+// ErrBadSignature, and a token verifies only when it is HS256-signed with the
+// key and carries one claims object with a numeric exp in the future.
+func FuzzVerify(f *testing.F) {
+	hdr := `{"alg":"HS256","typ":"JWT"}`
+	f.Add(hs256("changeme", hdr, `{"iss":"pushpin","exp":1800003600}`))
+	f.Add(hs256("changeme", hdr, `{"exp":"1800003600"}`))
+	f.Add(hs256("changeme", hdr, `{"exp":1800003600} x`))
+	f.Add(hs256("other", hdr, `{"exp":1800003600}`))
+	f.Add(b64(`{"alg":"none"}`) + "." + b64(`{"exp":1800003600}`) + ".")
+	f.Add("a.b.c")
+	key, err := grip.ParseKey("changeme")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		err := key.Verify(token, "", now)
+		if err != nil {
+			if !errors.Is(err, grip.ErrBadSignature) {
+				t.Fatalf("Verify(%q) = %v, not ErrBadSignature", token, err)
+			}
+			return
+		}
+		parts := strings.Split(token, ".")
+		if len(parts) != 3 {
+			t.Fatalf("Verify(%q) accepted a token without three parts", token)
+		}
+		m := hmac.New(sha256.New, []byte("changeme"))
+		m.Write([]byte(parts[0] + "." + parts[1]))
+		if parts[2] != base64.RawURLEncoding.EncodeToString(m.Sum(nil)) {
+			t.Fatalf("Verify(%q) accepted a wrong signature", token)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		var claims struct{ Exp float64 }
+		if json.Unmarshal(raw, &claims) != nil || claims.Exp <= float64(now.Add(-time.Minute).Unix()) {
+			t.Fatalf("Verify(%q) accepted claims %q", token, raw)
+		}
+	})
+}
