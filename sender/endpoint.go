@@ -2,7 +2,9 @@ package sender
 
 import (
 	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -30,16 +32,21 @@ import (
 // An explicit endpoint passed to [NewForEndpoint] or [Pool.Get] overrides all
 // of these.
 func ResolveEndpoint(rc events.APIGatewayWebsocketProxyRequestContext) string {
-	if env := os.Getenv("WEBSOCKET_API_GATEWAY_ENDPOINT"); env != "" {
+	return resolveEndpoint(rc, os.Getenv)
+}
+
+// resolveEndpoint is ResolveEndpoint reading the environment with getenv.
+func resolveEndpoint(rc events.APIGatewayWebsocketProxyRequestContext, getenv func(string) string) string {
+	if env := getenv("WEBSOCKET_API_GATEWAY_ENDPOINT"); env != "" {
 		return strings.TrimRight(env, "/")
 	}
 	domain, stage := rc.DomainName, rc.Stage
 	if domain != "" && isLocal(domain) {
 		return join("http://"+domain, stage)
 	}
-	region := os.Getenv("AWS_REGION")
+	region := getenv("AWS_REGION")
 	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
+		region = getenv("AWS_DEFAULT_REGION")
 	}
 	if rc.APIID != "" && region != "" {
 		suffix := ".amazonaws.com"
@@ -59,17 +66,27 @@ func join(base, stage string) string {
 	if stage == "" {
 		return base
 	}
-	return base + "/" + stage
+	return base + "/" + url.PathEscape(stage)
 }
 
 // isLocal reports whether domain (a host, with or without a port) is a
-// loopback host.
+// loopback host, written so that http://{domain} is a valid URL: an IPv6
+// address in brackets, a numeric port.
 func isLocal(domain string) bool {
 	host := domain
-	if h, _, err := net.SplitHostPort(domain); err == nil {
+	if h, port, err := net.SplitHostPort(domain); err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return false
+		}
 		host = h
+	} else if inner, ok := strings.CutPrefix(domain, "["); ok {
+		if host, ok = strings.CutSuffix(inner, "]"); !ok {
+			return false
+		}
+	} else if strings.Contains(domain, ":") {
+		return false
 	}
-	return loopbackHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return loopbackHost(host)
 }
 
 // loopbackHost reports whether host (without brackets or port) is localhost,

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,16 +56,36 @@ func TestResolveEndpoint(t *testing.T) {
 	}
 }
 
+// FuzzResolveEndpoint: any event yields "" or an http(s) URL, and plain HTTP
+// only for a loopback host. The environment is passed as a function: the
+// fuzzer's strings may hold NUL bytes, which t.Setenv refuses (the seed with
+// a NUL made the harness itself fail).
 func FuzzResolveEndpoint(f *testing.F) {
 	f.Add("localhost:3001", "dev", "abc", "eu-west-1")
 	f.Add("[::1", "/", "", "cn-")
 	f.Add("a:b:c", "", "x", "")
+	f.Add("ws.example.com", "prod", "abc", "eu\x00west-1")
+	f.Add("127.0.0.1.nip.io:8080", "dev", "", "")
 	f.Fuzz(func(t *testing.T, domain, stage, apiID, region string) {
-		t.Setenv("WEBSOCKET_API_GATEWAY_ENDPOINT", "")
-		t.Setenv("AWS_REGION", region)
-		got := sender.ResolveEndpoint(events.APIGatewayWebsocketProxyRequestContext{DomainName: domain, Stage: stage, APIID: apiID})
+		env := func(k string) string {
+			if k == "AWS_REGION" {
+				return region
+			}
+			return ""
+		}
+		got := sender.ResolveEndpointWith(events.APIGatewayWebsocketProxyRequestContext{DomainName: domain, Stage: stage, APIID: apiID}, env)
 		if got != "" && !strings.HasPrefix(got, "http://") && !strings.HasPrefix(got, "https://") {
 			t.Errorf("endpoint %q has no scheme", got)
+		}
+		if strings.HasPrefix(got, "http://") {
+			u, err := url.Parse(got)
+			if err != nil {
+				t.Fatalf("plain-HTTP endpoint %q does not parse: %v", got, err)
+			}
+			ip := net.ParseIP(u.Hostname())
+			if h := strings.ToLower(u.Hostname()); h != "localhost" && !strings.HasSuffix(h, ".localhost") && (ip == nil || !ip.IsLoopback()) {
+				t.Errorf("plain-HTTP endpoint %q for domainName %q is not a loopback host", got, domain)
+			}
 		}
 	})
 }
