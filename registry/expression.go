@@ -16,6 +16,10 @@ const DefaultExpression = "$request.body.action"
 // keys. The zero Expression never selects a route.
 type Expression struct {
 	path []string
+	// quoted is path[0] in quotes when it is printable ASCII without a
+	// quote or a backslash: a body without backslashes can only hold that
+	// key verbatim.
+	quoted []byte
 }
 
 // ParseExpression parses a route selection expression such as
@@ -32,7 +36,11 @@ func ParseExpression(s string) (Expression, error) {
 			return Expression{}, fmt.Errorf("registry: route selection expression %q has an empty key", s)
 		}
 	}
-	return Expression{path: path}, nil
+	e := Expression{path: path}
+	if strings.IndexFunc(path[0], func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }) < 0 {
+		e.quoted = []byte(`"` + path[0] + `"`)
+	}
+	return e, nil
 }
 
 // String returns the expression in its source form.
@@ -48,29 +56,43 @@ func (e Expression) String() string {
 // literal. ok is false when body is not valid JSON, the path is missing, or it
 // names an object, array or null.
 func (e Expression) Evaluate(body []byte) (value string, ok bool) {
-	if len(e.path) == 0 || !json.Valid(body) {
-		return "", false
+	v, ok := e.evaluate(body)
+	return string(v), ok
+}
+
+// evaluate is Evaluate returning the value as bytes, within body unless the
+// value is a string with escapes.
+func (e Expression) evaluate(body []byte) (value []byte, ok bool) {
+	if len(e.path) == 0 {
+		return nil, false
+	}
+	// Most bodies lack the key: say so without parsing them.
+	if e.quoted != nil && bytes.IndexByte(body, '\\') < 0 && !bytes.Contains(body, e.quoted) {
+		return nil, false
+	}
+	if !valid(body) {
+		return nil, false
 	}
 	v := body
 	for _, key := range e.path {
 		if v, ok = member(v, key); !ok {
-			return "", false
+			return nil, false
 		}
 	}
 	switch {
 	case len(v) == 0 || v[0] == '{' || v[0] == '[' || v[0] == 'n':
-		return "", false
+		return nil, false
 	case v[0] == '"':
 		if plain(v) {
-			return string(v[1 : len(v)-1]), true
+			return v[1 : len(v)-1], true
 		}
 		var s string
 		if json.Unmarshal(v, &s) != nil {
-			return "", false
+			return nil, false
 		}
-		return s, true
+		return []byte(s), true
 	default:
-		return string(v), true
+		return v, true
 	}
 }
 

@@ -18,7 +18,7 @@ const (
 // registration is over.
 type Table[H any] struct {
 	routes map[string]H
-	custom int // registered keys other than the three predefined ones
+	custom map[string]string // registered keys other than the three predefined ones, to themselves
 }
 
 // Add registers h for key. It fails for an empty key or one already
@@ -35,7 +35,10 @@ func (t *Table[H]) Add(key string, h H) error {
 	}
 	t.routes[key] = h
 	if key != Connect && key != Disconnect && key != Default {
-		t.custom++
+		if t.custom == nil {
+			t.custom = make(map[string]string)
+		}
+		t.custom[key] = key
 	}
 	return nil
 }
@@ -62,7 +65,7 @@ func (t *Table[H]) Keys() []string {
 // API Gateway, which accepts a connection when the API has no $connect route.
 // An empty table is valid.
 func (t *Table[H]) Validate() error {
-	if len(t.routes) == 0 || t.custom > 0 {
+	if len(t.routes) == 0 || len(t.custom) > 0 {
 		return nil
 	}
 	if _, ok := t.routes[Default]; ok {
@@ -87,10 +90,10 @@ func (t *Table[H]) Route(routeKey string, body []byte, expr Expression) (key str
 			return routeKey, h, false
 		}
 	}
-	if t.custom > 0 {
-		if v, found := expr.Evaluate(body); found && v != Connect && v != Disconnect && v != Default {
-			if h, ok = t.routes[v]; ok {
-				return v, h, true
+	if len(t.custom) > 0 {
+		if v, found := expr.evaluate(body); found {
+			if key, ok := t.custom[string(v)]; ok { // no allocation
+				return key, t.routes[key], true
 			}
 		}
 	}
