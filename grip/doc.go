@@ -7,8 +7,9 @@
 // POSTs of events (OPEN, TEXT, BINARY, PING, PONG, CLOSE, DISCONNECT); a
 // Handler turns each into the API Gateway event the router expects ($connect
 // with the handshake's headers and query, $default with the message, routed
-// by its "action" inside the function, $disconnect with the close code) and
-// answers with the events to send back:
+// by its "action" inside the function, $disconnect with the close code),
+// built field by field as the local emulator builds them (package
+// internal/apigw), and answers with the events to send back:
 //
 //	h, err := grip.New(ws.DefaultRouter, nil) // GRIP_URL, GRIP_VERIFY_KEY from the environment
 //	http.ListenAndServe("127.0.0.1:8080", h)  // behind Pushpin (h.Serve(ctx, ln) stops when ctx is done)

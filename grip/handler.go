@@ -2,9 +2,7 @@ package grip
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/apigw"
 	"github.com/lambdaws/lambdaws/registry"
 	"github.com/lambdaws/lambdaws/ws"
 )
@@ -386,50 +385,34 @@ func (h *Handler) dispatch(ctx context.Context, c *conn, eventType, routeKey str
 		auth[k] = v
 	}
 	c.mu.Unlock()
-	ev := events.APIGatewayWebsocketProxyRequest{
-		IsBase64Encoded: b64,
-		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
-			ConnectionID:     c.id,
-			RouteKey:         routeKey,
-			EventType:        eventType,
-			MessageDirection: "IN",
-			RequestID:        newRequestID(),
-			RequestTimeEpoch: time.Now().UnixMilli(),
-			DomainName:       r.Host,
-			Authorizer:       auth,
-			Identity:         events.APIGatewayRequestIdentity{SourceIP: h.sourceIP(r), UserAgent: r.UserAgent()},
-		},
+	info := &apigw.Conn{
+		ID:         c.id,
+		DomainName: r.Host,
+		SourceIP:   h.sourceIP(r),
+		UserAgent:  r.UserAgent(),
+		Authorizer: auth,
 	}
-	if body != nil {
-		ev.Body = *body
-	}
-	if eventType == "CONNECT" {
-		ev.Headers = map[string]string{}
-		ev.MultiValueHeaders = map[string][]string{}
+	var ev *events.APIGatewayWebsocketProxyRequest
+	switch eventType {
+	case "CONNECT":
+		header := make(map[string][]string, len(r.Header))
 		for k, vs := range r.Header {
 			switch strings.ToLower(k) {
 			case "grip-sig", "content-type", "content-length", "accept", "connection-id", "grip-feature":
 				continue
 			}
-			if strings.HasPrefix(strings.ToLower(k), "meta-") || len(vs) == 0 {
-				continue
-			}
-			ev.Headers[k] = vs[len(vs)-1] // API Gateway's single-value maps keep the last
-			ev.MultiValueHeaders[k] = vs
-		}
-		if q := r.URL.Query(); len(q) > 0 {
-			ev.QueryStringParameters = map[string]string{}
-			ev.MultiValueQueryStringParameters = map[string][]string(q)
-			for k, vs := range q {
-				ev.QueryStringParameters[k] = vs[len(vs)-1]
+			if !strings.HasPrefix(strings.ToLower(k), "meta-") {
+				header[k] = vs
 			}
 		}
+		ev = apigw.Connect(info, header, r.URL.Query())
+	case "DISCONNECT":
+		ev = apigw.Disconnect(info, code, reason)
+	default:
+		ev = apigw.Message(info, routeKey, *body)
+		ev.IsBase64Encoded = b64
 	}
-	if eventType == "DISCONNECT" {
-		ev.RequestContext.DisconnectStatusCode = int64(code)
-		ev.RequestContext.DisconnectReason = &reason
-	}
-	resp, _ := h.router.Handler(ctx, ev)
+	resp, _ := h.router.Handler(ctx, *ev)
 	return resp
 }
 
@@ -466,12 +449,6 @@ func address(s string) string {
 		return ap.Addr().String()
 	}
 	return ""
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // Meta returns the GRIP meta of the connection being served (names in lower
