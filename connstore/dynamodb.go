@@ -277,6 +277,16 @@ func (s *DynamoDB) Get(ctx context.Context, id string) (*Connection, error) {
 	return c, nil
 }
 
+// ConnectedAt returns when the connection was added. ws.StoreChannels uses
+// it so as not to remove a connection that is still in its $connect.
+func (s *DynamoDB) ConnectedAt(ctx context.Context, id string) (time.Time, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.ConnectedAt, nil
+}
+
 func (s *DynamoDB) expired(item map[string]types.AttributeValue) bool {
 	ttl := getN(item, attrTTL)
 	return ttl != 0 && ttl <= s.now().Unix()

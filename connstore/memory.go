@@ -104,6 +104,16 @@ func (m *Memory) Get(ctx context.Context, id string) (*Connection, error) {
 	}, nil
 }
 
+// ConnectedAt returns when the connection was added. ws.StoreChannels uses
+// it so as not to remove a connection that is still in its $connect.
+func (m *Memory) ConnectedAt(ctx context.Context, id string) (time.Time, error) {
+	c, err := m.Get(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.ConnectedAt, nil
+}
+
 // Update implements Store.
 func (m *Memory) Update(ctx context.Context, id string, metadata map[string]string) error {
 	if err := checkID("update", id); err != nil {

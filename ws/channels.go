@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/lambdaws/lambdaws/sender"
 )
@@ -34,9 +35,25 @@ type ChannelStore interface {
 }
 
 // StoreChannels returns Channels kept in store, publishing with [Broadcast]
-// through the Sender of the handler's context. Connections found gone while
-// publishing are removed from the store.
+// through the Sender of the handler's context. A connection found gone while
+// publishing is removed from the store when its record is older than API
+// Gateway's integration timeout (29 s), which the store tells with a method
+// ConnectedAt(ctx, id) (time.Time, error), as connstore's stores do. A
+// younger one may still be in its $connect, when API Gateway answers 410
+// Gone for it too: it is kept, and its $disconnect or the store's TTL removes
+// it if it really is gone. A store without ConnectedAt is never pruned.
 func StoreChannels(store ChannelStore) Channels { return storeChannels{store} }
+
+// pruneAge is the age a gone connection's record must reach before Publish
+// removes it: API Gateway's maximum integration timeout, the longest a
+// $connect can run.
+const pruneAge = 29 * time.Second
+
+// connectedAter is implemented by stores that know when a connection was
+// added (connstore's).
+type connectedAter interface {
+	ConnectedAt(ctx context.Context, id string) (time.Time, error)
+}
 
 type storeChannels struct{ store ChannelStore }
 
@@ -54,7 +71,13 @@ func (c storeChannels) Publish(ctx context.Context, channel string, data any, ex
 	res, err := Broadcast(ctx, c.store.Members(ctx, channel), data, &sender.BroadcastOptions{
 		Skip: except,
 		OnGone: func(ctx context.Context, id string) {
-			_ = c.store.Remove(ctx, id) // best effort: the store's TTL expires it otherwise
+			ca, ok := c.store.(connectedAter)
+			if !ok {
+				return
+			}
+			if at, err := ca.ConnectedAt(ctx, id); err == nil && time.Since(at) >= pruneAge {
+				_ = c.store.Remove(ctx, id) // best effort: the store's TTL expires it otherwise
+			}
 		},
 	})
 	if err == nil && res.Failed > 0 {

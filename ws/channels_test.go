@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lambdaws/lambdaws/connstore"
 	"github.com/lambdaws/lambdaws/sender"
@@ -42,9 +43,62 @@ func (g *goneSender) Broadcast(ctx context.Context, ids iter.Seq2[string, error]
 	return res, nil
 }
 
+// agedStore is a connstore.Memory whose connections were all added at the
+// given time.
+type agedStore struct {
+	*connstore.Memory
+	addedAt time.Time
+}
+
+func (s agedStore) ConnectedAt(ctx context.Context, id string) (time.Time, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return time.Time{}, err
+	}
+	return s.addedAt, nil
+}
+
+// TestStoreChannelsKeepsYoungConnections: a connection that answers 410 Gone
+// but was added less than 29 s ago may be in its $connect (API Gateway
+// answers 410 until $connect returns): Publish does not remove it. An older
+// one is removed; a store that cannot tell the age is never pruned.
+func TestStoreChannelsKeepsYoungConnections(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		store   func(*connstore.Memory) ws.ChannelStore
+		removed bool
+	}{
+		{"added 1 s ago", func(m *connstore.Memory) ws.ChannelStore { return agedStore{m, time.Now().Add(-time.Second)} }, false},
+		{"added 28 s ago", func(m *connstore.Memory) ws.ChannelStore { return agedStore{m, time.Now().Add(-28 * time.Second)} }, false},
+		{"added 30 s ago", func(m *connstore.Memory) ws.ChannelStore { return agedStore{m, time.Now().Add(-30 * time.Second)} }, true},
+		{"just added, real clock", func(m *connstore.Memory) ws.ChannelStore { return m }, false},
+		{"age unknown", func(m *connstore.Memory) ws.ChannelStore { return struct{ ws.ChannelStore }{m} }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			mem := connstore.NewMemory()
+			for _, id := range []string{"a", "new"} {
+				if err := mem.Add(ctx, id, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := mem.Join(ctx, id, "general"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := &goneSender{gone: map[string]bool{"new": true}}
+			if err := ws.StoreChannels(tt.store(mem)).Publish(ws.ContextWithSender(ctx, s), "general", "hi", ""); err != nil {
+				t.Fatal(err)
+			}
+			_, err := mem.Get(ctx, "new")
+			if removed := errors.Is(err, connstore.ErrNotFound); removed != tt.removed {
+				t.Errorf("gone connection removed = %v, want %v", removed, tt.removed)
+			}
+		})
+	}
+}
+
 func TestStoreChannels(t *testing.T) {
 	ctx := context.Background()
-	store := connstore.NewMemory()
+	store := agedStore{connstore.NewMemory(), time.Now().Add(-time.Minute)}
 	for _, id := range []string{"me", "a", "b", "stale", "other"} {
 		if err := store.Add(ctx, id, nil); err != nil {
 			t.Fatal(err)
