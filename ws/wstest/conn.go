@@ -99,6 +99,7 @@ func (g *Gateway) DialRefused(t testing.TB, opts ...ConnectOption) (status int, 
 }
 
 func (g *Gateway) dial(t testing.TB, opts []ConnectOption) (*Conn, *http.Response, error) {
+	t.Helper()
 	h := newHandshake(opts)
 	u := g.url
 	if len(h.query) > 0 {
