@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/connstore"
 	"github.com/lambdaws/lambdaws/ws"
 	"github.com/lambdaws/lambdaws/ws/wstest"
@@ -134,5 +136,33 @@ func TestLines(t *testing.T) {
 	bob.Close(t)
 	if _, err := store.Get(context.Background(), bob.ID()); !errors.Is(err, connstore.ErrNotFound) {
 		t.Errorf("after bob left, the store has him: %v", err)
+	}
+}
+
+// TestPublishForgetsGoneMembers calls the router with built events: a member
+// whose connection is gone when a line is published leaves the store.
+func TestPublishForgetsGoneMembers(t *testing.T) {
+	store := connstore.NewMemory()
+	r := ws.NewRouter()
+	r.Register(&ChatRoom{Store: store, Channels: ws.StoreChannels(store)})
+	rec := wstest.NewRecorder()
+	r.Sender = rec
+	ctx := context.Background()
+	for _, ev := range []events.APIGatewayWebsocketProxyRequest{
+		wstest.Connect("alice"), wstest.Connect("bob"), wstest.Connect("carol"),
+		wstest.Message("alice", "/nick alice"),
+	} {
+		if resp, _ := r.Handler(ctx, ev); resp.StatusCode != 200 {
+			t.Fatalf("%s of %s: %d", ev.RequestContext.EventType, ev.RequestContext.ConnectionID, resp.StatusCode)
+		}
+	}
+	rec.MarkGone("bob")
+	r.Handler(ctx, wstest.Message("alice", "hi"))
+
+	if got := rec.Messages("carol"); !slices.Equal(got, []string{"#general alice: hi"}) {
+		t.Errorf("carol received %q", got)
+	}
+	if _, err := store.Get(ctx, "bob"); !errors.Is(err, connstore.ErrNotFound) {
+		t.Errorf("bob is still in the store: %v", err)
 	}
 }

@@ -10,19 +10,19 @@
 //		c.Expect(t, "hello")
 //	}
 //
-// It has two parts, from the most faithful to the fastest:
+// Its three parts:
 //
 //   - gateway.go, conn.go: [NewGateway] serves a Router behind the local API
 //     Gateway emulator (package local) on a loopback port, so handlers run as
-//     they do on AWS: Lambda's JSON events, $connect deciding the handshake,
-//     ws.SendMessage going through the management API. [Gateway.Dial] opens
-//     real WebSocket connections whose [Conn.ID] is the handlers'
-//     ConnectionID; [Gateway.WaitIdle] and [Conn.Close] wait for the
-//     handlers, so tests need no sleeps.
-//   - recorder.go: [Recorder] is a ws.Sender that records messages instead
-//     of sending them, and can make connections gone or throttled.
+//     on AWS. [Gateway.Dial] opens real WebSocket connections whose [Conn.ID]
+//     is the handlers' ConnectionID; [Gateway.WaitIdle] and [Conn.Close] wait
+//     for the handlers, so tests need no sleeps.
+//   - event.go: [Connect], [Message] and [Disconnect] build the events API
+//     Gateway sends (as package local does), for table tests of
+//     Router.Handler.
+//   - recorder.go: [Recorder], a ws.Sender that records what handlers send
+//     and can make connections gone or throttled.
 //
-// Everything a test starts is stopped by t.Cleanup. Helpers fail the test
-// with t.Fatalf, so call them from the test's goroutine; waits give up after
-// [Gateway.Timeout].
+// What a test starts, t.Cleanup stops. Helpers call t.Fatalf, so call them
+// from the test's goroutine; waits fail after [Gateway.Timeout].
 package wstest

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/sender"
 	"github.com/lambdaws/lambdaws/ws"
 	"github.com/lambdaws/lambdaws/ws/wstest"
@@ -155,4 +156,53 @@ func ExampleRecorder_MarkThrottled() {
 	// true
 	// <nil>
 	// [second]
+}
+
+// A table test calls Router.Handler with built events; a Recorder receives
+// what the handlers send.
+func ExampleMessage() {
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, "got "+string(req.Body)) })
+	rec := wstest.NewRecorder()
+	r.Sender = rec
+
+	resp, _ := r.Handler(context.Background(), wstest.Message("R1kmxc2VNjMCFIA=", "hi"))
+	fmt.Println(resp.StatusCode, rec.Messages("R1kmxc2VNjMCFIA="))
+	// Output: 200 [got hi]
+}
+
+func ExampleConnect() {
+	r := ws.NewRouter()
+	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
+		if req.Header("Origin") != "https://example.com" {
+			return ws.Reject(http.StatusForbidden, "unknown origin")
+		}
+		req.SelectSubprotocol("chat.v2", "chat.v1")
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+
+	for _, ev := range []events.APIGatewayWebsocketProxyRequest{
+		wstest.Connect("R1kmxc2VNjMCFIA=", wstest.Header("Origin", "https://evil.example")),
+		wstest.Connect("VNRXVFJOywMF3-Q=", wstest.Header("Origin", "https://example.com"), wstest.Subprotocols("chat.v1")),
+	} {
+		resp, _ := r.Handler(context.Background(), ev)
+		fmt.Printf("%d %q %q\n", resp.StatusCode, resp.Body, resp.Headers["Sec-WebSocket-Protocol"])
+	}
+	// Output:
+	// 403 "unknown origin" ""
+	// 200 "" "chat.v1"
+}
+
+func ExampleDisconnect() {
+	r := ws.NewRouter()
+	r.OnDisconnect(func(ctx context.Context, req *ws.Request) error {
+		code, _ := req.DisconnectStatus()
+		fmt.Println(req.ConnectionID, "left with", code)
+		return nil
+	})
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+
+	r.Handler(context.Background(), wstest.Disconnect("R1kmxc2VNjMCFIA=", 1001))
+	// Output: R1kmxc2VNjMCFIA= left with 1001
 }

@@ -5,15 +5,14 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/sender"
 	"github.com/lambdaws/lambdaws/ws"
@@ -50,6 +49,7 @@ type state struct {
 
 // An Option changes the local.Options of a Gateway; any
 // func(*local.Options) is one, for the settings without a named Option.
+// NewGateway closes the Functions of the options at the end of the test.
 type Option func(*local.Options)
 
 // Stage sets the API stage: requestContext.stage and the first path segment
@@ -60,17 +60,44 @@ func Stage(name string) Option { return func(o *local.Options) { o.Stage = name 
 // d, with 1001, as API Gateway does after 10 minutes.
 func IdleTimeout(d time.Duration) Option { return func(o *local.Options) { o.IdleTimeout = d } }
 
+// OneWay makes every route one-way, as a deployed route without a route
+// response: what a handler returns with Request.Respond is not sent.
+// By default routes are two-way.
+func OneWay() Option {
+	return func(o *local.Options) {
+		routes := map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
+		if o.Routes != nil {
+			routes = make(map[string]local.Route, len(o.Routes))
+			for k, r := range o.Routes {
+				r.TwoWay = false
+				routes[k] = r
+			}
+		}
+		o.Routes = routes
+	}
+}
+
+// Authorizer puts a Lambda REQUEST authorizer on $connect. handler is
+// anything lambda.Start accepts, typically made by ws.Authorizer; it runs
+// in-process. A handshake missing one of identitySource
+// ("route.request.header.NAME", "route.request.querystring.NAME") is refused
+// with 401 without invoking it.
+func Authorizer(handler any, identitySource ...string) Option {
+	return func(o *local.Options) {
+		o.Authorizer = &local.Authorizer{
+			Function:       local.NewFunction(handler, &local.FunctionOptions{Name: "authorizer", Logger: o.Logger}),
+			IdentitySource: identitySource,
+		}
+	}
+}
+
 // NewGateway serves r behind the local emulator on 127.0.0.1 until the end
 // of the test, when it closes every connection (running their $disconnect)
 // and waits for them. The emulator logs through t.Log. NewGateway fails the
-// test if r.Validate does.
+// test if r.Validate does, and panics if local.New does.
 func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
 	t.Helper()
 	if err := r.Validate(); err != nil {
-		t.Fatalf("wstest: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
 		t.Fatalf("wstest: %v", err)
 	}
 	logs := &testLog{t: t}
@@ -78,27 +105,32 @@ func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	stage := o.Stage
-	if stage == "" {
-		stage = "local"
-	}
 	g := &Gateway{
 		Timeout:  5 * time.Second,
 		router:   r,
-		url:      "ws://" + ln.Addr().String() + "/" + stage,
-		client:   sender.NewForEndpoint("http://"+ln.Addr().String()+"/"+stage, nil),
 		dialer:   &http.Client{Transport: &http.Transport{}},
 		changed:  make(chan struct{}),
 		accepted: map[string]string{},
 		conns:    map[string]*state{},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- local.Serve(ctx, ln, lambda.NewHandler(g.handle), &o) }()
+	emulator := local.New(g.handle, &o)
+	srv := httptest.NewServer(emulator)
+	stage := o.Stage
+	if stage == "" {
+		stage = "local"
+	}
+	g.url = "ws://" + srv.Listener.Addr().String() + "/" + stage
+	g.client = sender.NewForEndpoint("http://"+srv.Listener.Addr().String()+"/"+stage, nil)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("wstest: gateway: %v", err)
+		emulator.Close() // while the server still serves the management API to $disconnect handlers
+		srv.Close()
+		if o.Authorizer != nil {
+			o.Authorizer.Function.Close()
+		}
+		for _, rt := range o.Routes {
+			if rt.Function != nil {
+				rt.Function.Close()
+			}
 		}
 		g.dialer.CloseIdleConnections()
 		logs.stop()

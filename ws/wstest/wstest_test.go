@@ -341,3 +341,52 @@ func TestNewGatewayFailsForAMisconfiguredRouter(t *testing.T) {
 		t.Errorf("NewGateway failed with %q, want the router's Validate error", msg)
 	}
 }
+
+func TestAuthorizer(t *testing.T) {
+	auth := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+		switch req.Query("token") {
+		case "s3cret":
+			return "user-1", map[string]any{"name": "Ann"}, nil
+		case "banned":
+			return "", nil, ws.Reject(http.StatusForbidden, "")
+		}
+		return "", nil, ws.Reject(http.StatusUnauthorized, "")
+	})
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Authorizer()) })
+	g := wstest.NewGateway(t, r, wstest.Authorizer(auth, "route.request.querystring.token"))
+
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {"wrong", http.StatusUnauthorized}, {"banned", http.StatusForbidden}} {
+		if status, _ := g.DialRefused(t, wstest.Query("token", tc.token)); status != tc.want {
+			t.Errorf("token %q refused with %d, want %d", tc.token, status, tc.want)
+		}
+	}
+	c := g.Dial(t, wstest.Query("token", "s3cret"))
+	c.Send(t, "who am I?")
+	c.Expect(t, map[string]any{"principalId": "user-1", "name": "Ann"})
+}
+
+func TestOneWay(t *testing.T) {
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return req.Respond("route response") })
+	for _, tc := range []struct {
+		name string
+		opts []wstest.Option
+		want bool
+	}{{"two-way by default", nil, true}, {"OneWay", []wstest.Option{wstest.OneWay()}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := wstest.NewGateway(t, r, tc.opts...)
+			c := g.Dial(t)
+			c.Send(t, "hi")
+			if tc.want {
+				c.Expect(t, "route response")
+				return
+			}
+			g.WaitIdle(t)
+			c.ExpectNone(t, 50*time.Millisecond)
+		})
+	}
+}

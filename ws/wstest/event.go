@@ -1,0 +1,71 @@
+package wstest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/apigw"
+)
+
+// eventDomain is the domainName of the events built here: a loopback
+// address no server listens on, so that a handler's sends fail at once
+// unless its Router has a Sender, such as a Recorder.
+const eventDomain = "127.0.0.1:0"
+
+// eventConn is the connection the events built here come from: a client on
+// 127.0.0.1 of the stage "local", as the local emulator describes it.
+func eventConn(id string, userAgent string) *apigw.Conn {
+	return &apigw.Conn{
+		ID:          id,
+		APIID:       "wstest0000",
+		Stage:       "local",
+		DomainName:  eventDomain,
+		SourceIP:    "127.0.0.1",
+		UserAgent:   userAgent,
+		ConnectedAt: time.Now(),
+	}
+}
+
+// Connect returns the $connect event of a handshake of connection id, as API
+// Gateway sends it, with what opts add to the handshake. Pass it to
+// Router.Handler in table tests; a 2xx response accepts the handshake.
+func Connect(id string, opts ...ConnectOption) events.APIGatewayWebsocketProxyRequest {
+	h := newHandshake(opts)
+	var key [16]byte
+	rand.Read(key[:])
+	var trace [12]byte
+	rand.Read(trace[:])
+	header := map[string][]string{
+		"Host":                  {eventDomain},
+		"Sec-WebSocket-Key":     {base64.StdEncoding.EncodeToString(key[:])},
+		"Sec-WebSocket-Version": {"13"},
+		"X-Forwarded-For":       {"127.0.0.1"},
+		"X-Forwarded-Port":      {"0"},
+		"X-Forwarded-Proto":     {"http"},
+		"X-Amzn-Trace-Id":       {fmt.Sprintf("Root=1-%08x-%x", time.Now().Unix(), trace)},
+	}
+	if len(h.protocols) > 0 {
+		header["Sec-WebSocket-Protocol"] = []string{strings.Join(h.protocols, ", ")}
+	}
+	for k, vs := range h.header {
+		header[k] = vs
+	}
+	return *apigw.Connect(eventConn(id, h.header.Get("User-Agent")), header, h.query)
+}
+
+// Message returns the event of a message with body from connection id, on
+// the $default route, as API Gateway sends it. Router.Handler serves it with
+// the custom route the body selects, if any.
+func Message(id, body string) events.APIGatewayWebsocketProxyRequest {
+	return *apigw.Message(eventConn(id, ""), "$default", body)
+}
+
+// Disconnect returns the $disconnect event of connection id closed with the
+// WebSocket status code, as API Gateway sends it.
+func Disconnect(id string, code int) events.APIGatewayWebsocketProxyRequest {
+	return *apigw.Disconnect(eventConn(id, ""), code, "")
+}
