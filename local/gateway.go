@@ -76,6 +76,13 @@ type Options struct {
 	// management API calls, such as a page at GET /. Default: 426 Upgrade
 	// Required at / and /{stage}, 404 elsewhere.
 	Fallback http.Handler
+
+	// FaultRate is the fraction (0 to 1) of management API calls that fail
+	// as API Gateway fails them when overloaded, without acting on them:
+	// half 429 LimitExceededException, half 500 InternalServerErrorException,
+	// each with X-Amzn-ErrorType and a {"__type":…} body. It exercises
+	// clients' retries. Default 0.
+	FaultRate float64
 }
 
 // A Route is the integration of one route key.
@@ -118,6 +125,7 @@ type Gateway struct {
 	lifetime   time.Duration
 	log        *slog.Logger
 	fallback   http.Handler
+	faultRate  float64
 	owned      *Function     // created by New from its handler; closed by Close
 	timeout    time.Duration // the integration timeout; tests shorten it
 
@@ -136,7 +144,7 @@ type Gateway struct {
 // the caller closes the ones it passed, after the Gateway. New panics on a
 // configuration mistake: no handler for a route, an empty route key, an
 // Authorizer without Function or with an identity source it cannot read, a
-// RouteSelectionExpression that does not parse.
+// RouteSelectionExpression that does not parse, a FaultRate outside [0, 1].
 func New(handler any, opts *Options) *Gateway {
 	var o Options
 	if opts != nil {
@@ -147,6 +155,9 @@ func New(handler any, opts *Options) *Gateway {
 	}
 	if o.RouteSelectionExpression == "" {
 		o.RouteSelectionExpression = registry.DefaultExpression
+	}
+	if !(o.FaultRate >= 0 && o.FaultRate <= 1) {
+		panic(fmt.Sprintf("local: Options.FaultRate %v is not between 0 and 1", o.FaultRate))
 	}
 	expr, err := registry.ParseExpression(o.RouteSelectionExpression)
 	if err != nil {
@@ -179,6 +190,7 @@ func New(handler any, opts *Options) *Gateway {
 		lifetime:   o.MaxLifetime,
 		log:        o.Logger,
 		fallback:   o.Fallback,
+		faultRate:  o.FaultRate,
 		conns:      make(map[string]*conn),
 		timeout:    integrationTimeout,
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -45,6 +46,14 @@ func parsePath(escaped string) (stage, id string, isAPI, ok bool) {
 // connection id.
 func (g *Gateway) manage(w http.ResponseWriter, r *http.Request, id string) {
 	w.Header().Set("X-Amzn-RequestId", newUUID())
+	if g.faultRate > 0 && rand.Float64() < g.faultRate {
+		if rand.IntN(2) == 0 {
+			writeError(w, http.StatusTooManyRequests, "LimitExceededException", "Rate exceeded")
+		} else {
+			writeError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+		}
+		return
+	}
 	switch r.Method {
 	case http.MethodPost:
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPost+1))

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/coder/websocket"
+
+	"github.com/lambdaws/lambdaws/local"
 )
 
 // client returns the real management API client pointed at endpoint
@@ -290,4 +292,55 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	h.g.Close()
 	checkNoLeaks(t)
+}
+
+// TestFaultRate: with Options.FaultRate, that share of management API calls
+// fails as AWS fails them (429 LimitExceededException or 500, type in the
+// header and the body) and does nothing; the others go through.
+func TestFaultRate(t *testing.T) {
+	h := start(t, &local.Options{FaultRate: 0.5}, nil)
+	c := h.dial("", nil)
+	id := h.next().RequestContext.ConnectionID
+	statuses := map[int]int{}
+	for i := range 200 {
+		body := fmt.Sprint("m", i)
+		resp, err := http.Post(h.srv.URL+"/local/@connections/"+id, "application/octet-stream", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		statuses[resp.StatusCode]++
+		switch resp.StatusCode {
+		case 200:
+			if got := read(t, c); got != body {
+				t.Fatalf("client read %q, want %q", got, body)
+			}
+		case 429, 500:
+			typ := map[int]string{429: "LimitExceededException", 500: "InternalServerErrorException"}[resp.StatusCode]
+			if resp.Header.Get("X-Amzn-ErrorType") != typ || !strings.HasPrefix(string(b), `{"__type":"`+typ+`"`) {
+				t.Errorf("fault %d: X-Amzn-ErrorType %q, body %q", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), b)
+			}
+		default:
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+	}
+	// 200 calls at 50 %: each count is far from 0 (binomial, p < 1e-20).
+	if statuses[200] < 50 || statuses[429] < 20 || statuses[500] < 20 {
+		t.Errorf("statuses %v, want about 100 × 200 and 50 each of 429 and 500", statuses)
+	}
+	// The faulted posts were not delivered: the next message is the marker.
+	if resp, err := http.Post(h.srv.URL+"/local/@connections/"+id, "", strings.NewReader("marker")); err == nil && resp.StatusCode == 200 {
+		resp.Body.Close()
+		if got := read(t, c); got != "marker" {
+			t.Errorf("client read %q after the faults, want the marker", got)
+		}
+	}
+
+	defer func() {
+		if recover() == nil {
+			t.Errorf("New with FaultRate 1.5 did not panic")
+		}
+	}()
+	local.New(nil, &local.Options{FaultRate: 1.5})
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,5 +109,99 @@ func TestEmulator(t *testing.T) {
 				t.Errorf("Send after Close = %v, want ErrGone", err)
 			}
 		})
+	}
+}
+
+// statusCounter counts the management API's answers by status.
+type statusCounter struct {
+	next http.Handler
+	mu   sync.Mutex
+	n    map[int]int
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
+
+func (c *statusCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.URL.Path, "@connections") {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusWriter{w, 200}
+	c.next.ServeHTTP(sw, r)
+	c.mu.Lock()
+	c.n[sw.status]++
+	c.mu.Unlock()
+}
+
+// TestBroadcastWithFaults broadcasts through the default (direct) client to
+// 500 real WebSocket connections on the local emulator while it fails 20 %
+// of management API calls with 429 or 500: every connection receives the
+// message exactly once, and the Result accounts for every id.
+func TestBroadcastWithFaults(t *testing.T) {
+	const n = 500
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	connected := make(chan string, n)
+	fn := func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		if ev.RequestContext.RouteKey == "$connect" {
+			connected <- ev.RequestContext.ConnectionID
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}
+	g := local.New(fn, &local.Options{FaultRate: 0.2, Logger: slog.New(slog.DiscardHandler)})
+	counter := &statusCounter{next: g, n: map[int]int{}}
+	srv := httptest.NewServer(counter)
+	t.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+
+	clients := map[string]*websocket.Conn{}
+	for range n {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		clients[<-connected] = c
+	}
+	ids := func(yield func(string, error) bool) {
+		for id := range clients {
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+	// Ten attempts: an id fails all of them with probability 0.2^10, so
+	// 500 ids all get through but for one run in 200,000.
+	s := sender.NewForEndpoint(srv.URL+"/local", &sender.Options{MaxAttempts: 10, BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond})
+	res, err := s.Broadcast(ctx, ids, []byte("to everyone"), nil)
+	if err != nil || res.Sent != n || res.Gone+res.Failed+res.NotAttempted != 0 {
+		t.Fatalf("Broadcast = %+v, %v; want %d sent", res, err, n)
+	}
+	counter.mu.Lock()
+	ok, faults := counter.n[200], counter.n[429]+counter.n[500]
+	t.Logf("management API answers by status: %v", counter.n)
+	counter.mu.Unlock()
+	if ok != n || faults < n/10 || len(counter.n) != 3 {
+		t.Errorf("management API answered %v: want %d × 200 and about %d faults (429, 500)", counter.n, n, n/4)
+	}
+
+	// Exactly once: each client reads the message, then a marker sent after
+	// the broadcast, and nothing in between.
+	for id, c := range clients {
+		if err := s.Send(ctx, id, []byte("marker")); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"to everyone", "marker"} {
+			if _, got, err := c.Read(ctx); err != nil || string(got) != want {
+				t.Fatalf("connection %s read %q, %v; want %q", id, got, err, want)
+			}
+		}
 	}
 }
