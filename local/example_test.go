@@ -2,11 +2,14 @@ package local_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
@@ -61,4 +64,58 @@ func ExampleServe() {
 	// hello
 	// StatusGoingAway
 	// <nil>
+}
+
+// Per-route functions and a Lambda authorizer: $connect needs ?token=secret,
+// and the authorizer's context reaches every later event.
+func ExampleNew_authorizer() {
+	authorize := func(ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		if ev.QueryStringParameters["token"] != "secret" {
+			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized") // 401
+		}
+		return events.APIGatewayCustomAuthorizerResponse{
+			PrincipalID: "ann",
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
+				{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn}},
+			}},
+			Context: map[string]any{"plan": "pro"},
+		}, nil
+	}
+	whoami := func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		auth := ev.RequestContext.Authorizer.(map[string]any)
+		return events.APIGatewayProxyResponse{StatusCode: 200, Body: fmt.Sprint(auth["principalId"], " on ", auth["plan"])}, nil
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	auth := local.NewFunction(authorize, &local.FunctionOptions{Name: "auth", Logger: quiet})
+	defer auth.Close() // the caller's Functions: closed after the Gateway
+	me := local.NewFunction(whoami, &local.FunctionOptions{Name: "whoami", Logger: quiet})
+	defer me.Close()
+	g := local.New(nil, &local.Options{
+		Routes:     map[string]local.Route{"$default": {Function: me, TwoWay: true}},
+		Authorizer: &local.Authorizer{Function: auth, IdentitySource: []string{"route.request.querystring.token"}},
+		Logger:     quiet,
+	})
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	defer g.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx := context.Background()
+
+	_, resp, _ := websocket.Dial(ctx, url, nil)
+	fmt.Println(resp.StatusCode) // no token: refused without invoking the authorizer
+	_, resp, _ = websocket.Dial(ctx, url+"?token=wrong", nil)
+	fmt.Println(resp.StatusCode)
+
+	c, _, err := websocket.Dial(ctx, url+"?token=secret", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer c.CloseNow()
+	c.Write(ctx, websocket.MessageText, []byte("who am I?"))
+	_, reply, _ := c.Read(ctx)
+	fmt.Println(string(reply))
+	// Output:
+	// 401
+	// 401
+	// ann on pro
 }
