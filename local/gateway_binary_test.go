@@ -1,0 +1,52 @@
+//go:build unix
+
+package local_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/local"
+)
+
+// TestBinaryInitFailure: a $connect whose process fails its init is refused
+// with 502, as a failed invocation.
+func TestBinaryInitFailure(t *testing.T) {
+	f := local.NewBinary(local.BuildTestdata(t, "badinit"), &local.FunctionOptions{Env: []string{"BADINIT=exit"}, Output: &lockedBuffer{}, Logger: discard})
+	t.Cleanup(func() { f.Close() })
+	h := serve(t, local.New(f, &local.Options{Logger: discard}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, h.url(), nil); err == nil || resp == nil || resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("dial: %v; want a 502 refusal", err)
+	}
+}
+
+// TestBinaryLeaks: once the gateway and its binary Function are closed, no
+// goroutine of package local, process or file descriptor is left.
+func TestBinaryLeaks(t *testing.T) {
+	path := local.BuildTestdata(t, "wsecho") // the build is no leak
+	fds := openFDs(t)
+	out := &lockedBuffer{}
+	f := local.NewBinary(path, &local.FunctionOptions{Output: out, Logger: discard})
+	h := serve(t, local.New(f, &local.Options{Logger: discard}))
+	for _, c := range []*websocket.Conn{h.dial("?token=t", nil), h.dial("?token=t", nil)} {
+		write(t, c, "sleep 200ms")
+		read(t, c)
+		c.Close(websocket.StatusNormalClosure, "")
+	}
+	h.g.Close() // waits for the $disconnects
+	f.Close()
+	h.srv.Close()
+	if n := strings.Count(out.String(), "disconnect "); n != 2 {
+		t.Errorf("%d $disconnect invocations ran before Close returned; want 2", n)
+	}
+	checkNoLeaks(t)
+	if n := openFDs(t); n > fds {
+		t.Errorf("%d open file descriptors after Close, %d before", n, fds)
+	}
+}
