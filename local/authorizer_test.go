@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -83,6 +84,10 @@ func TestAuthorizer(t *testing.T) {
 				}
 				if resp == nil || resp.StatusCode != tt.status {
 					t.Fatalf("dial: %v, want %d", err, tt.status)
+				}
+				want := map[int]string{401: `{"message": "Unauthorized"}`, 403: `{"message": "Forbidden"}`, 500: `{"message": "Internal server error"}`}[tt.status]
+				if b, _ := io.ReadAll(resp.Body); string(b) != want {
+					t.Errorf("refused with %q, want %q", b, want)
 				}
 			} else if err != nil {
 				t.Fatal(err)

@@ -94,7 +94,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if g.authorizer != nil {
 		status, auth := g.authorize(&c.info, header, query)
 		if status != http.StatusOK {
-			writeJSON(w, status, map[int]string{401: "Unauthorized", 403: "Forbidden"}[status])
+			writeJSON(w, status, map[int]string{401: "Unauthorized", 403: "Forbidden", 500: "Internal server error"}[status])
 			return
 		}
 		c.info.Authorizer = auth
