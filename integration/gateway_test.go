@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -192,4 +193,39 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("the talking connection was closed too: %v", talker.err)
 	default:
 	}
+}
+
+// TestAuthorizer serves a ws.Authorizer as the API's Lambda authorizer and a
+// router whose handlers read its identity with Request.Authorizer, each on
+// its own Function, as `sam deploy` would wire them.
+func TestAuthorizer(t *testing.T) {
+	auth := local.NewFunction(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+		switch req.Query("token") {
+		case "secret":
+			return "ann", map[string]any{"plan": "pro", "seats": 3}, nil
+		case "banned":
+			return "", nil, ws.Reject(http.StatusForbidden, "")
+		}
+		return "", nil, ws.Reject(http.StatusUnauthorized, "")
+	}), &local.FunctionOptions{Name: "authorizer", Logger: quietLogger()})
+	t.Cleanup(func() { auth.Close() })
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		a := req.Authorizer()
+		return ws.Reply(ctx, fmt.Sprintf("%v on %v with %v seats", a["principalId"], a["plan"], a["seats"]))
+	})
+	url := testGateway(t, r, &local.Options{Logger: quietLogger(), Authorizer: &local.Authorizer{
+		Function: auth, IdentitySource: []string{"route.request.querystring.token"}}})
+	ctx := testContext(t, time.Minute)
+	for _, tc := range []struct {
+		query  string
+		status int
+	}{{"", 401}, {"?token=guess", 401}, {"?token=banned", 403}, {"?token=secret", 101}} {
+		if status, _ := dialStatus(t, ctx, url+tc.query, nil); status != tc.status {
+			t.Errorf("dial %q: %d, want %d", tc.query, status, tc.status)
+		}
+	}
+	c := dial(t, ctx, "c", url+"?token=secret", nil)
+	c.send(ctx, "who am I?")
+	c.expect("ann on pro with 3 seats")
 }
