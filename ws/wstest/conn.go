@@ -67,8 +67,8 @@ func newHandshake(opts []ConnectOption) *handshake {
 	return h
 }
 
-// Dial opens a WebSocket connection through the gateway, running $connect,
-// and fails the test if the handshake is refused.
+// Dial opens a WebSocket connection through the gateway, running the
+// authorizer and $connect, and fails the test if the handshake is refused.
 func (g *Gateway) Dial(t testing.TB, opts ...ConnectOption) *Conn {
 	t.Helper()
 	c, resp, err := g.dial(t, opts)
@@ -82,9 +82,9 @@ func (g *Gateway) Dial(t testing.TB, opts ...ConnectOption) *Conn {
 	return c
 }
 
-// DialRefused opens a WebSocket connection that the test expects $connect to
-// refuse, and returns the status and body of the refusal. It fails the test
-// if the handshake succeeds.
+// DialRefused makes a handshake that the test expects the authorizer or
+// $connect to refuse, and returns the status and body of the refusal. It
+// fails the test if the handshake succeeds.
 func (g *Gateway) DialRefused(t testing.TB, opts ...ConnectOption) (status int, body string) {
 	t.Helper()
 	c, resp, err := g.dial(t, opts)

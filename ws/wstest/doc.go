@@ -19,7 +19,7 @@
 //     for the handlers, so tests need no sleeps.
 //   - event.go: [Connect], [Message] and [Disconnect] build the events API
 //     Gateway sends (as package local does), for table tests of
-//     Router.Handler.
+//     Router.Handler; give the Router a Sender for what its handlers send.
 //   - recorder.go: [Recorder], a ws.Sender that records what handlers send
 //     and can make connections gone or throttled.
 //

@@ -33,6 +33,10 @@ func eventConn(id string, userAgent string) *apigw.Conn {
 // Connect returns the $connect event of a handshake of connection id, as API
 // Gateway sends it, with what opts add to the handshake. Pass it to
 // Router.Handler in table tests; a 2xx response accepts the handshake.
+//
+// The events built here come from stage "local" of a gateway at
+// 127.0.0.1:0, where nothing listens: sends from their handlers fail at once
+// unless the Router has a Sender, such as a [Recorder].
 func Connect(id string, opts ...ConnectOption) events.APIGatewayWebsocketProxyRequest {
 	h := newHandshake(opts)
 	var key [16]byte
