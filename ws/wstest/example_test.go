@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/sender"
@@ -29,6 +30,8 @@ func TestExamples(tt *testing.T) {
 		{"Gateway_WaitIdle", ExampleGateway_WaitIdle},
 		{"Gateway_Sender", ExampleGateway_Sender},
 		{"Conn_Close", ExampleConn_Close},
+		{"Conn_ExpectNone", ExampleConn_ExpectNone},
+		{"Authorizer", ExampleAuthorizer},
 	} {
 		tt.Run(ex.name, func(sub *testing.T) {
 			t = sub
@@ -110,6 +113,38 @@ func ExampleConn_Close() {
 	if online[c.ID()] {
 		t.Error("still online after $disconnect")
 	}
+}
+
+// A message for others only: the sender gets nothing back.
+func ExampleConn_ExpectNone() {
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil }) // silent
+	g := wstest.NewGateway(t, r)
+
+	c := g.Dial(t)
+	c.Send(t, "psst")
+	g.WaitIdle(t)
+	c.ExpectNone(t, 50*time.Millisecond)
+}
+
+// The connection's identity comes from a Lambda authorizer, as on AWS.
+func ExampleAuthorizer() {
+	auth := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+		if req.Header("Authorization") != "Bearer s3cret" {
+			return "", nil, ws.Reject(http.StatusUnauthorized, "")
+		}
+		return "user-42", map[string]any{"plan": "pro"}, nil
+	})
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Authorizer()["plan"]) })
+	g := wstest.NewGateway(t, r, wstest.Authorizer(auth, "route.request.header.Authorization"))
+
+	if status, _ := g.DialRefused(t); status != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", status)
+	}
+	c := g.Dial(t, wstest.Header("Authorization", "Bearer s3cret"))
+	c.Send(t, "plan?")
+	c.Expect(t, "pro")
 }
 
 func ExampleNewRecorder() {
