@@ -1,12 +1,13 @@
 # make test   installs what the tests need, checks the code and runs every test,
 #             integration tests included (LAMBDAWS_INTEGRATION=1 turns a missing
 #             component into a failure instead of a skip).
-# make bench  runs the benchmarks; results go to BENCHMARKS.md by hand.
+# make bench  runs the benchmarks, then the side-by-side management-API
+#             benchmark (bench-peers); results go to BENCHMARKS.md by hand.
 
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test check deps bench fuzz
+.PHONY: test check deps bench bench-peers fuzz
 
 test: deps check
 	LAMBDAWS_INTEGRATION=1 $(GO) test -race -timeout 20m ./...
@@ -22,6 +23,12 @@ deps:
 
 bench: deps
 	LAMBDAWS_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	$(MAKE) bench-peers
+
+# lambdaws Broadcast, the AWS JS SDK v3 Promise.all pattern and a boto3 loop,
+# each a process, against one HTTPS stand-in for the management API.
+bench-peers: deps
+	scripts/bench-peers.sh
 
 # Fuzz every parser for FUZZTIME each (make test runs their seed corpora);
 # `make -k fuzz` runs the rest when one fails. Minimising each new input is
@@ -30,7 +37,7 @@ bench: deps
 # 32 KiB seed, ran 6,219 inputs in 10s, with 2s 32,322.
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 2s
-FUZZERS := registry.FuzzEvaluate ws.FuzzHandler sender.FuzzResolveEndpoint \
+FUZZERS := registry.FuzzEvaluate registry.FuzzValid ws.FuzzHandler sender.FuzzResolveEndpoint \
 	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP
 .PHONY: $(FUZZERS)
 fuzz: $(FUZZERS)

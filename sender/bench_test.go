@@ -13,8 +13,9 @@ import (
 	"github.com/lambdaws/lambdaws/sender"
 )
 
-// BenchmarkBroadcast broadcasts through the real SDK client (HTTPS, SigV4,
-// as in production) to a local management API that takes 10ms per call. x-of-limit compares the time with
+// BenchmarkBroadcast broadcasts through the default (direct) client and the
+// real SDK client (HTTPS, SigV4, as in production) to a local management API
+// that takes 10ms per call. x-of-limit compares the time with
 // the bound set by the concurrency, ceil(N/Concurrency)×10ms (N×10ms for the
 // sequential loop); peak-heap-MB is the largest live heap seen while it ran.
 // The sequential baseline (one Send after another, as most existing
@@ -32,19 +33,25 @@ func BenchmarkBroadcast(b *testing.B) {
 	data := []byte(`{"action":"message","text":"hello, everyone"}`)
 	for _, tc := range []struct {
 		name       string
+		kind       string // see clientKinds
 		n          int
 		sequential bool
 		fake       bool
 	}{
-		{"concurrent/N=1000", 1000, false, false},
-		{"concurrent/N=10000", 10000, false, false},
-		{"sequential/N=1000", 1000, true, false},
-		{"fake-client/N=10000", 10000, false, true},
+		{"concurrent/N=1000", "direct", 1000, false, false},
+		{"concurrent/N=10000", "direct", 10000, false, false},
+		{"concurrent-sdk/N=1000", "sdk", 1000, false, false},
+		{"concurrent-sdk/N=10000", "sdk", 10000, false, false},
+		{"sequential/N=1000", "direct", 1000, true, false},
+		{"fake-client/N=10000", "", 10000, false, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			api := newMgmtAPITLS(b, "prod", latency)
 			api.quiet = true
-			s := sender.NewForEndpoint(api.endpoint(), &sender.Options{Concurrency: concurrency})
+			var s *sender.Client
+			if tc.kind != "" {
+				s = newClient(b, tc.kind, api.endpoint(), &sender.Options{Concurrency: concurrency})
+			}
 			if tc.fake {
 				s = sender.New(sleepClient{latency}, &sender.Options{Concurrency: concurrency})
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 
@@ -32,8 +34,18 @@ func newClient(t testing.TB, kind, endpoint string, opts *sender.Options) *sende
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As NewForEndpoint did with the SDK client: idle connections for
+	// the concurrency, not the SDK's 10 per host.
+	conns := 64
+	if opts != nil && opts.Concurrency > 0 {
+		conns = opts.Concurrency
+	}
+	hc := cfg.HTTPClient.(*awshttp.BuildableClient).WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost, t.MaxIdleConns = conns, max(100, conns)
+	})
 	return sender.New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
+		o.HTTPClient = hc
 	}), opts)
 }
 

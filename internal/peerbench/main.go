@@ -342,7 +342,8 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 	cmd.Env = append(append(cmd.Env, os.Environ()...),
 		"AWS_ACCESS_KEY_ID=AKIDPEERBENCH", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=eu-west-1",
 		"AWS_DEFAULT_REGION=eu-west-1", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE="+certFile, "NODE_EXTRA_CA_CERTS="+certFile)
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE="+certFile, "NODE_EXTRA_CA_CERTS="+certFile,
+		"AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true") // node 20 is Debian's
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
