@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+)
+
+// builds holds the binary of every function: a bootstrap from its CodeUri,
+// or one built from the Go source in its CodeUri (shared by the functions
+// with the same CodeUri).
+type builds struct {
+	out      io.Writer
+	bins     map[string]string   // CodeURI → binary
+	gos      []*goBuild          // in CodeURI order
+	modCache string              // GOMODCACHE, whose sources never change
+	names    map[string][]string // CodeURI → function logical ids
+}
+
+// goBuild is one Go package built for the host.
+type goBuild struct {
+	dir   string   // CodeURI
+	bin   string   // the binary, in the user's cache
+	watch []string // files and folders whose change rebuilds it
+	state string   // their fingerprint when last built
+}
+
+// goRuntimes are the Lambda runtimes lambdaws local can run.
+var goRuntimes = []string{"", "provided.al2023", "provided.al2", "provided", "go1.x"}
+
+// prepare finds or builds the binary of each function of tpl.
+func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, error) {
+	b := &builds{out: out, bins: map[string]string{}, names: map[string][]string{}}
+	ids := make([]string, 0, len(tpl.Functions))
+	for id := range tpl.Functions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		fn := tpl.Functions[id]
+		b.names[fn.CodeURI] = append(b.names[fn.CodeURI], id)
+		if _, ok := b.bins[fn.CodeURI]; ok {
+			continue
+		}
+		bin, isGo, err := classify(fn)
+		if err != nil {
+			return nil, err
+		}
+		b.bins[fn.CodeURI] = bin
+		if isGo {
+			b.gos = append(b.gos, &goBuild{dir: fn.CodeURI, bin: bin})
+		}
+	}
+	if len(b.gos) == 0 {
+		return b, nil
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		return nil, errors.New("go is not on PATH: lambdaws local builds Go functions with the Go toolchain")
+	}
+	mc, err := exec.CommandContext(ctx, "go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	b.modCache = strings.TrimSpace(string(mc))
+	for _, g := range b.gos {
+		if err := os.MkdirAll(filepath.Dir(g.bin), 0o755); err != nil {
+			return nil, err
+		}
+		if !b.build(ctx, g) {
+			return nil, fmt.Errorf("building %s failed", strings.Join(b.names[g.dir], ", "))
+		}
+	}
+	return b, nil
+}
+
+// classify returns the binary a function runs and whether it is built from
+// Go source, or why it cannot run here.
+func classify(fn *sam.Function) (bin string, isGo bool, err error) {
+	if !slices.Contains(goRuntimes, fn.Runtime) {
+		return "", false, fmt.Errorf("function %s: runtime %s is not supported: lambdaws local runs Go functions and custom runtimes (provided.al2023, provided.al2) whose CodeUri holds a bootstrap", fn.LogicalID, fn.Runtime)
+	}
+	if st, err := os.Stat(fn.CodeURI); err != nil || !st.IsDir() {
+		return "", false, fmt.Errorf("function %s: CodeUri %s is not a folder", fn.LogicalID, fn.CodeURI)
+	}
+	bootstrap := filepath.Join(fn.CodeURI, "bootstrap")
+	_, statErr := os.Stat(bootstrap)
+	hasBootstrap := statErr == nil
+	if fn.BuildMethod == "go1.x" || (!hasBootstrap && hasGoSource(fn.CodeURI)) {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", false, fmt.Errorf("function %s: no cache folder for its binary: %w", fn.LogicalID, err)
+		}
+		sum := sha256.Sum256([]byte(fn.CodeURI))
+		return filepath.Join(cache, "lambdaws", "build", hex.EncodeToString(sum[:8]), "bootstrap"), true, nil
+	}
+	if !hasBootstrap {
+		if fn.BuildMethod != "" {
+			return "", false, fmt.Errorf("function %s: BuildMethod %s: run sam build first, then lambdaws local (it reads .aws-sam/build/template.yaml)", fn.LogicalID, fn.BuildMethod)
+		}
+		return "", false, fmt.Errorf("function %s: CodeUri %s holds neither a bootstrap nor Go source", fn.LogicalID, fn.CodeURI)
+	}
+	if err := runnable(bootstrap); err != nil {
+		return "", false, fmt.Errorf("function %s: %s %w", fn.LogicalID, bootstrap, err)
+	}
+	return bootstrap, false, nil
+}
+
+func hasGoSource(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	return len(m) > 0
+}
+
+// runnable checks that an ELF binary is for this machine (a deployment
+// build is usually linux/arm64).
+func runnable(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil // not ELF: a script, or a binary the OS will judge
+	}
+	defer f.Close()
+	const hint = "; serve the source template instead, so that lambdaws local builds the function for this machine"
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("is a Linux binary and this machine runs %s%s", runtime.GOOS, hint)
+	}
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	if want != 0 && f.Machine != want {
+		return fmt.Errorf("is built for %s and this machine is %s%s", f.Machine, runtime.GOARCH, hint)
+	}
+	return nil
+}
+
+func (b *builds) binary(fn *sam.Function) string { return b.bins[fn.CodeURI] }
+
+func (b *builds) label(g *goBuild) string {
+	rel := g.dir
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, g.dir); err == nil && !strings.HasPrefix(r, "..") {
+			rel = r
+		}
+	}
+	return fmt.Sprintf("%s (%s)", strings.Join(b.names[g.dir], ", "), rel)
+}
+
+// build runs go build for the host into a temporary file and renames it over
+// the binary, so that running processes keep the old one. It prints the
+// outcome and reports success; on failure the old binary stays.
+func (b *builds) build(ctx context.Context, g *goBuild) bool {
+	start := time.Now()
+	tmp := fmt.Sprintf("%s.%d.tmp", g.bin, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", tmp, ".")
+	cmd.Dir = g.dir
+	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		err = os.Rename(tmp, g.bin)
+	}
+	b.listSources(ctx, g)
+	if err != nil {
+		os.Remove(tmp)
+		if ctx.Err() != nil {
+			return false
+		}
+		fmt.Fprintf(b.out, "build of %s failed: %v\n%s", b.label(g), err, out)
+		return false
+	}
+	fmt.Fprintf(b.out, "built %s in %s\n", b.label(g), time.Since(start).Round(time.Millisecond))
+	return true
+}
+
+// listSources sets what g watches: the folders of the packages it is built
+// from that are outside the module cache (its module, and local replace
+// targets), their modules' go.mod and go.sum, and CodeUri itself.
+func (b *builds) listSources(ctx context.Context, g *goBuild) {
+	watch := []string{g.dir}
+	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-deps",
+		"-f", "{{if not .Standard}}{{.Dir}}\n{{with .Module}}{{.GoMod}}{{end}}{{end}}", ".")
+	cmd.Dir = g.dir
+	if out, err := cmd.Output(); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			p := sc.Text()
+			if p == "" || (b.modCache != "" && strings.HasPrefix(p, b.modCache)) {
+				continue
+			}
+			if strings.HasSuffix(p, "go.mod") {
+				watch = append(watch, p, strings.TrimSuffix(p, "go.mod")+"go.sum")
+			} else {
+				watch = append(watch, p)
+			}
+		}
+	}
+	slices.Sort(watch)
+	watch = slices.Compact(watch)
+	// After a failed build keep watching what the last good one used too,
+	// so that fixing any of it rebuilds.
+	g.watch = slices.Compact(slices.Sorted(slices.Values(append(watch, g.watch...))))
+	g.state = fingerprint(g.watch)
+}
+
+// fingerprint sums the names, sizes and modification times of the watched
+// files: *.go files (tests excluded) in watched folders, and watched files.
+func fingerprint(paths []string) string {
+	h := sha256.New()
+	add := func(path string, info os.FileInfo) {
+		fmt.Fprintf(h, "%s %d %d\n", path, info.Size(), info.ModTime().UnixNano())
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			fmt.Fprintf(h, "%s missing\n", p)
+			continue
+		}
+		if !info.IsDir() {
+			add(p, info)
+			continue
+		}
+		entries, _ := os.ReadDir(p)
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			if info, err := e.Info(); err == nil {
+				add(filepath.Join(p, name), info)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// watch polls the sources of the Go functions until ctx is done, rebuilds
+// one whose sources changed, and calls rebuilt with its CodeURI after a
+// successful build.
+func (b *builds) watch(ctx context.Context, rebuilt func(codeURI string)) {
+	if len(b.gos) == 0 {
+		return
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, g := range b.gos {
+			if fingerprint(g.watch) == g.state {
+				continue
+			}
+			fmt.Fprintf(b.out, "sources of %s changed: rebuilding\n", b.label(g))
+			if b.build(ctx, g) {
+				rebuilt(g.dir)
+			}
+		}
+	}
+}

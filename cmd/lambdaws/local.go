@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+	"github.com/lambdaws/lambdaws/local"
+)
+
+const localUsage = `Usage: lambdaws local [flags]
+
+Serves the WebSocket API of a SAM or CloudFormation template on this machine,
+with its functions as they are deployed: Go functions are built from source
+(and rebuilt when their sources change), other functions run their bootstrap
+through the Lambda Runtime API.
+
+Functions receive Lambda's environment variables, their template's
+Environment.Variables, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
+AWS_REGION and credential variables, so they can reach a local DynamoDB.
+
+Flags:
+`
+
+// localFlags are the flags of lambdaws local.
+type localFlags struct {
+	template, addr, params, envVars, api string
+	createTables                         bool
+}
+
+func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
+	f := &localFlags{}
+	fs := flag.NewFlagSet("lambdaws local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, localUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.template, "template", "", "the template `FILE`; default .aws-sam/build/template.yaml when it exists (after sam build), else template.yaml")
+	fs.StringVar(&f.addr, "addr", local.DefaultAddr, "`HOST:PORT` to serve the API on")
+	fs.StringVar(&f.params, "parameter-overrides", "", "template parameters, as 'Key=Value Key2=Value2' (or SAM's ParameterKey=K,ParameterValue=V)")
+	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
+	fs.BoolVar(&f.createTables, "create-tables", false, "create the template's DynamoDB tables that do not exist at AWS_ENDPOINT_URL_DYNAMODB")
+	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return nil, fmt.Errorf("local: unexpected argument %q", fs.Arg(0))
+	}
+	if f.template == "" {
+		f.template = "template.yaml"
+		if _, err := os.Stat(filepath.Join(".aws-sam", "build", "template.yaml")); err == nil {
+			f.template = filepath.Join(".aws-sam", "build", "template.yaml")
+		}
+	}
+	return f, nil
+}
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseLocalFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts := &sam.Options{API: f.api, Region: os.Getenv("AWS_REGION")}
+	if opts.Parameters, err = parseParameterOverrides(f.params); err != nil {
+		return err
+	}
+	if f.envVars != "" {
+		if opts.EnvVars, err = readEnvVars(f.envVars); err != nil {
+			return err
+		}
+	}
+	tpl, err := sam.Load(f.template, opts)
+	if err != nil {
+		return err
+	}
+	out := &syncWriter{w: stdout}
+	for _, w := range tpl.Warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	logger := slog.New(slog.NewTextHandler(out, nil))
+
+	if f.createTables {
+		if err := createTables(ctx, tpl.Tables, out); err != nil {
+			return err
+		}
+	}
+
+	builds, err := prepare(ctx, tpl, out)
+	if err != nil {
+		return err
+	}
+	fns := map[string]*local.Function{}
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		var env []string
+		for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
+			env = append(env, k+"="+fn.Environment[k])
+		}
+		fns[id] = local.NewBinary(builds.binary(fn), &local.FunctionOptions{
+			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
+		})
+	}
+	defer func() {
+		for _, fn := range fns {
+			fn.Close()
+		}
+	}()
+
+	api := tpl.API
+	gopts := &local.Options{
+		Stage:                    api.Stage,
+		StageVariables:           api.StageVariables,
+		RouteSelectionExpression: api.RouteSelectionExpression,
+		Routes:                   map[string]local.Route{},
+		Logger:                   logger,
+	}
+	for _, r := range api.Routes {
+		gopts.Routes[r.Key] = local.Route{Function: fns[r.Function], TwoWay: r.TwoWay}
+	}
+	if a := api.Authorizer; a != nil {
+		gopts.Authorizer = &local.Authorizer{Function: fns[a.Function], IdentitySource: a.IdentitySource}
+	}
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
+		api.LogicalID, addr, api.Stage, addr, api.Stage)
+	for _, r := range api.Routes {
+		how := "one-way"
+		if r.TwoWay {
+			how = "two-way"
+		}
+		fmt.Fprintf(out, "  route %s → %s (%s)\n", r.Key, r.Function, how)
+	}
+	if a := api.Authorizer; a != nil {
+		fmt.Fprintf(out, "  authorizer on $connect → %s (%s)\n", a.Function, strings.Join(a.IdentitySource, ", "))
+	}
+
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		builds.watch(watchCtx, func(codeURI string) {
+			for id, fn := range tpl.Functions {
+				if fn.CodeURI == codeURI {
+					fns[id].Reset()
+				}
+			}
+		})
+	}()
+	err = local.Serve(ctx, ln, nil, gopts)
+	stopWatching()
+	wg.Wait()
+	fmt.Fprintln(out, "stopped")
+	return err
+}
+
+// parseParameterOverrides reads --parameter-overrides: "Key=Value" pairs
+// separated by spaces, values optionally quoted, or SAM's
+// "ParameterKey=Key,ParameterValue=Value".
+func parseParameterOverrides(s string) (map[string]string, error) {
+	params := map[string]string{}
+	for _, field := range splitQuoted(s) {
+		if rest, ok := strings.CutPrefix(field, "ParameterKey="); ok {
+			k, v, ok := strings.Cut(rest, ",ParameterValue=")
+			if !ok {
+				return nil, fmt.Errorf("--parameter-overrides: %q is not ParameterKey=K,ParameterValue=V", field)
+			}
+			params[k] = v
+			continue
+		}
+		k, v, ok := strings.Cut(field, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--parameter-overrides: %q is not Key=Value", field)
+		}
+		params[k] = v
+	}
+	return params, nil
+}
+
+// splitQuoted splits s on spaces outside single or double quotes, and drops
+// the quotes.
+func splitQuoted(s string) []string {
+	var fields []string
+	var cur strings.Builder
+	var quote rune
+	in := false
+	for _, c := range s {
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\''):
+			quote, in = c, true
+		case quote == 0 && (c == ' ' || c == '\t' || c == '\n'):
+			if in {
+				fields = append(fields, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(c)
+			in = true
+		}
+	}
+	if in {
+		fields = append(fields, cur.String())
+	}
+	return fields
+}
+
+// readEnvVars reads an --env-vars file in SAM CLI's format.
+func readEnvVars(path string) (map[string]map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("--env-vars %s: %w (want {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {...}})", path, err)
+	}
+	vars := map[string]map[string]string{}
+	for fn, m := range raw {
+		vars[fn] = map[string]string{}
+		for k, v := range m {
+			switch v := v.(type) {
+			case string:
+				vars[fn][k] = v
+			case float64, bool:
+				vars[fn][k] = fmt.Sprint(v)
+			default:
+				return nil, fmt.Errorf("--env-vars %s: %s.%s is not a string, number or boolean", path, fn, k)
+			}
+		}
+	}
+	return vars, nil
+}
+
+// syncWriter serializes writes of whole lines from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
