@@ -55,10 +55,10 @@ process.stdout.write(JSON.stringify(doc));
 // TestTemplates checks that the examples' SAM templates parse and describe
 // what the examples need: a WebSocket API routing by action, the three
 // routes on a Lambda proxy integration, a provided.al2023 function named
-// bootstrap, and permissions no wider than the API's @connections (and, for
+// bootstrap built from the example's folder, and permissions no wider than the API's @connections (and, for
 // the chat, its own table with TTL).
 func TestTemplates(t *testing.T) {
-	for _, name := range []string{"echo", "chat"} {
+	for _, name := range []string{"echo", "chat", "auth"} {
 		t.Run(name, func(t *testing.T) {
 			doc := parseTemplate(t, filepath.Join(testenv.RepoRoot(t), "examples", name, "template.yaml"))
 			res := get(t, doc, "Resources").(map[string]any)
@@ -84,8 +84,12 @@ func TestTemplates(t *testing.T) {
 				t.Errorf("routes %v", routes)
 			}
 			fn := props("Function")
-			if fn["Runtime"] != "provided.al2023" || fn["Handler"] != "bootstrap" {
+			if fn["Runtime"] != "provided.al2023" || fn["Handler"] != "bootstrap" || fn["CodeUri"] != "./" {
 				t.Errorf("Function: %v", fn)
+			}
+			// Built from source by sam build (and lambdaws local).
+			if get(t, res, "Function", "Metadata", "BuildMethod") != "go1.x" {
+				t.Errorf("Function metadata: %v", get(t, res, "Function"))
 			}
 			policies, _ := json.Marshal(fn["Policies"])
 			if !strings.Contains(string(policies), `"execute-api:ManageConnections"`) ||

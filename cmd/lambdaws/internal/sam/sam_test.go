@@ -322,3 +322,35 @@ Resources:
 	equal(t, "routes", tpl.API.Routes, []sam.Route{{Key: "$default", Function: "F"}})
 	equal(t, "code", tpl.Functions["F"].CodeURI, filepath.Join("/app", "f"))
 }
+
+// The examples' templates read as lambdaws local serves them.
+func TestExamples(t *testing.T) {
+	for _, name := range []string{"echo", "chat", "auth"} {
+		t.Run(name, func(t *testing.T) {
+			tpl, err := sam.Load(filepath.Join("..", "..", "..", "..", "examples", name, "template.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "..", "examples", name))
+			equal(t, "stage", tpl.API.Stage, "prod")
+			equal(t, "routes", tpl.API.Routes, []sam.Route{
+				{Key: "$connect", Function: "Function"}, {Key: "$default", Function: "Function"}, {Key: "$disconnect", Function: "Function"},
+			})
+			fn := tpl.Functions["Function"]
+			if fn.CodeURI != dir || fn.BuildMethod != "go1.x" || fn.Timeout != 10*time.Second {
+				t.Errorf("Function: %+v", fn)
+			}
+			equal(t, "warnings", tpl.Warnings, []string(nil))
+			switch name {
+			case "chat":
+				equal(t, "environment", fn.Environment, map[string]string{"CONNECTIONS_TABLE": "ConnectionsTable"})
+				equal(t, "TTL", tpl.Tables[0].Properties["TimeToLiveSpecification"], map[string]any{"AttributeName": "ttl", "Enabled": true})
+			case "auth":
+				equal(t, "authorizer", tpl.API.Authorizer, &sam.Authorizer{Function: "AuthorizerFunction", IdentitySource: []string{"route.request.querystring.token"}})
+				a := tpl.Functions["AuthorizerFunction"]
+				equal(t, "authorizer code", a.CodeURI, filepath.Join(dir, "authorizer"))
+				equal(t, "authorizer environment", a.Environment, map[string]string{"TOKENS": "demo-token=demo", "BANNED": "mallory"})
+			}
+		})
+	}
+}
