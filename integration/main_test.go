@@ -122,6 +122,13 @@ func runExample(t testing.TB, name string, env []string, args ...string) *proc {
 	if !ok {
 		t.Fatalf("example %q was not built", name)
 	}
+	return runBinary(t, bin, env, args...)
+}
+
+// runBinary is runExample for any program.
+func runBinary(t testing.TB, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	name := filepath.Base(bin)
 	p := &proc{t: t, out: &logBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(baseEnv(), env...)
