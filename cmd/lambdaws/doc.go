@@ -1,0 +1,42 @@
+// Command lambdaws is the lambdaws command line. Its one subcommand,
+// lambdaws local, serves the WebSocket API of an AWS SAM or CloudFormation
+// template on this machine, with the functions as they are deployed:
+//
+//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest
+//	lambdaws local [--template FILE] [--addr HOST:PORT] [--parameter-overrides 'K=V K2=V2']
+//	               [--env-vars FILE.json] [--create-tables] [--api LOGICAL_ID]
+//
+// It reads the template (default .aws-sam/build/template.yaml after sam
+// build, else template.yaml): the WebSocket API (AWS::ApiGatewayV2::Api with
+// its routes, integrations, authorizer, route responses and stage, or
+// AWS::Serverless::WebSocketApi), the functions its routes and authorizer
+// invoke, and the DynamoDB tables; parameters take their Default or
+// --parameter-overrides, and intrinsic functions are resolved. What it
+// cannot resolve where it matters is an error naming the resource and
+// property; in environment variables it is empty, with a warning, and
+// --env-vars (SAM CLI's JSON format) overrides it.
+//
+// A Go function (Metadata BuildMethod go1.x, or Go source in CodeUri) is
+// built with go build for this machine into the user's cache folder, and
+// rebuilt when its sources change (polling the *.go files of its packages
+// outside the module cache, and go.mod / go.sum): new execution environments
+// run the new binary, a build error is printed and the last good binary keeps
+// serving. A function whose CodeUri holds a bootstrap runs it as is. Other
+// runtimes are refused.
+//
+// Each function runs as Lambda runs it (package local): a process per
+// execution environment, served through the Lambda Runtime API, with
+// Lambda's environment variables, its template's Environment.Variables,
+// Timeout and MemorySize, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
+// AWS_REGION and credential variables, so that it reaches a local DynamoDB.
+// --create-tables creates the template's tables at AWS_ENDPOINT_URL_DYNAMODB.
+//
+// It prints the API's ws:// URL, stage and management API URL, a line per
+// build, a line per invocation, and the functions' output prefixed with
+// their names. SIGINT or SIGTERM closes every connection (their $disconnect
+// runs) and ends the functions' processes.
+//
+// Roadmap: main.go (subcommands), local.go (flags, serving), build.go
+// (building and watching Go functions), tables.go (--create-tables); the
+// template reader is internal/sam.
+package main

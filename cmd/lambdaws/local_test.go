@@ -1,0 +1,181 @@
+package main
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+)
+
+func TestParseParameterOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want map[string]string
+		err  string
+	}{
+		{"", map[string]string{}, ""},
+		{"Stage=dev  Table=t", map[string]string{"Stage": "dev", "Table": "t"}, ""},
+		{`Tokens="a=ann,b=bob" Name='my app'`, map[string]string{"Tokens": "a=ann,b=bob", "Name": "my app"}, ""},
+		{"ParameterKey=Stage,ParameterValue=dev ParameterKey=Empty,ParameterValue=", map[string]string{"Stage": "dev", "Empty": ""}, ""},
+		{"Stage", nil, `"Stage" is not Key=Value`},
+		{"=x", nil, `"=x" is not Key=Value`},
+		{"ParameterKey=Stage", nil, "is not ParameterKey=K,ParameterValue=V"},
+	} {
+		got, err := parseParameterOverrides(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestReadEnvVars(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		path := filepath.Join(dir, "env.json")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	got, err := readEnvVars(write(`{"Fn": {"A": "x", "N": 3, "B": true}, "Parameters": {"C": "y"}}`))
+	want := map[string]map[string]string{"Fn": {"A": "x", "N": "3", "B": "true"}, "Parameters": {"C": "y"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{`{"Fn": "x"}`, `{"Fn": {"A": {"nested": 1}}}`, `[`} {
+		if _, err := readEnvVars(write(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, files ...string) string {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(d, f), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	goSrc, boot, both, empty := mk("go", "main.go"), mk("boot", "bootstrap"), mk("both", "bootstrap", "main.go"), mk("empty")
+	fn := func(code, runtime, build string) *sam.Function {
+		return &sam.Function{LogicalID: "F", CodeURI: code, Runtime: runtime, BuildMethod: build, Timeout: time.Second}
+	}
+	for _, tc := range []struct {
+		name string
+		fn   *sam.Function
+		bin  string // "" for a built binary
+		isGo bool
+		err  string
+	}{
+		{"go source", fn(goSrc, "provided.al2023", ""), "", true, ""},
+		{"go build method", fn(both, "provided.al2", "go1.x"), "", true, ""},
+		{"bootstrap", fn(boot, "provided.al2023", ""), filepath.Join(boot, "bootstrap"), false, ""},
+		{"bootstrap beside go source", fn(both, "provided.al2023", ""), filepath.Join(both, "bootstrap"), false, ""},
+		{"node", fn(boot, "nodejs20.x", ""), "", false, "function F: runtime nodejs20.x is not supported"},
+		{"empty", fn(empty, "provided.al2023", ""), "", false, "holds neither a bootstrap nor Go source"},
+		{"makefile", fn(empty, "provided.al2023", "makefile"), "", false, "BuildMethod makefile: run sam build first"},
+		{"missing", fn(filepath.Join(dir, "nope"), "provided.al2023", ""), "", false, "is not a folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, isGo, err := classify(tc.fn)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || isGo != tc.isGo || (tc.bin != "" && bin != tc.bin) {
+				t.Fatalf("%q, %v, %v", bin, isGo, err)
+			}
+			if isGo && (!strings.Contains(bin, filepath.Join("lambdaws", "build")) || strings.HasPrefix(bin, tc.fn.CodeURI)) {
+				t.Errorf("built binary %s is not in the user's cache", bin)
+			}
+		})
+	}
+}
+
+// A binary for another machine (as sam build makes for Lambda) is refused
+// with a hint.
+func TestRunnable(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runnable(exe); err != nil {
+		t.Errorf("this test binary: %v", err)
+	}
+	script := filepath.Join(t.TempDir(), "bootstrap")
+	os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755)
+	if err := runnable(script); err != nil {
+		t.Errorf("a script: %v", err)
+	}
+
+	// The 64-byte header of a Linux executable for another machine.
+	other := elf.EM_AARCH64
+	if runtime.GOARCH == "arm64" {
+		other = elf.EM_X86_64
+	}
+	header := make([]byte, 64)
+	copy(header, "\x7fELF\x02\x01\x01")
+	binary.LittleEndian.PutUint16(header[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(header[18:], uint16(other))
+	binary.LittleEndian.PutUint32(header[20:], 1)
+	binary.LittleEndian.PutUint16(header[52:], 64)
+	foreign := filepath.Join(t.TempDir(), "bootstrap")
+	os.WriteFile(foreign, header, 0o755)
+	err = runnable(foreign)
+	if err == nil || !strings.Contains(err.Error(), "serve the source template instead") {
+		t.Errorf("a binary for %v: %v", other, err)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("main.go", "package main")
+	write("go.mod", "module x")
+	paths := []string{dir, filepath.Join(dir, "go.mod"), filepath.Join(dir, "go.sum")}
+	before := fingerprint(paths)
+	write("main_test.go", "package main")
+	write("notes.txt", "x")
+	if fingerprint(paths) != before {
+		t.Error("a test file or a non-Go file changed the fingerprint")
+	}
+	for _, change := range []func(){
+		func() { write("main.go", "package main // changed") },
+		func() { write("other.go", "package main") },
+		func() { write("go.sum", "") },
+		func() { write("go.mod", "module y") },
+		func() { os.Remove(filepath.Join(dir, "other.go")) },
+	} {
+		before := fingerprint(paths)
+		change()
+		if fingerprint(paths) == before {
+			t.Error("a change to the sources kept the fingerprint")
+		}
+	}
+}
