@@ -29,10 +29,15 @@ import (
 func TestBrowserChat(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	p := startExample(t, "chat", nil)
+	browserChat(t, chromium, "http://"+p.Addr+"/")
+}
+
+// browserChat runs the scenario of TestBrowserChat on the chat page at
+// pageURL.
+func browserChat(t *testing.T, chromium, pageURL string) {
 	ctx := testContext(t, 90*time.Second)
 	browser := startBrowser(t, ctx, chromium)
 
-	pageURL := "http://" + p.Addr + "/"
 	tab1, tab2 := browser.open(ctx, pageURL), browser.open(ctx, pageURL)
 	for _, tab := range []*tab{tab1, tab2} {
 		tab.waitFor(ctx, `document.body.dataset.state === "open"`)

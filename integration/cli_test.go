@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,6 +163,19 @@ func TestLocalChat(t *testing.T) {
 	if !strings.Contains(p.out.String(), "stopped") {
 		t.Errorf("no stop line:\n%s", p.out.String())
 	}
+}
+
+// TestLocalBrowserChat opens the chat page in Chromium against the chat
+// template served by lambdaws local (the page served from a file server,
+// pointed at the API with ?ws=).
+func TestLocalBrowserChat(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	endpoint := testenv.Dynalite(t)
+	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint}, awsEnv...),
+		"--template", repoPath(t, "examples/chat/template.yaml"), "--create-tables")
+	page := httptest.NewServer(http.FileServer(http.Dir(repoPath(t, "examples/chat"))))
+	t.Cleanup(page.Close)
+	browserChat(t, chromium, page.URL+"/index.html?ws="+url.QueryEscape(p.URL))
 }
 
 // TestLocalAuth serves the auth example: its authorizer, built from source,
