@@ -48,7 +48,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.template, "template", "", "the template `FILE`; default .aws-sam/build/template.yaml when it exists (after sam build), else template.yaml")
-	fs.StringVar(&f.addr, "addr", local.DefaultAddr, "`HOST:PORT` to serve the API on")
+	fs.StringVar(&f.addr, "addr", local.DefaultAddr, "`HOST:PORT` to serve the API on (\":8080\" is 127.0.0.1:8080; 0.0.0.0:8080 serves every interface)")
 	fs.StringVar(&f.params, "parameter-overrides", "", "template parameters, as 'Key=Value Key2=Value2' (or SAM's ParameterKey=K,ParameterValue=V)")
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
 	fs.BoolVar(&f.createTables, "create-tables", false, "create the template's DynamoDB tables that do not exist at AWS_ENDPOINT_URL_DYNAMODB")
@@ -75,6 +75,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	opts := &sam.Options{API: f.api, Region: os.Getenv("AWS_REGION")}
+	if opts.Region == "" {
+		opts.Region = os.Getenv("AWS_DEFAULT_REGION")
+	}
 	if opts.Parameters, err = parseParameterOverrides(f.params); err != nil {
 		return err
 	}
@@ -135,11 +138,15 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		gopts.Authorizer = &local.Authorizer{Function: fns[a.Function], IdentitySource: a.IdentitySource}
 	}
 
-	ln, err := net.Listen("tcp", f.addr)
+	addr := f.addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port) // as local.ListenAndServe: every interface must be asked for
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	for _, r := range api.Routes {
