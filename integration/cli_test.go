@@ -82,7 +82,7 @@ func startLocal(t *testing.T, env []string, args ...string) *proc {
 	buildLambdaws(t)
 	p := runBinary(t, lambdawsBin, append(append(lambdawsEnv, env...), "AWS_EC2_METADATA_DISABLED=true"),
 		append([]string{"local", "--addr", "127.0.0.1:0"}, args...)...)
-	m, err := p.waitLog(apiLine, 1, 60*time.Second)
+	m, err := p.waitLog(apiLine, 1, 2*time.Minute) // after building the functions
 	if err != nil {
 		t.Fatalf("lambdaws local did not print its URL: %v\n%s", err, p.out.String())
 	}
@@ -189,7 +189,7 @@ func TestLocalAuth(t *testing.T) {
 		"":             http.StatusUnauthorized, // no identity source: API Gateway refuses before the authorizer
 		"?token=wrong": http.StatusUnauthorized,
 		"?token=t-mal": http.StatusForbidden,
-		"?token=t-ann": 0,
+		"?token=t-ann": http.StatusSwitchingProtocols,
 	} {
 		if got, _ := dialStatus(t, ctx, p.URL+query, nil); got != want {
 			t.Errorf("%s: status %d, want %d", query, got, want)

@@ -82,6 +82,9 @@ func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, er
 			return nil, err
 		}
 		if !b.build(ctx, g) {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, fmt.Errorf("building %s failed", strings.Join(b.names[g.dir], ", "))
 		}
 	}
@@ -164,7 +167,9 @@ func (b *builds) build(ctx context.Context, g *goBuild) bool {
 	tmp := fmt.Sprintf("%s.%d.tmp", g.bin, os.Getpid())
 	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", tmp, ".")
 	cmd.Dir = g.dir
-	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	// For this machine whatever GOOS and GOARCH say; cgo as the user's
+	// builds have it, so that the build cache they filled serves.
+	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		err = os.Rename(tmp, g.bin)
