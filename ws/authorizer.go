@@ -31,9 +31,6 @@ import (
 // An allowed identity gets a policy that allows execute-api:Invoke on the
 // API's stage that asked (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*)
 // and nothing else; a 403 refusal gets the same policy with Deny.
-// errUnauthorized is the one authorizer error API Gateway answers with 401.
-var errUnauthorized = errors.New("Unauthorized")
-
 func Authorizer(fn func(ctx context.Context, req *Request) (principalID string, context map[string]any, err error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 	if fn == nil {
 		panic("ws: Authorizer with a nil function")
@@ -78,6 +75,9 @@ func Authorizer(fn func(ctx context.Context, req *Request) (principalID string, 
 		return policy("Allow", resource, principal, authContext), nil
 	}
 }
+
+// errUnauthorized is the one authorizer error API Gateway answers with 401.
+var errUnauthorized = errors.New("Unauthorized")
 
 // stageResource turns a $connect method ARN,
 // arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/$connect, into the resource

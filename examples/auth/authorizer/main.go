@@ -2,11 +2,13 @@
 // it allows a connection whose token query parameter is one of TOKENS
 // ("token=user,token2=user2"), and attaches the user to the connection.
 // A missing token never reaches it (API Gateway answers 401 first); an
-// unknown one is refused with 401, a token of a user in BANNED with 403.
+// unknown one is refused with 401, a token of a user in BANNED with 403,
+// both with ws.Reject as an OnConnect handler refuses.
 package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -29,14 +31,14 @@ func parse(s string) map[string]string {
 func main() {
 	users := parse(os.Getenv("TOKENS"))
 	banned := strings.Split(os.Getenv("BANNED"), ",")
-	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (*ws.Identity, error) {
+	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		name, ok := users[req.Query("token")]
 		switch {
 		case !ok:
-			return nil, ws.ErrUnauthorized
+			return "", nil, ws.Reject(http.StatusUnauthorized, "unknown token")
 		case slices.Contains(banned, name):
-			return nil, ws.ErrDenied
+			return "", nil, ws.Reject(http.StatusForbidden, "banned")
 		}
-		return &ws.Identity{PrincipalID: name, Context: map[string]any{"user": name}}, nil
+		return name, map[string]any{"user": name}, nil
 	}))
 }
