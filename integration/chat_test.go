@@ -54,17 +54,20 @@ func chatScenario(t *testing.T, url string) {
 	carol.send(ctx, "/join "+strings.Repeat("x", 1100))
 	carol.until("channel not joined: a channel name has at most 32 characters")
 
-	alice.say("hi all")
-	bob.say("hey alice")
-	carol.say("anyone here?")
+	alice.say("hi all", bob)
+	bob.say("hey alice", alice)
 	alice.command("/join random", "joined #random")
-	alice.say("hello random")
-	carol.say("welcome alice")
-	bob.say("alone in general")
+	alice.say("hello random", carol)
+	carol.say("welcome alice", alice)
+	// dave arrives in #general, which bob now has to himself: lines in one
+	// channel never reach another.
+	dave := newChatter(t, ctx, "dave", url)
+	dave.command("/nick dave", "nickname set to [dave]")
+	bob.say("general only", dave)
 	alice.command("/nick al", "nickname set to [al]")
-	alice.say("new name")
+	alice.say("new name", carol)
 	bob.command("/join random", "joined #random")
-	bob.say("me too")
+	bob.say("me too", alice, carol)
 
 	// Each client's transcript, without its own command replies.
 	alice.check(
@@ -81,18 +84,22 @@ func chatScenario(t *testing.T, url string) {
 		"#random al: new name",
 		"#random bob: me too",
 	)
+	dave.check(
+		"#general bob: general only",
+	)
 }
 
 // chatter is a chat client that keeps what it received.
 type chatter struct {
 	*client
 	ctx  context.Context
-	nick string // the nickname last set, for barriers
+	nick string // the nickname last set
+	room string // the channel last joined
 	seen []string
 }
 
 func newChatter(t *testing.T, ctx context.Context, name, url string) *chatter {
-	return &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous"}
+	return &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous", room: "general"}
 }
 
 // command sends a command and waits for its reply; messages received before
@@ -104,16 +111,23 @@ func (c *chatter) command(text, reply string) {
 	if n, ok := cutPrefix(text, "/nick "); ok {
 		c.nick = n
 	}
+	if r, ok := cutPrefix(text, "/join "); ok {
+		c.room = strings.TrimPrefix(r, "#")
+	}
 }
 
-// say publishes a line and waits until the server has delivered it to every
-// recipient: the chat handles one connection's messages in order, so once
-// the reply to a following command arrives, the line's publish has finished
-// and its frames are queued before anything sent later.
-func (c *chatter) say(text string) {
+// say publishes a line and waits until each of to has received it. The chat
+// handles a connection's messages concurrently, as API Gateway and Lambda
+// do, so nothing the client sends later is a barrier for the line; its
+// arrival is.
+func (c *chatter) say(text string, to ...*chatter) {
 	c.t.Helper()
 	c.send(c.ctx, text)
-	c.command("/nick "+c.nick, "nickname set to ["+c.nick+"]")
+	line := "#" + c.room + " " + c.nick + ": " + text
+	for _, r := range to {
+		r.until(line)
+		r.seen = append(r.seen, line)
+	}
 }
 
 // until reads messages, keeping them, until reply arrives.
