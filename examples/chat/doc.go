@@ -1,5 +1,5 @@
 // Command chat is a multi-channel chat server written with lambdaws: a struct
-// embedding ws.Server (chat.go), a connection store, and a browser page.
+// embedding ws.Server, a connection store with channels, and a browser page.
 //
 // Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it serves API Gateway's
 // events; anywhere else it serves the same handlers behind the local API
