@@ -103,7 +103,9 @@ func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 	bootstrap := filepath.Join(fn.CodeURI, "bootstrap")
 	_, statErr := os.Stat(bootstrap)
 	hasBootstrap := statErr == nil
-	if fn.BuildMethod == "go1.x" || (!hasBootstrap && hasGoSource(fn.CodeURI)) {
+	// Go source is built when the template asks for it, or when there is
+	// nothing else to run; after sam build, CodeUri holds only a bootstrap.
+	if hasGoSource(fn.CodeURI) && (fn.BuildMethod == "go1.x" || !hasBootstrap) {
 		cache, err := os.UserCacheDir()
 		if err != nil {
 			return "", false, fmt.Errorf("function %s: no cache folder for its binary: %w", fn.LogicalID, err)

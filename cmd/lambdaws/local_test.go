@@ -3,6 +3,7 @@ package main
 import (
 	"debug/elf"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -91,6 +92,7 @@ func TestClassify(t *testing.T) {
 		{"go build method", fn(both, "provided.al2", "go1.x"), "", true, ""},
 		{"bootstrap", fn(boot, "provided.al2023", ""), filepath.Join(boot, "bootstrap"), false, ""},
 		{"bootstrap beside go source", fn(both, "provided.al2023", ""), filepath.Join(both, "bootstrap"), false, ""},
+		{"built by sam build", fn(boot, "provided.al2023", "go1.x"), filepath.Join(boot, "bootstrap"), false, ""},
 		{"node", fn(boot, "nodejs20.x", ""), "", false, "function F: runtime nodejs20.x is not supported"},
 		{"empty", fn(empty, "provided.al2023", ""), "", false, "holds neither a bootstrap nor Go source"},
 		{"makefile", fn(empty, "provided.al2023", "makefile"), "", false, "BuildMethod makefile: run sam build first"},
@@ -177,5 +179,27 @@ func TestFingerprint(t *testing.T) {
 		if fingerprint(paths) == before {
 			t.Error("a change to the sources kept the fingerprint")
 		}
+	}
+}
+
+// Without --template, the template of sam build is preferred, as SAM CLI
+// does.
+func TestDefaultTemplate(t *testing.T) {
+	t.Chdir(t.TempDir())
+	f, err := parseLocalFlags(nil, io.Discard)
+	if err != nil || f.template != "template.yaml" {
+		t.Fatalf("%+v, %v", f, err)
+	}
+	built := filepath.Join(".aws-sam", "build", "template.yaml")
+	os.MkdirAll(filepath.Dir(built), 0o755)
+	os.WriteFile(built, nil, 0o644)
+	if f, _ := parseLocalFlags(nil, io.Discard); f.template != built {
+		t.Errorf("after sam build: %s", f.template)
+	}
+	if f, _ := parseLocalFlags([]string{"--template", "other.yaml"}, io.Discard); f.template != "other.yaml" {
+		t.Errorf("--template: %s", f.template)
+	}
+	if _, err := parseLocalFlags([]string{"extra"}, io.Discard); err == nil {
+		t.Error("an argument was accepted")
 	}
 }
