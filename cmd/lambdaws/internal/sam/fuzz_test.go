@@ -1,6 +1,7 @@
 package sam_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +11,7 @@ import (
 
 // FuzzParse checks that no template makes the reader panic or loop.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*")
+	files, _ := filepath.Glob("testdata/*.*")
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -19,6 +20,13 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte("Resources:\n  T: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Ref T}}\n  A: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: !Sub '${T}'}}\n"))
+	// Names that refer to the next twice at every step: 2^40 resolutions
+	// without memoizing, a name of 2^41 bytes without a bound.
+	chain := "Resources:\n  A: {Type: AWS::ApiGatewayV2::Api, Properties: {ProtocolType: !Ref T0}}\n"
+	for i := range 40 {
+		chain += fmt.Sprintf("  T%d: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Sub '${T%d}${T%d}'}}\n", i, i+1, i+1)
+	}
+	f.Add([]byte(chain + "  T40: {Type: AWS::DynamoDB::Table}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tpl, err := sam.Parse(data, "/app", nil)
 		if err == nil && (tpl.API == nil || len(tpl.API.Routes) == 0) {

@@ -75,6 +75,11 @@ func longForm(n *yaml.Node) error {
 	return nil
 }
 
+// maxString bounds the strings Fn::Sub and Fn::Join make (a template's
+// values are far smaller; a template that doubles a string at every step is
+// not).
+const maxString = 1 << 20
+
 // noValue is what AWS::NoValue resolves to: the property or list item that
 // holds it is dropped.
 type noValueType struct{}
@@ -92,7 +97,8 @@ type resolver struct {
 	mappings   map[string]any
 	pseudo     map[string]any
 	condCache  map[string]bool
-	visiting   map[string]bool // resources whose name is being resolved
+	visiting   map[string]bool   // resources whose name is being resolved
+	names      map[string]string // resolved names of resources
 	depth      int
 }
 
@@ -257,9 +263,13 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 			return nil, errors.New("Fn::Join: the second item must be a list")
 		}
 		strs := make([]string, len(parts))
+		n := 0
 		for i, p := range parts {
 			if strs[i], err = scalarString(p); err != nil {
 				return nil, fmt.Errorf("Fn::Join: %w", err)
+			}
+			if n += len(strs[i]) + len(sep); n > maxString {
+				return nil, errors.New("Fn::Join: the result is over 1 MiB")
 			}
 		}
 		return strings.Join(strs, sep), nil
@@ -443,6 +453,9 @@ func (r *resolver) nameProperty(logicalID string, res *resource, prop string) (s
 	if !ok {
 		return logicalID, nil
 	}
+	if name, ok := r.names[logicalID]; ok {
+		return name, nil
+	}
 	if r.visiting[logicalID] {
 		return "", fmt.Errorf("%s.%s refers to itself", logicalID, prop)
 	}
@@ -452,6 +465,7 @@ func (r *resolver) nameProperty(logicalID string, res *resource, prop string) (s
 	if err != nil {
 		return "", fmt.Errorf("%s.%s: %w", logicalID, prop, err)
 	}
+	r.names[logicalID] = s
 	return s, nil
 }
 
@@ -530,6 +544,9 @@ func (r *resolver) sub(s string, vars map[string]any) (string, error) {
 		str, err := scalarString(v)
 		if err != nil {
 			return "", fmt.Errorf("Fn::Sub: ${%s} is %w", name, err)
+		}
+		if b.Len()+len(str) > maxString {
+			return "", errors.New("Fn::Sub: the result is over 1 MiB")
 		}
 		b.WriteString(str)
 	}

@@ -170,7 +170,7 @@ func (l *loader) init(doc map[string]any) error {
 	}
 	l.r = &resolver{
 		params: map[string]any{}, paramErrs: map[string]string{}, resources: map[string]*resource{},
-		conditions: mapOf(doc["Conditions"]), mappings: mapOf(doc["Mappings"]), condCache: map[string]bool{}, visiting: map[string]bool{},
+		conditions: mapOf(doc["Conditions"]), mappings: mapOf(doc["Mappings"]), condCache: map[string]bool{}, visiting: map[string]bool{}, names: map[string]string{},
 		pseudo: map[string]any{
 			"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::StackName": "local",
 			"AWS::StackId":   "arn:" + partition + ":cloudformation:" + region + ":123456789012:stack/local/00000000-0000-0000-0000-000000000000",
