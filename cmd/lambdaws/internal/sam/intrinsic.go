@@ -195,6 +195,20 @@ func (r *resolver) list(fn string, arg any, n int) ([]any, error) {
 	return l, nil
 }
 
+// pair resolves the arguments of a function that takes [string, value].
+func (r *resolver) pair(fn string, arg any) (string, any, error) {
+	l, err := r.list(fn, arg, 2)
+	if err != nil {
+		return "", nil, err
+	}
+	first, err := r.resolveString(l[0])
+	if err != nil {
+		return "", nil, err
+	}
+	second, err := r.resolve(l[1])
+	return first, second, err
+}
+
 func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 	switch fn {
 	case "Ref":
@@ -246,15 +260,7 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		}
 		return nil, errors.New("Fn::Sub takes a string or [string, {variables}]")
 	case "Fn::Join":
-		l, err := r.list(fn, arg, 2)
-		if err != nil {
-			return nil, err
-		}
-		sep, err := r.resolveString(l[0])
-		if err != nil {
-			return nil, err
-		}
-		items, err := r.resolve(l[1])
+		sep, items, err := r.pair(fn, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -274,11 +280,7 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		}
 		return strings.Join(strs, sep), nil
 	case "Fn::Select":
-		l, err := r.list(fn, arg, 2)
-		if err != nil {
-			return nil, err
-		}
-		is, err := r.resolveString(l[0])
+		is, items, err := r.pair(fn, arg)
 		if err != nil {
 			return nil, err
 		}
@@ -286,27 +288,19 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Fn::Select: index %q is not a number", is)
 		}
-		items, err := r.resolve(l[1])
-		if err != nil {
-			return nil, err
-		}
 		parts, ok := items.([]any)
 		if !ok || i < 0 || i >= len(parts) {
 			return nil, fmt.Errorf("Fn::Select: index %d is outside the list", i)
 		}
 		return parts[i], nil
 	case "Fn::Split":
-		l, err := r.list(fn, arg, 2)
+		sep, v, err := r.pair(fn, arg)
 		if err != nil {
 			return nil, err
 		}
-		sep, err := r.resolveString(l[0])
+		s, err := scalarString(v)
 		if err != nil {
-			return nil, err
-		}
-		s, err := r.resolveString(l[1])
-		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("Fn::Split: %w", err)
 		}
 		var out []any
 		for _, p := range strings.Split(s, sep) {
@@ -331,17 +325,13 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		}
 		return r.resolve(l[2])
 	case "Fn::Equals":
-		l, err := r.list(fn, arg, 2)
+		a, v, err := r.pair(fn, arg)
 		if err != nil {
 			return nil, err
 		}
-		a, err := r.resolveString(l[0])
+		b, err := scalarString(v)
 		if err != nil {
-			return nil, err
-		}
-		b, err := r.resolveString(l[1])
-		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("Fn::Equals: %w", err)
 		}
 		return a == b, nil
 	case "Fn::And", "Fn::Or", "Fn::Not":
