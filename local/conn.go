@@ -326,6 +326,8 @@ func (c *conn) readLoop() {
 	c.mu.Unlock()
 	var ce websocket.CloseError
 	switch {
+	case c.fc.clientFirst.Load() && errors.As(err, &ce): // the client closed before the gateway did
+		final = closeError{ce.Code, ce.Reason}
 	case final.code != 0:
 	case errors.As(err, &ce): // the client closed
 		final = closeError{ce.Code, ce.Reason}

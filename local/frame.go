@@ -49,6 +49,11 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 		fc.sent.CompareAndSwap(nil, &ce)
 	}
+	fc.scan.onClose = func([]byte) {
+		if fc.sent.Load() == nil {
+			fc.clientFirst.Store(true)
+		}
+	}
 	w.fc = fc
 	brw.Reader.Reset(fc)
 	brw.Writer.Reset(fc) // empty: net/http flushed the 101 before hijacking
@@ -56,18 +61,20 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // frameConn is the server side of a client connection. Reads pass through a
-// frameScanner, which refuses oversized frames; writes through another,
-// which notes the first close frame sent (coder/websocket closes with 1002
-// on a protocol error without telling its caller); Close lingers to drain
-// what the client still sends.
+// frameScanner, which refuses oversized frames and notes whether the client's
+// close frame came before the gateway's; writes through another, which notes
+// the first close frame sent (coder/websocket closes with 1002 on a protocol
+// error without telling its caller); Close lingers to drain what the client
+// still sends.
 type frameConn struct {
 	net.Conn
-	r      io.Reader
-	scan   frameScanner
-	err    error // sticky errFrameTooBig; reads are serialized by coder/websocket
-	tooBig atomic.Bool
-	out    frameScanner // writes are serialized by coder/websocket too
-	sent   atomic.Pointer[closeError]
+	r           io.Reader
+	scan        frameScanner
+	err         error // sticky errFrameTooBig; reads are serialized by coder/websocket
+	tooBig      atomic.Bool
+	clientFirst atomic.Bool  // a close frame was read before any was sent: the client closed
+	out         frameScanner // writes are serialized by coder/websocket too
+	sent        atomic.Pointer[closeError]
 }
 
 func (c *frameConn) Write(p []byte) (int, error) {

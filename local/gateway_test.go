@@ -554,6 +554,23 @@ func TestCloseGateway(t *testing.T) {
 	}
 }
 
+// TestCloseAfterClientClose closes the gateway right after a client's close
+// handshake finished: $disconnect reports the client's code, not 1001.
+func TestCloseAfterClientClose(t *testing.T) {
+	for range 5 {
+		h := start(t, nil, nil)
+		c := h.dial("", nil)
+		h.next()
+		if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+			t.Fatalf("client close: %v", err)
+		}
+		h.g.Close()
+		if rc := h.nextOf("DISCONNECT").RequestContext; rc.DisconnectStatusCode != 1000 || rc.DisconnectReason == nil || *rc.DisconnectReason != "bye" {
+			t.Errorf("$disconnect %d %v, want 1000 \"bye\"", rc.DisconnectStatusCode, rc.DisconnectReason)
+		}
+	}
+}
+
 func TestServe(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
