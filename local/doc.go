@@ -113,7 +113,7 @@
 //     queue to drain.
 //   - A $connect response without statusCode (for example JSON null) is
 //     treated as 200.
-//   - ListenAndServe binds 127.0.0.1 unless given an explicit host.
+//   - Listen and ListenAndServe bind 127.0.0.1 unless given an explicit host.
 //
 // Roadmap: throttling (429 from a Function at its concurrency), stage
 // variables and routes read from a SAM template by the lambdaws command.

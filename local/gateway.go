@@ -29,7 +29,7 @@ const (
 	maxAuthorizerResponse = 8 << 10         // bytes of a Lambda authorizer's response
 )
 
-// DefaultAddr is the address ListenAndServe binds when given "".
+// DefaultAddr is the address Listen and ListenAndServe bind when given "".
 const DefaultAddr = "127.0.0.1:8080"
 
 // Options configures a Gateway. The zero value, and a nil *Options, give the
@@ -327,26 +327,33 @@ func (g *Gateway) lookup(id string) *conn {
 }
 
 // ListenAndServe serves a Gateway for handler (see New) on addr until ctx is done, then closes
-// every connection (running their $disconnect) and returns nil. An empty addr
-// means DefaultAddr, and an address without a host (":8080") binds 127.0.0.1
-// rather than every interface; use "0.0.0.0:8080" for that.
+// every connection (running their $disconnect) and returns nil. It listens
+// with Listen(addr).
 func ListenAndServe(ctx context.Context, addr string, handler any, opts *Options) error {
-	if addr == "" {
-		addr = DefaultAddr
-	}
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-		addr = net.JoinHostPort("127.0.0.1", port)
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := Listen(addr)
 	if err != nil {
 		return err
 	}
 	return Serve(ctx, ln, handler, opts)
 }
 
+// Listen opens a TCP listener on addr as ListenAndServe does: an empty addr
+// means DefaultAddr, and an address without a host (":8080") binds 127.0.0.1
+// rather than every interface; use "0.0.0.0:8080" for that. With Serve, it
+// lets a program learn the bound address (of ":0", say) before serving.
+func Listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return net.Listen("tcp", addr)
+}
+
 // Serve is ListenAndServe on a listener the caller opened, for example with
-// net.Listen("tcp", "127.0.0.1:0") to learn the port from ln.Addr() first.
-// Serve closes ln.
+// Listen("127.0.0.1:0") to learn the port from ln.Addr() first. Serve
+// closes ln.
 func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) error {
 	g := New(handler, opts)
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}

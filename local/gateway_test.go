@@ -571,8 +571,20 @@ func TestCloseAfterClientClose(t *testing.T) {
 	}
 }
 
+// TestListen checks that an address without a host binds loopback only.
+func TestListen(t *testing.T) {
+	ln, err := local.Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); host != "127.0.0.1" {
+		t.Errorf(`Listen(":0") bound %v, want 127.0.0.1`, ln.Addr())
+	}
+}
+
 func TestServe(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := local.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 
 	"github.com/lambdaws/lambdaws/grip"
+	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/ws"
 )
 
@@ -30,7 +30,7 @@ func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
 	}
 	room.Channels = h.Channels()
 	ws.Register(room)
-	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	ln, err := local.Listen(addr)
 	if err != nil {
 		return err
 	}

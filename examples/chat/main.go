@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -73,7 +72,7 @@ func serve(ctx context.Context, room *ChatRoom) error {
 // serveLocal serves DefaultRouter behind the API Gateway emulator, and the
 // page at GET /, until ctx is done. Routes are one-way, as in template.yaml.
 func serveLocal(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	ln, err := local.Listen(addr)
 	if err != nil {
 		return err
 	}
@@ -126,7 +125,7 @@ func newStore(ctx context.Context) (connstore.Store, error) {
 // servePprof serves the runtime profiles (goroutines, heap) on addr, in the
 // background.
 func servePprof(addr string) error {
-	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	ln, err := local.Listen(addr)
 	if err != nil {
 		return err
 	}
@@ -136,14 +135,4 @@ func servePprof(addr string) error {
 	fmt.Printf("chat: profiles at http://%s/debug/pprof/\n", ln.Addr())
 	go func() { log.Print(http.Serve(ln, mux)) }()
 	return nil
-}
-
-// loopbackDefault gives an address without a host (":8080") the host
-// 127.0.0.1, as local.ListenAndServe does: serving every interface must be
-// asked for ("0.0.0.0:8080").
-func loopbackDefault(addr string) string {
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-		return net.JoinHostPort("127.0.0.1", port)
-	}
-	return addr
 }

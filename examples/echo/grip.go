@@ -4,12 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/lambdaws/lambdaws/grip"
+	"github.com/lambdaws/lambdaws/local"
 )
 
 var gripMode = flag.Bool("grip", false, "serve the handlers as a GRIP back end for Pushpin/Fanout (WebSocket-over-HTTP) on -addr")
@@ -26,7 +26,7 @@ func serveGrip(addr string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	ln, err := local.Listen(addr)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -90,7 +89,7 @@ func unknown(body []byte) string {
 func serveLocal(addr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ln, err := net.Listen("tcp", loopbackDefault(addr))
+	ln, err := local.Listen(addr)
 	if err != nil {
 		return err
 	}
@@ -99,14 +98,4 @@ func serveLocal(addr string) error {
 	// the management API.
 	oneWay := map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
 	return local.Serve(ctx, ln, ws.Handler, &local.Options{Routes: oneWay})
-}
-
-// loopbackDefault gives an address without a host (":8080") the host
-// 127.0.0.1, as local.ListenAndServe does: serving every interface must be
-// asked for ("0.0.0.0:8080").
-func loopbackDefault(addr string) string {
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-		return net.JoinHostPort("127.0.0.1", port)
-	}
-	return addr
 }
