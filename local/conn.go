@@ -310,7 +310,7 @@ func (c *conn) readLoop() {
 		c.idle.Reset(c.g.idle)
 		c.inflight <- struct{}{} // at most maxInFlight at once: back pressure on the client
 		c.g.calls.Add(1)
-		go c.message(data)
+		c.message(data)
 	}
 	c.idle.Stop()
 	c.life.Stop()
@@ -404,42 +404,46 @@ func (g *Gateway) route(body []byte) string {
 	return ""
 }
 
-// message serves one client message, in its own goroutine.
+// message serves one client message: it starts its invocation, which
+// runs concurrently with the connection's other messages, and returns.
 func (c *conn) message(body []byte) {
 	g := c.g
-	defer func() {
+	release := func() {
 		<-c.inflight
 		g.calls.Done()
-	}()
+	}
 	key := g.route(body)
 	if key == "" {
 		requestID := apigw.NewID()
 		c.send(errorFrame("Forbidden", c.info.ID, requestID))
 		g.log.Info("local: message", "connectionId", c.info.ID, "route", "", "status", http.StatusForbidden, "requestId", requestID)
+		release()
 		return
 	}
 	rt := g.routes[key]
 	ev := apigw.Message(&c.info, key, string(body))
 	requestID := ev.RequestContext.RequestID
-	out, inv := g.invoke(rt.Function, ev)
-	resp, err := decodeResponse(out, inv.err)
-	status := resp.StatusCode
-	switch {
-	case errors.Is(err, errIntegrationTimeout):
-		status = http.StatusGatewayTimeout
-		c.send(errorFrame("Endpoint request timed out", c.info.ID, requestID))
-	case err != nil:
-		status = http.StatusInternalServerError
-		c.send(errorFrame("Internal server error", c.info.ID, requestID))
-	default:
-		if rt.TwoWay && resp.Body != "" && c.send([]byte(resp.Body)) == full {
-			g.log.Warn("local: route response dropped: client is not reading", "connectionId", c.info.ID, "route", key)
+	g.invokeAsync(rt.Function, ev, func(out []byte, inv outcome) {
+		defer release()
+		resp, err := decodeResponse(out, inv.err)
+		status := resp.StatusCode
+		switch {
+		case errors.Is(err, errIntegrationTimeout):
+			status = http.StatusGatewayTimeout
+			c.send(errorFrame("Endpoint request timed out", c.info.ID, requestID))
+		case err != nil:
+			status = http.StatusInternalServerError
+			c.send(errorFrame("Internal server error", c.info.ID, requestID))
+		default:
+			if rt.TwoWay && resp.Body != "" && c.send([]byte(resp.Body)) == full {
+				g.log.Warn("local: route response dropped: client is not reading", "connectionId", c.info.ID, "route", key)
+			}
+			if status == 0 {
+				status = http.StatusOK
+			}
 		}
-		if status == 0 {
-			status = http.StatusOK
-		}
-	}
-	g.logInvocation("local: message", &c.info, requestID, key, rt.Function, status, inv, err)
+		g.logInvocation("local: message", &c.info, requestID, key, rt.Function, status, inv, err)
+	})
 }
 
 // errorFrame is the frame API Gateway sends a client when a message fails.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -85,34 +86,46 @@ type outcome struct {
 // result together. An invocation it gave up on keeps its environment until
 // the function's own timeout.
 func (g *Gateway) invoke(f *Function, ev any) ([]byte, outcome) {
+	type result struct {
+		out []byte
+		o   outcome
+	}
+	res := make(chan result, 1)
+	g.invokeAsync(f, ev, func(out []byte, o outcome) { res <- result{out, o} })
+	r := <-res
+	return r.out, r.o
+}
+
+// invokeAsync is invoke calling done with the result instead of returning
+// it, so that an invocation waiting for an environment holds no goroutine.
+// done runs once, in another goroutine or before invokeAsync returns.
+func (g *Gateway) invokeAsync(f *Function, ev any, done func([]byte, outcome)) {
 	start := time.Now()
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return nil, outcome{err: fmt.Errorf("local: encoding event: %w", err)}
+		done(nil, outcome{err: fmt.Errorf("local: encoding event: %w", err)})
+		return
 	}
-	ctx, cancel := context.WithTimeoutCause(context.Background(), g.timeout, errIntegrationTimeout)
-	defer cancel()
-	type result struct {
-		out  []byte
-		cold bool
-		err  error
-	}
-	done := make(chan result, 1)
-	g.calls.Add(1)
-	go func() {
-		defer g.calls.Done()
-		out, cold, err := f.invoke(ctx, payload)
-		done <- result{out, cold, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil && errors.Is(context.Cause(ctx), errIntegrationTimeout) && !errors.As(r.err, new(*InvokeError)) {
-			r.err = errIntegrationTimeout // timed out waiting for an environment
+	var finished atomic.Bool
+	finish := func(out []byte, o outcome) {
+		if finished.CompareAndSwap(false, true) {
+			done(out, o)
 		}
-		return r.out, outcome{time.Since(start), r.cold, r.err}
-	case <-ctx.Done():
-		return nil, outcome{time.Since(start), false, errIntegrationTimeout}
 	}
+	c := &call{payload: payload}
+	g.calls.Add(1) // until f returns or the call leaves the queue
+	timer := time.AfterFunc(g.timeout, func() {
+		if f.dequeue(c) {
+			g.calls.Done()
+		}
+		finish(nil, outcome{time.Since(start), false, errIntegrationTimeout})
+	})
+	c.done = func(out []byte, cold bool, err error) {
+		timer.Stop()
+		finish(out, outcome{time.Since(start), cold, err})
+		g.calls.Done()
+	}
+	f.enqueue(c)
 }
 
 // decodeResponse decodes a function's output as an APIGatewayProxyResponse,

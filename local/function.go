@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,14 +45,25 @@ type Function struct {
 	log         *slog.Logger
 	start       func() (environment, error) // starts an environment, init included
 
-	slots chan struct{}  // one per invocation in progress, up to Concurrency
-	done  chan struct{}  // closed by Close
-	wg    sync.WaitGroup // invocations in progress
+	concurrency int
+	done        chan struct{}  // closed by Close
+	wg          sync.WaitGroup // workers
 
-	mu     sync.Mutex
-	idle   []environment // LIFO: the most recently used first, as Lambda does
-	gen    int           // incremented by Reset; environments of older generations are not reused
-	closed bool
+	mu      sync.Mutex
+	workers int           // goroutines running invocations, up to concurrency
+	queue   []*call       // invocations waiting for a worker, oldest first
+	idle    []environment // LIFO: the most recently used first, as Lambda does
+	gen     int           // incremented by Reset; environments of older generations are not reused
+	closed  bool
+}
+
+// A call is an invocation queued for an environment. Waiting costs no
+// goroutine: a queued call is this struct and its payload.
+type call struct {
+	payload []byte
+	// done receives the result, once, from a worker (or from enqueue or
+	// Close for a closed Function), never with f.mu held.
+	done func(out []byte, cold bool, err error)
 }
 
 // FunctionOptions configures a Function. A nil *FunctionOptions and zero
@@ -155,7 +167,7 @@ func newFunction(opts *FunctionOptions) *Function {
 		timeout:     o.Timeout,
 		initTimeout: defaultInitTimeout,
 		log:         o.Logger.With("function", o.Name),
-		slots:       make(chan struct{}, o.Concurrency),
+		concurrency: o.Concurrency,
 		done:        make(chan struct{}),
 	}
 }
@@ -186,21 +198,83 @@ type environment interface {
 // response, whether the environment was started for it, and an error, an
 // *InvokeError if the invocation failed.
 func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, cold bool, err error) {
-	select {
-	case f.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, false, fmt.Errorf("local: waiting for an environment of %s: %w", f.name, context.Cause(ctx))
-	case <-f.done:
-		return nil, false, errClosed
+	type result struct {
+		out  []byte
+		cold bool
+		err  error
 	}
-	defer func() { <-f.slots }()
+	res := make(chan result, 1)
+	c := &call{payload: payload, done: func(out []byte, cold bool, err error) { res <- result{out, cold, err} }}
+	f.enqueue(c)
+	select {
+	case r := <-res:
+		return r.out, r.cold, r.err
+	case <-ctx.Done():
+		if f.dequeue(c) {
+			return nil, false, fmt.Errorf("local: waiting for an environment of %s: %w", f.name, context.Cause(ctx))
+		}
+		r := <-res // it started: ctx bounds only the wait
+		return r.out, r.cold, r.err
+	}
+}
+
+// enqueue runs c on a worker, starting one if fewer than Concurrency run,
+// or queues it for the next free worker.
+func (f *Function) enqueue(c *call) {
+	f.mu.Lock()
+	switch {
+	case f.closed:
+		f.mu.Unlock()
+		c.done(nil, false, errClosed)
+	case f.workers < f.concurrency:
+		f.workers++
+		f.wg.Add(1)
+		f.mu.Unlock()
+		go f.work(c)
+	default:
+		f.queue = append(f.queue, c)
+		f.mu.Unlock()
+	}
+}
+
+// dequeue removes c from the queue; it reports false if c already started.
+func (f *Function) dequeue(c *call) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.Index(f.queue, c)
+	if i < 0 {
+		return false
+	}
+	f.queue = slices.Delete(f.queue, i, i+1)
+	return true
+}
+
+// work runs c, then the queued calls, until the queue is empty.
+func (f *Function) work(c *call) {
+	defer f.wg.Done()
+	for c != nil {
+		out, cold, err := f.run(c.payload)
+		c.done(out, cold, err)
+		f.mu.Lock()
+		c = nil
+		if len(f.queue) > 0 && !f.closed {
+			c = f.queue[0]
+			f.queue[0] = nil
+			f.queue = f.queue[1:]
+		} else {
+			f.workers--
+		}
+		f.mu.Unlock()
+	}
+}
+
+// run runs one invocation in an idle environment, or a new one.
+func (f *Function) run(payload []byte) (out []byte, cold bool, err error) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		return nil, false, errClosed
 	}
-	f.wg.Add(1)
-	defer f.wg.Done()
 	gen := f.gen
 	var env environment
 	var dead []environment
@@ -271,9 +345,12 @@ func (f *Function) Close() error {
 	}
 	f.closed = true
 	close(f.done)
-	idle := f.idle
-	f.idle = nil
+	idle, queued := f.idle, f.queue
+	f.idle, f.queue = nil, nil
 	f.mu.Unlock()
+	for _, c := range queued {
+		c.done(nil, false, errClosed)
+	}
 	for _, e := range idle {
 		e.stop()
 	}

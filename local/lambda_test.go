@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -193,6 +194,56 @@ func TestRouteFunctions(t *testing.T) {
 	c.Close(websocket.StatusNormalClosure, "")
 	if got := next(); got != "disconnect $disconnect" {
 		t.Errorf("$disconnect served by %q", got)
+	}
+}
+
+// TestQueuedMessagesHoldNoGoroutine checks that messages waiting for a busy
+// Function cost no goroutine each: 500 clients sending 20 lines at once
+// would otherwise hold 10,000 goroutines (and their stacks) while ten
+// environments work through them.
+func TestQueuedMessagesHoldNoGoroutine(t *testing.T) {
+	started, release := make(chan struct{}, 64), make(chan struct{})
+	busy := local.NewFunction(func(ev event) (response, error) {
+		started <- struct{}{}
+		<-release
+		return response{StatusCode: 200}, nil
+	}, &local.FunctionOptions{Concurrency: 1, Logger: discard})
+	fast := local.NewFunction(func(ev event) (response, error) {
+		return response{StatusCode: 200, Body: "pong"}, nil
+	}, &local.FunctionOptions{Logger: discard})
+	t.Cleanup(func() { busy.Close(); fast.Close() })
+	h := serve(t, local.New(nil, &local.Options{Logger: discard, Routes: map[string]local.Route{
+		"$default": {Function: busy},
+		"ping":     {Function: fast, TwoWay: true},
+	}}))
+	c := h.dial("", nil)
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-started:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	write(t, c, "first")
+	wait("the first message")
+	before := runtime.NumGoroutine()
+	const queued = 25 // under the gateway's 32 messages in flight per connection
+	for range queued {
+		write(t, c, "queued")
+	}
+	// The reader reads in order: once ping is answered, every queued
+	// message has been read and is waiting for busy's one environment.
+	write(t, c, `{"action":"ping"}`)
+	if got := read(t, c); got != "pong" {
+		t.Fatalf("got %q, want pong", got)
+	}
+	if grew := runtime.NumGoroutine() - before; grew >= queued {
+		t.Errorf("%d messages waiting for an environment hold %d more goroutines", queued, grew)
+	}
+	close(release)
+	for range queued {
+		wait("a queued message")
 	}
 }
 

@@ -395,8 +395,11 @@ func TestBinaryCloseLeaks(t *testing.T) {
 	idle := echoAll(t, f, 3, `{"op":"sleep","ms":200}`) // three processes, idle after this
 	errc := make(chan error, 1)
 	go func() { _, _, err := f.invoke(context.Background(), []byte(`{"op":"hang"}`)); errc <- err }()
-	for len(f.slots) != 1 { // the hang has its environment
+	for running := false; !running; { // the hang took one of the three idle processes
 		time.Sleep(time.Millisecond)
+		f.mu.Lock()
+		running = len(f.idle) == 2
+		f.mu.Unlock()
 	}
 	f.Close()
 	if err := <-errc; !errors.Is(err, errClosed) {
