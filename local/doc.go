@@ -31,8 +31,34 @@
 // Options.Routes maps route keys to Functions, one-way or two-way each; by
 // default New's handler serves $connect, $disconnect and $default, all
 // two-way. Concurrent messages, also from one connection, run on separate
-// environments with no ordering guarantee, as on AWS. An Options.Authorizer
-// is a Lambda REQUEST authorizer on $connect.
+// environments, so a connection's messages may be invoked and answered in
+// another order than the client sent them; AWS does not guarantee that order
+// either.
+// An Options.Authorizer is a Lambda REQUEST authorizer on $connect.
+//
+// # Binaries and the Lambda Runtime API
+//
+// NewBinary starts each environment as a process of the binary, in its own
+// process group and in the binary's directory. Each process has its own
+// Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API:
+// GET /2018-06-01/runtime/invocation/next returns the next event with
+// Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
+// -Invoked-Function-Arn and -Trace-Id headers; POST
+// .../invocation/{id}/response takes the result (202, or 400 for an unknown
+// id and 413 over 6 MB) and .../invocation/{id}/error a failure; POST
+// /2018-06-01/runtime/init/error reports a failed init. A process gets the
+// variables Lambda sets (_HANDLER, LAMBDA_TASK_ROOT,
+// AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+// AWS_LAMBDA_FUNCTION_VERSION, the log group and stream, AWS_REGION, TZ=UTC
+// and others) but never _LAMBDA_SERVER_PORT, then the caller's PATH, HOME,
+// AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL* variables, then
+// FunctionOptions.Env. Its stdout and stderr go to FunctionOptions.Output
+// one whole line at a time, each prefixed with the function's name and
+// ": ". A failed invocation is an [InvokeError] typed as Lambda types it:
+// Sandbox.Timedout (past the timeout; the process is killed),
+// Runtime.ExitError (the process exited during the invocation),
+// Runtime.InitError (the process exited, reported an init error or did not
+// ask for its first invocation within 10 s), Function.ResponseSizeTooLarge.
 //
 // # What it copies from AWS
 //
@@ -75,8 +101,9 @@
 //     32 KB or a message over 128 KB with 1009, no message for
 //     Options.IdleTimeout (10 min) or Options.MaxLifetime (2 h) with 1001.
 //     $disconnect runs once, after the connection closed, with the close code
-//     and reason (the client's, the gateway's, 1002 after a protocol error,
-//     or 1006 for a dropped connection).
+//     and reason of the side that closed first (the client's even when the
+//     gateway closes just after the client's close handshake), 1002 after a
+//     protocol error, or 1006 for a dropped connection.
 //   - Management API: POST sends the body as a text frame (413 over 131072
 //     bytes), GET returns connectedAt / identity / lastActiveAt, DELETE closes
 //     the connection (204) once the frames already accepted are written, as
@@ -87,16 +114,23 @@
 // # Where it still differs from AWS
 //
 //   - A Function's environments share the process (in-process) or the
-//     machine (binaries): no memory limit, no freezing between invocations,
-//     no cold-start delay beyond the process's own start.
+//     machine (binaries): FunctionOptions.MemorySize is not enforced, there
+//     is no freezing between invocations and no cold-start delay beyond the
+//     process's own start, and idle environments live until Function.Reset
+//     or Close.
+//   - Binaries have no Extensions API (aws-lambda-go's
+//     lambda.WithEnableSIGTERM only logs a warning) and no response
+//     streaming; LAMBDA_RUNTIME_DIR and the working directory are the
+//     binary's directory rather than /var/runtime and /var/task.
 //   - An in-process handler that outlives its timeout keeps its goroutine
 //     until it returns (its environment is never used again); a process is
 //     killed. A handler given as a lambda.Handler value (rather than the
 //     function lambda.Start takes) runs one invocation at a time.
 //   - $disconnect does not wait for the connection's messages still being
 //     invoked; on AWS it is best-effort and unordered too.
-//   - An invocation that finds every environment busy waits (up to the 29 s
-//     integration timeout) instead of being throttled with 429.
+//   - An invocation that finds every environment busy waits, in arrival
+//     order and up to the 29 s integration timeout, instead of being
+//     throttled with 429.
 //   - Ping and pong frames do not reset the idle timer (unverified on AWS).
 //   - The WebSocket endpoint answers on every path, not only /{stage}; there
 //     is no SigV4 check on the management API, no IAM or Cognito
@@ -115,6 +149,9 @@
 //     treated as 200.
 //   - Listen and ListenAndServe bind 127.0.0.1 unless given an explicit host.
 //
-// Roadmap: throttling (429 from a Function at its concurrency), stage
-// variables and routes read from a SAM template by the lambdaws command.
+// The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:
+// its stage, stage variables, routes and authorizer, and its functions run
+// with NewBinary (Go functions built from source).
+//
+// Roadmap: throttling (429 from a Function at its concurrency).
 package local
