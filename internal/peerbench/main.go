@@ -2,7 +2,8 @@
 // stand-in for the API Gateway management API through lambdaws and through the
 // clients other projects use, each in its own process, and prints one
 // Markdown table row per run: wall time, CPU time and peak RSS of the client
-// process, and the wall time as a multiple of the latency limit.
+// process (and its CPU time during the sends alone, per send), and the wall
+// time as a multiple of the latency limit.
 //
 //	go run ./internal/peerbench -n 1000,10000 -latency 0,10ms
 //
@@ -38,6 +39,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"log"
 	"math/big"
 	"net"
@@ -84,7 +86,8 @@ func main() {
 		serveStub()
 	case *client != "":
 		n, _ := strconv.Atoi(flag.Arg(0))
-		runGoClient(*client, *endpoint, n)
+		warm, _ := strconv.Atoi(flag.Arg(1))
+		runGoClient(*client, *endpoint, n, warm)
 	default:
 		if err := harness(split(*ns), split(*lats), split(*clients)); err != nil {
 			log.Fatal(err)
@@ -171,11 +174,12 @@ func selfSigned() (tls.Certificate, []byte) {
 
 // --- the Go clients -------------------------------------------------------------
 
-// runGoClient broadcasts message to n ids and prints {"wall_s": …}: the time
-// from the first send to the last answer, the AWS configuration loaded
-// before (as in a warm Lambda container; the other clients also build their
-// client first).
-func runGoClient(kind, endpoint string, n int) {
+// runGoClient broadcasts message to warm ids, then to n ids, and prints
+// {"wall_s": …, "cpu_s": …} for the second: the time from the first send to
+// the last answer and the CPU time the process used meanwhile. Every client
+// warms up the same way first, as a warm Lambda container would be: AWS
+// configuration loaded, keep-alive connections open.
+func runGoClient(kind, endpoint string, n, warm int) {
 	ctx := context.Background()
 	var s *sender.Client
 	switch kind {
@@ -197,12 +201,17 @@ func runGoClient(kind, endpoint string, n int) {
 	default:
 		log.Fatalf("unknown client %q", kind)
 	}
-	ids := func(yield func(string, error) bool) {
-		for i := range n {
-			if !yield("conn-"+strconv.Itoa(i)+"=", nil) {
-				return
+	ids := func(prefix string, n int) iter.Seq2[string, error] {
+		return func(yield func(string, error) bool) {
+			for i := range n {
+				if !yield(prefix+strconv.Itoa(i)+"=", nil) {
+					return
+				}
 			}
 		}
+	}
+	if _, err := s.Broadcast(ctx, ids("warm-", warm), []byte(message), nil); err != nil {
+		log.Fatal(err)
 	}
 	if f := os.Getenv("PEERBENCH_CPUPROFILE"); f != "" { // for looking into a client
 		out, err := os.Create(f)
@@ -214,13 +223,24 @@ func runGoClient(kind, endpoint string, n int) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu0 := cpuTime()
 	start := time.Now()
-	res, err := s.Broadcast(ctx, ids, []byte(message), nil)
+	res, err := s.Broadcast(ctx, ids("conn-", n), []byte(message), nil)
 	wall := time.Since(start)
+	cpu := cpuTime() - cpu0
 	if err != nil || res.Sent != n {
 		log.Panicf("Broadcast = %+v, %v", res, err)
 	}
-	fmt.Printf(`{"wall_s": %.6f}`+"\n", wall.Seconds())
+	fmt.Printf(`{"wall_s": %.6f, "cpu_s": %.6f}`+"\n", wall.Seconds(), cpu.Seconds())
+}
+
+// cpuTime returns the user and system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		log.Fatal(err)
+	}
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 }
 
 // --- the harness ------------------------------------------------------------------
@@ -230,7 +250,8 @@ type row struct {
 	pattern    string
 	n          int
 	latency    time.Duration
-	wall, cpu  time.Duration
+	wall, cpu  time.Duration // cpu: the whole process, from its rusage
+	sendCPU    time.Duration // CPU time during the sends, as the client measured it
 	maxRSSKiB  int64
 	limit      time.Duration
 	sequential bool
@@ -245,7 +266,7 @@ func harness(ns, lats, clients []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("| client | pattern | N | latency | wall | CPU (user+sys) | CPU per send | peak RSS | wall / limit |")
+	fmt.Println("| client | pattern | N | latency | wall | CPU (process) | CPU per send (sends only) | peak RSS | wall / limit |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range lats {
 		latency, err := time.ParseDuration(l)
@@ -286,7 +307,7 @@ func printRow(r row) {
 	}
 	fmt.Printf("| %s | %s | %d | %v | %.3f s | %.3f s | %.0f µs | %.0f MB | %s |\n",
 		r.client, r.pattern, r.n, r.latency, r.wall.Seconds(), r.cpu.Seconds(),
-		float64(r.cpu.Microseconds())/float64(r.n), float64(r.maxRSSKiB)/1024, ratio)
+		float64(r.sendCPU.Microseconds())/float64(r.n), float64(r.maxRSSKiB)/1024, ratio)
 }
 
 // startStub starts the stand-in as a separate process.
@@ -321,6 +342,7 @@ func startStub(self string, latency time.Duration) (stop func(), endpoint, certF
 // runClient runs one client process and reads its rusage.
 func runClient(root, self, client, endpoint, certFile string, n int, latency time.Duration) (row, error) {
 	r := row{client: client, n: n, latency: latency, limit: time.Duration((n+concurrency-1)/concurrency) * latency}
+	warm := strconv.Itoa(2 * concurrency)
 	var cmd *exec.Cmd
 	switch client {
 	case "lambdaws", "lambdaws-sdk":
@@ -328,14 +350,14 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 		if client == "lambdaws-sdk" {
 			r.client = "lambdaws (SDK client)"
 		}
-		cmd = exec.Command(self, "-client", client, "-endpoint", endpoint, strconv.Itoa(n))
+		cmd = exec.Command(self, "-client", client, "-endpoint", endpoint, strconv.Itoa(n), warm)
 	case "js-sdk-v3":
 		r.client, r.pattern = "AWS JS SDK v3", "Promise.all over all ids"
-		cmd = exec.Command("node", filepath.Join(root, "tools", "bench", "promise_all.mjs"), endpoint, strconv.Itoa(n), message)
+		cmd = exec.Command("node", filepath.Join(root, "tools", "bench", "promise_all.mjs"), endpoint, strconv.Itoa(n), message, warm)
 	case "boto3":
 		r.pattern, r.sequential = "sequential loop", true
 		r.limit = time.Duration(n) * latency
-		cmd = exec.Command("/usr/bin/python3", filepath.Join(root, "tools", "bench", "boto3_loop.py"), endpoint, strconv.Itoa(n), message)
+		cmd = exec.Command("/usr/bin/python3", filepath.Join(root, "tools", "bench", "boto3_loop.py"), endpoint, strconv.Itoa(n), message, warm)
 	default:
 		return r, fmt.Errorf("unknown client %q", client)
 	}
@@ -351,11 +373,13 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 	}
 	var res struct {
 		WallS float64 `json:"wall_s"`
+		CPUS  float64 `json:"cpu_s"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		return r, fmt.Errorf("client output %q: %v", out, err)
 	}
 	r.wall = time.Duration(res.WallS * float64(time.Second))
+	r.sendCPU = time.Duration(res.CPUS * float64(time.Second))
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 	r.maxRSSKiB = ru.Maxrss
@@ -363,8 +387,8 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 	if err != nil {
 		return r, err
 	}
-	if posts != n || unsigned != 0 {
-		return r, fmt.Errorf("stand-in received %d signed and %d unsigned POSTs, want %d signed", posts, unsigned, n)
+	if want := n + 2*concurrency; posts != want || unsigned != 0 {
+		return r, fmt.Errorf("stand-in received %d signed and %d unsigned POSTs, want %d signed", posts, unsigned, want)
 	}
 	return r, nil
 }

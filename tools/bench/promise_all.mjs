@@ -2,25 +2,32 @@
 // sendmessage), on the AWS SDK for JavaScript v3: one PostToConnection per
 // connection, all started at once, awaited with Promise.all.
 //
-//   node promise_all.mjs ENDPOINT N MESSAGE   (run by internal/peerbench)
+//   node promise_all.mjs ENDPOINT N MESSAGE WARM   (run by internal/peerbench)
 //
-// Prints {"wall_s": …}: the time from the first call to the last answer.
+// Sends to WARM ids first (keep-alive connections open, as in a warm Lambda),
+// then to N, and prints {"wall_s": …, "cpu_s": …} for those: the time from
+// the first call to the last answer, and the process's CPU time meanwhile.
 import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 
-const [endpoint, nArg, message] = process.argv.slice(2);
+const [endpoint, nArg, message, warmArg] = process.argv.slice(2);
 const n = Number(nArg);
 const client = new ApiGatewayManagementApiClient({ endpoint });
-const ids = Array.from({ length: n }, (_, i) => `conn-${i}=`);
 const data = Buffer.from(message);
+const broadcast = (ids) =>
+  Promise.all(
+    ids.map((id) =>
+      client.send(new PostToConnectionCommand({ ConnectionId: id, Data: data })),
+    ),
+  );
+await broadcast(Array.from({ length: Number(warmArg) }, (_, i) => `warm-${i}=`));
+const ids = Array.from({ length: n }, (_, i) => `conn-${i}=`);
 
+const cpu0 = process.cpuUsage();
 const start = process.hrtime.bigint();
-await Promise.all(
-  ids.map((id) =>
-    client.send(new PostToConnectionCommand({ ConnectionId: id, Data: data })),
-  ),
-);
+await broadcast(ids);
 const wall = Number(process.hrtime.bigint() - start) / 1e9;
-console.log(JSON.stringify({ wall_s: wall }));
+const cpu = process.cpuUsage(cpu0);
+console.log(JSON.stringify({ wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 }));
