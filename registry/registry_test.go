@@ -187,3 +187,32 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRoute is the routing part of a message's dispatch, with a custom
+// route registered: the body of ws/testdata/message.json (no "action", so
+// $default) and a body naming the custom route.
+//
+//	go test -run '^$' -bench Route -benchmem ./registry
+func BenchmarkRoute(b *testing.B) {
+	var tbl registry.Table[int]
+	for i, k := range []string{registry.Connect, registry.Default, "sendmessage"} {
+		if err := tbl.Add(k, i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	expr, _ := registry.ParseExpression(registry.DefaultExpression)
+	for _, tc := range []struct{ name, body, want string }{
+		{"no-action", "{\r\n\t\"a\": 1\r\n}", registry.Default},
+		{"action", `{"action":"sendmessage","text":"hello, everyone"}`, "sendmessage"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			body := []byte(tc.body)
+			b.ReportAllocs()
+			for b.Loop() {
+				if key, _, _ := tbl.Route(registry.Default, body, expr); key != tc.want {
+					b.Fatal(key)
+				}
+			}
+		})
+	}
+}
