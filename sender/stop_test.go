@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,4 +141,50 @@ func TestBroadcastStopsEarly(t *testing.T) {
 			t.Errorf("%d failures kept for 5000, want a sample of 10", len(res.Failures))
 		}
 	})
+}
+
+// TestCredentialChainFailure runs both kinds of Client with no credentials
+// but an instance metadata service that answers 403 to everything (the real
+// credential chain, through AWS_EC2_METADATA_SERVICE_ENDPOINT): the error is
+// not ErrForbidden, nothing reaches the management API, nothing is retried,
+// and a broadcast stops at once.
+func TestCredentialChainFailure(t *testing.T) {
+	testCredentials(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	var imdsCalls atomic.Int64
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		imdsCalls.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	t.Cleanup(imds.Close)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	api := newMgmtAPITLS(t, "prod", 0)
+	for _, kind := range clientKinds {
+		t.Run(kind, func(t *testing.T) {
+			var logs strings.Builder
+			s := newClient(t, kind, api.endpoint(), &sender.Options{MaxAttempts: 3, BackoffBase: time.Millisecond,
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			err := s.Send(context.Background(), "c1", []byte("x"))
+			var se *sender.Error
+			if err == nil || errors.Is(err, sender.ErrForbidden) || !errors.As(err, &se) || se.StatusCode != 0 {
+				t.Errorf("Send = %v, want a credential error with no status, not ErrForbidden", err)
+			}
+			if strings.Contains(logs.String(), "retrying") {
+				t.Errorf("a credential failure was retried:\n%s", logs.String())
+			}
+			var yielded atomic.Int64
+			res, err := s.Broadcast(context.Background(), ids(1000, &yielded), []byte("x"), nil)
+			if err == nil || yielded.Load() > 100 || int64(res.Failed+res.NotAttempted) != yielded.Load() {
+				t.Errorf("Broadcast = %+v, %v after %d ids: want an early stop", res, err, yielded.Load())
+			}
+			if n := api.count("POST", "c1"); n != 0 {
+				t.Errorf("the management API received %d calls", n)
+			}
+			if imdsCalls.Load() == 0 {
+				t.Errorf("the credential chain never asked the metadata service")
+			}
+		})
+	}
 }
