@@ -143,7 +143,8 @@
 //     is unverified).
 //   - Frames queued for a client that does not read: beyond 128 frames or
 //     1 MiB PostToConnection answers 429 LimitExceededException ("client side
-//     buffer is full") instead of blocking. A close waits at most 5 s for the
+//     buffer is full") instead of blocking. Options.FaultRate makes a share
+//     of all management API calls fail with 429 or 500, to exercise retries. A close waits at most 5 s for the
 //     queue to drain.
 //   - A $connect response without statusCode (for example JSON null) is
 //     treated as 200.
