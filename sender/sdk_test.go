@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,5 +270,39 @@ func TestPool(t *testing.T) {
 	a.mu.Unlock()
 	if na != 10 || nb != 10 {
 		t.Errorf("received %d and %d messages, want 10 and 10", na, nb)
+	}
+}
+
+// TestKeepAliveSizedToConcurrency: the default client keeps a connection per
+// concurrent send and reuses them, within a broadcast and across broadcasts.
+func TestKeepAliveSizedToConcurrency(t *testing.T) {
+	testCredentials(t)
+	var dialed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialed.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	trustServer(t, srv)
+	s := sender.NewForEndpoint(srv.URL+"/prod", &sender.Options{Concurrency: 16})
+	for range 2 {
+		seq := func(yield func(string, error) bool) {
+			for i := range 500 {
+				if !yield(fmt.Sprint("c", i), nil) {
+					return
+				}
+			}
+		}
+		if res, err := s.Broadcast(context.Background(), seq, []byte("x"), nil); err != nil || res.Sent != 500 {
+			t.Fatalf("Broadcast = %+v, %v", res, err)
+		}
+	}
+	if n := dialed.Load(); n > 16 {
+		t.Errorf("%d connections for 1,000 sends at Concurrency 16, want at most 16", n)
 	}
 }
