@@ -34,11 +34,12 @@ func payloadHash(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// direct calls the management API with net/http and the SDK's SigV4 signer,
-// without the SDK's middleware stack. It sends what the SDK client sends
-// (method, path, Content-Type, signature) and returns errors of the shapes
-// the SDK returns (a smithy.OperationError around an awshttp.ResponseError
-// around the modelled exception), so classify treats both alike.
+// direct calls the management API with the SDK's SigV4 signer, without the
+// SDK's middleware stack, over client (conns, unless the AWS configuration
+// calls for its own HTTP client). It sends what the SDK client sends (method,
+// path, Content-Type, signature) and returns errors of the shapes the SDK
+// returns (a smithy.OperationError around an awshttp.ResponseError around
+// the modelled exception), so classify treats both alike.
 type direct struct {
 	scheme, host string
 	path         string // unescaped path up to and including "/@connections/"
