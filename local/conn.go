@@ -89,7 +89,11 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		StageVariables: g.stageVars,
 	}}
 	c.lastActive.Store(start.UnixMilli())
-	header, query := connectHeaders(r, ip), r.URL.Query()
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	header, query := apigw.ConnectHeaders(&c.info, r.Header, r.Host, proto), r.URL.Query()
 
 	if g.authorizer != nil {
 		status, auth := g.authorize(&c.info, header, query)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -30,48 +29,6 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// wireNames restores the spelling clients send for headers that Go
-// canonicalizes differently.
-var wireNames = map[string]string{
-	"Sec-Websocket-Key":        "Sec-WebSocket-Key",
-	"Sec-Websocket-Version":    "Sec-WebSocket-Version",
-	"Sec-Websocket-Extensions": "Sec-WebSocket-Extensions",
-	"Sec-Websocket-Protocol":   "Sec-WebSocket-Protocol",
-}
-
-// connectHeaders returns the handshake headers as API Gateway passes them on
-// $connect: the client's headers plus Host and the X-Forwarded-* and
-// X-Amzn-Trace-Id headers the gateway adds.
-func connectHeaders(r *http.Request, sourceIP string) map[string][]string {
-	multi := make(map[string][]string, len(r.Header)+5)
-	for k, vs := range r.Header {
-		if n, ok := wireNames[k]; ok {
-			k = n
-		}
-		multi[k] = append([]string(nil), vs...)
-	}
-	multi["Host"] = []string{r.Host}
-	xff := sourceIP
-	if prev := r.Header.Values("X-Forwarded-For"); len(prev) > 0 {
-		xff = prev[len(prev)-1] + ", " + sourceIP
-	}
-	multi["X-Forwarded-For"] = []string{xff}
-	port := ""
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		_, port, _ = net.SplitHostPort(a.String())
-	}
-	multi["X-Forwarded-Port"] = []string{port}
-	proto := "http"
-	if r.TLS != nil {
-		proto = "https"
-	}
-	multi["X-Forwarded-Proto"] = []string{proto}
-	var trace [12]byte
-	rand.Read(trace[:])
-	multi["X-Amzn-Trace-Id"] = []string{fmt.Sprintf("Root=1-%08x-%x", time.Now().Unix(), trace)}
-	return multi
 }
 
 // outcome describes one finished invocation, for the log.

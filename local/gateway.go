@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/apigw"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
@@ -181,7 +181,7 @@ func New(handler any, opts *Options) *Gateway {
 	}
 	g := &Gateway{
 		stage:      o.Stage,
-		apiID:      apiID(o.Stage),
+		apiID:      apigw.APIID(o.Stage),
 		stageVars:  o.StageVariables,
 		expr:       expr,
 		routes:     make(map[string]Route, len(o.Routes)),
@@ -226,18 +226,6 @@ func New(handler any, opts *Options) *Gateway {
 		}
 	}
 	return g
-}
-
-// apiID derives a stable API id, ten lowercase letters and digits like AWS's,
-// from the stage name.
-func apiID(stage string) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	sum := sha256.Sum256([]byte("lambdaws/local/" + stage))
-	b := make([]byte, 10)
-	for i := range b {
-		b[i] = alphabet[int(sum[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // ServeHTTP serves WebSocket handshakes (on any path), the management API at

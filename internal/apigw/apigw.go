@@ -14,7 +14,11 @@ package apigw
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -32,6 +36,58 @@ func NewID() string {
 	var b [11]byte
 	rand.Read(b[:])
 	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+// APIID returns the API id the local emulator gives a stage: 10 lowercase
+// letters and digits like a deployed API's ("gy415nuibc"), derived from the
+// stage's name so that it is the same at every start.
+func APIID(stage string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	sum := sha256.Sum256([]byte("lambdaws/local/" + stage))
+	b := make([]byte, 10)
+	for i := range b {
+		b[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// wireNames restores the spelling clients send for headers that Go
+// canonicalizes differently.
+var wireNames = map[string]string{
+	"Sec-Websocket-Key":        "Sec-WebSocket-Key",
+	"Sec-Websocket-Version":    "Sec-WebSocket-Version",
+	"Sec-Websocket-Extensions": "Sec-WebSocket-Extensions",
+	"Sec-Websocket-Protocol":   "Sec-WebSocket-Protocol",
+}
+
+// ConnectHeaders returns the handshake headers of c as API Gateway passes
+// them to $connect and the authorizer: the client's header (the WebSocket
+// ones spelled as clients send them) with the headers the gateway sets:
+// Host (host, the client's Host header), X-Forwarded-For (c.SourceIP after
+// the client's own last entry), X-Forwarded-Port (the port of
+// c.DomainName), X-Forwarded-Proto (proto, "http" or "https") and a new
+// X-Amzn-Trace-Id.
+func ConnectHeaders(c *Conn, header http.Header, host, proto string) map[string][]string {
+	multi := make(map[string][]string, len(header)+5)
+	for k, vs := range header {
+		if n, ok := wireNames[k]; ok {
+			k = n
+		}
+		multi[k] = append([]string(nil), vs...)
+	}
+	multi["Host"] = []string{host}
+	xff := c.SourceIP
+	if prev := header.Values("X-Forwarded-For"); len(prev) > 0 {
+		xff = prev[len(prev)-1] + ", " + c.SourceIP
+	}
+	multi["X-Forwarded-For"] = []string{xff}
+	_, port, _ := net.SplitHostPort(c.DomainName)
+	multi["X-Forwarded-Port"] = []string{port}
+	multi["X-Forwarded-Proto"] = []string{proto}
+	var trace [12]byte
+	rand.Read(trace[:])
+	multi["X-Amzn-Trace-Id"] = []string{fmt.Sprintf("Root=1-%08x-%x", time.Now().Unix(), trace)}
+	return multi
 }
 
 // Conn is what every event of one connection carries.

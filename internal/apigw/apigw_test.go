@@ -2,6 +2,7 @@ package apigw
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -95,5 +96,45 @@ func TestFields(t *testing.T) {
 	}
 	if Connect(&Conn{}, nil, nil).RequestContext.Authorizer != nil {
 		t.Error("authorizer set without one")
+	}
+}
+
+func TestConnectHeaders(t *testing.T) {
+	c := testConn() // SourceIP 49.105.91.154, DomainName 127.0.0.1:8080
+	for _, tt := range []struct {
+		name   string
+		header http.Header
+		proto  string
+		want   map[string]string
+	}{
+		{"plain", http.Header{"Sec-Websocket-Key": {"k"}, "Sec-Websocket-Version": {"13"}, "Origin": {"o"}}, "http", map[string]string{
+			"Sec-WebSocket-Key": "k", "Sec-WebSocket-Version": "13", "Origin": "o", "Host": "example.com",
+			"X-Forwarded-For": "49.105.91.154", "X-Forwarded-Port": "8080", "X-Forwarded-Proto": "http"}},
+		{"behind a proxy", http.Header{"X-Forwarded-For": {"10.0.0.1", "10.0.0.2, 10.0.0.3"}}, "https", map[string]string{
+			"Host": "example.com", "X-Forwarded-For": "10.0.0.2, 10.0.0.3, 49.105.91.154", "X-Forwarded-Port": "8080", "X-Forwarded-Proto": "https"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ConnectHeaders(c, tt.header, "example.com", tt.proto)
+			trace := got["X-Amzn-Trace-Id"]
+			if len(trace) != 1 || !regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$`).MatchString(trace[0]) {
+				t.Errorf("X-Amzn-Trace-Id %q", trace)
+			}
+			delete(got, "X-Amzn-Trace-Id")
+			if len(got) != len(tt.want) {
+				t.Errorf("headers %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if vs := got[k]; len(vs) != 1 || vs[0] != v {
+					t.Errorf("%s: %q, want %q", k, vs, v)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIID(t *testing.T) {
+	a, b := APIID("local"), APIID("prod")
+	if !regexp.MustCompile(`^[a-z0-9]{10}$`).MatchString(a) || a == b || APIID("local") != a {
+		t.Errorf("APIID: local %q, prod %q; want 10 lowercase letters and digits, stable, one per stage", a, b)
 	}
 }

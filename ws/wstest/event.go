@@ -3,7 +3,7 @@ package wstest
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -21,7 +21,7 @@ const eventDomain = "127.0.0.1:0"
 func eventConn(id string, userAgent string) *apigw.Conn {
 	return &apigw.Conn{
 		ID:          id,
-		APIID:       "wstest0000",
+		APIID:       apigw.APIID("local"),
 		Stage:       "local",
 		DomainName:  eventDomain,
 		SourceIP:    "127.0.0.1",
@@ -41,24 +41,23 @@ func Connect(id string, opts ...ConnectOption) events.APIGatewayWebsocketProxyRe
 	h := newHandshake(opts)
 	var key [16]byte
 	rand.Read(key[:])
-	var trace [12]byte
-	rand.Read(trace[:])
-	header := map[string][]string{
-		"Host":                  {eventDomain},
-		"Sec-WebSocket-Key":     {base64.StdEncoding.EncodeToString(key[:])},
-		"Sec-WebSocket-Version": {"13"},
-		"X-Forwarded-For":       {"127.0.0.1"},
-		"X-Forwarded-Port":      {"0"},
-		"X-Forwarded-Proto":     {"http"},
-		"X-Amzn-Trace-Id":       {fmt.Sprintf("Root=1-%08x-%x", time.Now().Unix(), trace)},
+	header := http.Header{
+		"Sec-Websocket-Key":     {base64.StdEncoding.EncodeToString(key[:])},
+		"Sec-Websocket-Version": {"13"},
 	}
 	if len(h.protocols) > 0 {
-		header["Sec-WebSocket-Protocol"] = []string{strings.Join(h.protocols, ", ")}
+		header.Set("Sec-WebSocket-Protocol", strings.Join(h.protocols, ", "))
 	}
 	for k, vs := range h.header {
 		header[k] = vs
 	}
-	return *apigw.Connect(eventConn(id, h.header.Get("User-Agent")), header, h.query)
+	host := eventDomain
+	if v := header.Get("Host"); v != "" { // as a client's Host header reaches $connect
+		host = v
+		header.Del("Host")
+	}
+	c := eventConn(id, h.header.Get("User-Agent"))
+	return *apigw.Connect(c, apigw.ConnectHeaders(c, header, host, "http"), h.query)
 }
 
 // Message returns the event of a message with body from connection id, on

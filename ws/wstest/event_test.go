@@ -35,7 +35,8 @@ func TestEventsAreShapedLikeLocals(t *testing.T) {
 	r.OnMessage(nothing)
 	r.OnDisconnect(nothing)
 	g := wstest.NewGateway(t, r)
-	opts := []wstest.ConnectOption{wstest.Header("Origin", "https://example.com"), wstest.Query("room", "lobby"), wstest.Subprotocols("chat.v1")}
+	opts := []wstest.ConnectOption{wstest.Header("Origin", "https://example.com"), wstest.Header("X-Forwarded-For", "203.0.113.9"),
+		wstest.Query("room", "lobby"), wstest.Subprotocols("chat.v1")}
 	c := g.Dial(t, opts...)
 	c.Send(t, `{"action":"hi"}`)
 	g.WaitIdle(t)
@@ -63,12 +64,15 @@ func TestEventsAreShapedLikeLocals(t *testing.T) {
 				{"eventType", lrc.EventType, brc.EventType},
 				{"messageDirection", lrc.MessageDirection, brc.MessageDirection},
 				{"stage", lrc.Stage, brc.Stage},
+				{"apiId", lrc.APIID, brc.APIID},
 				{"connectionId", lrc.ConnectionID, brc.ConnectionID},
 				{"sourceIp", lrc.Identity.SourceIP, brc.Identity.SourceIP},
 				{"body", got.Body, tc.built.Body},
 				{"query", strings.Join(slices.Sorted(maps.Keys(got.QueryStringParameters)), ","), strings.Join(slices.Sorted(maps.Keys(tc.built.QueryStringParameters)), ",")},
 				{"Origin", got.Headers["Origin"], tc.built.Headers["Origin"]},
 				{"Sec-WebSocket-Protocol", got.Headers["Sec-WebSocket-Protocol"], tc.built.Headers["Sec-WebSocket-Protocol"]},
+				{"X-Forwarded-For", got.Headers["X-Forwarded-For"], tc.built.Headers["X-Forwarded-For"]},
+				{"X-Forwarded-Proto", got.Headers["X-Forwarded-Proto"], tc.built.Headers["X-Forwarded-Proto"]},
 			} {
 				if f.local != f.built {
 					t.Errorf("%s: local %q, built %q", f.name, f.local, f.built)
