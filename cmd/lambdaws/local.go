@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,15 +137,11 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		gopts.Authorizer = &local.Authorizer{Function: fns[a.Function], IdentitySource: a.IdentitySource}
 	}
 
-	addr := f.addr
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-		addr = net.JoinHostPort("127.0.0.1", port) // as local.ListenAndServe: every interface must be asked for
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := local.Listen(f.addr)
 	if err != nil {
 		return err
 	}
-	addr = ln.Addr().String()
+	addr := ln.Addr().String()
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	for _, r := range api.Routes {
