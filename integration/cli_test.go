@@ -39,7 +39,7 @@ var (
 func buildLambdaws(t testing.TB) {
 	t.Helper()
 	lambdawsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lambdaws-cli-")
+		dir, err := os.MkdirTemp(tmpDir, "lambdaws-cli-")
 		if err != nil {
 			lambdawsErr = err
 			return

@@ -19,6 +19,9 @@ import (
 // bins holds the example programs built by TestMain, by name.
 var bins = map[string]string{}
 
+// tmpDir holds what the tests build; TestMain removes it.
+var tmpDir string
+
 // raceBuild reports whether the examples were built with the race detector
 // (as the tests themselves are).
 var raceBuild bool
@@ -34,6 +37,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	tmpDir = dir
 	raceBuild = raceEnabled
 	// Each example once as the tests are built (with -race under go test
 	// -race), and the chat without -race for the load test: the race
