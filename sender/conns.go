@@ -44,6 +44,9 @@ type conn struct {
 // empty or a few hundred bytes).
 const maxBody = 64 << 10
 
+// max1xx bounds the informational responses read before the final one.
+const max1xx = 8
+
 // newConns returns a client for the scheme ("http" or "https") and host of
 // an endpoint, trusting what tlsConfig trusts.
 func newConns(scheme, host string, tlsConfig *tls.Config, maxIdle int) *conns {
@@ -169,6 +172,15 @@ func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*htt
 		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
 	}
 	resp, err := http.ReadResponse(c.br, req)
+	// Informational responses (100 Continue, 103 Early Hints) precede the
+	// final one, which must be read too, or the next call on the
+	// connection would take it for its own (http.Transport skips them).
+	for n := 0; err == nil && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols; n++ {
+		if n == max1xx {
+			return nil, fmt.Errorf("sender: more than %d informational responses", max1xx)
+		}
+		resp, err = http.ReadResponse(c.br, req)
+	}
 	if err != nil {
 		return nil, p.ctxErr(ctx, err)
 	}
@@ -183,7 +195,7 @@ func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*htt
 		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if !stop() || resp.Close || req.Close {
+	if !stop() || resp.Close || req.Close || resp.StatusCode < 200 {
 		c.Close()
 	} else {
 		p.put(c)

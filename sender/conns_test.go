@@ -132,6 +132,30 @@ func TestConns(t *testing.T) {
 		}
 	})
 
+	t.Run("informational responses are skipped, the final one answers its own call", func(t *testing.T) {
+		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusContinue)
+			w.WriteHeader(http.StatusEarlyHints)
+			if r.URL.Path == "/gone" {
+				w.WriteHeader(http.StatusGone)
+			}
+		})
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		for _, want := range []int{http.StatusGone, http.StatusOK, http.StatusGone} {
+			path := "/ok"
+			if want == http.StatusGone {
+				path = "/gone"
+			}
+			resp, err := post(t, ctx, c, srv.URL+path, "hi")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != want {
+				t.Errorf("POST %s: status %d, want %d", path, resp.StatusCode, want)
+			}
+		}
+	})
+
 	t.Run("a response body over 64 KiB is refused", func(t *testing.T) {
 		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, maxBody+1)) })
 		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
