@@ -77,17 +77,20 @@ func newConns(scheme, host string, tlsConfig *tls.Config, maxIdle int) *conns {
 // get returns an idle connection, or dials one.
 func (p *conns) get(ctx context.Context) (c *conn, reused bool, err error) {
 	now := time.Now()
-	p.mu.Lock()
-	for len(p.free) > 0 {
+	for {
+		p.mu.Lock()
+		if len(p.free) == 0 {
+			p.mu.Unlock()
+			break
+		}
 		c = p.free[len(p.free)-1]
 		p.free = p.free[:len(p.free)-1]
-		if now.Sub(c.used) < p.idle {
-			p.mu.Unlock()
+		p.mu.Unlock()
+		if now.Sub(c.used) < p.idle && !spoiled(c) {
 			return c, true, nil
 		}
 		c.Close()
 	}
-	p.mu.Unlock()
 	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, false, err
@@ -127,12 +130,20 @@ func (p *conns) put(c *conn) {
 	}
 }
 
-// errNoResponse: the connection ended before any byte of a response.
-var errNoResponse = errors.New("connection closed before a response")
+var (
+	// errNotSent: writing the request failed, so the server did not get it whole.
+	errNotSent = errors.New("connection closed while sending the request")
+	// errNoResponse: the connection ended after the request was sent,
+	// before any byte of a response.
+	errNoResponse = errors.New("connection closed before a response")
+)
 
-// Do sends req and reads the whole response. A request written to a reused
-// connection that the server had closed meanwhile (no byte of a response
-// came back) is sent once more on a new connection, as http.Transport does.
+// Do sends req and reads the whole response. A reused connection that the
+// server closed while it was idle is not used (see spoiled). When a reused
+// connection fails all the same, the request is sent once more on a new one
+// only if the server cannot have acted on it, as http.Transport does: it was
+// not sent whole, or it is a GET. A POST the server may have received is not
+// sent twice (that could deliver a message twice); its call fails.
 func (p *conns) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
@@ -145,7 +156,8 @@ func (p *conns) Do(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		c.Close()
-		if !reused || attempt > 0 || !errors.Is(err, errNoResponse) || ctx.Err() != nil {
+		again := errors.Is(err, errNotSent) || errors.Is(err, errNoResponse) && req.Method == http.MethodGet
+		if !reused || attempt > 0 || !again || ctx.Err() != nil {
 			return nil, err
 		}
 		if req.GetBody != nil {
@@ -163,10 +175,10 @@ func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*htt
 	defer stop()
 	// A failed write leaves the server an incomplete request at most.
 	if err := req.Write(c.bw); err != nil {
-		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
+		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNotSent, err))
 	}
 	if err := c.bw.Flush(); err != nil {
-		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
+		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNotSent, err))
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))

@@ -36,7 +36,10 @@
 // and 413 are not retried. The Client owns retrying: the SDK client's own
 // retryer is replaced by aws.NopRetryer, so attempts are not multiplied. When
 // the context ends during a backoff, the context's error is returned,
-// wrapping the last attempt's.
+// wrapping the last attempt's. A send whose connection fails after the
+// request went out, before any answer, is not repeated (the message may
+// have been delivered): it fails with StatusCode 0, as through the SDK
+// client.
 //
 // # Broadcast
 //
