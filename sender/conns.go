@@ -20,8 +20,8 @@ import (
 // goroutines per connection and the hand-offs between them on every call,
 // which is most of net/http's CPU per call for the management API's small
 // requests and empty answers. It speaks only what that API needs: requests
-// with a known length, responses read whole (up to 64 KiB), no proxies, no
-// redirects, no HTTP/2.
+// with a known length, responses read whole (up to 64 KiB, the rest cut),
+// no proxies, no redirects, no HTTP/2.
 type conns struct {
 	addr   string      // host:port to dial
 	tls    *tls.Config // nil for plain HTTP
@@ -41,7 +41,7 @@ type conn struct {
 }
 
 // maxBody bounds the response bodies conns reads (the management API's are
-// empty or a few hundred bytes).
+// empty or a few hundred bytes); a longer one is cut.
 const maxBody = 64 << 10
 
 // max1xx bounds the informational responses read before the final one.
@@ -202,12 +202,15 @@ func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*htt
 		if err != nil {
 			return nil, p.ctxErr(ctx, err)
 		}
-		if len(body) > maxBody {
-			return nil, fmt.Errorf("sender: response body over %d bytes", maxBody)
-		}
+	}
+	// A longer body is cut; the rest is left unread, so the connection
+	// cannot carry another call.
+	cut := len(body) > maxBody
+	if cut {
+		body = body[:maxBody]
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if !stop() || resp.Close || req.Close || resp.StatusCode < 200 {
+	if !stop() || cut || resp.Close || req.Close || resp.StatusCode < 200 {
 		c.Close()
 	} else {
 		p.put(c)
