@@ -119,11 +119,9 @@ func (r *resolver) resolve(v any) (any, error) {
 	}
 	switch v := v.(type) {
 	case map[string]any:
-		if len(v) == 1 {
+		if isIntrinsic(v) {
 			for k, arg := range v {
-				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
-					return r.intrinsic(k, arg)
-				}
+				return r.intrinsic(k, arg)
 			}
 		}
 		out := make(map[string]any, len(v))

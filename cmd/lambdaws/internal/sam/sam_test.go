@@ -354,3 +354,48 @@ func TestExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestGlobalsIntrinsicOverride: a function's intrinsic replaces the
+// Globals' value of the same property whole, as SAM does (an intrinsic is a
+// value, not a mapping to merge key by key).
+func TestGlobalsIntrinsicOverride(t *testing.T) {
+	tpl, err := sam.Parse([]byte(`
+Parameters:
+  Env: {Type: String, Default: dev}
+Globals:
+  Function:
+    Runtime: provided.al2023
+    Timeout: !Ref Seconds
+    Environment:
+      Variables:
+        STAGE: !Ref Env
+        TABLE: !Ref Table
+        KEPT: !Ref Env
+Resources:
+  Table: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Sub "${Env}-connections"}}
+  Api:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      RouteSelectionExpression: $request.body.action
+      Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      Timeout: !If [Always, 9, 1]
+      Environment:
+        Variables:
+          STAGE: !Sub "${Env}-local"
+          TABLE: !GetAtt Table.Arn
+Conditions:
+  Always: !Equals [a, a]
+`), "/app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := tpl.Functions["Fn"]
+	equal(t, "environment", fn.Environment, map[string]string{
+		"STAGE": "dev-local", "TABLE": "arn:aws:dynamodb:us-east-1:123456789012:table/dev-connections", "KEPT": "dev"})
+	equal(t, "timeout", fn.Timeout, 9*time.Second)
+	equal(t, "warnings", tpl.Warnings, []string(nil))
+}

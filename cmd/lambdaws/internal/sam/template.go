@@ -256,8 +256,8 @@ func orDefault(s, def string) string {
 }
 
 // withGlobals returns props over the Globals section's defaults for kind
-// ("Function", "WebSocketApi"): mappings merge, the resource's scalars win,
-// lists concatenate, as SAM does.
+// ("Function", "WebSocketApi"): mappings merge, the resource's scalars and
+// intrinsic functions win, lists concatenate, as SAM does.
 func (l *loader) withGlobals(kind string, props map[string]any) map[string]any {
 	g := mapOf(l.globals[kind])
 	if g == nil {
@@ -270,7 +270,7 @@ func merge(global, local any) any {
 	switch g := global.(type) {
 	case map[string]any:
 		loc, ok := local.(map[string]any)
-		if !ok {
+		if !ok || isIntrinsic(g) || isIntrinsic(loc) {
 			return local
 		}
 		out := maps.Clone(g)
@@ -288,6 +288,18 @@ func merge(global, local any) any {
 		}
 	}
 	return local
+}
+
+// isIntrinsic reports whether m is an intrinsic function ({"Ref": …},
+// {"Fn::Sub": …}): a value, not a mapping.
+func isIntrinsic(m map[string]any) bool {
+	if len(m) != 1 {
+		return false
+	}
+	for k := range m {
+		return k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::")
+	}
+	return false
 }
 
 // prop resolves property name of resource id to a string; a missing
