@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -235,7 +237,13 @@ func readEnvVars(path string) (map[string]map[string]string, error) {
 		return nil, err
 	}
 	var raw map[string]map[string]any
-	if err := json.Unmarshal(data, &raw); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // 1000000 stays 1000000, not 1e+06
+	err = dec.Decode(&raw)
+	if err == nil && dec.More() {
+		err = errors.New("text after the JSON object")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("--env-vars %s: %w (want {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {...}})", path, err)
 	}
 	vars := map[string]map[string]string{}
@@ -245,7 +253,7 @@ func readEnvVars(path string) (map[string]map[string]string, error) {
 			switch v := v.(type) {
 			case string:
 				vars[fn][k] = v
-			case float64, bool:
+			case json.Number, bool:
 				vars[fn][k] = fmt.Sprint(v)
 			default:
 				return nil, fmt.Errorf("--env-vars %s: %s.%s is not a string, number or boolean", path, fn, k)

@@ -51,12 +51,12 @@ func TestReadEnvVars(t *testing.T) {
 		}
 		return path
 	}
-	got, err := readEnvVars(write(`{"Fn": {"A": "x", "N": 3, "B": true}, "Parameters": {"C": "y"}}`))
-	want := map[string]map[string]string{"Fn": {"A": "x", "N": "3", "B": "true"}, "Parameters": {"C": "y"}}
+	got, err := readEnvVars(write(`{"Fn": {"A": "x", "N": 3, "BIG": 1000000, "F": 0.25, "B": true}, "Parameters": {"C": "y"}}`))
+	want := map[string]map[string]string{"Fn": {"A": "x", "N": "3", "BIG": "1000000", "F": "0.25", "B": "true"}, "Parameters": {"C": "y"}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("%v, %v; want %v", got, err, want)
 	}
-	for _, bad := range []string{`{"Fn": "x"}`, `{"Fn": {"A": {"nested": 1}}}`, `[`} {
+	for _, bad := range []string{`{"Fn": "x"}`, `{"Fn": {"A": {"nested": 1}}}`, `[`, `{"Fn": {}} x`} {
 		if _, err := readEnvVars(write(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
