@@ -166,6 +166,9 @@ func (b *builds) label(g *goBuild) string {
 // outcome and reports success; on failure the old binary stays.
 func (b *builds) build(ctx context.Context, g *goBuild) bool {
 	start := time.Now()
+	// What the build reads is noted before it starts, so that a file
+	// saved during the build changes the fingerprint and builds again.
+	b.listSources(ctx, g)
 	tmp := fmt.Sprintf("%s.%d.tmp", g.bin, os.Getpid())
 	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", tmp, ".")
 	cmd.Dir = g.dir
@@ -176,7 +179,6 @@ func (b *builds) build(ctx context.Context, g *goBuild) bool {
 	if err == nil {
 		err = os.Rename(tmp, g.bin)
 	}
-	b.listSources(ctx, g)
 	if err != nil {
 		os.Remove(tmp)
 		if ctx.Err() != nil {
