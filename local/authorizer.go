@@ -36,7 +36,7 @@ func (g *Gateway) authorize(c *apigw.Conn, header map[string][]string, query url
 		kind, name, _ := parseIdentitySource(src)
 		v := query.Get(name)
 		if kind == "header" {
-			v = http.Header(header).Get(name)
+			v = headerValue(header, name)
 		}
 		if v == "" {
 			g.log.Info("local: authorizer", "connectionId", c.ID, "route", registry.Connect, "status", http.StatusUnauthorized,
@@ -50,6 +50,18 @@ func (g *Gateway) authorize(c *apigw.Conn, header map[string][]string, query url
 	status, auth, err := authorizerResult(out, inv.err, methodARN)
 	g.logInvocation("local: authorizer", c, ev.RequestContext.RequestID, registry.Connect, a.Function, status, inv, err)
 	return status, auth
+}
+
+// headerValue returns the first value of a header, its name matched without
+// regard to case: header spells the WebSocket headers as clients do
+// (Sec-WebSocket-Protocol), not as http.Header.Get looks them up.
+func headerValue(header map[string][]string, name string) string {
+	for k, vs := range header {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
 }
 
 // authorizerResult interprets an authorizer's output, or its failure err, as

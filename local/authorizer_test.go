@@ -166,3 +166,20 @@ func TestAuthorizerContext(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizerIdentitySourceCase: an identity source names a header in any
+// case, including the WebSocket headers that Go spells differently
+// (Sec-WebSocket-Protocol, the one header a browser can set).
+func TestAuthorizerIdentitySourceCase(t *testing.T) {
+	for _, src := range []string{"Sec-WebSocket-Protocol", "sec-websocket-protocol", "X-TOKEN"} {
+		t.Run(src, func(t *testing.T) {
+			auth := local.NewFunction(func(ev map[string]any) (any, error) {
+				return policy("Allow", "*", nil), nil
+			}, &local.FunctionOptions{Name: "auth", Logger: discard})
+			t.Cleanup(func() { auth.Close() })
+			h := start(t, &local.Options{Authorizer: &local.Authorizer{Function: auth,
+				IdentitySource: []string{"route.request.header." + src}}}, nil)
+			h.dial("", &websocket.DialOptions{Subprotocols: []string{"token"}, HTTPHeader: http.Header{"X-Token": {"t"}}})
+		})
+	}
+}
