@@ -260,3 +260,28 @@ func TestServeShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestDisconnectCodeAfterLargeFrame checks that a frame over 32 KiB sent to
+// the client (PostToConnection allows 128 KiB) does not upset how the
+// gateway follows its own frames: a client that then drops the connection
+// is reported to $disconnect with 1006, not with a code read from the
+// payload.
+func TestDisconnectCodeAfterLargeFrame(t *testing.T) {
+	h := start(t, nil, nil)
+	c := h.dial("", nil)
+	id := h.next().RequestContext.ConnectionID
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	data := []byte(strings.Repeat("x", 40<<10)) // 'x' read as a frame header is a close frame
+	if _, err := client(h.srv.URL+"/local").PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: &id, Data: data}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(-1)
+	if got := read(t, c); got != string(data) {
+		t.Fatalf("read %d bytes, want %d", len(got), len(data))
+	}
+	c.CloseNow()
+	if rc := h.nextOf("DISCONNECT").RequestContext; rc.DisconnectStatusCode != 1006 {
+		t.Errorf("$disconnect code %d, want 1006", rc.DisconnectStatusCode)
+	}
+}

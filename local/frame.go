@@ -42,6 +42,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
 	fc := &frameConn{Conn: nc, r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)}
+	fc.out.noLimit = true
 	fc.out.onClose = func(payload []byte) {
 		ce := closeError{code: 1005} // a close frame without a status
 		if len(payload) >= 2 {
@@ -104,12 +105,16 @@ func (c *frameConn) Close() error {
 	return c.Conn.Close()
 }
 
-// frameScanner follows the frame boundaries of a client-to-server WebSocket
+// frameScanner follows the frame boundaries of a WebSocket
 // byte stream (RFC 6455 section 5.2).
 type frameScanner struct {
 	hdr  [14]byte
 	n    int    // header bytes collected so far
 	left uint64 // payload bytes left in the current frame
+
+	// noLimit accepts data frames of any length: those the gateway writes
+	// (up to PostToConnection's 128 KiB).
+	noLimit bool
 
 	// onClose, if set, receives the payload of each close frame (at most
 	// 125 bytes, the limit of control frames) once it is complete.
@@ -119,7 +124,7 @@ type frameScanner struct {
 }
 
 // feed consumes the next bytes of the stream. If they complete the header of
-// a data frame longer than maxFrame, it returns false and the number of bytes
+// a data frame longer than maxFrame and noLimit is false, it returns false and the number of bytes
 // of p before that header; otherwise it returns len(p), true. Once it returns
 // false the scanner must not be fed again.
 func (s *frameScanner) feed(p []byte) (int, bool) {
@@ -168,7 +173,7 @@ func (s *frameScanner) feed(p []byte) (int, bool) {
 		}
 		s.n = 0
 		opcode := s.hdr[0] & 0x0f
-		if opcode < 8 && length > maxFrame {
+		if opcode < 8 && length > maxFrame && !s.noLimit {
 			return start, false
 		}
 		s.left = length
