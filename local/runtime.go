@@ -33,10 +33,12 @@ import (
 // AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and
 // AWS_ENDPOINT_URL*, then FunctionOptions.Env.
 //
-// A process that exits during an invocation fails it with Runtime.ExitError;
-// one that exits between invocations is replaced at the next. A process that
-// does not ask for its first invocation within 10 s, or exits before, fails
-// that invocation with Runtime.InitError and is killed.
+// When a process ends, the processes left in its group are killed, as Lambda
+// resets the sandbox. A process that exits during an invocation fails it
+// with Runtime.ExitError; one that exits between invocations is replaced at
+// the next. A process that does not ask for its first invocation within
+// 10 s, or exits before, fails that invocation with Runtime.InitError and is
+// killed.
 //
 // NewBinary panics if path is empty or FunctionOptions.Env has an entry
 // without "=" or sets AWS_LAMBDA_RUNTIME_API or _LAMBDA_SERVER_PORT (which
@@ -258,6 +260,9 @@ func startProcess(f *Function, b *program) (environment, error) {
 	}
 	go func() {
 		err := p.cmd.Wait()
+		// What the runtime started ends with it, as Lambda resets the
+		// sandbox; its group id cannot be reused while members remain.
+		killProcessGroup(p.cmd.Process)
 		w.flush()
 		if !p.killed.Load() {
 			f.log.Warn("local: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))

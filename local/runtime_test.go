@@ -618,3 +618,48 @@ func BenchmarkInvoke(b *testing.B) {
 		f.Close()
 	}
 }
+
+// TestBinaryExitKillsGroup checks that the processes a runtime started do
+// not outlive it: when a process exits (here during its init) the rest of its
+// process group is killed, as Lambda resets the whole sandbox.
+func TestBinaryExitKillsGroup(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "bootstrap")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := NewBinary(script, &FunctionOptions{Output: &syncBuffer{}, Logger: quiet})
+	defer f.Close()
+	if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InitError" {
+		t.Fatalf("got %+v, want Runtime.InitError", ie)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "child.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	deadline := time.Now().Add(5 * time.Second)
+	for !ended(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child process %d of the exited runtime still runs", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ended reports whether process pid has ended: it is gone, or a zombie
+// (a container's init may never reap the orphans it inherits).
+func ended(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return reaped(pid)
+	}
+	// pid (comm) state ...: comm may hold spaces, the state follows the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
