@@ -238,3 +238,46 @@ esac
 		t.Error("main.go, saved during the build, is taken as built: no rebuild would follow")
 	}
 }
+
+// TestTableSchema: numbers and booleans given as strings, as CloudFormation
+// accepts them (a Number parameter's value is a string), are read.
+func TestTableSchema(t *testing.T) {
+	tpl, err := sam.Parse([]byte(`
+Parameters:
+  Capacity: {Type: Number, Default: 5}
+  Expire: {Type: String, Default: "true"}
+Resources:
+  Api:
+    Type: AWS::Serverless::WebSocketApi
+    Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}
+  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn}}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      ProvisionedThroughput: {ReadCapacityUnits: !Ref Capacity, WriteCapacityUnits: "2"}
+      GlobalSecondaryIndexes:
+        - IndexName: byName
+          KeySchema: [{AttributeName: pk, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+          ProvisionedThroughput: {ReadCapacityUnits: !Ref Capacity, WriteCapacityUnits: 1}
+      TimeToLiveSpecification: {AttributeName: ttl, Enabled: !Ref Expire}
+`), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := schemaOf(tpl.Tables[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := s.ProvisionedThroughput; p == nil || *p.ReadCapacityUnits != 5 || *p.WriteCapacityUnits != 2 {
+		t.Errorf("ProvisionedThroughput = %+v", p)
+	}
+	if g := s.GlobalSecondaryIndexes; len(g) != 1 || *g[0].ProvisionedThroughput.ReadCapacityUnits != 5 {
+		t.Errorf("GlobalSecondaryIndexes = %+v", g)
+	}
+	if ttl := s.TimeToLiveSpecification; ttl == nil || !*ttl.Enabled || *ttl.AttributeName != "ttl" {
+		t.Errorf("TimeToLiveSpecification = %+v", ttl)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,6 +56,19 @@ func createTables(ctx context.Context, tables []*sam.Table, out io.Writer) error
 	return nil
 }
 
+// schemaOf reads the schema of a table from its properties.
+func schemaOf(t *sam.Table) (*tableSchema, error) {
+	b, err := json.Marshal(typed(t.Properties))
+	if err != nil {
+		return nil, err
+	}
+	var s tableSchema
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("reading its properties: %w", err)
+	}
+	return &s, nil
+}
+
 func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out io.Writer) error {
 	_, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &t.Name})
 	var notFound *types.ResourceNotFoundException
@@ -65,13 +79,9 @@ func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out
 	case !errors.As(err, &notFound):
 		return err
 	}
-	b, err := json.Marshal(t.Properties)
+	s, err := schemaOf(t)
 	if err != nil {
 		return err
-	}
-	var s tableSchema
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("reading its properties: %w", err)
 	}
 	_, err = client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:              &t.Name,
@@ -96,4 +106,40 @@ func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out
 		}
 	}
 	return nil
+}
+
+// typed turns the strings CloudFormation accepts for the schema's numbers and
+// booleans (a Number parameter's value is a string) into numbers and
+// booleans.
+func typed(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = typed(x)
+			str, ok := x.(string)
+			if !ok {
+				continue
+			}
+			switch k {
+			case "ReadCapacityUnits", "WriteCapacityUnits", "MaxReadRequestUnits", "MaxWriteRequestUnits",
+				"ReadUnitsPerSecond", "WriteUnitsPerSecond":
+				if n, err := strconv.ParseInt(str, 10, 64); err == nil {
+					out[k] = n
+				}
+			case "Enabled":
+				if b, err := strconv.ParseBool(str); err == nil {
+					out[k] = b
+				}
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = typed(x)
+		}
+		return out
+	}
+	return v
 }
