@@ -28,6 +28,9 @@ type conns struct {
 	dialer net.Dialer
 	max    int           // idle connections kept
 	idle   time.Duration // an idle connection older than this is closed, not reused
+	// handshake bounds a TLS handshake, as the SDK's HTTP client's
+	// TLSHandshakeTimeout does (also when the context has no deadline).
+	handshake time.Duration
 
 	mu   sync.Mutex
 	free []*conn // idle, most recently used last
@@ -50,7 +53,7 @@ const max1xx = 8
 // newConns returns a client for the scheme ("http" or "https") and host of
 // an endpoint, trusting what tlsConfig trusts.
 func newConns(scheme, host string, tlsConfig *tls.Config, maxIdle int) *conns {
-	c := &conns{addr: host, max: maxIdle, idle: 30 * time.Second,
+	c := &conns{addr: host, max: maxIdle, idle: 30 * time.Second, handshake: 10 * time.Second,
 		dialer: net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}}
 	port := "80"
 	if scheme == "https" {
@@ -97,7 +100,13 @@ func (p *conns) get(ctx context.Context) (c *conn, reused bool, err error) {
 	}
 	if p.tls != nil {
 		tc := tls.Client(nc, p.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
+		hctx, cancel := context.WithTimeout(ctx, p.handshake)
+		err := tc.HandshakeContext(hctx)
+		if hctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("sender: TLS handshake timeout (%v)", p.handshake)
+		}
+		cancel()
+		if err != nil {
 			nc.Close()
 			return nil, false, err
 		}

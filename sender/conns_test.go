@@ -147,6 +147,38 @@ func TestConns(t *testing.T) {
 		}
 	})
 
+	t.Run("a TLS handshake that never ends is bounded without a context deadline", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() { // accepts and says nothing
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				t.Cleanup(func() { c.Close() })
+			}
+		}()
+		c := newConns("https", ln.Addr().String(), nil, 4)
+		c.handshake = 50 * time.Millisecond
+		done := make(chan error, 1)
+		go func() {
+			_, err := post(t, ctx, c, "https://"+ln.Addr().String()+"/x", "hi")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "TLS handshake timeout") {
+				t.Errorf("err = %v, want a TLS handshake timeout", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the call still waits for the handshake")
+		}
+	})
+
 	t.Run("the context ends a call in progress", func(t *testing.T) {
 		release := make(chan struct{})
 		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) { <-release })
