@@ -449,7 +449,11 @@ func (r *resolver) nameProperty(logicalID string, res *resource, prop string) (s
 	}
 	r.visiting[logicalID] = true
 	defer delete(r.visiting, logicalID)
-	s, err := r.resolveString(v)
+	x, err := r.resolve(v)
+	s := logicalID // AWS::NoValue: no name given
+	if err == nil && x != noValue {
+		s, err = scalarString(x)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%s.%s: %w", logicalID, prop, err)
 	}

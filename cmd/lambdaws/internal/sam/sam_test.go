@@ -399,3 +399,36 @@ Conditions:
 	equal(t, "timeout", fn.Timeout, 9*time.Second)
 	equal(t, "warnings", tpl.Warnings, []string(nil))
 }
+
+// TestNameNoValue: a name property that is AWS::NoValue (the common
+// !If [HasName, !Ref Name, !Ref AWS::NoValue]) is absent, as in
+// CloudFormation: the resource is named by its logical id.
+func TestNameNoValue(t *testing.T) {
+	tpl, err := sam.Parse([]byte(`
+Parameters:
+  Name: {Type: String, Default: ""}
+Conditions:
+  HasName: !Not [!Equals [!Ref Name, ""]]
+Resources:
+  Api:
+    Type: AWS::Serverless::WebSocketApi
+    Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      FunctionName: !If [HasName, !Ref Name, !Ref AWS::NoValue]
+      Environment: {Variables: {TABLE: !Ref Table}}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !If [HasName, !Ref Name, !Ref AWS::NoValue]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+`), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "route", tpl.API.Routes, []sam.Route{{Key: "$default", Function: "Fn"}})
+	equal(t, "environment", tpl.Functions["Fn"].Environment, map[string]string{"TABLE": "Table"})
+	equal(t, "table name", tpl.Tables[0].Name, "Table")
+}
