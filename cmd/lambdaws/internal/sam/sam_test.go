@@ -424,6 +424,8 @@ Resources:
     Properties:
       TableName: !If [HasName, !Ref Name, !Ref AWS::NoValue]
       KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      BillingMode: !If [HasName, PROVISIONED, PAY_PER_REQUEST]
+      ProvisionedThroughput: !If [HasName, {ReadCapacityUnits: 1, WriteCapacityUnits: 1}, !Ref AWS::NoValue]
 `), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -431,4 +433,9 @@ Resources:
 	equal(t, "route", tpl.API.Routes, []sam.Route{{Key: "$default", Function: "Fn"}})
 	equal(t, "environment", tpl.Functions["Fn"].Environment, map[string]string{"TABLE": "Table"})
 	equal(t, "table name", tpl.Tables[0].Name, "Table")
+	// A property that is AWS::NoValue is absent.
+	equal(t, "table properties", tpl.Tables[0].Properties, map[string]any{
+		"KeySchema":   []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}},
+		"BillingMode": "PAY_PER_REQUEST",
+	})
 }

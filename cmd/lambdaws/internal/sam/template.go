@@ -802,7 +802,9 @@ func (l *loader) readTables() error {
 				if err != nil {
 					return fmt.Errorf("table %s, property %s: %w", id, p, err)
 				}
-				t.Properties[p] = x
+				if x != noValue {
+					t.Properties[p] = x
+				}
 			}
 		}
 		l.t.Tables = append(l.t.Tables, t)
