@@ -368,6 +368,8 @@ func (c *conn) writeLoop() {
 		case pending.code != 0:
 			if c.wctx.Err() == nil {
 				c.closeWith(pending.code, pending.reason)
+			} else {
+				c.ws.CloseNow() // the client did not read the queue within drainTimeout
 			}
 			return
 		default:

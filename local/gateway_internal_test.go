@@ -47,3 +47,45 @@ func TestIntegrationTimeout(t *testing.T) {
 		t.Errorf("got %s, %v after the timeout", b, err)
 	}
 }
+
+// TestCloseAfterDrainTimeout checks that a close whose drain timed out
+// (drainTimeout passed while the writer was between frames) still ends the
+// connection: the client sees it closed and $disconnect runs.
+func TestCloseAfterDrainTimeout(t *testing.T) {
+	disconnected := make(chan struct{})
+	ids := make(chan string, 1)
+	g := New(func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		switch ev.RequestContext.EventType {
+		case "CONNECT":
+			ids <- ev.RequestContext.ConnectionID
+		case "DISCONNECT":
+			close(disconnected)
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	}, &Options{Logger: quiet})
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	conn := g.lookup(<-ids)
+	conn.wstop() // as when the drain timer fires between two frames
+	conn.requestClose(websocket.StatusGoingAway, "Going away")
+	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer rcancel()
+	if _, _, err := c.Read(rctx); rctx.Err() != nil {
+		t.Fatalf("connection still open after its close gave up draining: %v", err)
+	}
+	select {
+	case <-disconnected:
+	case <-ctx.Done():
+		t.Fatal("$disconnect did not run")
+	}
+}
