@@ -125,7 +125,8 @@
 //   - An in-process handler that outlives its timeout keeps its goroutine
 //     until it returns (its environment is never used again); a process is
 //     killed. A handler given as a lambda.Handler value (rather than the
-//     function lambda.Start takes) runs one invocation at a time.
+//     function lambda.Start takes) runs one invocation at a time, so one that
+//     hangs makes every later invocation time out until it returns.
 //   - $disconnect does not wait for the connection's messages still being
 //     invoked; on AWS it is best-effort and unordered too.
 //   - An invocation that finds every environment busy waits, in arrival

@@ -126,7 +126,9 @@ func (e *InvokeError) Error() string {
 // output in a buffer that the next Invoke reuses; pass the handler function
 // itself for parallel invocations. A handler that outlives its timeout keeps
 // running in its goroutine until it returns, but its environment is never
-// used again. NewFunction panics if handler is not a valid Lambda handler.
+// used again; a shared lambda.Handler's later invocations wait for it until
+// it returns, and time out meanwhile (the wait counts against their
+// timeout). NewFunction panics if handler is not a valid Lambda handler.
 func NewFunction(handler any, opts *FunctionOptions) *Function {
 	if handler == nil {
 		panic("local: nil handler")
