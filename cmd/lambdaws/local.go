@@ -91,6 +91,17 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// What local.NewBinary refuses, before any build.
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		for k := range tpl.Functions[id].Environment {
+			switch k {
+			case "":
+				return fmt.Errorf("function %s: an environment variable has an empty name", id)
+			case "AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT":
+				return fmt.Errorf("function %s, environment variable %s: Lambda reserves it; remove it from the template", id, k)
+			}
+		}
+	}
 	out := &syncWriter{w: stdout}
 	for _, w := range tpl.Warnings {
 		fmt.Fprintln(out, "warning:", w)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"io"
@@ -279,5 +280,46 @@ Resources:
 	}
 	if ttl := s.TimeToLiveSpecification; ttl == nil || !*ttl.Enabled || *ttl.AttributeName != "ttl" {
 		t.Errorf("TimeToLiveSpecification = %+v", ttl)
+	}
+}
+
+// TestReservedVariable: a template whose function sets a variable that the
+// Lambda Runtime API needs (or an empty name) is refused with an error that
+// names the function and the variable, not a panic.
+func TestReservedVariable(t *testing.T) {
+	for _, name := range []string{"AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT", `""`} {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		template := filepath.Join(dir, "template.yaml")
+		if err := os.WriteFile(template, []byte(`
+Resources:
+  Api:
+    Type: AWS::Serverless::WebSocketApi
+    Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: fn, Runtime: provided.al2023, Environment: {Variables: {`+name+`: "1"}}}
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel() // serve nothing
+		var err error
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s: panic: %v", name, p)
+				}
+			}()
+			err = run(ctx, []string{"local", "--template", template, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
+		}()
+		if err == nil || !strings.Contains(err.Error(), "function Fn") {
+			t.Errorf("%s: err = %v, want an error naming function Fn", name, err)
+		}
 	}
 }
