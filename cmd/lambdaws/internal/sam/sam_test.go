@@ -291,6 +291,36 @@ Resources:
       Auth: {AuthType: CUSTOM}
   F: {Type: AWS::Serverless::Function}
 `, nil, []string{"WebSocket API W, property Auth: AuthType CUSTOM needs AuthArn"}},
+		// What the local gateway cannot serve is an error here, not a
+		// panic when it starts.
+		{"bad route selection expression", strings.Replace(errorTemplate, "$request.body.action", "request.body.action", 1) + `
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: $default, Target: !Sub "integrations/${Integration}"}
+`, nil, []string{"API Api, property RouteSelectionExpression", `"request.body.action"`}},
+		{"serverless bad route selection expression", `
+Resources:
+  W:
+    Type: AWS::Serverless::WebSocketApi
+    Properties: {RouteSelectionExpression: $request.body., Routes: {$default: {FunctionArn: !GetAtt F.Arn}}}
+  F: {Type: AWS::Serverless::Function}
+`, nil, []string{"API W, property RouteSelectionExpression"}},
+		{"serverless empty route key", `
+Resources:
+  W:
+    Type: AWS::Serverless::WebSocketApi
+    Properties: {Routes: {"": {FunctionArn: !GetAtt F.Arn}}}
+  F: {Type: AWS::Serverless::Function}
+`, nil, []string{"WebSocket API W", "empty route key"}},
+		{"identity source without a name", `
+Resources:
+  W:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      Routes: {$connect: {FunctionArn: !GetAtt F.Arn}}
+      Auth: {AuthType: CUSTOM, AuthArn: !GetAtt F.Arn, IdentitySource: [route.request.header.]}
+  F: {Type: AWS::Serverless::Function}
+`, nil, []string{"resource W, property IdentitySource", `"route.request.header." is not supported`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sam.Parse([]byte(tc.template), t.TempDir(), tc.opts)

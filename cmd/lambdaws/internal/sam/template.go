@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lambdaws/lambdaws/registry"
 )
 
 // Options are what a template is read with.
@@ -383,8 +385,7 @@ func (l *loader) readV2API(id string) error {
 	props := l.r.resources[id].Properties
 	api := &API{LogicalID: id}
 	l.t.API = api
-	var err error
-	if api.RouteSelectionExpression, err = l.prop(id, props, "RouteSelectionExpression"); err != nil {
+	if err := l.routeSelection(id, props, api); err != nil {
 		return err
 	}
 
@@ -493,11 +494,28 @@ func (l *loader) readV2API(id string) error {
 		l.warn("API %s has several stages (%s): serving %s", id, list(stages), stages[0])
 	}
 	sp := l.r.resources[stages[0]].Properties
+	var err error
 	if api.Stage, err = l.prop(stages[0], sp, "StageName"); err != nil {
 		return err
 	}
 	api.StageVariables, err = l.stringMap(stages[0], "StageVariables", sp["StageVariables"])
 	return err
+}
+
+// routeSelection reads the RouteSelectionExpression of API id, which the
+// local gateway must be able to evaluate.
+func (l *loader) routeSelection(id string, props map[string]any, api *API) error {
+	expr, err := l.prop(id, props, "RouteSelectionExpression")
+	if err != nil {
+		return err
+	}
+	if expr != "" {
+		if _, err := registry.ParseExpression(expr); err != nil {
+			return fmt.Errorf("API %s, property RouteSelectionExpression: %q is not supported: lambdaws local selects routes with $request.body.KEY[.KEY...]", id, expr)
+		}
+	}
+	api.RouteSelectionExpression = expr
+	return nil
 }
 
 func (l *loader) stringMap(id, prop string, v any) (map[string]string, error) {
@@ -571,7 +589,9 @@ func (l *loader) identitySource(id string, v any) ([]string, error) {
 	for i, s := range src {
 		s = strings.TrimSpace(s)
 		src[i] = s
-		if !strings.HasPrefix(s, "route.request.header.") && !strings.HasPrefix(s, "route.request.querystring.") {
+		h, hok := strings.CutPrefix(s, "route.request.header.")
+		q, qok := strings.CutPrefix(s, "route.request.querystring.")
+		if !(hok && h != "" || qok && q != "") {
 			return nil, fmt.Errorf("resource %s, property IdentitySource: %q is not supported; use route.request.header.NAME or route.request.querystring.NAME", id, s)
 		}
 	}
@@ -582,10 +602,10 @@ func (l *loader) readServerlessAPI(id string) error {
 	props := l.withGlobals("WebSocketApi", l.r.resources[id].Properties)
 	api := &API{LogicalID: id}
 	l.t.API = api
-	var err error
-	if api.RouteSelectionExpression, err = l.prop(id, props, "RouteSelectionExpression"); err != nil {
+	if err := l.routeSelection(id, props, api); err != nil {
 		return err
 	}
+	var err error
 	if api.Stage, err = l.prop(id, props, "StageName"); err != nil {
 		return err
 	}
@@ -598,6 +618,9 @@ func (l *loader) readServerlessAPI(id string) error {
 		return fmt.Errorf("WebSocket API %s has no Routes", id)
 	}
 	for _, key := range slices.Sorted(maps.Keys(routes)) {
+		if key == "" {
+			return fmt.Errorf("WebSocket API %s has an empty route key", id)
+		}
 		arn, err := l.prop(id, mapOf(routes[key]), "FunctionArn")
 		if err == nil && arn == "" {
 			err = errors.New("no FunctionArn")
