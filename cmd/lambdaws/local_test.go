@@ -298,12 +298,8 @@ func TestReservedVariable(t *testing.T) {
 		template := filepath.Join(dir, "template.yaml")
 		if err := os.WriteFile(template, []byte(`
 Resources:
-  Api:
-    Type: AWS::Serverless::WebSocketApi
-    Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties: {CodeUri: fn, Runtime: provided.al2023, Environment: {Variables: {`+name+`: "1"}}}
+  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
+  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn, Environment: {Variables: {`+name+`: "1"}}}}
 `), 0o644); err != nil {
 			t.Fatal(err)
 		}
