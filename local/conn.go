@@ -30,7 +30,7 @@ type conn struct {
 	info       apigw.Conn   // the fields of its events; set before the reader starts
 	lastActive atomic.Int64 // Unix ms of the last client message
 
-	inflight chan struct{}   // one per message invocation in progress
+	inflight chan struct{}   // slots held by message invocations in progress (see slots)
 	wake     chan struct{}   // the writer has work (capacity 1)
 	ctx      context.Context // done once the reader ended: the client is gone
 	cancel   context.CancelFunc
@@ -312,7 +312,9 @@ func (c *conn) readLoop() {
 		}
 		c.lastActive.Store(time.Now().UnixMilli())
 		c.idle.Reset(c.g.idle)
-		c.inflight <- struct{}{} // at most maxInFlight at once: back pressure on the client
+		for range slots(len(data)) { // at most maxInFlight at once: back pressure on the client
+			c.inflight <- struct{}{}
+		}
 		c.g.calls.Add(1)
 		c.message(data)
 	}
@@ -415,7 +417,9 @@ func (g *Gateway) route(body []byte) string {
 func (c *conn) message(body []byte) {
 	g := c.g
 	release := func() {
-		<-c.inflight
+		for range slots(len(body)) {
+			<-c.inflight
+		}
 		g.calls.Done()
 	}
 	key := g.route(body)
@@ -450,6 +454,14 @@ func (c *conn) message(body []byte) {
 		}
 		g.logInvocation("local: message", &c.info, requestID, key, rt.Function, status, inv, err)
 	})
+}
+
+// slots is how many of its connection's maxInFlight slots a message of n
+// bytes holds while it is invoked or waits for an environment: one per
+// started inFlightUnit, so that one connection's messages in flight hold at
+// most maxInFlight*inFlightUnit bytes of bodies.
+func slots(n int) int {
+	return min(max(1, (n+inFlightUnit-1)/inFlightUnit), maxInFlight)
 }
 
 // errorFrame is the frame API Gateway sends a client when a message fails.

@@ -285,3 +285,49 @@ func TestDisconnectCodeAfterLargeFrame(t *testing.T) {
 		t.Errorf("$disconnect code %d, want 1006", rc.DisconnectStatusCode)
 	}
 }
+
+// TestInFlightBoundedInBytes checks that the messages of one connection
+// being invoked or waiting for an environment hold at most 1 MiB of bodies:
+// of 128 KiB messages, 8 are in flight and the reader waits for one to end
+// before reading the next (32 could wait, each as a JSON event up to six
+// times its body: 25 MB per client while the Function was busy).
+func TestInFlightBoundedInBytes(t *testing.T) {
+	entered := make(chan struct{}, 64)
+	release := make(chan struct{})
+	h := start(t, nil, func(ctx context.Context, ev event) (response, error) {
+		if ev.RequestContext.EventType == "MESSAGE" {
+			entered <- struct{}{}
+			<-release
+		}
+		return response{StatusCode: 200}, nil
+	})
+	t.Cleanup(func() { close(release) })
+	c := h.dial("", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	frame := make([]byte, 32<<10)
+	go func() {
+		for range 12 {
+			w, err := c.Writer(ctx, websocket.MessageText)
+			if err != nil {
+				return
+			}
+			for range 4 {
+				w.Write(frame)
+			}
+			w.Close()
+		}
+	}()
+	for i := range 8 {
+		select {
+		case <-entered:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d messages invoked, want 8", i)
+		}
+	}
+	select {
+	case <-entered:
+		t.Error("a 9th message of 128 KiB invoked while 8 were in flight")
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -131,7 +131,8 @@
 //     invoked; on AWS it is best-effort and unordered too.
 //   - An invocation that finds every environment busy waits, in arrival
 //     order and up to the 29 s integration timeout, instead of being
-//     throttled with 429.
+//     throttled with 429. A connection's reader stops reading while its
+//     messages in flight (invoked or waiting) reach 32 or 1 MiB of bodies.
 //   - Ping and pong frames do not reset the idle timer (unverified on AWS).
 //   - The WebSocket endpoint answers on every path, not only /{stage}; there
 //     is no SigV4 check on the management API, no IAM or Cognito

@@ -25,7 +25,8 @@ const (
 	outboxFrames          = 128             // frames queued for a client before PostToConnection answers 429
 	outboxBytes           = 1 << 20         // bytes queued for a client before PostToConnection answers 429
 	drainTimeout          = 5 * time.Second // a close waits this long for queued frames to be written
-	maxInFlight           = 32              // message invocations of one connection at once; its reader waits beyond
+	maxInFlight           = 32              // slots for the message invocations of one connection; its reader waits beyond
+	inFlightUnit          = 32 << 10        // a message holds a slot per started 32 KiB: 1 MiB of bodies in flight at most
 	maxAuthorizerResponse = 8 << 10         // bytes of a Lambda authorizer's response
 )
 
