@@ -12,7 +12,8 @@ const idleChecked = true
 
 // spoiled reports whether the server closed c, or sent anything, while c
 // was idle: an HTTP/1.1 server sends nothing unasked, so either way c must
-// not carry another request. It peeks at the socket without blocking.
+// not carry another request. It reads a byte from the socket without
+// blocking: nothing to read leaves c as it was, and anything read spoils it.
 func spoiled(c *conn) bool {
 	if c.br.Buffered() > 0 {
 		return true
@@ -33,7 +34,7 @@ func spoiled(c *conn) bool {
 	var b [1]byte
 	err = rc.Read(func(fd uintptr) bool {
 		// The socket is non-blocking: EAGAIN means nothing to read.
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+		_, err := syscall.Read(int(fd), b[:])
 		readable = err != syscall.EAGAIN && err != syscall.EINTR
 		return true
 	})
