@@ -24,19 +24,10 @@ func TestIntegrationTimeout(t *testing.T) {
 	}, &FunctionOptions{Timeout: time.Minute})
 	g := New(f, &Options{Logger: quiet})
 	g.timeout = 200 * time.Millisecond
-	srv := httptest.NewServer(g)
-	t.Cleanup(func() {
-		g.Close()
-		srv.Close()
-	})
+	c := serveAndDial(t, g)
 	t.Cleanup(func() { close(hang) }) // first: Close waits for the invocation on the caller's Function
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
 	c.Write(ctx, websocket.MessageText, []byte("hang"))
 	_, b, err := c.Read(ctx)
 	if err != nil || !strings.HasPrefix(string(b), `{"message": "Endpoint request timed out", "connectionId":"`) {
@@ -63,18 +54,9 @@ func TestCloseAfterDrainTimeout(t *testing.T) {
 		}
 		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 	}, &Options{Logger: quiet})
-	srv := httptest.NewServer(g)
-	t.Cleanup(func() {
-		g.Close()
-		srv.Close()
-	})
+	c := serveAndDial(t, g)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
 	conn := g.lookup(<-ids)
 	conn.wstop() // as when the drain timer fires between two frames
 	conn.requestClose(websocket.StatusGoingAway, "Going away")
@@ -88,4 +70,23 @@ func TestCloseAfterDrainTimeout(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("$disconnect did not run")
 	}
+}
+
+// serveAndDial serves g and connects a client; the test's cleanup closes
+// the client, then g and its server.
+func serveAndDial(t *testing.T, g *Gateway) *websocket.Conn {
+	t.Helper()
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
 }
