@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -38,14 +39,37 @@ type conns struct {
 
 type conn struct {
 	net.Conn
-	br   *bufio.Reader
+	br   *bufio.Reader // reads through budget
 	bw   *bufio.Writer
 	used time.Time
+	left int64 // bytes br may still read for the current response
+}
+
+// errTooLong: a response's headers are longer than maxHeader.
+var errTooLong = fmt.Errorf("sender: response headers over %d bytes", maxHeader)
+
+// budget reads c's connection, at most c.left bytes.
+type budget struct{ c *conn }
+
+func (b budget) Read(p []byte) (int, error) {
+	if b.c.left <= 0 {
+		return 0, errTooLong
+	}
+	if int64(len(p)) > b.c.left {
+		p = p[:b.c.left]
+	}
+	n, err := b.c.Conn.Read(p)
+	b.c.left -= int64(n)
+	return n, err
 }
 
 // maxBody bounds the response bodies conns reads (the management API's are
 // empty or a few hundred bytes); a longer one is cut.
 const maxBody = 64 << 10
+
+// maxHeader bounds the header bytes of a response (1xx ones included),
+// as http.Transport's default MaxResponseHeaderBytes does.
+const maxHeader = 10 << 20
 
 // max1xx bounds the informational responses read before the final one.
 const max1xx = 8
@@ -112,7 +136,9 @@ func (p *conns) get(ctx context.Context) (c *conn, reused bool, err error) {
 		}
 		nc = tc
 	}
-	return &conn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, false, nil
+	c = &conn{Conn: nc, bw: bufio.NewWriterSize(nc, 4096)}
+	c.br = bufio.NewReaderSize(budget{c}, 4096)
+	return c, false, nil
 }
 
 // closeIdle closes the idle connections.
@@ -189,6 +215,7 @@ func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*htt
 	if err := c.bw.Flush(); err != nil {
 		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNotSent, err))
 	}
+	c.left = maxHeader
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, p.ctxErr(ctx, fmt.Errorf("%w: %w", errNoResponse, err))
 	}
@@ -205,6 +232,7 @@ func (p *conns) roundTrip(ctx context.Context, c *conn, req *http.Request) (*htt
 	if err != nil {
 		return nil, p.ctxErr(ctx, err)
 	}
+	c.left = math.MaxInt64 // the body is bounded below, once decoded
 	var body []byte
 	if resp.ContentLength != 0 {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))

@@ -229,6 +229,16 @@ func TestConns(t *testing.T) {
 		}
 	})
 
+	t.Run("response headers are bounded as by http.Transport", func(t *testing.T) {
+		srv := newConnServer(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Big", strings.Repeat("a", maxHeader+1))
+		})
+		c := newConns("http", strings.TrimPrefix(srv.URL, "http://"), nil, 4)
+		if _, err := post(t, ctx, c, srv.URL+"/x", "hi"); err == nil {
+			t.Errorf("no error for headers over %d bytes", maxHeader)
+		}
+	})
+
 	t.Run("a response body over 64 KiB is cut and its connection not reused", func(t *testing.T) {
 		// A front end's error page can be large; its status still counts
 		// (a 503 is retried, as through the SDK client).
