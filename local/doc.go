@@ -57,8 +57,9 @@
 // ": ". A failed invocation is an [InvokeError] typed as Lambda types it:
 // Sandbox.Timedout (past the timeout; the process is killed),
 // Runtime.ExitError (the process exited during the invocation),
-// Runtime.InitError (the process exited, reported an init error or did not
-// ask for its first invocation within 10 s), Function.ResponseSizeTooLarge.
+// Runtime.InitError (the process exited or did not ask for its first
+// invocation within 10 s; an init error it reports keeps the runtime's own
+// errorType), Function.ResponseSizeTooLarge.
 //
 // # What it copies from AWS
 //
