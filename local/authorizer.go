@@ -94,7 +94,7 @@ func authorizerResult(out []byte, err error, methodARN string) (int, map[string]
 	}
 	allowed := false
 	for _, st := range resp.PolicyDocument.Statement {
-		if !matchAny(st.Action, "execute-api:Invoke") || !matchAny(st.Resource, methodARN) {
+		if !matchAny(lower(st.Action), "execute-api:invoke") || !matchAny(st.Resource, methodARN) {
 			continue
 		}
 		switch st.Effect {
@@ -129,6 +129,16 @@ func matchAny(patterns []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// lower returns IAM actions in lower case: they match without regard to
+// case ("execute-api:invoke" allows as "execute-api:Invoke" does).
+func lower(actions []string) []string {
+	l := make([]string, len(actions))
+	for i, a := range actions {
+		l[i] = strings.ToLower(a)
+	}
+	return l
 }
 
 // oneOrMany decodes a JSON value or an array of values.

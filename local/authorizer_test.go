@@ -48,6 +48,7 @@ func TestAuthorizer(t *testing.T) {
 		{name: "context with an object", out: policy("Allow", "*", map[string]any{"o": map[string]any{}}), status: 500, invoked: true},
 		{name: "not JSON", raw: `{`, status: 500, invoked: true},
 		{name: "Allow", out: allowAll, invoked: true},
+		{name: "Allow, action in another case", raw: `{"principalId":"u","policyDocument":{"Statement":[{"Action":"Execute-API:invoke","Effect":"Allow","Resource":"*"}]}}`, invoked: true},
 		{name: "Allow, single strings", raw: `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":{"Action":"execute-api:*","Effect":"Allow","Resource":"*"}}}`, invoked: true},
 	}
 	for _, tt := range tests {
