@@ -125,11 +125,13 @@ func TestAuthorizerContext(t *testing.T) {
 		return policy("Allow", ev["methodArn"].(string), map[string]any{"user": "ann", "n": 1, "admin": true}), nil
 	}, &local.FunctionOptions{Name: "auth", Logger: discard})
 	t.Cleanup(func() { auth.Close() })
+	vars := map[string]string{"table": "t1"}
 	h := start(t, &local.Options{
 		Stage:          "prod",
-		StageVariables: map[string]string{"table": "t1"},
+		StageVariables: vars,
 		Authorizer:     &local.Authorizer{Function: auth, IdentitySource: []string{"route.request.querystring.token"}},
 	}, nil)
+	vars["table"] = "changed after New" // the gateway keeps its own copy
 	c := h.dial("?token=abc", &websocket.DialOptions{HTTPHeader: http.Header{"X-Custom": {"1"}}})
 	connect := h.next()
 	write(t, c, "hi")

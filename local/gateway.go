@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -183,7 +184,7 @@ func New(handler any, opts *Options) *Gateway {
 	g := &Gateway{
 		stage:      o.Stage,
 		apiID:      apigw.APIID(o.Stage),
-		stageVars:  o.StageVariables,
+		stageVars:  maps.Clone(o.StageVariables),
 		expr:       expr,
 		routes:     make(map[string]Route, len(o.Routes)),
 		authorizer: o.Authorizer,
