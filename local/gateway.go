@@ -23,12 +23,14 @@ const (
 	maxMessage            = 128 << 10 // bytes in one message from a client
 	maxPost               = 131072    // bytes of PostToConnection Data
 	integrationTimeout    = 29 * time.Second
-	outboxFrames          = 128             // frames queued for a client before PostToConnection answers 429
-	outboxBytes           = 1 << 20         // bytes queued for a client before PostToConnection answers 429
-	drainTimeout          = 5 * time.Second // a close waits this long for queued frames to be written
-	maxInFlight           = 32              // slots for the message invocations of one connection; its reader waits beyond
-	inFlightUnit          = 32 << 10        // a message holds a slot per started 32 KiB: 1 MiB of bodies in flight at most
-	maxAuthorizerResponse = 8 << 10         // bytes of a Lambda authorizer's response
+	outboxFrames          = 128              // frames queued for a client before PostToConnection answers 429
+	outboxBytes           = 1 << 20          // bytes queued for a client before PostToConnection answers 429
+	drainTimeout          = 5 * time.Second  // a close waits this long for queued frames to be written
+	maxInFlight           = 32               // slots for the message invocations of one connection; its reader waits beyond
+	inFlightUnit          = 32 << 10         // a message holds a slot per started 32 KiB: 1 MiB of bodies in flight at most
+	maxAuthorizerResponse = 8 << 10          // bytes of a Lambda authorizer's response
+	requestTimeout        = 10 * time.Second // an HTTP request's headers, and its body unless a handshake's, must arrive within this
+	keepAliveTimeout      = 2 * time.Minute  // an HTTP connection idle between requests is closed after this
 )
 
 // DefaultAddr is the address Listen and ListenAndServe bind when given "".
@@ -130,6 +132,8 @@ type Gateway struct {
 	faultRate  float64
 	owned      *Function     // created by New from its handler; closed by Close
 	timeout    time.Duration // the integration timeout; tests shorten it
+	reqTimeout time.Duration // requestTimeout; tests shorten it
+	keepAlive  time.Duration // keepAliveTimeout; tests shorten it
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -195,6 +199,8 @@ func New(handler any, opts *Options) *Gateway {
 		faultRate:  o.FaultRate,
 		conns:      make(map[string]*conn),
 		timeout:    integrationTimeout,
+		reqTimeout: requestTimeout,
+		keepAlive:  keepAliveTimeout,
 	}
 	var def *Function
 	switch h := handler.(type) {
@@ -233,7 +239,17 @@ func New(handler any, opts *Options) *Gateway {
 // ServeHTTP serves WebSocket handshakes (on any path), the management API at
 // /{stage}/@connections/{id}, and hands anything else to Options.Fallback.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if isUpgrade(r) {
+	// The server's ReadHeaderTimeout bounds headers and its IdleTimeout a
+	// connection between requests. This bounds a body, read by a handler or
+	// discarded by the server after a refusal, so that a client trickling
+	// one cannot hold its connection for ever; a Fallback may extend it. A
+	// handshake without a body is left alone: its $connect may outlast the
+	// deadline, and hijacking its connection clears it.
+	upgrade := isUpgrade(r)
+	if !upgrade || r.ContentLength != 0 {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.reqTimeout))
+	}
+	if upgrade {
 		g.serveWebSocket(w, r)
 		return
 	}
@@ -345,8 +361,12 @@ func Listen(addr string) (net.Listener, error) {
 // Listen("127.0.0.1:0") to learn the port from ln.Addr() first. Serve
 // closes ln.
 func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) error {
-	g := New(handler, opts)
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+	return New(handler, opts).serve(ctx, ln)
+}
+
+// serve is Serve with g.
+func (g *Gateway) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: g.reqTimeout, IdleTimeout: g.keepAlive}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,9 +1,15 @@
 package local
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,4 +95,123 @@ func serveAndDial(t *testing.T, g *Gateway) *websocket.Conn {
 	}
 	t.Cleanup(func() { c.CloseNow() })
 	return c
+}
+
+// serveGateway serves g as Serve does, on a loopback listener, until the
+// returned stop is called (by the test or its cleanup); stop returns
+// Serve's error.
+func serveGateway(t *testing.T, g *Gateway) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.serve(ctx, ln) }()
+	var once sync.Once
+	var serr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			serr = <-done
+		})
+		return serr
+	}
+	t.Cleanup(func() { stop() })
+	return ln.Addr().String(), stop
+}
+
+// rawConn opens a TCP connection to addr, closed by the test's cleanup.
+func rawConn(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestSlowRequestBody checks that a client trickling a request body cannot
+// hold its connection (a goroutine and an fd) for ever: past the gateway's
+// request timeout the management API answers 400 and the connection is
+// closed, on the management API and elsewhere.
+func TestSlowRequestBody(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, header string
+		status             int
+	}{
+		{"PostToConnection", "/local/@connections/abc", "", http.StatusBadRequest},
+		{"other path", "/", "", http.StatusUpgradeRequired},
+		{"handshake", "/", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", http.StatusMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := New(rawOK, &Options{Logger: quiet})
+			g.reqTimeout = 300 * time.Millisecond
+			addr, stop := serveGateway(t, g)
+			c := rawConn(t, addr)
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: 1000\r\n\r\n", tc.path, addr, tc.header)
+			quit := make(chan struct{})
+			defer close(quit)
+			go func() { // a byte every 50 ms, until the connection ends
+				for {
+					select {
+					case <-quit:
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+					if _, err := c.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no response to a trickled body: %v", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("after the response: %v, want the connection closed (EOF)", err)
+			}
+			if err := stop(); err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+}
+
+// TestKeepAliveTimeout checks that an HTTP connection left idle between
+// requests is closed after the gateway's keep-alive timeout.
+func TestKeepAliveTimeout(t *testing.T) {
+	g := New(rawOK, &Options{Logger: quiet})
+	g.keepAlive = 300 * time.Millisecond
+	addr, _ := serveGateway(t, g)
+	c := rawConn(t, addr)
+	fmt.Fprintf(c, "GET /local/@connections/abc HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone {
+		t.Errorf("GetConnection: %d, want 410", resp.StatusCode)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("idle keep-alive connection: %v, want it closed (EOF)", err)
+	}
+}
+
+// rawOK is a handler answering every event with 200.
+func rawOK(events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 }

@@ -2,11 +2,13 @@ package local
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -57,6 +59,10 @@ func (g *Gateway) manage(w http.ResponseWriter, r *http.Request, id string) {
 	switch r.Method {
 	case http.MethodPost:
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPost+1))
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			writeError(w, http.StatusBadRequest, "BadRequestException", fmt.Sprintf("the request body did not arrive within %v", g.reqTimeout))
+			return
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "BadRequestException", "reading request body: "+err.Error())
 			return
