@@ -152,12 +152,13 @@
 //   - A $connect response without statusCode (for example JSON null) is
 //     treated as 200.
 //   - Listen and ListenAndServe bind 127.0.0.1 unless given an explicit host.
-//   - Slow clients: a request's headers must arrive within 10 s, and so must
-//     its body unless it is a handshake without one (a PostToConnection
+//   - Slow clients: a request's body must arrive within 10 s of its
+//     headers, unless it is a handshake without one (a PostToConnection
 //     whose body does not is refused with 400 BadRequestException); the
-//     connection is then closed. Serve closes an HTTP connection idle
-//     between requests after 2 min. A Fallback that reads longer bodies can
-//     extend its request's deadline with
+//     connection is then closed. Serve also gives headers 10 s, closes an
+//     HTTP connection idle between requests after 2 min, and when stopping
+//     closes those with a request still running after 5 s. A Fallback that
+//     reads longer bodies can extend its request's deadline with
 //     http.NewResponseController(w).SetReadDeadline.
 //
 // The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:

@@ -31,6 +31,7 @@ const (
 	maxAuthorizerResponse = 8 << 10          // bytes of a Lambda authorizer's response
 	requestTimeout        = 10 * time.Second // an HTTP request's headers, and its body unless a handshake's, must arrive within this
 	keepAliveTimeout      = 2 * time.Minute  // an HTTP connection idle between requests is closed after this
+	shutdownGrace         = 5 * time.Second  // Serve waits this long for HTTP requests in progress, then closes their connections
 )
 
 // DefaultAddr is the address Listen and ListenAndServe bind when given "".
@@ -78,7 +79,8 @@ type Options struct {
 
 	// Fallback serves requests that are neither WebSocket handshakes nor
 	// management API calls, such as a page at GET /. Default: 426 Upgrade
-	// Required at / and /{stage}, 404 elsewhere.
+	// Required at / and /{stage}, 404 elsewhere. A request's body must
+	// arrive within 10 s unless the handler extends its read deadline.
 	Fallback http.Handler
 
 	// FaultRate is the fraction (0 to 1) of management API calls that fail
@@ -134,6 +136,7 @@ type Gateway struct {
 	timeout    time.Duration // the integration timeout; tests shorten it
 	reqTimeout time.Duration // requestTimeout; tests shorten it
 	keepAlive  time.Duration // keepAliveTimeout; tests shorten it
+	grace      time.Duration // shutdownGrace; tests shorten it
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -201,6 +204,7 @@ func New(handler any, opts *Options) *Gateway {
 		timeout:    integrationTimeout,
 		reqTimeout: requestTimeout,
 		keepAlive:  keepAliveTimeout,
+		grace:      shutdownGrace,
 	}
 	var def *Function
 	switch h := handler.(type) {
@@ -333,8 +337,9 @@ func (g *Gateway) lookup(id string) *conn {
 }
 
 // ListenAndServe serves a Gateway for handler (see New) on addr until ctx is done, then closes
-// every connection (running their $disconnect) and returns nil. It listens
-// with Listen(addr).
+// every connection (running their $disconnect), gives other HTTP requests
+// in progress 5 s before closing their connections, and returns nil. It
+// listens with Listen(addr).
 func ListenAndServe(ctx context.Context, addr string, handler any, opts *Options) error {
 	ln, err := Listen(addr)
 	if err != nil {
@@ -379,9 +384,15 @@ func (g *Gateway) serve(ctx context.Context, ln net.Listener) error {
 	// that $disconnect handlers may call; it refuses new handshakes with 503
 	// and waits for those in progress.
 	g.Close()
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), g.grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A request still running (a slow client, a Fallback streaming)
+		// must not keep its connection, nor make Serve fail.
+		g.log.Warn("local: closing HTTP connections still busy after the shutdown grace", "grace", g.grace)
+		err = srv.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

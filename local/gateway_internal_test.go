@@ -215,3 +215,28 @@ func TestKeepAliveTimeout(t *testing.T) {
 func rawOK(events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 }
+
+// TestServeShutdownBusyRequest checks that a request still running when
+// Serve's shutdown grace ends (a Fallback streaming, say) does not make
+// Serve fail or outlive it: its connection is closed and Serve returns nil.
+func TestServeShutdownBusyRequest(t *testing.T) {
+	entered := make(chan struct{})
+	g := New(rawOK, &Options{Logger: quiet, Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		close(entered)
+		<-r.Context().Done()
+	})})
+	g.grace = 200 * time.Millisecond
+	addr, stop := serveGateway(t, g)
+	c := rawConn(t, addr)
+	fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	<-entered
+	if err := stop(); err != nil {
+		t.Errorf("Serve: %v, want nil", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Errorf("the busy connection after Serve returned: %v, want it closed", err)
+	}
+}
