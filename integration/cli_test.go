@@ -15,8 +15,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,11 +232,11 @@ func TestLocalServerlessPlain(t *testing.T) {
 	}
 }
 
-// TestLocalRebuild changes a function's source while it is served: the
-// next invocation runs the rebuilt binary; a build error is printed and the
-// last good binary keeps serving. The route is two-way (a route response),
-// so the function's response body is the reply.
-func TestLocalRebuild(t *testing.T) {
+// goFunctionDir writes a Go function's module (main.go, and go.mod and
+// go.sum requiring aws-lambda-go) and a template.yaml into a new temporary
+// folder, and returns the folder.
+func goFunctionDir(t *testing.T, source, template string) string {
+	t.Helper()
 	dir := t.TempDir()
 	sum, err := os.ReadFile(repoPath(t, "go.sum"))
 	if err != nil {
@@ -246,12 +248,89 @@ func TestLocalRebuild(t *testing.T) {
 			sums = append(sums, line)
 		}
 	}
-	write := func(name, content string) {
-		t.Helper()
+	for name, content := range map[string]string{
+		"go.mod":        "module example.com/fn\n\ngo 1.24\n\nrequire github.com/aws/aws-lambda-go v1.54.0\n",
+		"go.sum":        strings.Join(sums, "\n") + "\n",
+		"main.go":       source,
+		"template.yaml": template,
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return dir
+}
+
+// TestLocalSecondSignal checks that a second SIGINT during a shutdown that
+// waits for a hung $disconnect ends lambdaws at once: it says so, exits with
+// a failure status, and the function's process is killed.
+func TestLocalSecondSignal(t *testing.T) {
+	dir := goFunctionDir(t, `package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+func main() {
+	lambda.Start(func(ctx context.Context, e events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		if e.RequestContext.RouteKey == "$disconnect" {
+			fmt.Printf("hanging in $disconnect, pid %d\n", os.Getpid())
+			select {}
+		}
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	})
+}
+`, `
+Resources:
+  Api:
+    Type: AWS::Serverless::WebSocketApi
+    Properties: {Routes: {$connect: {FunctionArn: !GetAtt Fn.Arn}, $disconnect: {FunctionArn: !GetAtt Fn.Arn}}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: go1.x}
+    Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2023, Timeout: 60}
+`)
+	p := startLocal(t, nil, "--template", filepath.Join(dir, "template.yaml"))
+	ctx := testContext(t, 2*time.Minute)
+	dial(t, ctx, "client", p.URL, nil)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	m, err := p.waitLog(regexp.MustCompile(`(?m)^Fn: hanging in \$disconnect, pid (\d+)$`), 1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(m[0][1])
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) // if lambdaws left it running
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("lambdaws still running 5 s after a second SIGINT")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code == 0 {
+		t.Errorf("exit status %d, want a failure", code)
+	}
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^lambdaws: second signal: `), 1, 0); err != nil {
+		t.Errorf("the last line does not say why: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the function's process %d after lambdaws exited: %v, want it gone", pid, err)
+	}
+}
+
+// TestLocalRebuild changes a function's source while it is served: the
+// next invocation runs the rebuilt binary; a build error is printed and the
+// last good binary keeps serving. The route is two-way (a route response),
+// so the function's response body is the reply.
+func TestLocalRebuild(t *testing.T) {
 	source := func(version string) string {
 		return `package main
 
@@ -269,10 +348,7 @@ func main() {
 }
 `
 	}
-	write("go.mod", "module example.com/fn\n\ngo 1.24\n\nrequire github.com/aws/aws-lambda-go v1.54.0\n")
-	write("go.sum", strings.Join(sums, "\n")+"\n")
-	write("main.go", source("v1"))
-	write("template.yaml", `
+	dir := goFunctionDir(t, source("v1"), `
 Resources:
   Api:
     Type: AWS::ApiGatewayV2::Api
@@ -294,6 +370,12 @@ Resources:
     Metadata: {BuildMethod: go1.x}
     Properties: {Code: ., Handler: bootstrap, Runtime: provided.al2023}
 `)
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	p := startLocal(t, nil, "--template", filepath.Join(dir, "template.yaml"))
 	ctx := testContext(t, 2*time.Minute)
 	c := dial(t, ctx, "client", p.URL, nil)

@@ -34,7 +34,9 @@
 // It prints the API's ws:// URL, stage and management API URL, a line per
 // build, a line per invocation, and the functions' output prefixed with
 // their names. SIGINT or SIGTERM closes every connection (their $disconnect
-// runs) and ends the functions' processes.
+// runs) and ends the functions' processes. A second one, while that waits
+// for a function, kills the functions' processes at once and exits with
+// status 2.
 //
 // Roadmap: main.go (subcommands), local.go (flags, serving), build.go
 // (building and watching Go functions), tables.go (--create-tables); the

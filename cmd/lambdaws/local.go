@@ -70,7 +70,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	return f, nil
 }
 
-func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stderr io.Writer) error {
 	f, err := parseLocalFlags(args, stderr)
 	if err != nil {
 		return err
@@ -181,7 +181,15 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		})
 	}()
-	err = local.Serve(ctx, ln, nil, gopts)
+	served := make(chan error, 1)
+	go func() { served <- local.Serve(ctx, ln, nil, gopts) }()
+	select {
+	case err = <-served:
+	case <-hurry:
+		stopWatching()
+		// The deferred Function.Close calls kill the processes.
+		return errors.New("second signal: stopped at once, the functions' processes killed")
+	}
 	stopWatching()
 	wg.Wait()
 	fmt.Fprintln(out, "stopped")

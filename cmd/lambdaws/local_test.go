@@ -312,7 +312,7 @@ Resources:
 					t.Errorf("%s: panic: %v", name, p)
 				}
 			}()
-			err = run(ctx, []string{"local", "--template", template, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
+			err = run(ctx, nil, []string{"local", "--template", template, "--addr", "127.0.0.1:0"}, io.Discard, io.Discard)
 		}()
 		if err == nil || !strings.Contains(err.Error(), "function Fn") {
 			t.Errorf("%s: err = %v, want an error naming function Fn", name, err)

@@ -20,9 +20,19 @@ Run "lambdaws local -h" for its flags.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// The first SIGINT or SIGTERM ends ctx: a graceful stop. A second one,
+	// while that stop waits (for a hung $disconnect, say), closes hurry.
+	ctx, stop := context.WithCancel(context.Background())
+	hurry := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		stop()
+		<-sigs
+		close(hurry)
+	}()
+	err := run(ctx, hurry, os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
 	case err != nil:
@@ -31,14 +41,17 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run runs the command of args until it ends or ctx is done. If hurry is
+// closed while it stops, it ends the functions' processes and returns an
+// error saying so at once.
+func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command")
 	}
 	switch args[0] {
 	case "local":
-		return runLocal(ctx, args[1:], stdout, stderr)
+		return runLocal(ctx, hurry, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
