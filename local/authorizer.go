@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/lambdaws/lambdaws/internal/apigw"
@@ -77,15 +76,12 @@ func authorizerResult(out []byte, err error, methodARN string) (int, map[string]
 		return http.StatusInternalServerError, nil, fmt.Errorf("local: authorizer response of %d bytes, over the limit of 8 KB", len(out))
 	}
 	// events.APIGatewayCustomAuthorizerResponse, read leniently: IAM lets
-	// Statement be one object, and Action and Resource single strings.
+	// Statement be one object. Statements are read key by key, so that an
+	// element the emulator does not evaluate is refused, not ignored.
 	var resp struct {
 		PrincipalID    string `json:"principalId"`
 		PolicyDocument struct {
-			Statement oneOrMany[struct {
-				Effect   string            `json:"Effect"`
-				Action   oneOrMany[string] `json:"Action"`
-				Resource oneOrMany[string] `json:"Resource"`
-			}] `json:"Statement"`
+			Statement oneOrMany[map[string]json.RawMessage] `json:"Statement"`
 		} `json:"policyDocument"`
 		Context map[string]any `json:"context"`
 	}
@@ -93,16 +89,18 @@ func authorizerResult(out []byte, err error, methodARN string) (int, map[string]
 		return http.StatusInternalServerError, nil, fmt.Errorf("local: authorizer output is not an APIGatewayCustomAuthorizerResponse: %w", err)
 	}
 	allowed := false
-	for _, st := range resp.PolicyDocument.Statement {
-		if !matchAny(lower(st.Action), "execute-api:invoke") || !matchAny(st.Resource, methodARN) {
+	for i, raw := range resp.PolicyDocument.Statement {
+		st, err := parseStatement(raw)
+		if err != nil {
+			return http.StatusInternalServerError, nil, fmt.Errorf("local: authorizer policy statement %d: %w", i, err)
+		}
+		if !st.applies("execute-api:invoke", methodARN) {
 			continue
 		}
-		switch st.Effect {
-		case "Deny":
-			return http.StatusForbidden, nil, nil
-		case "Allow":
-			allowed = true
+		if st.deny {
+			return http.StatusForbidden, nil, nil // an explicit Deny wins over every Allow
 		}
+		allowed = true
 	}
 	if !allowed {
 		return http.StatusForbidden, nil, nil
@@ -111,34 +109,139 @@ func authorizerResult(out []byte, err error, methodARN string) (int, map[string]
 	for k, v := range resp.Context {
 		switch v.(type) {
 		case string, float64, bool:
-			auth[k] = v
 		default:
 			return http.StatusInternalServerError, nil, fmt.Errorf("local: authorizer context %q is not a string, number or boolean", k)
+		}
+		if k != "principalId" { // the policy's principalId is the principal, whatever the context says
+			auth[k] = v
 		}
 	}
 	return http.StatusOK, auth, nil
 }
 
-// matchAny reports whether one of the IAM patterns (with * and ?) matches s.
+// A statement is one statement of an IAM policy, reduced to the elements
+// API Gateway evaluates for an authorizer's policy.
+type statement struct {
+	deny        bool
+	actions     []string // lower case
+	notAction   bool     // actions lists NotAction
+	resources   []string
+	notResource bool // resources lists NotResource
+}
+
+// parseStatement reads a policy statement. It refuses what it cannot
+// evaluate as IAM would (Condition, Principal, policy variables) and what
+// IAM refuses as malformed, so that a statement is never skipped silently:
+// a skipped Deny would allow.
+func parseStatement(raw map[string]json.RawMessage) (*statement, error) {
+	st := new(statement)
+	var actions, resources int
+	for key, v := range raw {
+		var err error
+		switch key {
+		case "Sid":
+		case "Effect":
+			var effect string
+			err = json.Unmarshal(v, &effect)
+			switch {
+			case err != nil:
+			case effect == "Deny":
+				st.deny = true
+			case effect != "Allow":
+				err = fmt.Errorf("Effect %q, want Allow or Deny", effect)
+			}
+		case "Action", "NotAction":
+			actions++
+			st.notAction = key == "NotAction"
+			err = unmarshalPatterns(v, &st.actions)
+			for i, a := range st.actions {
+				st.actions[i] = strings.ToLower(a) // actions match without regard to case
+			}
+		case "Resource", "NotResource":
+			resources++
+			st.notResource = key == "NotResource"
+			err = unmarshalPatterns(v, &st.resources)
+		default:
+			err = fmt.Errorf("element %q is not supported by the emulator", key)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	switch {
+	case raw["Effect"] == nil:
+		return nil, errors.New("no Effect")
+	case actions != 1:
+		return nil, errors.New("want one of Action and NotAction")
+	case resources != 1:
+		return nil, errors.New("want one of Resource and NotResource")
+	}
+	return st, nil
+}
+
+// unmarshalPatterns decodes a non-empty string or list of strings.
+func unmarshalPatterns(b []byte, patterns *[]string) error {
+	var m oneOrMany[string]
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if len(m) == 0 {
+		return errors.New("empty")
+	}
+	for _, p := range m {
+		if strings.Contains(p, "${") {
+			return fmt.Errorf("policy variable in %q is not supported by the emulator", p)
+		}
+	}
+	*patterns = m
+	return nil
+}
+
+// applies reports whether the statement covers action (lower case) on
+// resource.
+func (st *statement) applies(action, resource string) bool {
+	return matchAny(st.actions, action) != st.notAction && matchAny(st.resources, resource) != st.notResource
+}
+
+// matchAny reports whether one of the IAM patterns matches s.
 func matchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		// path.Match treats "/" specially; resources contain slashes, so
-		// map them to a byte no pattern or ARN contains.
-		if ok, _ := path.Match(strings.ReplaceAll(p, "/", "\x00"), strings.ReplaceAll(s, "/", "\x00")); ok {
+		if wildcardMatch(p, s) {
 			return true
 		}
 	}
 	return false
 }
 
-// lower returns IAM actions in lower case: they match without regard to
-// case ("execute-api:invoke" allows as "execute-api:Invoke" does).
-func lower(actions []string) []string {
-	l := make([]string, len(actions))
-	for i, a := range actions {
-		l[i] = strings.ToLower(a)
+// wildcardMatch matches str against an IAM pattern, where * is any run of
+// characters ("/" and ":" included) and ? any one character; every other
+// character, "[" included, stands for itself.
+func wildcardMatch(pattern, str string) bool {
+	// The greedy algorithm: on a mismatch, let the last * take one more
+	// character of s. At worst len(p)*len(s) steps, no recursion.
+	p, s := []rune(pattern), []rune(str)
+	pi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+			pi++
+			si++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
 	}
-	return l
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
 
 // oneOrMany decodes a JSON value or an array of values.

@@ -26,6 +26,12 @@ func policy(effect, resource string, context map[string]any) events.APIGatewayCu
 	}
 }
 
+// statements returns an authorizer response with a policy of the given
+// statements, in JSON.
+func statements(sts ...string) string {
+	return `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":[` + strings.Join(sts, ",") + `]}}`
+}
+
 func TestAuthorizer(t *testing.T) {
 	allowAll := policy("Allow", "arn:aws:execute-api:*:*:*/*/*", nil)
 	tests := []struct {
@@ -50,6 +56,30 @@ func TestAuthorizer(t *testing.T) {
 		{name: "Allow", out: allowAll, invoked: true},
 		{name: "Allow, action in another case", raw: `{"principalId":"u","policyDocument":{"Statement":[{"Action":"Execute-API:invoke","Effect":"Allow","Resource":"*"}]}}`, invoked: true},
 		{name: "Allow, single strings", raw: `{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":{"Action":"execute-api:*","Effect":"Allow","Resource":"*"}}}`, invoked: true},
+		// IAM's elements: an explicit Deny wins; NotAction and NotResource
+		// apply to everything they do not list; only * and ? are wildcards.
+		{name: "Deny with NotResource", raw: statements(`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}`,
+			`{"Effect":"Deny","Action":"execute-api:Invoke","NotResource":"arn:aws:execute-api:*:*:*/other/*"}`), status: 403, invoked: true},
+		{name: "Deny with NotAction", raw: statements(`{"Effect":"Allow","Action":"*","Resource":"*"}`,
+			`{"Effect":"Deny","NotAction":"execute-api:ManageConnections","Resource":"*"}`), status: 403, invoked: true},
+		{name: "Deny with NotResource elsewhere", raw: statements(`{"Effect":"Allow","Action":"*","Resource":"*"}`,
+			`{"Effect":"Deny","Action":"*","NotResource":"arn:aws:execute-api:*:*:*/local/$connect"}`), invoked: true},
+		{name: "Allow with NotAction", raw: statements(`{"Effect":"Allow","NotAction":"execute-api:ManageConnections","Resource":"*"}`), invoked: true},
+		{name: "Allow with NotAction Invoke", raw: statements(`{"Effect":"Allow","NotAction":"execute-api:invoke","Resource":"*"}`), status: 403, invoked: true},
+		{name: "Allow with NotResource", raw: statements(`{"Effect":"Allow","Action":"execute-api:Invoke","NotResource":"arn:aws:execute-api:*:*:*/prod/*"}`), invoked: true},
+		{name: "[ is not a character class", raw: statements(`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:*/[a-z]*/*"}`), status: 403, invoked: true},
+		{name: "? is one character", raw: statements(`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:*/loca?/$connect"}`), invoked: true},
+		{name: "? is not two", raw: statements(`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:*/loc?/$connect"}`), status: 403, invoked: true},
+		{name: "* spans slashes", raw: statements(`{"Effect":"Allow","Action":"execute-api:*","Resource":"arn:aws:execute-api:*"}`), invoked: true},
+		// What the emulator cannot evaluate is refused, never skipped.
+		{name: "Condition", raw: statements(`{"Effect":"Allow","Action":"*","Resource":"*"}`,
+			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`), status: 500, invoked: true},
+		{name: "effect in lower case", raw: statements(`{"Effect":"Allow","Action":"*","Resource":"*"}`, `{"effect":"Deny","Action":"*","Resource":"*"}`), status: 500, invoked: true},
+		{name: "Effect unknown", raw: statements(`{"Effect":"deny","Action":"*","Resource":"*"}`), status: 500, invoked: true},
+		{name: "Action and NotAction", raw: statements(`{"Effect":"Deny","Action":"*","NotAction":"x:y","Resource":"*"}`), status: 500, invoked: true},
+		{name: "no Resource", raw: statements(`{"Effect":"Deny","Action":"*"}`, `{"Effect":"Allow","Action":"*","Resource":"*"}`), status: 500, invoked: true},
+		{name: "empty Resource", raw: statements(`{"Effect":"Deny","Action":"*","Resource":[]}`, `{"Effect":"Allow","Action":"*","Resource":"*"}`), status: 500, invoked: true},
+		{name: "policy variable", raw: statements(`{"Effect":"Allow","Action":"*","Resource":"*"}`, `{"Effect":"Deny","Action":"*","Resource":"${aws:username}"}`), status: 500, invoked: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +152,7 @@ func TestAuthorizerContext(t *testing.T) {
 	events := make(chan map[string]any, 1)
 	auth := local.NewFunction(func(ev map[string]any) (any, error) {
 		events <- ev
-		return policy("Allow", ev["methodArn"].(string), map[string]any{"user": "ann", "n": 1, "admin": true}), nil
+		return policy("Allow", ev["methodArn"].(string), map[string]any{"user": "ann", "n": 1, "admin": true, "principalId": "admin"}), nil
 	}, &local.FunctionOptions{Name: "auth", Logger: discard})
 	t.Cleanup(func() { auth.Close() })
 	vars := map[string]string{"table": "t1"}
@@ -153,6 +183,7 @@ func TestAuthorizerContext(t *testing.T) {
 	if _, ok := rc["authorizer"]; ok {
 		t.Error("authorizer event has requestContext.authorizer")
 	}
+	// The policy's principalId, never a context key of that name.
 	want := map[string]any{"principalId": "user-1", "user": "ann", "n": 1.0, "admin": true}
 	for _, e := range []event{connect, msg, disc} {
 		got, _ := e.RequestContext.Authorizer.(map[string]any)
