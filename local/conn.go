@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
@@ -275,6 +276,14 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.ws.Close(code, reason)
 }
 
+// refuse closes the connection as the frameConn asks after refusing a
+// client's frame, if it did.
+func (c *conn) refuse() {
+	if ce := c.fc.refused.Load(); ce != nil {
+		c.closeWith(ce.code, ce.reason)
+	}
+}
+
 func (c *conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -289,9 +298,7 @@ func (c *conn) readLoop() {
 		var rd io.Reader
 		typ, rd, err = c.ws.Reader(context.Background())
 		if err != nil {
-			if c.fc.tooBig.Load() {
-				c.closeWith(websocket.StatusMessageTooBig, "Frame too big")
-			}
+			c.refuse()
 			break
 		}
 		if typ != websocket.MessageText {
@@ -301,13 +308,16 @@ func (c *conn) readLoop() {
 		var data []byte
 		data, err = io.ReadAll(io.LimitReader(rd, maxMessage+1))
 		if err != nil {
-			if c.fc.tooBig.Load() {
-				c.closeWith(websocket.StatusMessageTooBig, "Frame too big")
-			}
+			c.refuse()
 			break
 		}
 		if len(data) > maxMessage {
 			c.closeWith(websocket.StatusMessageTooBig, "Message too big")
+			break
+		}
+		if !utf8.Valid(data) {
+			// RFC 6455 section 8.1; coder/websocket does not check.
+			c.closeWith(websocket.StatusInvalidFramePayloadData, "Invalid UTF-8")
 			break
 		}
 		c.lastActive.Store(time.Now().UnixMilli())

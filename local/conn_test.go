@@ -136,40 +136,48 @@ func TestInvalidHandshake(t *testing.T) {
 	}
 }
 
-// TestProtocolError sends a frame with a reserved opcode: the client is
+// TestProtocolError sends a frame with a reserved opcode, or an unmasked one
+// (which coder/websocket alone drops without a close frame): the client is
 // closed with 1002 and $disconnect reports 1002.
 func TestProtocolError(t *testing.T) {
-	h := start(t, nil, nil)
-	nc, err := net.Dial("tcp", strings.TrimPrefix(h.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
-	var key [16]byte
-	rand.Read(key[:])
-	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n\r\n",
-		base64.StdEncoding.EncodeToString(key[:]))
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %v %v", resp, err)
-	}
-	h.nextOf("CONNECT")
-	nc.Write([]byte{0x83, 0x80, 1, 2, 3, 4}) // FIN, opcode 3 (reserved), masked, empty
-	var hdr [2]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil || hdr[0] != 0x88 {
-		t.Fatalf("read %x, %v; want a close frame", hdr, err)
-	}
-	payload := make([]byte, hdr[1]&0x7f)
-	if _, err := io.ReadFull(br, payload); err != nil || len(payload) < 2 {
-		t.Fatalf("close payload %x, %v", payload, err)
-	}
-	if code := binary.BigEndian.Uint16(payload); code != 1002 {
-		t.Errorf("client got close %d, want 1002", code)
-	}
-	if rc := h.nextOf("DISCONNECT").RequestContext; rc.DisconnectStatusCode != 1002 {
-		t.Errorf("$disconnect code %d, want 1002", rc.DisconnectStatusCode)
+	for name, frame := range map[string][]byte{
+		"reserved opcode": {0x83, 0x80, 1, 2, 3, 4}, // FIN, opcode 3 (reserved), masked, empty
+		"unmasked frame":  {0x81, 0x02, 'h', 'i'},   // FIN, text, unmasked "hi"
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := start(t, nil, nil)
+			nc, err := net.Dial("tcp", strings.TrimPrefix(h.srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(5 * time.Second))
+			var key [16]byte
+			rand.Read(key[:])
+			fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n\r\n",
+				base64.StdEncoding.EncodeToString(key[:]))
+			br := bufio.NewReader(nc)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("handshake: %v %v", resp, err)
+			}
+			h.nextOf("CONNECT")
+			nc.Write(frame)
+			var hdr [2]byte
+			if _, err := io.ReadFull(br, hdr[:]); err != nil || hdr[0] != 0x88 {
+				t.Fatalf("read %x, %v; want a close frame", hdr, err)
+			}
+			payload := make([]byte, hdr[1]&0x7f)
+			if _, err := io.ReadFull(br, payload); err != nil || len(payload) < 2 {
+				t.Fatalf("close payload %x, %v", payload, err)
+			}
+			if code := binary.BigEndian.Uint16(payload); code != 1002 {
+				t.Errorf("client got close %d, want 1002", code)
+			}
+			if ev := h.nextOf("DISCONNECT"); ev.RequestContext.DisconnectStatusCode != 1002 {
+				t.Errorf("$disconnect code %d, want 1002", ev.RequestContext.DisconnectStatusCode)
+			}
+		})
 	}
 }
 

@@ -14,9 +14,13 @@ import (
 	"github.com/coder/websocket"
 )
 
-// errFrameTooBig is returned by frameConn.Read once a client announces a data
-// frame over maxFrame bytes.
-var errFrameTooBig = errors.New("local: frame over 32 KB")
+// Closes the gateway answers a client's frame header with, before
+// coder/websocket reads the frame: it would read a frame of any size, and
+// drop the connection without a close frame on an unmasked one.
+var (
+	closeFrameTooBig = closeError{websocket.StatusMessageTooBig, "Frame too big"}
+	closeUnmasked    = closeError{websocket.StatusProtocolError, "Unmasked frame"}
+)
 
 // lingerTimeout bounds how long a closing connection drains unread client
 // bytes so that the close frame reaches the client before the socket closes
@@ -42,7 +46,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
 	fc := &frameConn{Conn: nc, r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)}
-	fc.out.noLimit = true
+	fc.scan.fromClient = true
 	fc.out.onClose = func(payload []byte) {
 		ce := closeError{code: 1005} // a close frame without a status
 		if len(payload) >= 2 {
@@ -62,8 +66,8 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // frameConn is the server side of a client connection. Reads pass through a
-// frameScanner, which refuses oversized frames and notes whether the client's
-// close frame came before the gateway's; writes through another, which notes
+// frameScanner, which refuses oversized and unmasked frames and notes
+// whether the client's close frame came before the gateway's; writes through another, which notes
 // the first close frame sent (coder/websocket closes with 1002 on a protocol
 // error without telling its caller); Close lingers to drain what the client
 // still sends.
@@ -71,10 +75,10 @@ type frameConn struct {
 	net.Conn
 	r           io.Reader
 	scan        frameScanner
-	err         error // sticky errFrameTooBig; reads are serialized by coder/websocket
-	tooBig      atomic.Bool
-	clientFirst atomic.Bool  // a close frame was read before any was sent: the client closed
-	out         frameScanner // writes are serialized by coder/websocket too
+	err         error                      // sticky, once refused is set; reads are serialized by coder/websocket
+	refused     atomic.Pointer[closeError] // the close the reader answers a refused frame with
+	clientFirst atomic.Bool                // a close frame was read before any was sent: the client closed
+	out         frameScanner               // writes are serialized by coder/websocket too
 	sent        atomic.Pointer[closeError]
 }
 
@@ -89,9 +93,9 @@ func (c *frameConn) Read(p []byte) (int, error) {
 		return 0, c.err
 	}
 	n, err := c.r.Read(p)
-	if k, ok := c.scan.feed(p[:n]); !ok {
-		c.tooBig.Store(true)
-		c.err = errFrameTooBig
+	if k, ce := c.scan.feed(p[:n]); ce != nil {
+		c.refused.Store(ce)
+		c.err = errors.New("local: refused a client frame: " + ce.reason)
 		return k, c.err
 	}
 	return n, err
@@ -112,9 +116,11 @@ type frameScanner struct {
 	n    int    // header bytes collected so far
 	left uint64 // payload bytes left in the current frame
 
-	// noLimit accepts data frames of any length: those the gateway writes
-	// (up to PostToConnection's 128 KiB).
-	noLimit bool
+	// fromClient refuses data frames over maxFrame and unmasked frames
+	// (RFC 6455 section 5.1), as a server must; the frames the gateway
+	// writes (up to PostToConnection's 128 KiB, unmasked) are scanned with
+	// it false.
+	fromClient bool
 
 	// onClose, if set, receives the payload of each close frame (at most
 	// 125 bytes, the limit of control frames) once it is complete.
@@ -123,11 +129,12 @@ type frameScanner struct {
 	payload []byte // of the current close frame
 }
 
-// feed consumes the next bytes of the stream. If they complete the header of
-// a data frame longer than maxFrame and noLimit is false, it returns false and the number of bytes
-// of p before that header; otherwise it returns len(p), true. Once it returns
-// false the scanner must not be fed again.
-func (s *frameScanner) feed(p []byte) (int, bool) {
+// feed consumes the next bytes of the stream. If fromClient is set and they
+// complete the header of an unmasked frame or of a data frame longer than
+// maxFrame, it returns the number of bytes of p before that header and the
+// close to answer with; otherwise len(p), nil. Once it returns a close the
+// scanner must not be fed again.
+func (s *frameScanner) feed(p []byte) (int, *closeError) {
 	start := 0 // where the header being collected began in p
 	for i := 0; i < len(p); {
 		if s.left > 0 {
@@ -173,8 +180,12 @@ func (s *frameScanner) feed(p []byte) (int, bool) {
 		}
 		s.n = 0
 		opcode := s.hdr[0] & 0x0f
-		if opcode < 8 && length > maxFrame && !s.noLimit {
-			return start, false
+		switch {
+		case !s.fromClient:
+		case s.hdr[1]&0x80 == 0:
+			return start, &closeUnmasked
+		case opcode < 8 && length > maxFrame:
+			return start, &closeFrameTooBig
 		}
 		s.left = length
 		s.inClose = opcode == 8 && s.onClose != nil
@@ -182,7 +193,7 @@ func (s *frameScanner) feed(p []byte) (int, bool) {
 			s.closed()
 		}
 	}
-	return len(p), true
+	return len(p), nil
 }
 
 // closed ends the current frame, passing it to onClose if it is a close

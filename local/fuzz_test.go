@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func FuzzParsePath(f *testing.F) {
@@ -62,32 +64,47 @@ func frame(opcode byte, fin bool, n int) []byte {
 }
 
 func TestFrameScanner(t *testing.T) {
-	var stream []byte
-	stream = append(stream, frame(1, true, 5)...)
-	stream = append(stream, "hello"...)
-	stream = append(stream, frame(1, false, maxFrame)...)
-	stream = append(stream, make([]byte, maxFrame)...)
-	stream = append(stream, frame(9, true, 0)...) // ping between fragments
-	stream = append(stream, frame(0, true, 10)...)
-	stream = append(stream, make([]byte, 10)...)
-	good := len(stream)
-	stream = append(stream, frame(1, true, maxFrame+1)...)
-	stream = append(stream, make([]byte, 100)...)
-	for _, chunk := range []int{1, 2, 7, 100, 4096, len(stream)} {
-		var s frameScanner
-		delivered := 0
-		for p := stream; len(p) > 0; {
-			n := min(chunk, len(p))
-			k, ok := s.feed(p[:n])
-			delivered += k
-			if !ok {
-				break
+	var good []byte
+	good = append(good, frame(1, true, 5)...)
+	good = append(good, "hello"...)
+	good = append(good, frame(1, false, maxFrame)...)
+	good = append(good, make([]byte, maxFrame)...)
+	good = append(good, frame(9, true, 0)...) // ping between fragments
+	good = append(good, frame(0, true, 10)...)
+	good = append(good, make([]byte, 10)...)
+	unmasked := frame(1, true, 3)
+	unmasked = append(unmasked[:len(unmasked)-4], "abc"...)
+	unmasked[1] &^= 0x80
+	for _, tt := range []struct {
+		name string
+		bad  []byte
+		want closeError
+	}{
+		{"oversized", append(frame(1, true, maxFrame+1), make([]byte, 100)...), closeFrameTooBig},
+		{"unmasked", unmasked, closeUnmasked},
+	} {
+		stream := append(append([]byte(nil), good...), tt.bad...)
+		for _, chunk := range []int{1, 2, 7, 100, 4096, len(stream)} {
+			s := frameScanner{fromClient: true}
+			delivered := 0
+			var got *closeError
+			for p := stream; len(p) > 0 && got == nil; p = p[min(chunk, len(p)):] {
+				var k int
+				k, got = s.feed(p[:min(chunk, len(p))])
+				delivered += k
 			}
-			p = p[n:]
+			if got == nil || *got != tt.want {
+				t.Errorf("%s in chunks of %d: close %v, want %v", tt.name, chunk, got, tt.want)
+			}
+			if delivered < len(good) || delivered > len(good)+13 {
+				t.Errorf("%s in chunks of %d: delivered %d bytes, want %d (the refused header withheld)", tt.name, chunk, delivered, len(good))
+			}
 		}
-		if delivered < good || delivered > good+13 {
-			t.Errorf("chunks of %d: delivered %d bytes, want %d (the oversized header withheld)", chunk, delivered, good)
-		}
+	}
+	// The gateway's own frames are unmasked and may be longer.
+	var out frameScanner
+	if _, ce := out.feed(append(frame(1, true, maxPost), unmasked...)); ce != nil {
+		t.Errorf("gateway's frames refused: %v", ce)
 	}
 }
 
@@ -99,22 +116,53 @@ func FuzzFrameScanner(f *testing.F) {
 		if chunk <= 0 {
 			chunk = 1
 		}
-		var whole frameScanner
-		k1, ok1 := whole.feed(stream)
-		var parts frameScanner
-		k2, ok2 := 0, true
-		for p := stream; len(p) > 0 && ok2; {
+		whole := frameScanner{fromClient: true}
+		k1, ce1 := whole.feed(stream)
+		parts := frameScanner{fromClient: true}
+		k2 := 0
+		var ce2 *closeError
+		for p := stream; len(p) > 0 && ce2 == nil; {
 			n := min(chunk, len(p))
 			var k int
-			k, ok2 = parts.feed(p[:n])
+			k, ce2 = parts.feed(p[:n])
 			k2 += k
 			p = p[n:]
 		}
-		if ok1 != ok2 {
-			t.Fatalf("whole: %v, in chunks of %d: %v", ok1, chunk, ok2)
+		if ce1 != ce2 {
+			t.Fatalf("whole: %v, in chunks of %d: %v", ce1, chunk, ce2)
 		}
 		if k1 > len(stream) || k2 < k1 || k2 > k1+14 {
 			t.Fatalf("whole delivered %d, chunks of %d delivered %d, of %d", k1, chunk, k2, len(stream))
+		}
+	})
+}
+
+// FuzzWildcardMatch checks IAM wildcard matching against a regular
+// expression: * is any run of characters, ? one, everything else literal.
+func FuzzWildcardMatch(f *testing.F) {
+	f.Add("arn:aws:execute-api:*:*:*/[a-z]*/*", "arn:aws:execute-api:us-east-1:123456789012:abcdefghij/local/$connect")
+	f.Add("arn:aws:execute-api:*:*:*/loca?/$connect", "arn:aws:execute-api:us-east-1:123456789012:abcdefghij/local/$connect")
+	f.Add("a*b*c?", "aXbYbcZ")
+	f.Add("*é?", "xéé")
+	f.Fuzz(func(t *testing.T, pattern, s string) {
+		if !utf8.ValidString(pattern) || !utf8.ValidString(s) {
+			return // policies and ARNs are JSON strings: valid UTF-8
+		}
+		var re strings.Builder
+		re.WriteString(`(?s)\A`)
+		for _, r := range pattern {
+			switch r {
+			case '*':
+				re.WriteString(".*")
+			case '?':
+				re.WriteString(".")
+			default:
+				re.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		re.WriteString(`\z`)
+		if got, want := wildcardMatch(pattern, s), regexp.MustCompile(re.String()).MatchString(s); got != want {
+			t.Fatalf("wildcardMatch(%q, %q) = %v, want %v", pattern, s, got, want)
 		}
 	})
 }

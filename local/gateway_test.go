@@ -359,6 +359,11 @@ func TestLimits(t *testing.T) {
 		{name: "message over 128 KB in 32 KB frames", code: websocket.StatusMessageTooBig, send: func(ctx context.Context, c *websocket.Conn) error {
 			return writeFragmented(ctx, c, 128<<10+1, 32<<10)
 		}},
+		// RFC 6455 section 8.1: a text message that is not UTF-8 fails the
+		// connection with 1007, instead of reaching the function as U+FFFD.
+		{name: "invalid UTF-8", code: websocket.StatusInvalidFramePayloadData, send: func(ctx context.Context, c *websocket.Conn) error {
+			return c.Write(ctx, websocket.MessageText, []byte("caf\xe9"))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -372,8 +377,11 @@ func TestLimits(t *testing.T) {
 			if ce := readClose(t, c); ce.Code != tt.code {
 				t.Errorf("client saw close %v, want %v", ce, tt.code)
 			}
-			rc := h.nextOf("DISCONNECT").RequestContext
-			if rc.DisconnectStatusCode != int64(tt.code) {
+			ev := h.next() // CONNECT
+			if ev = h.next(); ev.RequestContext.EventType != "DISCONNECT" {
+				t.Fatalf("%s event with body %q, want none before DISCONNECT", ev.RequestContext.EventType, ev.Body)
+			}
+			if rc := ev.RequestContext; rc.DisconnectStatusCode != int64(tt.code) {
 				t.Errorf("$disconnect code %d, want %d", rc.DisconnectStatusCode, tt.code)
 			}
 		})
