@@ -79,7 +79,11 @@
 //     as API Gateway does: the error "Unauthorized" → 401, a policy that
 //     denies or does not allow execute-api:Invoke on methodArn → 403, any
 //     other failure, a response over 8 KB or a context value that is not a
-//     string, number or boolean → 500. The principalId and context become
+//     string, number or boolean → 500. The policy is evaluated as IAM
+//     does: an explicit Deny wins, Allow is needed, NotAction and
+//     NotResource cover what they do not list, Action matches without
+//     regard to case, and only * (any run, "/" included) and ? (one
+//     character) are wildcards. The principalId and context become
 //     requestContext.authorizer on $connect and every later event.
 //   - Events carry the fields API Gateway sends (package internal/apigw
 //     builds them): 16-character ids such as "R1kmxc2VNjMCFIA=", connectedAt
@@ -140,6 +144,24 @@
 //     authorization, no authorizer result caching (WebSocket APIs have none
 //     either), no throttling, custom domain or API mapping. Origins are not
 //     checked.
+//   - Authorizer policies: a statement with an element the emulator does
+//     not evaluate (Condition, Principal, a policy variable such as
+//     ${aws:username}, a key in another case such as "effect") or that IAM
+//     would refuse (no Effect, Effect other than Allow or Deny, both or
+//     neither of Action and NotAction or of Resource and NotResource, an
+//     empty list) refuses the handshake with 500 and logs why, rather than
+//     skipping it: a skipped Deny would allow. A context key principalId
+//     is dropped: requestContext.authorizer.principalId is always the
+//     policy's (AWS's handling is undocumented).
+//   - Frames: a text message that is not valid UTF-8 closes the connection
+//     with 1007 "Invalid UTF-8" and is not invoked; an unmasked client
+//     frame closes it with 1002 "Unmasked frame" (RFC 6455 sections 8.1
+//     and 5.1; the reasons AWS sends are undocumented).
+//   - X-Forwarded-For on $connect: the client's X-Forwarded-For lines are
+//     combined into one list in order, as a proxy combines repeated
+//     header lines (RFC 9110 section 5.3), and the address the gateway
+//     sees is appended; identity.sourceIp is that address alone. AWS's
+//     handling of several lines is undocumented.
 //   - DeleteConnection closes with 1000 and an empty reason; the code AWS
 //     sends is not documented. Close reasons for 1003 and 1009 are the
 //     emulator's own. The status of a $connect that times out is 502 (AWS's

@@ -624,3 +624,21 @@ func TestServe(t *testing.T) {
 	}
 	checkNoLeaks(t)
 }
+
+// TestForwardedFor: the client's X-Forwarded-For lines are combined in order,
+// as a proxy would, before the gateway appends the address it sees;
+// identity.sourceIp is that address alone, never a client's claim.
+func TestForwardedFor(t *testing.T) {
+	h := start(t, nil, nil)
+	h.dial("", &websocket.DialOptions{HTTPHeader: http.Header{"X-Forwarded-For": {"203.0.113.7", "10.0.0.1, 10.0.0.2"}}})
+	ev := h.nextOf("CONNECT")
+	if got, want := ev.Headers["X-Forwarded-For"], "203.0.113.7, 10.0.0.1, 10.0.0.2, 127.0.0.1"; got != want {
+		t.Errorf("X-Forwarded-For %q, want %q", got, want)
+	}
+	if got := ev.MultiValueHeaders["X-Forwarded-For"]; len(got) != 1 {
+		t.Errorf("multiValueHeaders X-Forwarded-For %q, want one value", got)
+	}
+	if ip := ev.RequestContext.Identity.SourceIP; ip != "127.0.0.1" {
+		t.Errorf("sourceIp %q, want 127.0.0.1", ip)
+	}
+}

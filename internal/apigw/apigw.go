@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -64,7 +65,7 @@ var wireNames = map[string]string{
 // them to $connect and the authorizer: the client's header (the WebSocket
 // ones spelled as clients send them) with the headers the gateway sets:
 // Host (host, the client's Host header), X-Forwarded-For (c.SourceIP after
-// the client's own last entry), X-Forwarded-Port (the port of
+// the entries of all the client's X-Forwarded-For lines), X-Forwarded-Port (the port of
 // c.DomainName), X-Forwarded-Proto (proto, "http" or "https") and a new
 // X-Amzn-Trace-Id.
 func ConnectHeaders(c *Conn, header http.Header, host, proto string) map[string][]string {
@@ -76,11 +77,15 @@ func ConnectHeaders(c *Conn, header http.Header, host, proto string) map[string]
 		multi[k] = append([]string(nil), vs...)
 	}
 	multi["Host"] = []string{host}
-	xff := c.SourceIP
-	if prev := header.Values("X-Forwarded-For"); len(prev) > 0 {
-		xff = prev[len(prev)-1] + ", " + c.SourceIP
+	// Several lines are one list in order (RFC 9110 section 5.3), as a
+	// proxy combines them; the client's own entries stay first.
+	var xff []string
+	for _, v := range header.Values("X-Forwarded-For") {
+		if v = strings.Trim(v, " \t,"); v != "" {
+			xff = append(xff, v)
+		}
 	}
-	multi["X-Forwarded-For"] = []string{xff}
+	multi["X-Forwarded-For"] = []string{strings.Join(append(xff, c.SourceIP), ", ")}
 	_, port, _ := net.SplitHostPort(c.DomainName)
 	multi["X-Forwarded-Port"] = []string{port}
 	multi["X-Forwarded-Proto"] = []string{proto}

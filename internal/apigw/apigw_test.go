@@ -111,7 +111,7 @@ func TestConnectHeaders(t *testing.T) {
 			"Sec-WebSocket-Key": "k", "Sec-WebSocket-Version": "13", "Origin": "o", "Host": "example.com",
 			"X-Forwarded-For": "49.105.91.154", "X-Forwarded-Port": "8080", "X-Forwarded-Proto": "http"}},
 		{"behind a proxy", http.Header{"X-Forwarded-For": {"10.0.0.1", "10.0.0.2, 10.0.0.3"}}, "https", map[string]string{
-			"Host": "example.com", "X-Forwarded-For": "10.0.0.2, 10.0.0.3, 49.105.91.154", "X-Forwarded-Port": "8080", "X-Forwarded-Proto": "https"}},
+			"Host": "example.com", "X-Forwarded-For": "10.0.0.1, 10.0.0.2, 10.0.0.3, 49.105.91.154", "X-Forwarded-Port": "8080", "X-Forwarded-Proto": "https"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ConnectHeaders(c, tt.header, "example.com", tt.proto)
