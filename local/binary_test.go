@@ -42,7 +42,7 @@ func TestBinary(t *testing.T) {
 	f := local.NewBinary(local.BuildTestdata(t, "wsecho"), &local.FunctionOptions{
 		Name: "wsecho", Timeout: 2 * time.Second, Output: out, Logger: discard})
 	t.Cleanup(func() { f.Close() })
-	h := serve(t, local.New(f, &local.Options{Logger: discard}))
+	h := serve(t, local.New(f, &local.Options{Logger: discard, Routes: twoWay()}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -30,7 +30,7 @@
 //
 // Options.Routes maps route keys to Functions, one-way or two-way each; by
 // default New's handler serves $connect, $disconnect and $default, all
-// two-way. Concurrent messages, also from one connection, run on separate
+// one-way as on AWS without a route response (two-way is Route.TwoWay). Concurrent messages, also from one connection, run on separate
 // environments, so a connection's messages may be invoked and answered in
 // another order than the client sent them; AWS does not guarantee that order
 // either.

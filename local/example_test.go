@@ -16,8 +16,8 @@ import (
 	"github.com/lambdaws/lambdaws/local"
 )
 
-// An echo function, served on a port chosen by the system, with a page at
-// GET / on the same address.
+// An echo function on a two-way route, served on a port chosen by the
+// system, with a page at GET / on the same address.
 func ExampleServe() {
 	echo := func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 		return events.APIGatewayProxyResponse{StatusCode: 200, Body: ev.Body}, nil
@@ -34,6 +34,9 @@ func ExampleServe() {
 	done := make(chan error)
 	go func() {
 		done <- local.Serve(ctx, ln, echo, &local.Options{
+			// $default with a route response, so that the client gets
+			// what echo returns; routes are one-way by default, as on AWS.
+			Routes:   map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}},
 			Fallback: page,
 			Logger:   slog.New(slog.DiscardHandler),
 		})

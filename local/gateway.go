@@ -55,7 +55,8 @@ type Options struct {
 
 	// Routes maps the route keys the API defines to their integrations.
 	// Default: $connect, $disconnect and $default, served by New's handler,
-	// all two-way. A predefined key that is missing is not invoked: no
+	// $default one-way as a deployed route without a route response (a
+	// reply needs Routes with TwoWay, or the management API). A predefined key that is missing is not invoked: no
 	// $connect accepts every handshake, no $default answers unmatched
 	// messages with the Forbidden frame. Other keys are custom routes chosen
 	// by RouteSelectionExpression.
@@ -182,11 +183,7 @@ func New(handler any, opts *Options) *Gateway {
 		o.Logger = slog.Default()
 	}
 	if o.Routes == nil {
-		o.Routes = map[string]Route{
-			registry.Connect:    {TwoWay: true},
-			registry.Disconnect: {TwoWay: true},
-			registry.Default:    {TwoWay: true},
-		}
+		o.Routes = map[string]Route{registry.Connect: {}, registry.Disconnect: {}, registry.Default: {}}
 	}
 	g := &Gateway{
 		stage:      o.Stage,

@@ -33,7 +33,7 @@ func TestBinaryLeaks(t *testing.T) {
 	fds := openFDs(t)
 	out := &lockedBuffer{}
 	f := local.NewBinary(path, &local.FunctionOptions{Output: out, Logger: discard})
-	h := serve(t, local.New(f, &local.Options{Logger: discard}))
+	h := serve(t, local.New(f, &local.Options{Logger: discard, Routes: twoWay()}))
 	for _, c := range []*websocket.Conn{h.dial("?token=t", nil), h.dial("?token=t", nil)} {
 		write(t, c, "sleep 200ms")
 		read(t, c)

@@ -28,7 +28,7 @@ func TestIntegrationTimeout(t *testing.T) {
 		}
 		return events.APIGatewayProxyResponse{StatusCode: 200, Body: ev.Body}, nil
 	}, &FunctionOptions{Timeout: time.Minute})
-	g := New(f, &Options{Logger: quiet})
+	g := New(f, &Options{Logger: quiet, Routes: map[string]Route{"$default": {TwoWay: true}}})
 	g.timeout = 200 * time.Millisecond
 	c := serveAndDial(t, g)
 	t.Cleanup(func() { close(hang) }) // first: Close waits for the invocation on the caller's Function

@@ -317,7 +317,7 @@ func TestMessageResponses(t *testing.T) {
 		}
 	})
 	t.Run("two-way body", func(t *testing.T) {
-		h := start(t, nil, func(_ context.Context, ev event) (response, error) {
+		h := start(t, &local.Options{Routes: twoWay()}, func(_ context.Context, ev event) (response, error) {
 			if ev.Body == "" {
 				return response{StatusCode: 200}, nil
 			}
@@ -602,7 +602,7 @@ func TestServe(t *testing.T) {
 	go func() {
 		done <- local.Serve(ctx, ln, lambda.NewHandler(func(ev event) (response, error) {
 			return response{StatusCode: 200, Body: ev.Body}, nil
-		}), &local.Options{Logger: discard})
+		}), &local.Options{Logger: discard, Routes: twoWay()})
 	}()
 	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer dcancel()

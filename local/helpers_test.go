@@ -187,6 +187,12 @@ func serve(t *testing.T, g *local.Gateway) *harness {
 	return h
 }
 
+// twoWay returns New's default routes with a two-way $default, for tests of
+// route responses: by default $default is one-way, as on AWS.
+func twoWay() map[string]local.Route {
+	return map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}}
+}
+
 // routes returns the given route keys, all two-way or all one-way, served
 // by New's handler.
 func routes(twoWay bool, keys ...string) map[string]local.Route {

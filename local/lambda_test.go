@@ -46,7 +46,7 @@ func TestParallelMessages(t *testing.T) {
 		}
 	}
 	t.Run("two connections", func(t *testing.T) {
-		h := start(t, nil, slow(barrier(t, 2)))
+		h := start(t, &local.Options{Routes: twoWay()}, slow(barrier(t, 2)))
 		a, b := h.dial("", nil), h.dial("", nil)
 		write(t, a, "a")
 		write(t, b, "b")
@@ -55,7 +55,7 @@ func TestParallelMessages(t *testing.T) {
 		}
 	})
 	t.Run("one connection", func(t *testing.T) {
-		h := start(t, nil, slow(barrier(t, 2)))
+		h := start(t, &local.Options{Routes: twoWay()}, slow(barrier(t, 2)))
 		c := h.dial("", nil)
 		write(t, c, "1")
 		write(t, c, "2")
@@ -82,7 +82,7 @@ func TestHungHandler(t *testing.T) {
 	}
 	f := local.NewFunction(fn, &local.FunctionOptions{Timeout: 300 * time.Millisecond, Logger: discard})
 	t.Cleanup(func() { f.Close() })
-	g := local.New(f, &local.Options{Logger: discard})
+	g := local.New(f, &local.Options{Logger: discard, Routes: twoWay()})
 	url := serve(t, g).url()
 	dial := func(opts *websocket.DialOptions) (*websocket.Conn, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -130,7 +130,7 @@ func TestHungHandler(t *testing.T) {
 
 // TestHandlerPanic checks that a panic fails only its invocation.
 func TestHandlerPanic(t *testing.T) {
-	h := start(t, nil, func(_ context.Context, ev event) (response, error) {
+	h := start(t, &local.Options{Routes: twoWay()}, func(_ context.Context, ev event) (response, error) {
 		if ev.Body == "panic" {
 			panic("boom")
 		}
@@ -276,7 +276,7 @@ func TestInvocationLog(t *testing.T) {
 		defer mu.Unlock()
 		return buf.Write(p)
 	}), nil))
-	h := start(t, &local.Options{Logger: logger}, func(_ context.Context, ev event) (response, error) {
+	h := start(t, &local.Options{Logger: logger, Routes: twoWay()}, func(_ context.Context, ev event) (response, error) {
 		if ev.Body == "fail" {
 			return response{}, errors.New("no")
 		}

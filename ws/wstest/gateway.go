@@ -47,48 +47,46 @@ type state struct {
 	disconnected  bool // $disconnect ran
 }
 
-// An Option changes the local.Options of a Gateway; any
-// func(*local.Options) is one, for the settings without a named Option.
-// NewGateway closes the Functions of the options at the end of the test.
-type Option func(*local.Options)
+// An Option configures a Gateway made by NewGateway. The options are
+// Stage, IdleTimeout, TwoWay and Authorizer; without them the Gateway has
+// the defaults of a deployed API: stage "local", a 10-minute idle timeout,
+// one-way routes and no authorizer.
+type Option struct{ apply func(*local.Options) }
 
 // Stage sets the API stage: requestContext.stage and the first path segment
 // of the management API. Default "local".
-func Stage(name string) Option { return func(o *local.Options) { o.Stage = name } }
+func Stage(name string) Option { return Option{func(o *local.Options) { o.Stage = name }} }
 
 // IdleTimeout makes the gateway close a connection that sent no message for
 // d, with 1001, as API Gateway does after 10 minutes.
-func IdleTimeout(d time.Duration) Option { return func(o *local.Options) { o.IdleTimeout = d } }
-
-// OneWay makes every route one-way, as a deployed route without a route
-// response: what a handler returns with Request.Respond is not sent.
-// By default routes are two-way.
-func OneWay() Option {
-	return func(o *local.Options) {
-		routes := map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
-		if o.Routes != nil {
-			routes = make(map[string]local.Route, len(o.Routes))
-			for k, r := range o.Routes {
-				r.TwoWay = false
-				routes[k] = r
-			}
-		}
-		o.Routes = routes
-	}
+func IdleTimeout(d time.Duration) Option {
+	return Option{func(o *local.Options) { o.IdleTimeout = d }}
 }
 
-// Authorizer puts a Lambda REQUEST authorizer on $connect. handler is
-// anything lambda.Start accepts, typically made by ws.Authorizer; it runs
-// in-process. A handshake missing one of identitySource
-// ("route.request.header.NAME", "route.request.querystring.NAME") is refused
-// with 401 without invoking it.
+// TwoWay gives the routes a route response, as a template's RouteResponse
+// does: what a handler returns with Request.Respond is sent to the client.
+// By default routes are one-way, as on AWS without a route response, and
+// only what handlers send (ws.Reply, ws.SendMessage) reaches the client.
+func TwoWay() Option {
+	return Option{func(o *local.Options) {
+		o.Routes = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}}
+	}}
+}
+
+// Authorizer puts a Lambda REQUEST authorizer on $connect, as a
+// template's Authorizer with an AuthorizerUri: the emulator's
+// local.Authorizer running handler in-process. handler is anything
+// lambda.Start accepts, typically made by ws.Authorizer. A handshake
+// missing one of identitySource ("route.request.header.NAME",
+// "route.request.querystring.NAME") is refused with 401 without invoking
+// it. Handlers read what it returned with Request.Authorizer.
 func Authorizer(handler any, identitySource ...string) Option {
-	return func(o *local.Options) {
+	return Option{func(o *local.Options) {
 		o.Authorizer = &local.Authorizer{
 			Function:       local.NewFunction(handler, &local.FunctionOptions{Name: "authorizer", Logger: o.Logger}),
 			IdentitySource: identitySource,
 		}
-	}
+	}}
 }
 
 // NewGateway serves r behind the local emulator on 127.0.0.1 until the end
@@ -103,7 +101,7 @@ func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
 	logs := &testLog{t: t}
 	o := local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	for _, opt := range opts {
-		opt(&o)
+		opt.apply(&o)
 	}
 	g := &Gateway{
 		Timeout:  5 * time.Second,

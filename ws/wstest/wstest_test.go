@@ -372,14 +372,16 @@ func TestAuthorizer(t *testing.T) {
 	c.Expect(t, map[string]any{"principalId": "user-1", "name": "Ann"})
 }
 
-func TestOneWay(t *testing.T) {
+// TestTwoWay: routes are one-way by default, as on AWS without a route
+// response, so a test cannot pass on a reply production never sends.
+func TestTwoWay(t *testing.T) {
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return req.Respond("route response") })
 	for _, tc := range []struct {
 		name string
 		opts []wstest.Option
 		want bool
-	}{{"two-way by default", nil, true}, {"OneWay", []wstest.Option{wstest.OneWay()}, false}} {
+	}{{"one-way by default", nil, false}, {"TwoWay", []wstest.Option{wstest.TwoWay()}, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := wstest.NewGateway(t, r, tc.opts...)
 			c := g.Dial(t)
