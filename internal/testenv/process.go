@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -64,13 +62,13 @@ func Dynalite(t testing.TB) (endpoint string) {
 // output kept in memory.
 type process struct {
 	cmd  *exec.Cmd
-	out  lockedBuffer
+	out  LockedBuffer // the first MiB
 	done chan struct{} // closed when the process has exited
 	err  error         // Wait's result, set before done is closed
 }
 
 func start(name string, args ...string) (*process, error) {
-	p := &process{done: make(chan struct{})}
+	p := &process{done: make(chan struct{}), out: LockedBuffer{Max: 1 << 20}}
 	p.cmd = exec.Command(name, args...)
 	p.cmd.Stdout = &p.out
 	p.cmd.Stderr = &p.out
@@ -118,23 +116,3 @@ func (p *process) kill() {
 }
 
 func (p *process) output() string { return p.out.String() }
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 { // keep the log bounded
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
