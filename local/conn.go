@@ -461,9 +461,25 @@ func (c *conn) message(body []byte) {
 			if status == 0 {
 				status = http.StatusOK
 			}
+			if status >= 500 && !rt.TwoWay {
+				// Nobody sees the body of a one-way route: log it as the
+				// error, the one clue to what failed.
+				err = fmt.Errorf("local: one-way route returned status %d with body %q", status, truncate(resp.Body, maxLoggedBody))
+			}
 		}
 		g.logInvocation("local: message", &c.info, requestID, key, rt.Function, status, inv, err)
 	})
+}
+
+// maxLoggedBody bounds the bytes of a failed one-way route's body in the log.
+const maxLoggedBody = 4 << 10
+
+// truncate returns s cut to at most n bytes, marked when cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + fmt.Sprintf("… (%d bytes in all)", len(s))
 }
 
 // slots is how many of its connection's maxInFlight slots a message of n

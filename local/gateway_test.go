@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
 )
 
@@ -339,6 +341,31 @@ func TestMessageResponses(t *testing.T) {
 		defer cancel()
 		if _, b, err := c.Read(ctx); err == nil {
 			t.Errorf("got %q on a one-way route", b)
+		}
+	})
+	// Nobody sees the body of a failed one-way route: the log shows it, at
+	// a level shown by default.
+	t.Run("one-way 5xx body logged", func(t *testing.T) {
+		var log testenv.LockedBuffer
+		h := start(t, &local.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, func(_ context.Context, ev event) (response, error) {
+			if ev.RequestContext.EventType != "MESSAGE" {
+				return response{StatusCode: 200}, nil
+			}
+			return response{StatusCode: 502, Body: "table chat not found"}, nil
+		})
+		c := h.dial("", nil)
+		write(t, c, "ping")
+		h.nextOf("MESSAGE")
+		c.Close(websocket.StatusNormalClosure, "")
+		h.g.Close() // waits for the invocation, and its log line
+		var line string
+		for l := range strings.Lines(log.String()) {
+			if strings.Contains(l, "local: message") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "status=502") || !strings.Contains(line, "table chat not found") {
+			t.Errorf("logged %q, want an ERROR line with the status and body", line)
 		}
 	})
 }
