@@ -9,12 +9,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lambdaws/lambdaws/internal/testenv"
 )
 
 // TestREADMESnippetsCompile builds every complete program (a ```go block
 // starting with "package main") in README.md, as if it were a command of
 // this module, so the README cannot drift from the API.
 func TestREADMESnippetsCompile(t *testing.T) {
+	testenv.Integration(t, "go build of the README's programs")
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/testenv"
 )
 
 // bins holds the example programs built by TestMain, by name.
@@ -31,6 +32,11 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if !testenv.IntegrationEnabled() {
+		// Every test here starts processes: skip the builds too.
+		fmt.Printf("integration: skipped: run with %s=1 go test ./integration/, or make test\n", testenv.IntegrationEnv)
+		return 0
+	}
 	dir, err := os.MkdirTemp("", "lambdaws-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -69,7 +75,7 @@ func run(m *testing.M) int {
 type proc struct {
 	t    testing.TB
 	cmd  *exec.Cmd
-	out  *logBuffer
+	out  *testenv.LockedBuffer // up to 256 MB
 	done chan struct{}
 
 	Addr string // host:port it serves
@@ -133,7 +139,7 @@ func runExample(t testing.TB, name string, env []string, args ...string) *proc {
 func runBinary(t testing.TB, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	name := filepath.Base(bin)
-	p := &proc{t: t, out: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, out: &testenv.LockedBuffer{Max: 256 << 20}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(baseEnv(), env...)
 	p.cmd.Stdout = p.out
@@ -198,27 +204,6 @@ func (p *proc) connectedIDs() []string {
 		ids = append(ids, m[1])
 	}
 	return ids
-}
-
-// logBuffer keeps a process's output (up to 256 MB).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() < 256<<20 {
-		b.buf.Write(p)
-	}
-	return len(p), nil
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func tail(s string, n int) string {

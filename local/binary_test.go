@@ -6,39 +6,21 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
 )
-
-// lockedBuffer collects a Function's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestBinary serves every route with an unmodified binary that uses only
 // aws-lambda-go, through the Lambda Runtime API: handshakes, messages in
 // parallel on separate processes, a hung and an exiting process, and
 // $disconnect; then no process is left.
 func TestBinary(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &testenv.LockedBuffer{}
 	f := local.NewBinary(local.BuildTestdata(t, "wsecho"), &local.FunctionOptions{
 		Name: "wsecho", Timeout: 2 * time.Second, Output: out, Logger: discard})
 	t.Cleanup(func() { f.Close() })

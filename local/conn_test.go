@@ -12,10 +12,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
@@ -215,7 +215,8 @@ func TestQueueBoundedInBytes(t *testing.T) {
 
 // TestServeShutdown checks that Serve closes the gateway before the
 // listener, so $disconnect handlers reach the management API, and returns
-// nil though a $connect was still running.
+// nil though a $connect was still running: it returns only once the
+// shutdown's first $disconnect ran.
 func TestServeShutdown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -225,20 +226,25 @@ func TestServeShutdown(t *testing.T) {
 	defer cancel()
 	entered := make(chan struct{})
 	disconnectErr := make(chan error, 2)
+	var once sync.Once
+	shutdown := make(chan struct{}) // the first $disconnect of the shutdown ran
 	fn := func(ctx context.Context, ev event) (response, error) {
 		switch rc := ev.RequestContext; {
 		case rc.EventType == "CONNECT" && ev.QueryStringParameters["slow"] != "":
 			close(entered)
-			time.Sleep(6 * time.Second) // longer than Serve gives the HTTP server to shut down
+			<-shutdown // still running well into the shutdown
 		case rc.EventType == "DISCONNECT":
 			_, err := client(endpoint(ev)).GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(rc.ConnectionID)},
 				func(o *apigatewaymanagementapi.Options) { o.RetryMaxAttempts = 1 })
 			disconnectErr <- err
+			once.Do(func() { close(shutdown) })
 		}
 		return response{StatusCode: 200}, nil
 	}
 	done := make(chan error, 1)
-	go func() { done <- local.Serve(ctx, ln, lambda.NewHandler(fn), &local.Options{Logger: discard}) }()
+	// fn itself, not a lambda.Handler: its environments run in parallel, so
+	// $disconnect runs while the slow $connect waits for it.
+	go func() { done <- local.Serve(ctx, ln, fn, &local.Options{Logger: discard}) }()
 	url := "ws://" + ln.Addr().String()
 	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer dcancel()
@@ -247,6 +253,7 @@ func TestServeShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
+	c.CloseRead(context.Background()) // answers the gateway's close at once
 	slow := make(chan error, 1)
 	go func() {
 		c, _, err := websocket.Dial(dctx, url+"/?slow=1", nil)

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
 )
 
 // TestBinaryInitFailure: a $connect whose process fails its init is refused
 // with 502, as a failed invocation.
 func TestBinaryInitFailure(t *testing.T) {
-	f := local.NewBinary(local.BuildTestdata(t, "badinit"), &local.FunctionOptions{Env: []string{"BADINIT=exit"}, Output: &lockedBuffer{}, Logger: discard})
+	f := local.NewBinary(local.BuildTestdata(t, "badinit"), &local.FunctionOptions{Env: []string{"BADINIT=exit"}, Output: &testenv.LockedBuffer{}, Logger: discard})
 	t.Cleanup(func() { f.Close() })
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -31,7 +32,7 @@ func TestBinaryInitFailure(t *testing.T) {
 func TestBinaryLeaks(t *testing.T) {
 	path := local.BuildTestdata(t, "wsecho") // the build is no leak
 	fds := openFDs(t)
-	out := &lockedBuffer{}
+	out := &testenv.LockedBuffer{}
 	f := local.NewBinary(path, &local.FunctionOptions{Output: out, Logger: discard})
 	h := serve(t, local.New(f, &local.Options{Logger: discard, Routes: twoWay()}))
 	for _, c := range []*websocket.Conn{h.dial("?token=t", nil), h.dial("?token=t", nil)} {

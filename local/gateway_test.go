@@ -447,20 +447,26 @@ func writeFragmented(ctx context.Context, c *websocket.Conn, n, size int) error 
 
 func TestTimeouts(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
-		h := start(t, &local.Options{IdleTimeout: 400 * time.Millisecond}, nil)
+		const idle = 500 * time.Millisecond
+		h := start(t, &local.Options{IdleTimeout: idle}, nil)
 		c := h.dial("", nil)
-		begin := time.Now()
-		// Without the messages the close comes at 400 ms, with them at
-		// 700 ms; the margin absorbs a loaded machine's scheduling delays.
-		for range 3 { // messages keep the connection alive
-			time.Sleep(100 * time.Millisecond)
+		h.next() // CONNECT
+		// Messages every idle/5 keep the connection open past idle: each
+		// restarts the timer once the gateway read it (its MESSAGE event),
+		// so the close comes at least idle after the last one was sent.
+		opened := time.Now()
+		var last time.Time
+		for time.Since(opened) < 3*idle/2 {
+			last = time.Now()
 			write(t, c, "x")
+			h.nextOf("MESSAGE")
+			time.Sleep(idle / 5)
 		}
 		if ce := readClose(t, c); ce.Code != websocket.StatusGoingAway || ce.Reason != "Going away" {
 			t.Errorf("client saw %v, want 1001 Going away", ce)
 		}
-		if d := time.Since(begin); d < 550*time.Millisecond {
-			t.Errorf("closed after %v despite messages", d)
+		if d := time.Since(last); d < idle {
+			t.Errorf("closed %v after the last message, want at least %v", d, idle)
 		}
 		rc := h.nextOf("DISCONNECT").RequestContext
 		if rc.DisconnectStatusCode != 1001 || *rc.DisconnectReason != "Going away" {

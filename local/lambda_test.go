@@ -1,19 +1,18 @@
 package local_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
 )
 
@@ -269,13 +268,8 @@ func TestNewPanics(t *testing.T) {
 
 // TestInvocationLog checks the line logged per invocation.
 func TestInvocationLog(t *testing.T) {
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}), nil))
+	var buf testenv.LockedBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	h := start(t, &local.Options{Logger: logger, Routes: twoWay()}, func(_ context.Context, ev event) (response, error) {
 		if ev.Body == "fail" {
 			return response{}, errors.New("no")
@@ -295,8 +289,6 @@ func TestInvocationLog(t *testing.T) {
 		Status                                               int
 		Duration                                             int64
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	var lines []line
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var ln line
@@ -323,7 +315,3 @@ func TestInvocationLog(t *testing.T) {
 		t.Errorf("lines %+v", lines)
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

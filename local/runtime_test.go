@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/testenv"
 )
 
 // binDir holds the testdata programs, built once per test binary run by
@@ -42,6 +43,7 @@ func RemoveTestBinaries() {
 // every testdata/*/main.go the first time.
 func testBinary(t testing.TB, name string) string {
 	t.Helper()
+	testenv.Integration(t, "builds and runs Lambda binaries")
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go is not on PATH: cannot build the testdata Lambda binaries")
 	}
@@ -71,30 +73,12 @@ func testBinary(t testing.TB, name string) string {
 // gateway tests serving routes with a binary.
 func BuildTestdata(t testing.TB, name string) string { return testBinary(t, name) }
 
-// syncBuffer is an io.Writer the test can read while processes write to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newTestBinary is NewBinary of testdata program name, closed by the test's
 // cleanup; its output and log go to the returned buffer.
-func newTestBinary(t *testing.T, name string, opts *FunctionOptions) (*Function, *syncBuffer) {
+func newTestBinary(t *testing.T, name string, opts *FunctionOptions) (*Function, *testenv.LockedBuffer) {
 	t.Helper()
 	path := testBinary(t, name)
-	var out syncBuffer
+	var out testenv.LockedBuffer
 	if opts == nil {
 		opts = &FunctionOptions{}
 	}
@@ -628,7 +612,7 @@ func TestBinaryExitKillsGroup(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := NewBinary(script, &FunctionOptions{Output: &syncBuffer{}, Logger: quiet})
+	f := NewBinary(script, &FunctionOptions{Output: &testenv.LockedBuffer{}, Logger: quiet})
 	defer f.Close()
 	if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InitError" {
 		t.Fatalf("got %+v, want Runtime.InitError", ie)

@@ -1,17 +1,16 @@
 package ws_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/ws"
 )
 
@@ -37,22 +36,7 @@ func message(t testing.TB, body string) events.APIGatewayWebsocketProxyRequest {
 }
 
 // logBuffer collects a router's log output as JSON lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ testenv.LockedBuffer }
 
 // records returns the logged records as maps.
 func (l *logBuffer) records(t testing.TB) []map[string]any {

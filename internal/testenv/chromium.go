@@ -13,11 +13,12 @@ const ChromiumEnv = "LAMBDAWS_CHROMIUM"
 // Chromium returns the path of a Chromium or Google Chrome executable for
 // headless browser checks: $LAMBDAWS_CHROMIUM, else the first of chromium,
 // chromium-browser, google-chrome and google-chrome-stable on PATH, else
-// /usr/bin/chromium. Without one the test is skipped, or fails under
-// LAMBDAWS_INTEGRATION=1 (see Require); `make test` installs Debian's
-// chromium package when it is missing.
+// /usr/bin/chromium. It is for integration tests only: see Integration.
+// Without one the test fails; `make test` installs Debian's chromium
+// package when it is missing.
 func Chromium(t testing.TB) string {
 	t.Helper()
+	Integration(t, "Chromium")
 	if p := os.Getenv(ChromiumEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			Require(t, ChromiumEnv+"="+p+" does not exist", "unset it or point it at a Chromium executable")

@@ -17,15 +17,22 @@ func TestChromium(t *testing.T) {
 	}
 }
 
-func TestChromiumEnvMissing(t *testing.T) {
-	t.Setenv(ChromiumEnv, "/nonexistent/chromium")
+// TestIntegrationGate: without LAMBDAWS_INTEGRATION=1 a component's test is
+// skipped, saying how to run it, even when the component is installed.
+func TestIntegrationGate(t *testing.T) {
 	t.Setenv(IntegrationEnv, "")
-	skipped := false
-	t.Run("inner", func(t *testing.T) {
-		defer func() { skipped = t.Skipped() }()
-		Chromium(t)
-	})
-	if !skipped {
-		t.Fatal("Chromium with a missing LAMBDAWS_CHROMIUM did not skip")
+	for name, start := range map[string]func(testing.TB){
+		"Chromium": func(t testing.TB) { Chromium(t) },
+		"dynalite": func(t testing.TB) { Dynalite(t) },
+		"Pushpin":  func(t testing.TB) { Pushpin(t, "* 127.0.0.1:1") },
+	} {
+		skipped := false
+		t.Run(name, func(t *testing.T) {
+			defer func() { skipped = t.Skipped() }()
+			start(t)
+		})
+		if !skipped {
+			t.Errorf("%s ran without %s=1", name, IntegrationEnv)
+		}
 	}
 }

@@ -2,8 +2,11 @@
 // against (see DESIGN.md, "Real components"): today dynalite, a local
 // DynamoDB-compatible server installed by `npm ci --prefix tools`.
 //
-// A component that is missing skips the test with a message that says how to
-// get it, unless LAMBDAWS_INTEGRATION=1 (set by `make test`), in which case the
-// test fails: in CI a missing component is a broken setup, not a reason to
-// pass.
+// Tests that start processes are integration tests: they run only with
+// LAMBDAWS_INTEGRATION=1 (set by `make test`), and skip otherwise with a
+// message that says so (see Integration), so that plain `go test ./...` runs
+// the fast unit tests whatever is installed. Under LAMBDAWS_INTEGRATION=1 a
+// missing component fails the test: in CI a missing component is a broken
+// setup, not a reason to pass. LockedBuffer collects what tests read while
+// others write.
 package testenv

@@ -16,10 +16,12 @@ import (
 // returns its endpoint ("http://127.0.0.1:PORT"), for the aws-sdk-go-v2
 // DynamoDB client's BaseEndpoint. The server is killed when the test and its
 // subtests finish. It needs node on PATH and tools/node_modules/dynalite
-// (`npm ci --prefix tools`); without them the test is skipped, or fails under
-// LAMBDAWS_INTEGRATION=1 (see Require). Startup takes well under a second.
+// (`npm ci --prefix tools`); without them the test fails. It is for
+// integration tests only: see Integration. Startup takes well under a
+// second.
 func Dynalite(t testing.TB) (endpoint string) {
 	t.Helper()
+	Integration(t, "dynalite")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		Require(t, "dynalite needs node, which is not on PATH", "install Node.js (Debian: apt-get install nodejs npm), then "+howDynalite)
@@ -62,7 +64,7 @@ func Dynalite(t testing.TB) (endpoint string) {
 // output kept in memory.
 type process struct {
 	cmd  *exec.Cmd
-	out  LockedBuffer // the first MiB
+	out  LockedBuffer  // the first MiB
 	done chan struct{} // closed when the process has exited
 	err  error         // Wait's result, set before done is closed
 }

@@ -30,10 +30,12 @@ const howPushpin = "run `make test` (scripts/deps.sh installs it), or apt-get in
 // as the README recommends). It returns the client URL
 // ("http://127.0.0.1:PORT") and the publish URL for GRIP_URL
 // ("http://127.0.0.1:PORT/"). Pushpin is stopped (SIGTERM, then SIGINT, then
-// SIGKILL to its process group) when the test finishes. Without
-// /usr/bin/pushpin the test is skipped, or fails under LAMBDAWS_INTEGRATION=1.
+// SIGKILL to its process group) when the test finishes. It is for
+// integration tests only: see Integration. Without /usr/bin/pushpin the
+// test fails.
 func Pushpin(t testing.TB, routes string) (clientURL, publishURL string) {
 	t.Helper()
+	Integration(t, "Pushpin")
 	if _, err := os.Stat(PushpinBinary); err != nil {
 		Require(t, "pushpin not installed ("+PushpinBinary+" missing)", howPushpin)
 	}

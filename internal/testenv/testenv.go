@@ -9,19 +9,33 @@ import (
 	"testing"
 )
 
-// IntegrationEnv is the environment variable that turns missing components
-// from skips into failures. `make test` sets it to 1.
+// IntegrationEnv is the environment variable that runs the integration
+// tests, those that start processes (Lambda binaries, the lambdaws command,
+// Pushpin, Chromium, dynalite), and turns missing components from skips into
+// failures. `make test` sets it to 1; plain `go test ./...` runs the unit
+// tests only.
 const IntegrationEnv = "LAMBDAWS_INTEGRATION"
 
-// Integration reports whether IntegrationEnv is set to 1.
-func Integration() bool { return os.Getenv(IntegrationEnv) == "1" }
+// Integration skips the test unless IntegrationEnv is 1: it is an
+// integration test, and needs says what it starts ("Pushpin", "Lambda
+// binaries"). The skip message says how to run it.
+func Integration(t testing.TB, needs string) {
+	t.Helper()
+	if !IntegrationEnabled() {
+		t.Skipf("integration test (%s): run it with %s=1 go test, or make test", needs, IntegrationEnv)
+	}
+}
+
+// IntegrationEnabled reports whether IntegrationEnv is 1, for a TestMain
+// that prepares integration tests.
+func IntegrationEnabled() bool { return os.Getenv(IntegrationEnv) == "1" }
 
 // Require stops the test because a component is missing: what says what is
-// missing, how says how to get it. It calls t.Fatalf when Integration() is
-// true and t.Skipf otherwise.
+// missing, how says how to get it. It calls t.Fatalf when
+// IntegrationEnabled() and t.Skipf otherwise.
 func Require(t testing.TB, what, how string) {
 	t.Helper()
-	if Integration() {
+	if IntegrationEnabled() {
 		t.Fatalf("%s (%s=1, so this fails instead of skipping): %s", what, IntegrationEnv, how)
 	}
 	t.Skipf("%s: %s (with %s=1 this fails instead)", what, how, IntegrationEnv)
