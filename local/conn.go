@@ -19,11 +19,36 @@ import (
 	"github.com/lambdaws/lambdaws/registry"
 )
 
-// conn is one accepted WebSocket connection. Two goroutines serve it: the
-// reader reads client messages, starts an invocation for each (several run
-// at once, as on AWS) and runs $disconnect once the connection closed; the
-// writer sends queued text frames in order and then performs a requested
-// close, so that a close never overtakes frames already accepted.
+// conn is one accepted WebSocket connection.
+//
+// Goroutines. Two serve it, both counted in Gateway.wg:
+//   - The reader (readLoop) is the only caller of ws.Reader. It starts an
+//     invocation per client message (several run at once, as on AWS;
+//     each holds slots of inflight until it ends, so the reader blocks
+//     when a connection has too much in flight) and, once the connection
+//     is closed, clears the queue, unregisters the conn, cancels ctx and
+//     runs $disconnect itself, once.
+//   - The writer (writeLoop) is the only goroutine that writes data
+//     frames: it writes the queue in order, then performs the pending
+//     close, so that a close never overtakes frames already accepted. It
+//     ends after that close or when ctx is done.
+//
+// Everyone else (management API requests, invocation callbacks sending a
+// route response or an error frame, the idle, lifetime and drain timers,
+// Gateway.Close) only calls send or requestClose: both take mu briefly,
+// never block, and wake the writer. The one direct close outside the
+// writer is the reader refusing a client's frame or message (closeWith
+// with 1002, 1003, 1007 or 1009); coder/websocket serializes it with the
+// writer's frames.
+//
+// Locks. mu guards the fields below it and is held only for bookkeeping,
+// never across I/O, an invocation or Gateway.mu (the two are never held
+// together). closing only goes from false to true (requestClose,
+// closeWith, the reader's end); from then on send answers gone. closed
+// is the first close the gateway sent, and pending the close the writer
+// will send. The fields above mu are set before the goroutines start and
+// only read after, except lastActive (atomic) and idle/life (timers, safe
+// for concurrent use).
 type conn struct {
 	g          *Gateway
 	ws         *websocket.Conn

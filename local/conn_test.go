@@ -174,6 +174,7 @@ func TestProtocolError(t *testing.T) {
 			if code := binary.BigEndian.Uint16(payload); code != 1002 {
 				t.Errorf("client got close %d, want 1002", code)
 			}
+			nc.Close() // else the gateway lingers for the client's end of the close
 			if ev := h.nextOf("DISCONNECT"); ev.RequestContext.DisconnectStatusCode != 1002 {
 				t.Errorf("$disconnect code %d, want 1002", ev.RequestContext.DisconnectStatusCode)
 			}

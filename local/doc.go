@@ -30,162 +30,25 @@
 //
 // Options.Routes maps route keys to Functions, one-way or two-way each; by
 // default New's handler serves $connect, $disconnect and $default, all
-// one-way as on AWS without a route response (two-way is Route.TwoWay). Concurrent messages, also from one connection, run on separate
+// one-way as on AWS without a route response (two-way is Route.TwoWay).
+// Concurrent messages, also from one connection, run on separate
 // environments, so a connection's messages may be invoked and answered in
 // another order than the client sent them; AWS does not guarantee that order
-// either.
-// An Options.Authorizer is a Lambda REQUEST authorizer on $connect.
+// either. An Options.Authorizer is a Lambda REQUEST authorizer on $connect
+// (see [Authorizer]).
 //
-// # Binaries and the Lambda Runtime API
+// # How close to AWS
 //
-// NewBinary starts each environment as a process of the binary, in its own
-// process group and in the binary's directory. Each process has its own
-// Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API:
-// GET /2018-06-01/runtime/invocation/next returns the next event with
-// Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
-// -Invoked-Function-Arn and -Trace-Id headers; POST
-// .../invocation/{id}/response takes the result (202, or 400 for an unknown
-// id and 413 over 6 MB) and .../invocation/{id}/error a failure; POST
-// /2018-06-01/runtime/init/error reports a failed init. A process gets the
-// variables Lambda sets (_HANDLER, LAMBDA_TASK_ROOT,
-// AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-// AWS_LAMBDA_FUNCTION_VERSION, the log group and stream, AWS_REGION, TZ=UTC
-// and others) but never _LAMBDA_SERVER_PORT, then the caller's PATH, HOME,
-// AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL* variables, then
-// FunctionOptions.Env. Its stdout and stderr go to FunctionOptions.Output
-// one whole line at a time, each prefixed with the function's name and
-// ": ". A failed invocation is an [InvokeError] typed as Lambda types it:
-// Sandbox.Timedout (past the timeout; the process is killed),
-// Runtime.ExitError (the process exited during the invocation),
-// Runtime.InitError (the process exited or did not ask for its first
-// invocation within 10 s; an init error it reports keeps the runtime's own
-// errorType), Function.ResponseSizeTooLarge.
-//
-// # What it copies from AWS
-//
-//   - $connect runs before the handshake completes: a 2xx status accepts
-//     (with the Sec-WebSocket-Protocol header the handler returned, never
-//     negotiated by the gateway), another status refuses the handshake with
-//     that status and the response body, a failed invocation (error, panic,
-//     output that is not JSON, timeout) refuses it with 502. Without a
-//     $connect route every handshake is accepted. A handshake that cannot
-//     succeed (bad Sec-WebSocket-Key or version, not GET) is refused before
-//     anything runs.
-//   - The authorizer: identity sources missing or empty → 401 without
-//     invoking it; its event has type REQUEST, methodArn
-//     arn:aws:execute-api:{region}:123456789012:{apiId}/{stage}/$connect, the
-//     handshake's headers and query, the stage variables and $connect's
-//     requestContext; its events.APIGatewayCustomAuthorizerResponse is read
-//     as API Gateway does: the error "Unauthorized" → 401, a policy that
-//     denies or does not allow execute-api:Invoke on methodArn → 403, any
-//     other failure, a response over 8 KB or a context value that is not a
-//     string, number or boolean → 500. The policy is evaluated as IAM
-//     does: an explicit Deny wins, Allow is needed, NotAction and
-//     NotResource cover what they do not list, Action matches without
-//     regard to case, and only * (any run, "/" included) and ? (one
-//     character) are wildcards. The principalId and context become
-//     requestContext.authorizer on $connect and every later event.
-//   - Events carry the fields API Gateway sends (package internal/apigw
-//     builds them): 16-character ids such as "R1kmxc2VNjMCFIA=", connectedAt
-//     and requestTimeEpoch in ms, requestTime in UTC Common Log Format,
-//     messageId on MESSAGE only, handshake headers and query parameters on
-//     CONNECT only, the stub headers and disconnectStatusCode /
-//     disconnectReason on DISCONNECT, the stage variables on every event.
-//     domainName is the gateway's own address (the local end of the client's
-//     connection, 127.0.0.1 on the same port for a listener on every
-//     interface), never the client's Host header, so a client cannot
-//     redirect the handlers' management API calls.
-//   - Route selection evaluates Options.RouteSelectionExpression with package
-//     registry; unmatched or non-JSON messages go to $default, and without
-//     $default the client receives {"message": "Forbidden", ...}. A failed
-//     invocation sends {"message": "Internal server error", ...}; one that
-//     API Gateway stops waiting for after 29 s (queue time included) sends
-//     {"message": "Endpoint request timed out", ...}. A two-way route sends
-//     a non-empty response body back.
-//   - Limits: a binary message closes the connection with 1003, a frame over
-//     32 KB or a message over 128 KB with 1009, no message for
-//     Options.IdleTimeout (10 min) or Options.MaxLifetime (2 h) with 1001.
-//     $disconnect runs once, after the connection closed, with the close code
-//     and reason of the side that closed first (the client's even when the
-//     gateway closes just after the client's close handshake), 1002 after a
-//     protocol error, or 1006 for a dropped connection.
-//   - Management API: POST sends the body as a text frame (413 over 131072
-//     bytes), GET returns connectedAt / identity / lastActiveAt, DELETE closes
-//     the connection (204) once the frames already accepted are written, as
-//     do timeouts and Close. Unknown and closed ids, and ids still in
-//     $connect, give 410 GoneException. Errors carry X-Amzn-ErrorType and a
-//     JSON {"__type", "message"} body, which the SDKs turn into typed errors.
-//
-// # Where it still differs from AWS
-//
-//   - A Function's environments share the process (in-process) or the
-//     machine (binaries): FunctionOptions.MemorySize is not enforced, there
-//     is no freezing between invocations and no cold-start delay beyond the
-//     process's own start, and idle environments live until Function.Reset
-//     or Close.
-//   - Binaries have no Extensions API (aws-lambda-go's
-//     lambda.WithEnableSIGTERM only logs a warning) and no response
-//     streaming; LAMBDA_RUNTIME_DIR and the working directory are the
-//     binary's directory rather than /var/runtime and /var/task.
-//   - An in-process handler that outlives its timeout keeps its goroutine
-//     until it returns (its environment is never used again); a process is
-//     killed. A handler given as a lambda.Handler value (rather than the
-//     function lambda.Start takes) runs one invocation at a time, so one that
-//     hangs makes every later invocation time out until it returns.
-//   - $disconnect does not wait for the connection's messages still being
-//     invoked; on AWS it is best-effort and unordered too.
-//   - An invocation that finds every environment busy waits, in arrival
-//     order and up to the 29 s integration timeout, instead of being
-//     throttled with 429. A connection's reader stops reading while its
-//     messages in flight (invoked or waiting) reach 32 or 1 MiB of bodies.
-//   - Ping and pong frames do not reset the idle timer (unverified on AWS).
-//   - The WebSocket endpoint answers on every path, not only /{stage}; there
-//     is no SigV4 check on the management API, no IAM or Cognito
-//     authorization, no authorizer result caching (WebSocket APIs have none
-//     either), no throttling, custom domain or API mapping. Origins are not
-//     checked.
-//   - Authorizer policies: a statement with an element the emulator does
-//     not evaluate (Condition, Principal, a policy variable such as
-//     ${aws:username}, a key in another case such as "effect") or that IAM
-//     would refuse (no Effect, Effect other than Allow or Deny, both or
-//     neither of Action and NotAction or of Resource and NotResource, an
-//     empty list) refuses the handshake with 500 and logs why, rather than
-//     skipping it: a skipped Deny would allow. A context key principalId
-//     is dropped: requestContext.authorizer.principalId is always the
-//     policy's (AWS's handling is undocumented).
-//   - Frames: a text message that is not valid UTF-8 closes the connection
-//     with 1007 "Invalid UTF-8" and is not invoked; an unmasked client
-//     frame closes it with 1002 "Unmasked frame" (RFC 6455 sections 8.1
-//     and 5.1; the reasons AWS sends are undocumented).
-//   - X-Forwarded-For on $connect: the client's X-Forwarded-For lines are
-//     combined into one list in order, as a proxy combines repeated
-//     header lines (RFC 9110 section 5.3), and the address the gateway
-//     sees is appended; identity.sourceIp is that address alone. AWS's
-//     handling of several lines is undocumented.
-//   - DeleteConnection closes with 1000 and an empty reason; the code AWS
-//     sends is not documented. Close reasons for 1003 and 1009 are the
-//     emulator's own. The status of a $connect that times out is 502 (AWS's
-//     is unverified).
-//   - Frames queued for a client that does not read: beyond 128 frames or
-//     1 MiB PostToConnection answers 429 LimitExceededException ("client side
-//     buffer is full") instead of blocking. Options.FaultRate makes a share
-//     of all management API calls fail with 429 or 500, to exercise retries. A close waits at most 5 s for the
-//     queue to drain.
-//   - A $connect response without statusCode (for example JSON null) is
-//     treated as 200.
-//   - Listen and ListenAndServe bind 127.0.0.1 unless given an explicit host.
-//   - Slow clients: a request's body must arrive within 10 s of its
-//     headers, unless it is a handshake without one (a PostToConnection
-//     whose body does not is refused with 400 BadRequestException); the
-//     connection is then closed. Serve also gives headers 10 s, closes an
-//     HTTP connection idle between requests after 2 min, and when stopping
-//     closes those with a request still running after 5 s. A Fallback that
-//     reads longer bodies can extend its request's deadline with
-//     http.NewResponseController(w).SetReadDeadline.
+// The emulator copies what API Gateway and Lambda do wherever it is
+// documented or was observed: the events' fields, route selection, the
+// authorizer's policy evaluation, status codes, limits, close codes,
+// timeouts and the management API's errors. Where AWS's behaviour is
+// undocumented it chooses the safe behaviour. Both lists, what it copies
+// and where it differs, are in AWS.md in the package's directory
+// (https://github.com/lambdaws/lambdaws/blob/main/local/AWS.md), as is the
+// Lambda Runtime API that binaries are served.
 //
 // The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:
 // its stage, stage variables, routes and authorizer, and its functions run
 // with NewBinary (Go functions built from source).
-//
-// Roadmap: throttling (429 from a Function at its concurrency).
 package local

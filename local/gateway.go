@@ -104,7 +104,12 @@ type Route struct {
 	TwoWay bool
 }
 
-// An Authorizer is a Lambda REQUEST authorizer on $connect.
+// An Authorizer is a Lambda REQUEST authorizer on $connect: the gateway's
+// side of one. On each handshake it invokes Function (for example a handler
+// made by ws.Authorizer), evaluates the policy it returns as API Gateway
+// does, and passes its principalId and context to every event of the
+// connection as requestContext.authorizer, which ws handlers read with
+// ws.Request.Authorizer. wstest.Authorizer sets one up in tests.
 type Authorizer struct {
 	// Function is the authorizer function. It receives the $connect request
 	// as an authorizer event and returns an

@@ -31,6 +31,12 @@ import (
 // An allowed identity gets a policy that allows execute-api:Invoke on the
 // API's stage that asked (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*)
 // and nothing else; a 403 refusal gets the same policy with Deny.
+//
+// Authorizer is the function side: deploy it as the API's authorizer
+// Lambda (a template's Authorizer; local.Authorizer's Function in the
+// emulator; wstest.Authorizer in tests). The principalID and context fn
+// returns reach every later event of the connection, where handlers read
+// them with [Request.Authorizer].
 func Authorizer(fn func(ctx context.Context, req *Request) (principalID string, context map[string]any, err error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 	if fn == nil {
 		panic("ws: Authorizer with a nil function")

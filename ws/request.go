@@ -101,9 +101,10 @@ func (r *Request) Query(name string) string {
 	return ""
 }
 
-// Authorizer returns the context a Lambda authorizer attached at $connect
-// (principalId and the authorizer's context keys), or nil without one.
-// API Gateway repeats it on every later event of the connection.
+// Authorizer returns what the API's Lambda authorizer (one made with
+// [Authorizer], say) returned at $connect: its principalId and context
+// keys, from requestContext.authorizer, or nil without an authorizer. API
+// Gateway repeats it on every later event of the connection.
 func (r *Request) Authorizer() map[string]any {
 	m, _ := r.Event.RequestContext.Authorizer.(map[string]any)
 	return m
