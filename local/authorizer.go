@@ -148,7 +148,7 @@ func parseStatement(raw map[string]json.RawMessage) (*statement, error) {
 			case effect == "Deny":
 				st.deny = true
 			case effect != "Allow":
-				err = fmt.Errorf("Effect %q, want Allow or Deny", effect)
+				err = fmt.Errorf("%q, want Allow or Deny", effect)
 			}
 		case "Action", "NotAction":
 			actions++
