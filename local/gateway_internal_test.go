@@ -3,6 +3,7 @@ package local
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,8 +179,10 @@ func TestSlowRequestBody(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
 			}
-			if _, err := br.ReadByte(); err != io.EOF {
-				t.Errorf("after the response: %v, want the connection closed (EOF)", err)
+			// Closed: EOF, or a reset when the server closed with the
+			// client's trickled bytes still unread (seen under load).
+			if _, err := br.ReadByte(); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("after the response: %v, want the connection closed (EOF or reset)", err)
 			}
 			if err := stop(); err != nil {
 				t.Errorf("Serve: %v", err)
