@@ -16,7 +16,9 @@
 //     Gateway emulator (package local) on a loopback port, so handlers run as
 //     on AWS. [Gateway.Dial] opens real WebSocket connections whose [Conn.ID]
 //     is the handlers' ConnectionID; [Gateway.WaitIdle] and [Conn.Close] wait
-//     for the handlers, so tests need no sleeps.
+//     for the handlers, so tests need no sleeps. Its Options ([Stage],
+//     [IdleTimeout], [TwoWay], [Authorizer]) change a deployed API's
+//     defaults; as on AWS, routes are one-way unless TwoWay.
 //   - event.go: [Connect], [Message] and [Disconnect] build the events API
 //     Gateway sends (as package local does), for table tests of
 //     Router.Handler; give the Router a Sender for what its handlers send.
