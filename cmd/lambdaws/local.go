@@ -118,10 +118,15 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
+	trust, err := setupTLS(f.addr, out)
+	if err != nil {
+		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
+		trust = &localTLS{}
+	}
 	fns := map[string]*local.Function{}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
-		var env []string
+		env := slices.Clone(trust.env) // the template's variables may override them
 		for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
 			env = append(env, k+"="+fn.Environment[k])
 		}
@@ -142,6 +147,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		RouteSelectionExpression: api.RouteSelectionExpression,
 		Routes:                   map[string]local.Route{},
 		Logger:                   logger,
+		TLS:                      trust.config,
 	}
 	for _, r := range api.Routes {
 		gopts.Routes[r.Key] = local.Route{Function: fns[r.Function], TwoWay: r.TwoWay}
@@ -157,6 +163,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	addr := ln.Addr().String()
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
+	trust.print(out, addr, api.Stage)
 	for _, r := range api.Routes {
 		how := "one-way"
 		if r.TwoWay {

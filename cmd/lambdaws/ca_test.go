@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestLocalCA checks that the CA is created once with a private key, and
+// that the certificates it makes verify for loopback names only.
+func TestLocalCA(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lambdaws", caDirName)
+	// Several lambdaws starting at once end with one CA.
+	cas := make([]*localCA, 4)
+	var wg sync.WaitGroup
+	for i := range cas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if cas[i], err = loadCA(dir); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, ca := range cas[1:] {
+		if !ca.cert.Equal(cas[0].cert) {
+			t.Fatal("concurrent starts made different CAs")
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("%d entries next to the CA's folder, want it alone", len(entries))
+	}
+	st, err := os.Stat(filepath.Join(dir, caKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := st.Mode().Perm(); perm != 0o600 {
+		t.Errorf("key mode %v, want 0600", perm)
+	}
+	ca, err := loadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ca.cert.Equal(cas[0].cert) {
+		t.Error("a second start made a new CA")
+	}
+
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	cert, refused, err := ca.leaf([]string{"127.0.0.1", "::1", "localhost", "192.168.1.20", "box.local", "example.com", "8.8.8.8", "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(refused, " ") != "example.com 8.8.8.8" {
+		t.Errorf("refused %v, want the public names", refused)
+	}
+	for _, name := range []string{"127.0.0.1", "::1", "localhost", "192.168.1.20", "box.local"} {
+		if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: pool}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// Even a certificate the CA's key signs for a public name is refused.
+	ca.cert.PermittedDNSDomains = nil // permits() no longer filters; the certificate keeps its constraints
+	ca.cert.PermittedIPRanges = nil
+	public, _, err := ca.leaf([]string{"example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := public.Leaf.Verify(x509.VerifyOptions{DNSName: "example.com", Roots: pool}); err == nil {
+		t.Error("the CA vouches for example.com")
+	}
+
+	// A key others can read is refused.
+	if err := os.Chmod(filepath.Join(dir, caKeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadCA(dir); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		t.Errorf("a key of mode 0644: %v", err)
+	}
+}
+
+// TestSystemRoots checks that the bundle holds every root of the system
+// file Go reads, so that a function trusts no less with it.
+func TestSystemRoots(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("system root files are read on Linux")
+	}
+	var file []byte
+	for _, f := range systemRootFiles {
+		if data, err := os.ReadFile(f); err == nil {
+			file = data
+			break
+		}
+	}
+	if file == nil {
+		t.Skip("no system root file")
+	}
+	bundle := systemRoots()
+	n := 0
+	for {
+		var b *pem.Block
+		b, file = pem.Decode(file)
+		if b == nil {
+			break
+		}
+		n++
+		if !bytes.Contains(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b.Bytes})) {
+			t.Fatalf("the bundle lacks a system root")
+		}
+	}
+	if n == 0 {
+		t.Fatal("no certificate in the system file")
+	}
+	if got := bytes.Count(bundle, []byte("-----BEGIN CERTIFICATE-----")); got < n {
+		t.Errorf("%d certificates in the bundle, %d in the system file", got, n)
+	}
+}
+
+// TestSetupTLS checks the functions' environment.
+func TestSetupTLS(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
+	var out bytes.Buffer
+	tl, err := setupTLS("127.0.0.1:0", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range tl.env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	ca := filepath.Join(home, "config", "lambdaws", caDirName, caCertFile)
+	if env["NODE_EXTRA_CA_CERTS"] != ca || tl.caPath != ca {
+		t.Errorf("NODE_EXTRA_CA_CERTS %q, CA %q, want %q", env["NODE_EXTRA_CA_CERTS"], tl.caPath, ca)
+	}
+	if len(systemRoots()) == 0 {
+		if _, ok := env["SSL_CERT_FILE"]; ok || !strings.Contains(out.String(), "only Node.js functions") {
+			t.Errorf("without system roots: env %v, output %q", env, out.String())
+		}
+		return
+	}
+	bundle := filepath.Join(home, "cache", "lambdaws", bundleFile)
+	if env["SSL_CERT_FILE"] != bundle || env["AWS_CA_BUNDLE"] != bundle {
+		t.Errorf("env %v, want SSL_CERT_FILE and AWS_CA_BUNDLE %s", env, bundle)
+	}
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := os.ReadFile(ca)
+	if !bytes.HasPrefix(data, systemRoots()) || !bytes.HasSuffix(data, caPEM) {
+		t.Error("the bundle is not the system roots followed by the CA")
+	}
+}
