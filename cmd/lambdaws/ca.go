@@ -30,14 +30,14 @@ import (
 // Name constraints limit it to loopback and private addresses, localhost
 // and .local names, so that even its key could not vouch for a public site.
 const (
-	caDirName   = "ca"       // in os.UserConfigDir()/lambdaws
-	caCertFile  = "cert.pem" // the CA's certificate, for clients to trust
-	caKeyFile   = "key.pem"  // its private key, mode 0600
-	caLifetime  = 10 * 365 * 24 * time.Hour
-	leafLife    = 90 * 24 * time.Hour // a certificate made at each start
-	bundleFile  = "ca-bundle.pem"     // in os.UserCacheDir()/lambdaws: the system roots plus the CA
-	caKeyPerm   = 0o600
-	caDirPerm   = 0o700
+	caDirName  = "ca"       // in os.UserConfigDir()/lambdaws
+	caCertFile = "cert.pem" // the CA's certificate, for clients to trust
+	caKeyFile  = "key.pem"  // its private key, mode 0600
+	caLifetime = 10 * 365 * 24 * time.Hour
+	leafLife   = 90 * 24 * time.Hour // a certificate made at each start
+	bundleFile = "ca-bundle.pem"     // in os.UserCacheDir()/lambdaws: the system roots plus the CA
+	caKeyPerm  = 0o600
+	caDirPerm  = 0o700
 )
 
 // caPermittedDNS and caPermittedIPs are the CA's name constraints.
