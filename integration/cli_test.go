@@ -69,6 +69,8 @@ func buildLambdaws(t testing.TB) {
 		}
 		// The functions' binaries, in a cache of this test run.
 		lambdawsEnv = append(lambdawsEnv, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
+		// The local CA, made by the first test that starts lambdaws.
+		lambdawsEnv = append(lambdawsEnv, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 	})
 	if lambdawsErr != nil {
 		t.Fatal(lambdawsErr)
