@@ -118,6 +118,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
+	for _, w := range awsReach(tpl, builds.binary, os.Environ()) {
+		fmt.Fprintln(out, "warning:", w)
+	}
 	trust, err := setupTLS(f.addr, out)
 	if err != nil {
 		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
