@@ -152,6 +152,10 @@
 //   - A $connect response without statusCode (for example JSON null) is
 //     treated as 200.
 //   - Listen and ListenAndServe bind 127.0.0.1 unless given an explicit host.
+//   - Plain HTTP (ws://, http://) is served, and is the only scheme unless
+//     Options.TLS is set; then Serve serves TLS on the same port too, with
+//     the caller's certificate (lambdaws local's comes from a local CA).
+//     AWS serves TLS only.
 //   - Slow clients: a request's body must arrive within 10 s of its
 //     headers, unless it is a handshake without one (a PostToConnection
 //     whose body does not is refused with 400 BadRequestException); the
