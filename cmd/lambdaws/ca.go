@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/big"
 	"net"
 	"os"
@@ -334,7 +335,18 @@ func writeFileAtomic(path string, data []byte) error {
 type localTLS struct {
 	config *tls.Config
 	caPath string
-	env    []string // for every function, before its template's variables
+	env    map[string]string // for every function, unless its template sets them
+}
+
+// functionEnv returns a function's variables: vars, and those that make it
+// trust the local CA unless vars sets them.
+func (t *localTLS) functionEnv(vars map[string]string) map[string]string {
+	env := maps.Clone(t.env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	maps.Copy(env, vars)
+	return env
 }
 
 // setupTLS loads or creates the local CA, makes a certificate for a
@@ -362,7 +374,7 @@ func setupTLS(addr string, out io.Writer) (*localTLS, error) {
 		fmt.Fprintf(out, "warning: the local CA signs only for loopback and private addresses, localhost and .local names: wss:// and https:// clients must use another name than %v\n", refused)
 	}
 	t := &localTLS{config: &tls.Config{Certificates: []tls.Certificate{cert}}, caPath: ca.certPath}
-	t.env = []string{"NODE_EXTRA_CA_CERTS=" + ca.certPath}
+	t.env = map[string]string{"NODE_EXTRA_CA_CERTS": ca.certPath}
 	var roots []byte
 	if runtime.GOOS == "linux" {
 		roots = systemRoots()
@@ -386,7 +398,7 @@ func setupTLS(addr string, out io.Writer) (*localTLS, error) {
 	if err := writeFileAtomic(bundle, append(roots, caPEM...)); err != nil {
 		return nil, err
 	}
-	t.env = append(t.env, "SSL_CERT_FILE="+bundle, "AWS_CA_BUNDLE="+bundle)
+	t.env["SSL_CERT_FILE"], t.env["AWS_CA_BUNDLE"] = bundle, bundle
 	return t, nil
 }
 

@@ -139,10 +139,9 @@ func TestSetupTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{}
-	for _, kv := range tl.env {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+	env := tl.functionEnv(nil)
+	if got := tl.functionEnv(map[string]string{"SSL_CERT_FILE": "mine", "A": "b"}); got["SSL_CERT_FILE"] != "mine" || got["A"] != "b" || got["NODE_EXTRA_CA_CERTS"] == "" {
+		t.Errorf("a template's variables: %v", got)
 	}
 	ca := filepath.Join(home, "config", "lambdaws", caDirName, caCertFile)
 	if env["NODE_EXTRA_CA_CERTS"] != ca || tl.caPath != ca {

@@ -129,9 +129,10 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	fns := map[string]*local.Function{}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
-		env := slices.Clone(trust.env) // the template's variables may override them
-		for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
-			env = append(env, k+"="+fn.Environment[k])
+		vars := trust.functionEnv(fn.Environment)
+		var env []string
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
+			env = append(env, k+"="+vars[k])
 		}
 		fns[id] = local.NewBinary(builds.binary(fn), &local.FunctionOptions{
 			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
