@@ -386,7 +386,10 @@ func (g *Gateway) serve(ctx context.Context, ln net.Listener) error {
 	if g.tls != nil {
 		ln = newTLSListener(ln, g.tls, g.reqTimeout)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: g.reqTimeout, IdleTimeout: g.keepAlive}
+	// The server's own errors, such as a TLS handshake refused by a client
+	// that does not trust the certificate, go to the Logger.
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: g.reqTimeout, IdleTimeout: g.keepAlive,
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package local_test
 
 import (
@@ -9,6 +11,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -78,10 +81,11 @@ func TestServeTLS(t *testing.T) {
 		}
 		return response{StatusCode: 200}, nil
 	}
+	var logs lockedBuffer // binary_test.go
 	done := make(chan error, 1)
 	go func() {
 		done <- local.Serve(ctx, ln, lambda.NewHandler(handler), &local.Options{
-			Logger: discard, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)), TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
 		})
 	}()
 	addr := ln.Addr().String()
@@ -150,6 +154,9 @@ func TestServeTLS(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+	if n := strings.Count(logs.String(), "level=WARN msg=\"http: TLS handshake error"); n != 2 {
+		t.Errorf("%d TLS handshake errors logged, want 2 (a bad handshake, a client not trusting the certificate):\n%s", n, logs.String())
 	}
 	httpsClient.CloseIdleConnections()
 	checkNoLeaks(t)
