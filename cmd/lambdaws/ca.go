@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,14 +32,15 @@ import (
 // Name constraints limit it to loopback and private addresses, localhost
 // and .local names, so that even its key could not vouch for a public site.
 const (
-	caDirName  = "ca"       // in os.UserConfigDir()/lambdaws
-	caCertFile = "cert.pem" // the CA's certificate, for clients to trust
-	caKeyFile  = "key.pem"  // its private key, mode 0600
-	caLifetime = 10 * 365 * 24 * time.Hour
-	leafLife   = 90 * 24 * time.Hour // a certificate made at each start
-	bundleFile = "ca-bundle.pem"     // in os.UserCacheDir()/lambdaws: the system roots plus the CA
-	caKeyPerm  = 0o600
-	caDirPerm  = 0o700
+	caDirName     = "ca"       // in os.UserConfigDir()/lambdaws
+	caCertFile    = "cert.pem" // the CA's certificate, for clients to trust
+	caKeyFile     = "key.pem"  // its private key, mode 0600
+	caLifetime    = 10 * 365 * 24 * time.Hour
+	leafLife      = 90 * 24 * time.Hour // a certificate made at each start
+	bundleFile    = "ca-bundle.pem"     // in os.UserCacheDir()/lambdaws: the system roots plus the CA
+	awsBundleFile = "aws-ca-bundle.pem" // there too: the AWS profile's ca_bundle plus the CA
+	caKeyPerm     = 0o600
+	caDirPerm     = 0o700
 )
 
 // caPermittedDNS and caPermittedIPs are the CA's name constraints.
@@ -354,6 +356,8 @@ func (t *localTLS) functionEnv(vars map[string]string) map[string]string {
 // roots and the CA. Functions get SSL_CERT_FILE (Go, OpenSSL) and
 // AWS_CA_BUNDLE (the AWS SDKs, which trust that bundle alone) pointing at
 // it, and NODE_EXTRA_CA_CERTS (which adds to Node's own roots) at the CA.
+// When the AWS profile has a ca_bundle, which the SDKs trust alone,
+// AWS_CA_BUNDLE is that bundle plus the CA.
 // Without system roots to copy (outside Linux, say), a bundle would make
 // them trust less, so only NODE_EXTRA_CA_CERTS is set. It writes what a
 // user must know to out; on error, lambdaws serves plain HTTP only.
@@ -375,6 +379,30 @@ func setupTLS(addr string, out io.Writer) (*localTLS, error) {
 	}
 	t := &localTLS{config: &tls.Config{Certificates: []tls.Certificate{cert}}, caPath: ca.certPath}
 	t.env = map[string]string{"NODE_EXTRA_CA_CERTS": ca.certPath}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cache, "lambdaws"), 0o755); err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(ca.certPath)
+	if err != nil {
+		return nil, err
+	}
+	// The AWS SDKs trust the ca_bundle of the profile alone when it has one.
+	if path := sharedCABundle(os.Getenv); path != "" {
+		own, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(out, "warning: the AWS profile's ca_bundle: %v; AWS SDKs in functions do not trust the local CA\n", err)
+		} else {
+			bundle := filepath.Join(cache, "lambdaws", awsBundleFile)
+			if err := writeFileAtomic(bundle, append(append(own, '\n'), caPEM...)); err != nil {
+				return nil, err
+			}
+			t.env["AWS_CA_BUNDLE"] = bundle
+		}
+	}
 	var roots []byte
 	if runtime.GOOS == "linux" {
 		roots = systemRoots()
@@ -383,23 +411,57 @@ func setupTLS(addr string, out io.Writer) (*localTLS, error) {
 		fmt.Fprintf(out, "warning: no system root certificates to add the local CA to on %s: only Node.js functions trust it; the others' https:// calls to this gateway fail (http:// works)\n", runtime.GOOS)
 		return t, nil
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return nil, err
-	}
 	bundle := filepath.Join(cache, "lambdaws", bundleFile)
-	if err := os.MkdirAll(filepath.Dir(bundle), 0o755); err != nil {
-		return nil, err
-	}
-	caPEM, err := os.ReadFile(ca.certPath)
-	if err != nil {
-		return nil, err
-	}
 	if err := writeFileAtomic(bundle, append(roots, caPEM...)); err != nil {
 		return nil, err
 	}
-	t.env["SSL_CERT_FILE"], t.env["AWS_CA_BUNDLE"] = bundle, bundle
+	t.env["SSL_CERT_FILE"] = bundle
+	if _, ok := t.env["AWS_CA_BUNDLE"]; !ok {
+		t.env["AWS_CA_BUNDLE"] = bundle
+	}
 	return t, nil
+}
+
+// sharedCABundle returns the ca_bundle setting of the AWS profile functions
+// use (AWS_PROFILE, else default) in the shared config file
+// (AWS_CONFIG_FILE, else ~/.aws/config), or "".
+func sharedCABundle(getenv func(string) string) string {
+	path := getenv("AWS_CONFIG_FILE")
+	if path == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		path = filepath.Join(home, ".aws", "config")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	profile := getenv("AWS_PROFILE")
+	if profile == "" {
+		profile = "default"
+	}
+	in := false
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		if section, ok := strings.CutPrefix(line, "["); ok {
+			section, _, _ = strings.Cut(section, "]")
+			f := strings.Fields(section)
+			in = len(f) == 2 && f[0] == "profile" && f[1] == profile || len(f) == 1 && profile == "default" && f[0] == "default"
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); in && ok && strings.TrimSpace(k) == "ca_bundle" {
+			v = strings.TrimSpace(v)
+			if rest, ok := strings.CutPrefix(v, "~/"); ok {
+				if home, err := os.UserHomeDir(); err == nil {
+					v = filepath.Join(home, rest)
+				}
+			}
+			return v
+		}
+	}
+	return ""
 }
 
 // print says where TLS is served, and the CA clients must trust.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -134,6 +135,7 @@ func TestSetupTLS(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
+	t.Setenv("AWS_CONFIG_FILE", "")
 	var out bytes.Buffer
 	tl, err := setupTLS("127.0.0.1:0", &out)
 	if err != nil {
@@ -164,5 +166,69 @@ func TestSetupTLS(t *testing.T) {
 	caPEM, _ := os.ReadFile(ca)
 	if !bytes.HasPrefix(data, systemRoots()) || !bytes.HasSuffix(data, caPEM) {
 		t.Error("the bundle is not the system roots followed by the CA")
+	}
+}
+
+// TestSharedCABundle reads the ca_bundle of the profile functions use.
+func TestSharedCABundle(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	if err := os.WriteFile(config, []byte(`[default]
+region = us-east-1
+ca_bundle = /corp/default.pem
+[profile  work ]
+ca_bundle=/corp/work.pem
+[profile other]
+region = eu-west-1
+[sso-session x]
+ca_bundle = /not/a/profile.pem
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for profile, want := range map[string]string{"": "/corp/default.pem", "work": "/corp/work.pem", "other": "", "x": ""} {
+		env := map[string]string{"AWS_CONFIG_FILE": config, "AWS_PROFILE": profile}
+		if got := sharedCABundle(func(k string) string { return env[k] }); got != want {
+			t.Errorf("profile %q: %q, want %q", profile, got, want)
+		}
+	}
+	env := map[string]string{"AWS_CONFIG_FILE": filepath.Join(dir, "missing")}
+	if got := sharedCABundle(func(k string) string { return env[k] }); got != "" {
+		t.Errorf("no config file: %q", got)
+	}
+}
+
+// TestSetupTLSProfileBundle checks that with a profile's ca_bundle,
+// AWS_CA_BUNDLE is that bundle plus the CA, not the system roots.
+func TestSetupTLSProfileBundle(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
+	t.Setenv("AWS_PROFILE", "")
+	corp := filepath.Join(home, "corp.pem")
+	corpPEM := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+	if err := os.WriteFile(corp, corpPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(home, "aws-config")
+	if err := os.WriteFile(config, []byte("[default]\nca_bundle = "+corp+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", config)
+	tl, err := setupTLS("127.0.0.1:0", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := tl.functionEnv(nil)["AWS_CA_BUNDLE"]
+	data, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := os.ReadFile(tl.caPath)
+	if !bytes.HasPrefix(data, corpPEM) || !bytes.HasSuffix(data, caPEM) || bytes.Count(data, []byte("BEGIN CERTIFICATE")) != 2 {
+		t.Errorf("AWS_CA_BUNDLE %s:\n%s\nwant the profile's bundle then the CA", bundle, data)
+	}
+	if ssl := tl.functionEnv(nil)["SSL_CERT_FILE"]; ssl == bundle {
+		t.Error("SSL_CERT_FILE is the AWS bundle")
 	}
 }

@@ -41,8 +41,9 @@
 // CA is name-constrained to loopback and private addresses, localhost and
 // .local names. Functions trust it without trusting anything else:
 // SSL_CERT_FILE and AWS_CA_BUNDLE name a bundle of the system's roots (as Go
-// reads them on Linux) plus the CA, NODE_EXTRA_CA_CERTS the CA; a template
-// variable of the same name wins. Clients trust it with that file (curl
+// reads them on Linux) plus the CA (AWS_CA_BUNDLE: the AWS profile's
+// ca_bundle plus the CA when it has one, since the SDKs trust it alone),
+// NODE_EXTRA_CA_CERTS the CA; a template variable of the same name wins. Clients trust it with that file (curl
 // --cacert, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). Outside Linux only Node.js
 // functions trust it. When the CA cannot be used, the port serves plain HTTP
 // only, with a warning.
