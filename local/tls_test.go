@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -177,4 +178,71 @@ func TestServeTLSSilentClient(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 	checkNoLeaks(t)
+}
+
+// BenchmarkManageTLS measures a management API call (GetConnection) over
+// plain HTTP, over TLS on a kept-alive connection, and over TLS with a new
+// connection per call (a handler that makes a client per invocation).
+func BenchmarkManageTLS(b *testing.B) {
+	cert, pool := selfSigned(&testing.T{})
+	ln, err := local.Listen("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ids := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- local.Serve(ctx, ln, lambda.NewHandler(func(ev event) (response, error) {
+			if ev.RequestContext.EventType == "CONNECT" {
+				ids <- ev.RequestContext.ConnectionID
+			}
+			return response{StatusCode: 200}, nil
+		}), &local.Options{Logger: discard, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	addr := ln.Addr().String()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	go func() {
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	path := "/local/@connections/" + <-ids
+	tlsConfig := &tls.Config{RootCAs: pool}
+	for _, bc := range []struct {
+		name, url string
+		client    func() *http.Client
+	}{
+		{"http", "http://" + addr + path, func() *http.Client { return &http.Client{Transport: &http.Transport{}} }},
+		{"https", "https://" + addr + path, func() *http.Client { return &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig}} }},
+		{"https-new-conn", "https://" + addr + path, func() *http.Client {
+			return &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true}}
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			client := bc.client()
+			defer client.CloseIdleConnections()
+			for b.Loop() {
+				resp, err := client.Get(bc.url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body) // so that the connection is reused
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
 }
