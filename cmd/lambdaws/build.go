@@ -125,9 +125,16 @@ func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 	return bootstrap, false, nil
 }
 
+// hasGoSource reports whether dir holds a .go file. (Not filepath.Glob: a
+// folder named like fn[1] is not a pattern.)
 func hasGoSource(dir string) bool {
-	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	return len(m) > 0
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") {
+			return true
+		}
+	}
+	return false
 }
 
 // runnable checks that an ELF binary is for this machine (a deployment

@@ -179,6 +179,9 @@ func (l *loader) init(doc map[string]any) error {
 			"AWS::Partition": partition, "AWS::URLSuffix": suffix, "AWS::NotificationARNs": []any{},
 		},
 	}
+	if err := checkMappings(l.r.mappings); err != nil {
+		return err
+	}
 	l.globals = mapOf(doc["Globals"])
 
 	params := mapOf(doc["Parameters"])
@@ -729,14 +732,16 @@ func (l *loader) readFunction(id string) error {
 		return err
 	}
 	if mem != "" {
-		if fn.MemorySize, err = strconv.Atoi(mem); err != nil {
-			return fmt.Errorf("function %s, property MemorySize: %q is not a number", id, mem)
+		n, err := strconv.Atoi(mem)
+		if err != nil || n < 128 || n > 10240 {
+			return fmt.Errorf("function %s, property MemorySize: %q is not a whole number of MB from 128 to 10240, as Lambda requires", id, mem)
 		}
+		fn.MemorySize = n
 	}
 	if timeout != "" {
 		sec, err := strconv.Atoi(timeout)
-		if err != nil {
-			return fmt.Errorf("function %s, property Timeout: %q is not a number of seconds", id, timeout)
+		if err != nil || sec < 1 || sec > 900 {
+			return fmt.Errorf("function %s, property Timeout: %q is not a whole number of seconds from 1 to 900, as Lambda requires", id, timeout)
 		}
 		fn.Timeout = time.Duration(sec) * time.Second
 	}
@@ -801,6 +806,43 @@ func (l *loader) environment(fn *Function, props map[string]any) error {
 		}
 		fn.Environment[name] = ""
 		l.warn("function %s, environment variable %s: %v; it is empty: set it with --env-vars", fn.LogicalID, name, err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(fn.Environment)) {
+		if err := checkEnv(name, fn.Environment[name]); err != nil {
+			return fmt.Errorf("function %s, property Environment.Variables: %w", fn.LogicalID, err)
+		}
+	}
+	return nil
+}
+
+// reservedEnv are the environment variables Lambda sets and refuses in a
+// function's configuration (Lambda's documented reserved list, and
+// _LAMBDA_SERVER_PORT of the go1.x runtime).
+var reservedEnv = []string{
+	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+	"AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+	"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "_LAMBDA_SERVER_PORT",
+}
+
+// checkEnv applies Lambda's rules to an environment variable: the name
+// matches [a-zA-Z][a-zA-Z0-9_]+ and is not reserved; no value holds NUL
+// (a process cannot receive it).
+func checkEnv(name, value string) error {
+	if slices.Contains(reservedEnv, name) {
+		return fmt.Errorf("%s is reserved: Lambda sets it and refuses it in a function's configuration", name)
+	}
+	ok := len(name) >= 2
+	for i, c := range []byte(name) {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		ok = ok && (letter || i > 0 && (c == '_' || c >= '0' && c <= '9'))
+	}
+	if !ok {
+		return fmt.Errorf("name %q: Lambda requires a letter, then letters, digits or _ (at least 2 characters in all)", name)
+	}
+	if strings.IndexByte(value, 0) >= 0 {
+		return fmt.Errorf("%s: the value holds a NUL byte, which no process can receive", name)
 	}
 	return nil
 }
