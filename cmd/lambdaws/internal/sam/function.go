@@ -21,8 +21,58 @@ type Function struct {
 	MemorySize  int
 	Timeout     time.Duration
 	// Environment is Environment.Variables, resolved and overridden by
-	// Options.EnvVars.
+	// Options.EnvVars, with the variables Lambda sets for Logging:
+	// AWS_LAMBDA_LOG_FORMAT (JSON or Text) and, for JSON,
+	// AWS_LAMBDA_LOG_LEVEL (the application log level, INFO by default).
 	Environment map[string]string
+	// Logging is LoggingConfig, Lambda's advanced logging controls.
+	Logging LoggingConfig
+}
+
+// LoggingConfig is the LoggingConfig of a function: "" where not set.
+type LoggingConfig struct {
+	LogFormat           string // JSON or Text
+	ApplicationLogLevel string // TRACE, DEBUG, INFO, WARN, ERROR or FATAL
+	SystemLogLevel      string // DEBUG, INFO or WARN
+}
+
+// logging reads property LoggingConfig into fn.Logging and sets the
+// environment variables Lambda sets for it. Log levels apply to the JSON
+// format only: with Text, Lambda does not filter, so they are not passed.
+func (l *loader) logging(fn *Function, props map[string]any) error {
+	lc := mapOf(props["LoggingConfig"])
+	if lc == nil {
+		return nil
+	}
+	for _, p := range []struct {
+		name  string
+		field *string
+		valid []string
+	}{
+		{"LogFormat", &fn.Logging.LogFormat, []string{"JSON", "Text"}},
+		{"ApplicationLogLevel", &fn.Logging.ApplicationLogLevel, []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}},
+		{"SystemLogLevel", &fn.Logging.SystemLogLevel, []string{"DEBUG", "INFO", "WARN"}},
+	} {
+		v, err := l.prop(fn.LogicalID, lc, p.name)
+		if err != nil {
+			return err
+		}
+		if v != "" && !slices.Contains(p.valid, v) {
+			return fmt.Errorf("function %s, property LoggingConfig.%s: %q is not one of %s, as Lambda requires", fn.LogicalID, p.name, v, strings.Join(p.valid, ", "))
+		}
+		*p.field = v
+	}
+	lg := fn.Logging
+	if lg.LogFormat != "JSON" && (lg.ApplicationLogLevel != "" || lg.SystemLogLevel != "") {
+		l.warn("function %s, property LoggingConfig: log levels apply only with LogFormat JSON; they are ignored", fn.LogicalID)
+	}
+	if lg.LogFormat != "" {
+		fn.Environment["AWS_LAMBDA_LOG_FORMAT"] = lg.LogFormat
+	}
+	if lg.LogFormat == "JSON" {
+		fn.Environment["AWS_LAMBDA_LOG_LEVEL"] = orDefault(lg.ApplicationLogLevel, "INFO")
+	}
+	return nil
 }
 
 func (l *loader) readFunction(id string) error {
@@ -92,6 +142,9 @@ func (l *loader) readFunction(id string) error {
 	fn.CodeURI = code
 
 	if err := l.environment(fn, props); err != nil {
+		return err
+	}
+	if err := l.logging(fn, props); err != nil {
 		return err
 	}
 	l.t.Functions[id] = fn

@@ -223,3 +223,58 @@ Resources:
 	}
 	equal(t, "environment", tpl.Functions["Fn"].Environment, map[string]string{"ONE": "own", "TWO": "merged first", "THREE": "3"})
 }
+
+// TestLoggingConfig: LoggingConfig, on the function or in Globals, reaches
+// the process as the variables Lambda sets.
+func TestLoggingConfig(t *testing.T) {
+	tpl, err := sam.Parse([]byte(`
+Globals:
+  Function:
+    LoggingConfig: {LogFormat: JSON, SystemLogLevel: WARN}
+Resources:
+  Api:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      Routes:
+        $connect: {FunctionArn: !GetAtt Default.Arn}
+        $default: {FunctionArn: !GetAtt Debug.Arn}
+        text: {FunctionArn: !GetAtt Text.Arn}
+        raw: {FunctionArn: !GetAtt Raw.Arn}
+  Default: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn}}
+  Debug:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: fn, LoggingConfig: {ApplicationLogLevel: DEBUG}}
+  Text:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: fn, LoggingConfig: {LogFormat: Text, SystemLogLevel: !Ref AWS::NoValue}}
+  Raw:
+    Type: AWS::Lambda::Function
+    Properties: {Code: fn, LoggingConfig: {LogFormat: JSON, ApplicationLogLevel: ERROR}}
+`), "/app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]map[string]string{
+		"Default": {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"},
+		"Debug":   {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"},
+		"Text":    {"AWS_LAMBDA_LOG_FORMAT": "Text"},
+		"Raw":     {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "ERROR"},
+	} {
+		equal(t, id+" environment", tpl.Functions[id].Environment, want)
+	}
+	equal(t, "Debug logging", tpl.Functions["Debug"].Logging, sam.LoggingConfig{LogFormat: "JSON", ApplicationLogLevel: "DEBUG", SystemLogLevel: "WARN"})
+	equal(t, "warnings", tpl.Warnings, []string(nil))
+
+	for _, bad := range []string{"{LogFormat: json}", "{LogFormat: JSON, ApplicationLogLevel: VERBOSE}", "{SystemLogLevel: ERROR}"} {
+		_, err := sam.Parse([]byte(minimal+"Globals: {Function: {LoggingConfig: "+bad+"}}\n"), "/app", nil)
+		if err == nil || !strings.Contains(err.Error(), "function Fn, property LoggingConfig.") {
+			t.Errorf("%s: error %v", bad, err)
+		}
+	}
+	tpl, err = sam.Parse([]byte(minimal+"Globals: {Function: {LoggingConfig: {ApplicationLogLevel: WARN}}}\n"), "/app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "levels without JSON", tpl.Functions["Fn"].Environment, map[string]string{})
+	equal(t, "warnings", tpl.Warnings, []string{"function Fn, property LoggingConfig: log levels apply only with LogFormat JSON; they are ignored"})
+}
