@@ -369,12 +369,20 @@ func (l *loader) functionOf(uri string) (string, error) {
 	} else if strings.Contains(arn, ":") {
 		return "", fmt.Errorf("%q is not a Lambda function ARN", arn)
 	}
-	for _, typ := range []string{"AWS::Serverless::Function", "AWS::Lambda::Function"} {
-		for _, id := range l.ofType(typ) {
-			if n, err := l.r.ref(id); err == nil && n == name {
-				return id, nil
+	if l.functions == nil { // once: a template may have thousands of routes
+		l.functions = map[string]string{}
+		for _, typ := range []string{"AWS::Serverless::Function", "AWS::Lambda::Function"} {
+			for _, id := range l.ofType(typ) {
+				if n, err := l.r.ref(id); err == nil {
+					if _, dup := l.functions[n.(string)]; !dup {
+						l.functions[n.(string)] = id
+					}
+				}
 			}
 		}
+	}
+	if id, ok := l.functions[name]; ok {
+		return id, nil
 	}
 	return "", fmt.Errorf("%q is not a function of this template (lambdaws local runs only the template's own functions: use !GetAtt YourFunction.Arn)", arn)
 }

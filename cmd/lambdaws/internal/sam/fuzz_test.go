@@ -39,6 +39,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(aliasBomb()))
 	f.Add([]byte(minimal + "Globals: {Function: {Timeout: 99999999999, MemorySize: -5, Environment: {Variables: {\"A=\\0\": x, AWS_REGION: y}}}}\n"))
 	f.Add([]byte(minimal + "Metadata: {<<: {a: 1}, b: &b {c: 2}, d: {<<: [*b, *b]}}\n"))
+	f.Add([]byte(minimal + "Metadata: &a {b: [x, *a]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tpl, err := sam.Parse(data, "/app", nil)
 		if err == nil && (tpl.API == nil || len(tpl.API.Routes) == 0) {

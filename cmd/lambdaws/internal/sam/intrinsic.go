@@ -45,7 +45,7 @@ func decode(data []byte) (map[string]any, error) {
 	if err := longForm(&root); err != nil {
 		return nil, err
 	}
-	d := &decoder{left: maxValues}
+	d := &decoder{left: maxValues, expanding: map[*yaml.Node]bool{}}
 	v, err := d.value(&root)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,8 @@ func decode(data []byte) (map[string]any, error) {
 // into an interface{}, but finds duplicate keys with a map (yaml.v3 compares
 // every pair of keys of a mapping: 40 s for one of 100,000 keys).
 type decoder struct {
-	left int // values it may still make
+	left      int                 // values it may still make
+	expanding map[*yaml.Node]bool // anchored nodes whose alias is being expanded
 }
 
 func (d *decoder) value(n *yaml.Node) (any, error) {
@@ -80,6 +81,11 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 		}
 		return d.value(n.Content[0])
 	case yaml.AliasNode:
+		if d.expanding[n.Alias] {
+			return nil, fmt.Errorf("line %d: alias *%s is inside its own anchor", n.Line, n.Value)
+		}
+		d.expanding[n.Alias] = true
+		defer delete(d.expanding, n.Alias)
 		return d.value(n.Alias)
 	case yaml.ScalarNode:
 		if n.ShortTag() == "!!str" {
@@ -132,19 +138,16 @@ func (d *decoder) mapping(n *yaml.Node) (map[string]any, error) {
 		out[k.Value] = x
 	}
 	for _, m := range merges {
-		for m.Kind == yaml.AliasNode {
-			m = m.Alias
+		x, err := d.value(m)
+		if err != nil {
+			return nil, err
 		}
-		srcs := []*yaml.Node{m}
-		if m.Kind == yaml.SequenceNode {
-			srcs = m.Content
+		srcs, isList := x.([]any)
+		if !isList {
+			srcs = []any{x}
 		}
 		for _, src := range srcs {
-			x, err := d.value(src)
-			if err != nil {
-				return nil, err
-			}
-			merged, ok := x.(map[string]any)
+			merged, ok := src.(map[string]any)
 			if !ok {
 				return nil, fmt.Errorf("line %d: a merge key (<<) takes a mapping or a list of mappings", m.Line)
 			}

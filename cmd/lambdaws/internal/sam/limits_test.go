@@ -200,6 +200,16 @@ func TestYAMLAliases(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "values") {
 		t.Errorf("error %v, want one about too many values", err)
 	}
+	// An alias inside its own anchor (the fuzzer's find: a recursion a
+	// million deep before the bound on values stopped it, 30 s).
+	_, err = sam.Parse([]byte(minimal+"Metadata: &a {b: [x, *a]}\n"), "/app", nil)
+	if err == nil || !strings.Contains(err.Error(), "alias *a is inside its own anchor") {
+		t.Errorf("error %v, want one about a recursive alias", err)
+	}
+	_, err = sam.Parse([]byte(minimal+"Metadata: &a {<<: *a}\n"), "/app", nil)
+	if err == nil || !strings.Contains(err.Error(), "alias *a is inside its own anchor") {
+		t.Errorf("error %v, want one about a recursive alias", err)
+	}
 	tpl, err := sam.Parse([]byte(`
 Globals:
   Function:

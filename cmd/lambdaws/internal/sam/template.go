@@ -96,6 +96,9 @@ type loader struct {
 	r       *resolver
 	globals map[string]any
 	t       *Template
+	// functions are the template's functions by name (FunctionName or
+	// logical id), for functionOf.
+	functions map[string]string
 }
 
 func (l *loader) warn(format string, args ...any) {
