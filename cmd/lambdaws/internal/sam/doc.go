@@ -16,6 +16,15 @@
 //   - function.go: Function, with Lambda's rules for its properties.
 //   - table.go: Table.
 //
+// It refuses what CloudFormation or Lambda would refuse at deployment:
+// templates over 1 MB (MaxTemplate, CloudFormation's limit for a template in
+// S3), intrinsic functions in Mappings, environment variable names Lambda
+// reserves or that do not match [a-zA-Z][a-zA-Z0-9_]+, values with NUL,
+// Timeout outside 1-900 s, MemorySize outside 128-10240 MB, and LoggingConfig
+// values outside Lambda's. LoggingConfig becomes the variables Lambda sets
+// (AWS_LAMBDA_LOG_FORMAT, and AWS_LAMBDA_LOG_LEVEL with JSON); lambdaws local
+// does not filter logs by level as Lambda does.
+//
 // A value it cannot resolve where it matters (a route's target, an
 // integration's URI) is an error naming the resource, the property and what
 // to do. In environment variables it is "" with a warning, overridable with
