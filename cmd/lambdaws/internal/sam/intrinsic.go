@@ -45,7 +45,7 @@ func decode(data []byte) (map[string]any, error) {
 	if err := longForm(&root); err != nil {
 		return nil, err
 	}
-	d := &decoder{left: maxValues, expanding: map[*yaml.Node]bool{}}
+	d := &decoder{left: maxValues, expanding: map[*yaml.Node]bool{}, aliased: map[*yaml.Node]expansion{}}
 	v, err := d.value(&root)
 	if err != nil {
 		return nil, err
@@ -66,6 +66,15 @@ func decode(data []byte) (map[string]any, error) {
 type decoder struct {
 	left      int                 // values it may still make
 	expanding map[*yaml.Node]bool // anchored nodes whose alias is being expanded
+	aliased   map[*yaml.Node]expansion
+}
+
+// expansion is the value of an anchored node, shared by its aliases (what
+// reads the template never changes a value), and how many values it counts
+// for.
+type expansion struct {
+	v    any
+	size int
 }
 
 func (d *decoder) value(n *yaml.Node) (any, error) {
@@ -81,12 +90,23 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 		}
 		return d.value(n.Content[0])
 	case yaml.AliasNode:
+		if e, ok := d.aliased[n.Alias]; ok {
+			if d.left -= e.size; d.left < 0 {
+				return nil, fmt.Errorf("the template makes over %d values (YAML aliases?)", maxValues)
+			}
+			return e.v, nil
+		}
 		if d.expanding[n.Alias] {
 			return nil, fmt.Errorf("line %d: alias *%s is inside its own anchor", n.Line, n.Value)
 		}
 		d.expanding[n.Alias] = true
 		defer delete(d.expanding, n.Alias)
-		return d.value(n.Alias)
+		left := d.left
+		v, err := d.value(n.Alias)
+		if err == nil {
+			d.aliased[n.Alias] = expansion{v, left - d.left}
+		}
+		return v, err
 	case yaml.ScalarNode:
 		if n.ShortTag() == "!!str" {
 			return n.Value, nil
