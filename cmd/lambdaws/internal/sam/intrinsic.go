@@ -531,7 +531,7 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 func checkMappings(mappings map[string]any) error {
 	for _, name := range slices.Sorted(maps.Keys(mappings)) {
 		if fn := findIntrinsic(mappings[name]); fn != "" {
-			return fmt.Errorf("Mappings %s: %s: CloudFormation allows only literal values in Mappings, no intrinsic functions", name, fn)
+			return fmt.Errorf("mapping %s: %s: CloudFormation allows only literal values in Mappings, no intrinsic functions", name, fn)
 		}
 	}
 	return nil

@@ -40,7 +40,7 @@ func TestMappingsIntrinsic(t *testing.T) {
 		t.Fatalf("the template has %d bytes", len(tpl))
 	}
 	_, err := sam.Parse([]byte(tpl), "/app", nil)
-	if err == nil || !strings.Contains(err.Error(), "Mappings M0") || !strings.Contains(err.Error(), "Fn::FindInMap") {
+	if err == nil || !strings.Contains(err.Error(), "mapping M0:") || !strings.Contains(err.Error(), "Fn::FindInMap") {
 		t.Fatalf("error %v, want one naming mapping M0 and Fn::FindInMap", err)
 	}
 	// Literal mappings still work.
