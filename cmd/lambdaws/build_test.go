@@ -209,3 +209,19 @@ func TestPruneCache(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeDuringBuild: a source saved while go build runs (after the
+// compiler read it) makes the watcher build again, so the binary does not
+// stay behind the sources. A stand-in for go saves the file during its build.
+func TestChangeDuringBuild(t *testing.T) {
+	fakeGo(t, `echo "// saved during the build" >> main.go`)
+	dir := goFunctions(t, "Fn").Functions["Fn"].CodeURI
+	b := &builds{out: io.Discard, names: map[string][]string{dir: {"Fn"}}}
+	g := &goBuild{dir: dir, bin: filepath.Join(t.TempDir(), "bootstrap")}
+	if !b.build(t.Context(), g) {
+		t.Fatal("the build failed")
+	}
+	if fingerprint(g.watch) == g.state {
+		t.Error("main.go, saved during the build, is taken as built: no rebuild would follow")
+	}
+}

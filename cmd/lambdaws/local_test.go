@@ -207,41 +207,6 @@ func TestDefaultTemplate(t *testing.T) {
 	}
 }
 
-// TestChangeDuringBuild: a source saved while go build runs (after the
-// compiler read it) makes the watcher build again, so the binary does not
-// stay behind the sources. A stand-in for go saves the file during its build.
-func TestChangeDuringBuild(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the stand-in for go is a shell script")
-	}
-	bin := t.TempDir()
-	goScript := `#!/bin/sh
-case "$1" in
-build)
-	echo "// saved during the build" >> main.go
-	while [ $# -gt 0 ]; do [ "$1" = "-o" ] && printf bin > "$2"; shift; done;;
-list)
-	pwd;;
-esac
-`
-	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(goScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := &builds{out: io.Discard, names: map[string][]string{dir: {"Fn"}}}
-	g := &goBuild{dir: dir, bin: filepath.Join(t.TempDir(), "bootstrap")}
-	if !b.build(t.Context(), g) {
-		t.Fatal("the build failed")
-	}
-	if fingerprint(g.watch) == g.state {
-		t.Error("main.go, saved during the build, is taken as built: no rebuild would follow")
-	}
-}
-
 // TestTableSchema: numbers and booleans given as strings, as CloudFormation
 // accepts them (a Number parameter's value is a string), are read.
 func TestTableSchema(t *testing.T) {

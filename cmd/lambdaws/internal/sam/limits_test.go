@@ -18,6 +18,11 @@ const minimal = `Resources:
   Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn}}
 `
 
+// withFn is minimal with more properties of function Fn.
+func withFn(props string) string {
+	return minimal[:strings.Index(minimal, "  Fn:")] + "  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn, " + props + "}}\n"
+}
+
 // mappingBomb is a template whose mapping at each level refers to the next
 // level twice: 2^levels lookups when expanded.
 func mappingBomb(levels int) string {
@@ -131,9 +136,7 @@ func TestDuplicateKeys(t *testing.T) {
 // TestLambdaRules: values Lambda refuses are refused at load, naming the
 // function, the property and the rule.
 func TestLambdaRules(t *testing.T) {
-	fn := func(props string) string {
-		return minimal[:strings.Index(minimal, "  Fn:")] + "  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn, " + props + "}}\n"
-	}
+	fn := withFn
 	env := func(name, value string) string {
 		return fn(fmt.Sprintf("Environment: {Variables: {%q: %q}}", name, value))
 	}
@@ -210,24 +213,8 @@ func TestYAMLAliases(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "alias *a is inside its own anchor") {
 		t.Errorf("error %v, want one about a recursive alias", err)
 	}
-	tpl, err := sam.Parse([]byte(`
-Globals:
-  Function:
-    Environment:
-      Variables: &vars {ONE: "1", TWO: "2"}
-Resources:
-  Api:
-    Type: AWS::Serverless::WebSocketApi
-    Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fn
-      Environment:
-        Variables:
-          <<: [{TWO: "merged first", THREE: "3"}, *vars]
-          ONE: own
-`), "/app", nil)
+	tpl, err := sam.Parse([]byte("Globals: {Function: {Environment: {Variables: &vars {ONE: \"1\", TWO: \"2\"}}}}\n"+
+		withFn(`Environment: {Variables: {<<: [{TWO: "merged first", THREE: "3"}, *vars], ONE: own}}`)), "/app", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
