@@ -206,7 +206,7 @@ func TestLocalAuth(t *testing.T) {
 
 // TestLocalServerlessPlain serves an AWS::Serverless::WebSocketApi whose
 // function uses only aws-lambda-go and the AWS SDK, unmodified: it sees
-// Lambda's environment, its template's variables and the stage, answers
+// Lambda's environment, its template's variables and LoggingConfig and the stage, answers
 // through the management API, and its output is prefixed with its name.
 func TestLocalServerlessPlain(t *testing.T) {
 	p := startLocal(t, awsEnv, "--template", repoPath(t, "integration/testdata/serverless.yaml"))
@@ -223,6 +223,7 @@ func TestLocalServerlessPlain(t *testing.T) {
 	want := map[string]string{
 		"route": "hello", "stage": "test", "stageVar": "blue", "function": "PlainFunction", "memory": "256",
 		"greeting": "hello from us-east-1", "table": "local-things", "handler": "bootstrap",
+		"logs": "JSON DEBUG", // LoggingConfig in Globals
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("the function saw\n\t%v\nwant\n\t%v", got, want)
