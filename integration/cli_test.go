@@ -327,6 +327,46 @@ Resources:
 	}
 }
 
+// TestLocalInterruptBuild: SIGINT while a function builds stops the build
+// and says so, before anything is served. A stand-in for go builds for
+// ever.
+func TestLocalInterruptBuild(t *testing.T) {
+	buildLambdaws(t)
+	stub, dir := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		filepath.Join(stub, "go"):     "#!/bin/sh\ncase \"$1\" in\nbuild) exec sleep 600;;\nlist) pwd;;\nenv) echo /nonexistent;;\nesac\n",
+		filepath.Join(dir, "main.go"): "package main\n\nfunc main() {}\n",
+		filepath.Join(dir, "template.yaml"): `
+Resources:
+  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
+  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2023}}
+`,
+	}
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := runBinary(t, lambdawsBin, append(lambdawsEnv, "PATH="+stub+string(os.PathListSeparator)+os.Getenv("PATH")),
+		"local", "--addr", "127.0.0.1:0", "--template", filepath.Join(dir, "template.yaml"))
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^building Fn \(`), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaws still running 30 s after SIGINT during a build")
+	}
+	for _, line := range []string{`(?m)^stopped the build of Fn \(`, `(?m)^lambdaws: interrupted: stopped the build`} {
+		if _, err := p.waitLog(regexp.MustCompile(line), 1, 0); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // TestLocalRebuild changes a function's source while it is served: the
 // next invocation runs the rebuilt binary; a build error is printed and the
 // last good binary keeps serving. The route is two-way (a route response),
