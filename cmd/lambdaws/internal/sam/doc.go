@@ -17,7 +17,7 @@
 //   - table.go: Table.
 //
 // It refuses what CloudFormation or Lambda would refuse at deployment:
-// templates over 1 MB (MaxTemplate, CloudFormation's limit for a template in
+// templates over 1 MB (CloudFormation's limit for a template in
 // S3), intrinsic functions in Mappings, environment variable names Lambda
 // reserves or that do not match [a-zA-Z][a-zA-Z0-9_]+, values with NUL,
 // Timeout outside 1-900 s, MemorySize outside 128-10240 MB, and LoggingConfig

@@ -23,10 +23,10 @@ var shortTags = map[string]string{
 	"!Transform": "Fn::Transform",
 }
 
-// MaxTemplate is CloudFormation's limit on a template's size: 1 MB
+// maxTemplate is CloudFormation's limit on a template's size: 1 MB
 // (1,048,576 bytes) for a template in S3, as sam deploy uploads it. A
 // template passed inline (TemplateBody) may have only 51,200 bytes.
-const MaxTemplate = 1 << 20
+const maxTemplate = 1 << 20
 
 // maxValues bounds the values a template decodes into, YAML aliases
 // expanded (a template of 1 MB without aliases has fewer).
@@ -35,7 +35,7 @@ const maxValues = 1 << 20
 // decode parses a YAML (or JSON) template into generic values, with short
 // tags such as !Ref rewritten into their long forms ({"Ref": ...}).
 func decode(data []byte) (map[string]any, error) {
-	if len(data) > MaxTemplate {
+	if len(data) > maxTemplate {
 		return nil, fmt.Errorf("the template has %d bytes, over CloudFormation's limit of 1,048,576 bytes (1 MB, for a template in S3)", len(data))
 	}
 	var root yaml.Node
