@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+	"github.com/lambdaws/lambdaws/local"
 )
 
 // fakeGo puts a stand-in for go on PATH whose "go build" runs script (in
@@ -147,7 +148,7 @@ Resources:
 }
 
 func TestCheckAddr(t *testing.T) {
-	for _, ok := range []string{"", ":8080", "127.0.0.1:0", "[::1]:8080", "localhost:65535", "0.0.0.0:80"} {
+	for _, ok := range []string{":0", "127.0.0.1:0", "localhost:0"} {
 		if err := checkAddr(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
@@ -156,6 +157,15 @@ func TestCheckAddr(t *testing.T) {
 		if err := checkAddr(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+	// A port in use.
+	ln, err := local.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := checkAddr(ln.Addr().String()); err == nil || !strings.Contains(err.Error(), "--addr") {
+		t.Errorf("a port in use: %v", err)
 	}
 }
 

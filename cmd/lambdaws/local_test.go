@@ -189,7 +189,7 @@ func TestFingerprint(t *testing.T) {
 // does.
 func TestDefaultTemplate(t *testing.T) {
 	t.Chdir(t.TempDir())
-	f, err := parseLocalFlags(nil, io.Discard)
+	f, err := parseLocalFlags([]string{"--addr", "127.0.0.1:0"}, io.Discard) // not a port another test may hold
 	if err != nil || f.template != "template.yaml" {
 		t.Fatalf("%+v, %v", f, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/lambdaws/lambdaws/local"
 )
 
 const usage = `lambdaws: tools for WebSocket back ends on API Gateway and Lambda.
@@ -77,7 +79,8 @@ func defaultTemplate() string {
 }
 
 // checkAddr checks a --addr value (HOST:PORT, HOST a name or an address, or
-// empty) before anything is built.
+// empty) before anything is built, and that it can be listened on (a port
+// in use is refused then, not after the builds).
 func checkAddr(addr string) error {
 	if addr == "" {
 		return nil
@@ -92,5 +95,9 @@ func checkAddr(addr string) error {
 	if net.ParseIP(host) == nil && strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
 		return fmt.Errorf("--addr %q: %q is neither a host name nor an IP address", addr, host)
 	}
-	return nil
+	ln, err := local.Listen(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", addr, err)
+	}
+	return ln.Close()
 }
