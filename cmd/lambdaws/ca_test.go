@@ -129,13 +129,21 @@ func TestSystemRoots(t *testing.T) {
 	}
 }
 
-// TestSetupTLS checks the functions' environment.
-func TestSetupTLS(t *testing.T) {
+// tempHome gives the test a home, config and cache folder of its own, and
+// no AWS config file or profile.
+func tempHome(t *testing.T) string {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
 	t.Setenv("AWS_CONFIG_FILE", "")
+	t.Setenv("AWS_PROFILE", "")
+	return home
+}
+
+// TestSetupTLS checks the functions' environment.
+func TestSetupTLS(t *testing.T) {
+	home := tempHome(t)
 	var out bytes.Buffer
 	tl, err := setupTLS("127.0.0.1:0", &out)
 	if err != nil {
@@ -200,11 +208,7 @@ ca_bundle = /not/a/profile.pem
 // TestSetupTLSProfileBundle checks that with a profile's ca_bundle,
 // AWS_CA_BUNDLE is that bundle plus the CA, not the system roots.
 func TestSetupTLSProfileBundle(t *testing.T) {
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
-	t.Setenv("AWS_PROFILE", "")
+	home := tempHome(t)
 	corp := filepath.Join(home, "corp.pem")
 	corpPEM := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
 	if err := os.WriteFile(corp, corpPEM, 0o644); err != nil {
