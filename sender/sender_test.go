@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -42,6 +43,13 @@ func TestResolveEndpoint(t *testing.T) {
 		{"no region uses domainName", nil, custom, "https://ws.example.com/prod"},
 		{"no apiId uses domainName", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "prod"}, "https://ws.example.com/prod"},
 		{"empty stage", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com"}, "https://ws.example.com"},
+		{"slash before .localhost", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "evil.example/x.localhost", Stage: "s"}, ""},
+		{"query before .localhost", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "evil.example?.localhost", Stage: "s"}, ""},
+		{"space before .localhost", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: " .localhost", Stage: "s"}, ""},
+		{"user info", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "[::1]@evil.example", Stage: "s"}, ""},
+		{"invalid domainName falls back to execute-api", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "evil.example/x.localhost", Stage: "s", APIID: "x"}, "https://x.execute-api.eu-west-1.amazonaws.com/s"},
+		{"invalid apiId uses domainName", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "s", APIID: "x@evil.example#"}, "https://ws.example.com/s"},
+		{"port 0", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "localhost:0", Stage: "s"}, ""},
 		{"nothing", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{Stage: "prod"}, ""},
 	}
 	for _, tt := range tests {
@@ -56,16 +64,25 @@ func TestResolveEndpoint(t *testing.T) {
 	}
 }
 
-// FuzzResolveEndpoint: any event yields "" or an http(s) URL, and plain HTTP
-// only for a loopback host. The environment is passed as a function: the
-// fuzzer's strings may hold NUL bytes, which t.Setenv refuses (the seed with
-// a NUL made the harness itself fail).
+// FuzzResolveEndpoint: any event yields "" or a URL that parses, whose host
+// is the one the event named (domainName, or the execute-api name built from
+// apiId and the region) and whose scheme is http only for a loopback host.
+// The environment is passed as a function: the fuzzer's strings may hold NUL
+// bytes, which t.Setenv refuses (the seed with a NUL made the harness itself
+// fail).
 func FuzzResolveEndpoint(f *testing.F) {
 	f.Add("localhost:3001", "dev", "abc", "eu-west-1")
 	f.Add("[::1", "/", "", "cn-")
 	f.Add("a:b:c", "", "x", "")
 	f.Add("ws.example.com", "prod", "abc", "eu\x00west-1")
 	f.Add("127.0.0.1.nip.io:8080", "dev", "", "")
+	// Issue 18: http for anything ending in .localhost, unparsable URLs.
+	f.Add("evil.example/x.localhost", "s", "", "")
+	f.Add("evil.example?.localhost", "s", "", "")
+	f.Add(" .localhost", "s", "", "")
+	f.Add("[::1]@evil.example", "s", "", "")
+	f.Add("evil.example#.localhost:80", "s", "a/b", "eu-west-1")
+	f.Add("[::ffff:127.0.0.1]:0", "s", "x", "us-east-1?")
 	f.Fuzz(func(t *testing.T, domain, stage, apiID, region string) {
 		env := func(k string) string {
 			if k == "AWS_REGION" {
@@ -74,18 +91,32 @@ func FuzzResolveEndpoint(f *testing.F) {
 			return ""
 		}
 		got := sender.ResolveEndpointWith(events.APIGatewayWebsocketProxyRequestContext{DomainName: domain, Stage: stage, APIID: apiID}, env)
-		if got != "" && !strings.HasPrefix(got, "http://") && !strings.HasPrefix(got, "https://") {
-			t.Errorf("endpoint %q has no scheme", got)
+		if got == "" {
+			return
 		}
-		if strings.HasPrefix(got, "http://") {
-			u, err := url.Parse(got)
-			if err != nil {
-				t.Fatalf("plain-HTTP endpoint %q does not parse: %v", got, err)
-			}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("endpoint %q does not parse: %v", got, err)
+		}
+		if _, err := http.NewRequest(http.MethodPost, got+"/@connections/c1", nil); err != nil {
+			t.Fatalf("endpoint %q: no request can be made to it: %v", got, err)
+		}
+		apiHost := apiID + ".execute-api." + region + ".amazonaws.com"
+		if strings.HasPrefix(region, "cn-") {
+			apiHost += ".cn"
+		}
+		switch {
+		case u.Scheme == "http" && u.Host == domain:
 			ip := net.ParseIP(u.Hostname())
 			if h := strings.ToLower(u.Hostname()); h != "localhost" && !strings.HasSuffix(h, ".localhost") && (ip == nil || !ip.IsLoopback()) {
 				t.Errorf("plain-HTTP endpoint %q for domainName %q is not a loopback host", got, domain)
 			}
+		case u.Scheme == "https" && (u.Host == domain || u.Host == apiHost):
+		default:
+			t.Errorf("endpoint %q (scheme %q, host %q) for domainName %q, apiId %q, region %q", got, u.Scheme, u.Host, domain, apiID, region)
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			t.Errorf("endpoint %q has user info, a query, a fragment or an opaque part", got)
 		}
 	})
 }
