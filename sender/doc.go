@@ -25,18 +25,19 @@
 // Failures are [*Error] values that match the sentinels with errors.Is:
 // [ErrGone] (410: the connection is closed; drop it), [ErrThrottled] (429),
 // [ErrTooLarge] (413, or a payload over 131072 bytes refused before the
-// network) and [ErrForbidden] (403). No SDK types are needed to handle them.
+// network), [ErrForbidden] (403) and [ErrInvalidID] (an id that cannot name a
+// connection, such as "", refused before the network; see [ValidID]). No SDK types are needed to handle them.
 // The status is read from the management API's own response only, never
 // from an error nested in it (such as the credential chain's).
 //
 // # Retries
 //
-// 429 and 5xx responses are retried with jittered exponential backoff, up to
+// 429 and 5xx (500-599) responses are retried with jittered exponential backoff, up to
 // Options.MaxAttempts calls and never past the context deadline; 403, 410
 // and 413 are not retried. The Client owns retrying: the SDK client's own
 // retryer is replaced by aws.NopRetryer, so attempts are not multiplied. When
-// the context ends during a backoff, the context's error is returned,
-// wrapping the last attempt's. A send whose connection fails after the
+// the context ends during a backoff, or the next backoff would pass its
+// deadline, the context's error is returned, wrapping the last attempt's. A send whose connection fails after the
 // request went out, before any answer, is not repeated (the message may
 // have been delivered): it fails with StatusCode 0, as through the SDK
 // client.

@@ -139,9 +139,32 @@ func hashFor(c caller, data []byte) string {
 	return ""
 }
 
+// maxIDLen bounds a connection id. API Gateway's are 16 bytes (base64 of 11
+// bytes, "L0SM9cOFvHcCIhw="), as are the local emulator's (URL-safe base64).
+const maxIDLen = 128
+
+// ValidID reports whether id can be a connection id: 1 to 128 printable
+// ASCII characters other than space and "/". API Gateway's ids and the local
+// emulator's are base64 strings of 16 characters; anything else, such as an
+// empty id (a POST to @connections/, which API Gateway answers 403 as for a
+// missing permission), cannot name a connection. A [Client] refuses such an
+// id with [ErrInvalidID] before the network.
+func ValidID(id string) bool {
+	if id == "" || len(id) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == '/' {
+			return false
+		}
+	}
+	return true
+}
+
 // Send posts data to the connection as one text message. Data over 131072
-// bytes fails with [ErrTooLarge] before any network call. Use [Encode] to turn
-// a string or a value into bytes.
+// bytes fails with [ErrTooLarge] and an invalid id (see [ValidID]) with
+// [ErrInvalidID], both before any network call. Use [Encode] to turn a
+// string or a value into bytes.
 func (s *Client) Send(ctx context.Context, connectionID string, data []byte) error {
 	if len(data) > maxPayload {
 		return &Error{Op: "send", ConnectionID: connectionID, kind: ErrTooLarge}
@@ -154,14 +177,20 @@ func (s *Client) Send(ctx context.Context, connectionID string, data []byte) err
 }
 
 func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string) error {
+	if !ValidID(id) {
+		return &Error{Op: "send", ConnectionID: id, kind: ErrInvalidID}
+	}
 	return s.retry(ctx, "send", id, func(ctx context.Context) error {
 		return c.post(ctx, id, data, hash)
 	})
 }
 
 // Close disconnects the connection (DELETE @connections/{id}). API Gateway
-// then invokes $disconnect.
+// then invokes $disconnect. An invalid id fails with [ErrInvalidID].
 func (s *Client) Close(ctx context.Context, connectionID string) error {
+	if !ValidID(connectionID) {
+		return &Error{Op: "close", ConnectionID: connectionID, kind: ErrInvalidID}
+	}
 	c, err := s.caller(ctx)
 	if err != nil {
 		return err
@@ -180,8 +209,12 @@ type Info struct {
 }
 
 // Info returns what API Gateway knows about the connection
-// (GET @connections/{id}); [ErrGone] if it is not connected.
+// (GET @connections/{id}); [ErrGone] if it is not connected, [ErrInvalidID]
+// if the id cannot name a connection.
 func (s *Client) Info(ctx context.Context, connectionID string) (*Info, error) {
+	if !ValidID(connectionID) {
+		return nil, &Error{Op: "info", ConnectionID: connectionID, kind: ErrInvalidID}
+	}
 	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
@@ -247,7 +280,9 @@ func (s *Client) retry(ctx context.Context, op, id string, call func(context.Con
 		}
 		d := s.backoff(attempt)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-			return e
+			// The deadline is why it gives up: say so, as below.
+			return &Error{Op: op, ConnectionID: id, StatusCode: e.StatusCode, kind: e.kind,
+				Err: fmt.Errorf("next attempt in %v would be past the deadline: %w (attempt %d: %w)", d.Round(time.Millisecond), context.DeadlineExceeded, attempt, e.Err)}
 		}
 		s.logger().DebugContext(ctx, "sender: retrying", "op", op, "connection_id", id,
 			"attempt", attempt, "status", e.StatusCode, "delay", d)
@@ -272,5 +307,8 @@ func (s *Client) backoff(attempt int) time.Duration {
 			ceil = d
 		}
 	}
-	return rand.N(ceil + 1)
+	return jitter(ceil)
 }
+
+// jitter returns a random duration in [0, ceil]; tests replace it.
+var jitter = func(ceil time.Duration) time.Duration { return rand.N(ceil + 1) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/lambdaws/lambdaws/internal/apigw"
 	"github.com/lambdaws/lambdaws/sender"
 )
 
@@ -235,6 +237,8 @@ func TestRetry(t *testing.T) {
 		{"403 not retried", func(int) error { return statusError(403) }, sender.ErrForbidden, 1},
 		{"413 not retried", func(int) error { return statusError(413) }, sender.ErrTooLarge, 1},
 		{"400 not retried", func(int) error { return statusError(400) }, nil, 1},
+		{"999 not retried", func(int) error { return statusError(999) }, nil, 1},
+		{"599 retried", func(int) error { return statusError(599) }, nil, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,15 +277,23 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("delay longer than deadline not attempted", func(t *testing.T) {
-		fc := newFake(func(string, string, int) error { return statusError(503) })
+		sender.SetJitter(t, func(ceil time.Duration) time.Duration { return ceil })
+		fc := newFake(func(string, string, int) error { return statusError(429) })
 		s := sender.New(fc, &sender.Options{MaxAttempts: 5, BackoffBase: time.Hour, BackoffMax: time.Hour})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		start := time.Now()
-		_ = s.Send(ctx, "c1", nil)
-		// The jittered delay is below the remaining second with probability ~1/3600 per attempt.
-		if time.Since(start) > 1500*time.Millisecond {
-			t.Errorf("Send slept past its deadline")
+		err := s.Send(ctx, "c1", nil)
+		// The deadline is why it gave up (issue 18): it is in the chain,
+		// with the last answer.
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, sender.ErrThrottled) {
+			t.Errorf("err = %v, want context.DeadlineExceeded and ErrThrottled", err)
+		}
+		var se *sender.Error
+		if !errors.As(err, &se) || se.StatusCode != 429 {
+			t.Errorf("err = %#v, want StatusCode 429", err)
+		}
+		if fc.total != 1 {
+			t.Errorf("calls = %d, want 1 (the next delay is past the deadline)", fc.total)
 		}
 	})
 
@@ -351,5 +363,87 @@ func TestBroadcastTooLargeMessage(t *testing.T) {
 	_, err := sender.New(newFake(nil), nil).Broadcast(context.Background(), nil, make([]byte, 131073), nil)
 	if err == nil || err.Error() != "sender: broadcast: payload too large" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestInvalidID: ids that cannot name a connection fail before the network
+// with ErrInvalidID, in Send, Close and Info alike; real ids pass.
+func TestInvalidID(t *testing.T) {
+	for _, id := range []string{"L0SM9cOFvHcCIhw=", "Lb9A4dZ+oAMCJUA=", apigw.NewID(), "conn-1=", strings.Repeat("x", 128)} {
+		if !sender.ValidID(id) {
+			t.Errorf("ValidID(%q) = false", id)
+		}
+	}
+	fc := newFake(nil)
+	s := sender.New(fc, nil)
+	ctx := context.Background()
+	for _, id := range []string{"", "a/b", "/", "c\x00", "sp ace", "\x7f", "é", "line\n", strings.Repeat("x", 129)} {
+		if sender.ValidID(id) {
+			t.Errorf("ValidID(%q) = true", id)
+		}
+		_, infoErr := s.Info(ctx, id)
+		for op, err := range map[string]error{"send": s.Send(ctx, id, []byte("x")), "close": s.Close(ctx, id), "info": infoErr} {
+			var se *sender.Error
+			if !errors.Is(err, sender.ErrInvalidID) || !errors.As(err, &se) || se.Op != op || se.ConnectionID != id {
+				t.Errorf("%s(%q) = %v, want a *sender.Error for %q matching ErrInvalidID", op, id, err, id)
+			}
+		}
+	}
+	if fc.total != 0 {
+		t.Errorf("%d calls made for invalid ids, want 0", fc.total)
+	}
+}
+
+// TestBroadcastInvalidID: an invalid id among a broadcast's ids fails that id
+// only. API Gateway answers a POST to @connections/ (an empty id) with 403,
+// which stopped the whole broadcast as a missing permission (issue 18).
+func TestBroadcastInvalidID(t *testing.T) {
+	fc := newFake(func(_, id string, _ int) error {
+		if !sender.ValidID(id) {
+			return statusError(403)
+		}
+		return nil
+	})
+	s := sender.New(fc, &sender.Options{Concurrency: 4})
+	seq := func(yield func(string, error) bool) {
+		for i := range 100 {
+			id := fmt.Sprint("c", i)
+			switch i {
+			case 1:
+				id = ""
+			case 2:
+				id = "a/b"
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+	res, err := s.Broadcast(context.Background(), seq, []byte("x"), nil)
+	if err != nil || res.Sent != 98 || res.Failed != 2 || res.NotAttempted != 0 {
+		t.Fatalf("Broadcast = %+v, %v; want 98 sent, 2 failed, nil", res, err)
+	}
+	for _, f := range res.Failures {
+		if !errors.Is(f.Err, sender.ErrInvalidID) {
+			t.Errorf("failure %q: %v, want ErrInvalidID", f.ID, f.Err)
+		}
+	}
+	if n := fc.callsFor("post", "") + fc.callsFor("post", "a/b"); n != 0 {
+		t.Errorf("%d calls for the invalid ids, want 0", n)
+	}
+}
+
+// TestErrorScheme: errors from a plain-HTTP endpoint do not say "https".
+func TestErrorScheme(t *testing.T) {
+	api := newMgmtAPI(t, "local", 0)
+	s := sender.NewForEndpoint(api.endpoint(), &sender.Options{MaxAttempts: 1})
+	err := s.Send(context.Background(), "gone1", []byte("x"))
+	if !errors.Is(err, sender.ErrGone) || strings.Contains(err.Error(), "https") {
+		t.Errorf("err = %v, want ErrGone without \"https\"", err)
+	}
+	api.Close()
+	err = s.Send(context.Background(), "c1", []byte("x"))
+	if err == nil || strings.Contains(err.Error(), "https") {
+		t.Errorf("err = %v, want a failure without \"https\"", err)
 	}
 }
