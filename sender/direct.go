@@ -35,8 +35,8 @@ func payloadHash(data []byte) string {
 }
 
 // direct calls the management API with the SDK's SigV4 signer, without the
-// SDK's middleware stack, over client (conns, unless the AWS configuration
-// calls for its own HTTP client). It sends what the SDK client sends (method,
+// SDK's middleware stack, over client (the AWS configuration's HTTP client
+// or Options.HTTPClient). All requests are built in do. It sends what the SDK client sends (method,
 // path, Content-Type, signature) and returns errors of the shapes the SDK
 // returns (a smithy.OperationError around an awshttp.ResponseError around
 // the modelled exception; a smithyhttp.ResponseError over plain HTTP), so classify treats both alike.

@@ -9,15 +9,16 @@
 // (environment override, local emulator, execute-api URL, custom domain; see
 // its rules). Outside a WebSocket invocation (an SQS or scheduled Lambda)
 // pass the endpoint yourself or set WEBSOCKET_API_GATEWAY_ENDPOINT. A [Pool]
-// keeps one Client per endpoint. The AWS configuration is loaded on the first
+// is a cache of Clients, one per endpoint. The AWS configuration is loaded on the first
 // call, never at init.
 //
 // # Calls
 //
 // A Client from NewForEndpoint or a Pool makes the SDK client's requests
 // itself: SigV4 with the SDK's signer and credential chain, the same paths,
-// headers and error parsing, over its own keep-alive connections, at about a
-// third of the SDK client's CPU per call. [New] wraps any [API] instead: the
+// headers and error parsing, over net/http (the AWS configuration's HTTP
+// client, or Options.HTTPClient), at a fraction of the SDK client's CPU per
+// call. [New] wraps any [API] instead: the
 // SDK's *apigatewaymanagementapi.Client or a test fake.
 //
 // # Errors

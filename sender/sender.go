@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,13 @@ type Options struct {
 	// Concurrency bounds the sends in flight during a [Client.Broadcast].
 	// Default 64.
 	Concurrency int
+	// HTTPClient, if set, makes every call of a Client from [NewForEndpoint]
+	// or a [Pool], signed or not (a proxy, custom TLS, instrumentation).
+	// Default: the AWS configuration's HTTP client (the SDK's net/http
+	// transport, which honours AWS_CA_BUNDLE and the proxy variables and
+	// speaks HTTP/1.1 and HTTP/2), keeping Concurrency idle connections per
+	// host.
+	HTTPClient *http.Client
 	// Logger receives retries and broadcast summaries at debug level, never
 	// message bodies. Default slog.Default().
 	Logger *slog.Logger
@@ -104,16 +112,14 @@ func New(api API, opts *Options) *Client {
 // local emulator) is called unsigned, without loading any AWS configuration.
 //
 // It makes the requests the SDK client makes, signed with the SDK's SigV4
-// signer (aws/signer/v4) and credentials, but without the SDK's middleware
-// stack and over its own HTTP/1.1 keep-alive connections (up to
-// Options.Concurrency kept idle, with the TLS settings of the SDK's HTTP
-// client), which costs about a third of the SDK client's CPU per call (see
-// BENCHMARKS.md). Errors have the SDK's types. When the AWS configuration has
-// a custom HTTP client, or a proxy is set for the endpoint, that client is
-// used instead. To call through the SDK client, pass one to [New].
+// signer (aws/signer/v4) and credentials, over the AWS configuration's HTTP
+// client (or Options.HTTPClient) but without the SDK's middleware stack,
+// which costs a fraction of the SDK client's CPU per call (see
+// BENCHMARKS.md). Errors have the SDK's types. To call through the SDK
+// client, pass one to [New].
 func NewForEndpoint(endpoint string, opts *Options) *Client {
 	o := opts.withDefaults()
-	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: newEnv(o.Concurrency)}}
+	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: newEnv(o)}}
 }
 
 func (s *Client) logger() *slog.Logger {
