@@ -38,3 +38,21 @@ func TestPoolBounded(t *testing.T) {
 		t.Errorf("the oldest endpoint is still cached after %d others", 10*maxPooled)
 	}
 }
+
+// TestPacerShared: every Client of the process that calls one endpoint
+// shares its pacer, whether from NewForEndpoint or a Pool; DisablePacing
+// and New's fakes do not take part.
+func TestPacerShared(t *testing.T) {
+	const e = "https://shared.example.com/prod"
+	var p Pool
+	a, b, c := NewForEndpoint(e, nil), NewForEndpoint(e, &Options{Rate: 5}), p.Get(e)
+	if a.pacer == nil || a.pacer != b.pacer || a.pacer != c.pacer {
+		t.Errorf("Clients of one endpoint have pacers %p, %p, %p; want one", a.pacer, b.pacer, c.pacer)
+	}
+	if NewForEndpoint("https://other.example.com/prod", nil).pacer == a.pacer {
+		t.Errorf("two endpoints share a pacer")
+	}
+	if d := NewForEndpoint(e, &Options{DisablePacing: true}); d.pacer != nil {
+		t.Errorf("DisablePacing: the Client has a pacer")
+	}
+}

@@ -51,7 +51,8 @@ func (p *Pool) Get(endpoint string) *Client {
 		delete(p.clients, p.order[0])
 		p.order = append(p.order[:0], p.order[1:]...)
 	}
-	s := &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: p.env}}
+	s := newClient(o, endpoint)
+	s.lazy = &lazyClient{endpoint: endpoint, env: p.env}
 	p.clients[endpoint] = s
 	p.order = append(p.order, endpoint)
 	return s

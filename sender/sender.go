@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"golang.org/x/time/rate"
 )
 
 // maxPayload is the PostToConnection Data limit (API Gateway quota, 128 KiB).
@@ -36,8 +37,20 @@ type Options struct {
 	// the context deadline.
 	BackoffBase, BackoffMax time.Duration
 	// Concurrency bounds the sends in flight during a [Client.Broadcast].
-	// Default 64.
+	// Default 64. Each call takes one round trip, so a broadcast sends at
+	// most Concurrency / round trip calls per second: 64 at 10 ms is 6,400.
 	Concurrency int
+	// Rate, if above 0, caps the calls per second this Client makes, all
+	// operations together (see [BroadcastOptions].Rate for one broadcast).
+	// The calls draw on the account's API Gateway quota per Region (10,000
+	// per second with a burst of 5,000 by default, 2,500 per second in some
+	// Regions), shared with every inbound request of the account's REST,
+	// HTTP and WebSocket APIs: a Rate below it leaves the rest to them.
+	Rate float64
+	// DisablePacing turns off the adaptive pacing (see the package
+	// documentation): every call then goes as soon as Rate and Concurrency
+	// let it, and a 429 is only retried with backoff, on its own.
+	DisablePacing bool
 	// HTTPClient, if set, makes every call of a Client from [NewForEndpoint]
 	// or a [Pool], signed or not (a proxy, custom TLS, instrumentation).
 	// Default: the AWS configuration's HTTP client (the SDK's net/http
@@ -77,8 +90,24 @@ func (o *Options) withDefaults() Options {
 // stage through the API Gateway management API. It is safe for concurrent use.
 type Client struct {
 	opts  Options
-	fixed caller      // set by New
-	lazy  *lazyClient // set by NewForEndpoint and Pool.Get
+	fixed caller        // set by New
+	lazy  *lazyClient   // set by NewForEndpoint and Pool.Get
+	limit *rate.Limiter // Options.Rate, or nil
+	pacer *pacer        // the endpoint's, or nil when DisablePacing
+}
+
+// newClient returns a Client with o (defaults applied), pacing its calls
+// with the pacer of endpoint, or a new one for "" (an API given to New).
+func newClient(o Options, endpoint string) *Client {
+	s := &Client{opts: o, limit: limiterAt(o.Rate)}
+	switch {
+	case o.DisablePacing:
+	case endpoint == "":
+		s.pacer = newPacer()
+	default:
+		s.pacer = pacerFor(endpoint)
+	}
+	return s
 }
 
 // caller makes single management-API calls for a Client: direct (net/http
@@ -100,7 +129,9 @@ func New(api API, opts *Options) *Client {
 	if api == nil {
 		panic("sender: New with a nil API")
 	}
-	return &Client{opts: opts.withDefaults(), fixed: sdkCaller{api}}
+	s := newClient(opts.withDefaults(), "")
+	s.fixed = sdkCaller{api}
+	return s
 }
 
 // NewForEndpoint returns a Client that calls the management API at endpoint,
@@ -119,7 +150,9 @@ func New(api API, opts *Options) *Client {
 // client, pass one to [New].
 func NewForEndpoint(endpoint string, opts *Options) *Client {
 	o := opts.withDefaults()
-	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: newEnv(o)}}
+	s := newClient(o, endpoint)
+	s.lazy = &lazyClient{endpoint: endpoint, env: newEnv(o)}
+	return s
 }
 
 func (s *Client) logger() *slog.Logger {
@@ -179,14 +212,16 @@ func (s *Client) Send(ctx context.Context, connectionID string, data []byte) err
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, c, connectionID, data, "")
+	return s.send(ctx, c, connectionID, data, "", nil)
 }
 
-func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string) error {
+// send sends data to id, each attempt also waiting for lim (a broadcast's
+// rate) unless it is nil.
+func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string, lim *rate.Limiter) error {
 	if !ValidID(id) {
 		return &Error{Op: "send", ConnectionID: id, kind: ErrInvalidID}
 	}
-	return s.retry(ctx, "send", id, func(ctx context.Context) error {
+	return s.retry(ctx, "send", id, lim, func(ctx context.Context) error {
 		return c.post(ctx, id, data, hash)
 	})
 }
@@ -201,7 +236,7 @@ func (s *Client) Close(ctx context.Context, connectionID string) error {
 	if err != nil {
 		return err
 	}
-	return s.retry(ctx, "close", connectionID, func(ctx context.Context) error {
+	return s.retry(ctx, "close", connectionID, nil, func(ctx context.Context) error {
 		return c.delete(ctx, connectionID)
 	})
 }
@@ -226,7 +261,7 @@ func (s *Client) Info(ctx context.Context, connectionID string) (*Info, error) {
 		return nil, err
 	}
 	var info *Info
-	err = s.retry(ctx, "info", connectionID, func(ctx context.Context) error {
+	err = s.retry(ctx, "info", connectionID, nil, func(ctx context.Context) error {
 		var err error
 		info, err = c.get(ctx, connectionID)
 		return err
@@ -273,22 +308,51 @@ func (c sdkCaller) get(ctx context.Context, id string) (*Info, error) {
 }
 
 // retry runs call until it succeeds, fails with a non-retryable error, runs
-// out of attempts, or the next delay would outlive ctx.
-func (s *Client) retry(ctx context.Context, op, id string, call func(context.Context) error) error {
+// out of attempts, or the next delay would outlive ctx. Each attempt first
+// waits for the Client's rate (Options.Rate), lim (a broadcast's rate, or
+// nil) and the endpoint's pacer.
+func (s *Client) retry(ctx context.Context, op, id string, lim *rate.Limiter, call func(context.Context) error) error {
+	var (
+		last        *Error // the last attempt's error
+		lastAttempt int
+	)
+	stop := func(err error) error {
+		if last == nil {
+			return &Error{Op: op, ConnectionID: id, Err: err}
+		}
+		// The context's error, so that errors.Is(err,
+		// context.DeadlineExceeded) holds; the last response stays in
+		// the chain and in StatusCode.
+		return &Error{Op: op, ConnectionID: id, StatusCode: last.StatusCode, kind: last.kind,
+			Err: fmt.Errorf("%w (attempt %d: %w)", err, lastAttempt, last.Err)}
+	}
 	for attempt := 1; ; attempt++ {
+		for _, l := range [...]*rate.Limiter{s.limit, lim, s.pacer.limiter()} {
+			if err := gate(ctx, l); err != nil {
+				return stop(err)
+			}
+		}
 		err := call(ctx)
 		if err == nil {
+			s.pacer.done(false)
 			return nil
 		}
 		e := classify(op, id, err)
+		if e.kind == ErrThrottled {
+			s.pacer.done(true)
+		}
 		if !e.retryable() || attempt >= s.opts.MaxAttempts {
 			return e
 		}
+		last, lastAttempt = e, attempt
 		d := s.backoff(attempt)
+		if e.kind == ErrThrottled && s.pacer != nil {
+			// Past the pacer's reaction to the 429s of this moment.
+			d += 2 * window
+		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 			// The deadline is why it gives up: say so, as below.
-			return &Error{Op: op, ConnectionID: id, StatusCode: e.StatusCode, kind: e.kind,
-				Err: fmt.Errorf("next attempt in %v would be past the deadline: %w (attempt %d: %w)", d.Round(time.Millisecond), context.DeadlineExceeded, attempt, e.Err)}
+			return stop(fmt.Errorf("next attempt in %v would be past the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded))
 		}
 		s.logger().DebugContext(ctx, "sender: retrying", "op", op, "connection_id", id,
 			"attempt", attempt, "status", e.StatusCode, "delay", d)
@@ -296,11 +360,7 @@ func (s *Client) retry(ctx context.Context, op, id string, call func(context.Con
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			// The context's error, so that errors.Is(err,
-			// context.DeadlineExceeded) holds; the last response stays
-			// in the chain and in StatusCode.
-			return &Error{Op: op, ConnectionID: id, StatusCode: e.StatusCode, kind: e.kind,
-				Err: fmt.Errorf("%w while retrying (attempt %d: %w)", ctx.Err(), attempt, e.Err)}
+			return stop(fmt.Errorf("%w while retrying", ctx.Err()))
 		case <-t.C:
 		}
 	}
