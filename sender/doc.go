@@ -53,6 +53,22 @@
 // sample of at most 10 failures. It stops early on a failure that would fail
 // every send (forbidden, a wrong endpoint, no credentials).
 //
+// # Pacing
+//
+// Management API calls draw on the account's API Gateway quota per Region (a
+// token bucket of 10,000 requests per second, burst 5,000, by default;
+// 2,500 per second in some Regions), shared with all inbound API traffic of
+// the account; past it calls get 429. The calls of a process to one endpoint
+// (every Client and broadcast) share one adaptive rate controller on a
+// golang.org/x/time/rate bucket: unlimited until the first 429; after each
+// 50 ms window with 429s, 90 % of the rate the calls succeeded at since the
+// first one (multiplicative decrease, never below 100 per second); after a
+// window without, 2 % + 1 more (additive increase, only while the rate is
+// what holds the calls back). A 429 is retried after at least 100 ms, past
+// the controller's reaction. [Options].Rate and [BroadcastOptions].Rate cap
+// the rate a Client or a broadcast may take; [Options].DisablePacing turns
+// the controller off.
+//
 // Bodies of messages are never logged; [Options].Logger receives retries and
 // broadcast summaries at debug level.
 package sender
