@@ -61,10 +61,10 @@
 // the account; past it calls get 429. The calls of a process to one endpoint
 // (every Client and broadcast) share one adaptive rate controller on a
 // golang.org/x/time/rate bucket: unlimited until the first 429; after each
-// 50 ms window with 429s, 90 % of the rate the calls succeeded at since the
+// 100 ms window with 429s, 95 % of the rate the calls succeeded at since the
 // first one (multiplicative decrease, never below 100 per second); after a
 // window without, 2 % + 1 more (additive increase, only while the rate is
-// what holds the calls back). A 429 is retried after at least 100 ms, past
+// what holds the calls back). A 429 is retried after at least 200 ms, past
 // the controller's reaction. [Options].Rate and [BroadcastOptions].Rate cap
 // the rate a Client or a broadcast may take; [Options].DisablePacing turns
 // the controller off.

@@ -22,13 +22,14 @@ import (
 // window is how often a pacer adapts its rate: once per window in which
 // calls completed. It exceeds the round trip of a call (10-30 ms from a
 // Lambda function), so that the 429s of calls sent before a decrease do not
-// cause another one.
-const window = 50 * time.Millisecond
+// cause another one, and is long enough for the rate measured over it not to
+// swing with a busy machine's scheduling.
+const window = 100 * time.Millisecond
 
 const (
 	// backoffFactor is the multiplicative decrease: after a window with
 	// 429s the rate is this share of the calls that succeeded in it.
-	backoffFactor = 0.9
+	backoffFactor = 0.95
 	// probeShare is the additive increase: after a window without 429s the
 	// rate grows by this share of itself, plus one call per second.
 	probeShare = 0.02
@@ -54,6 +55,9 @@ type pacer struct {
 	// that succeeded since are what it refilled.
 	firstLimit time.Time
 	okSince    int
+	// decreased is when the rate last went down: the 429s of the next
+	// window may still be those of calls sent before.
+	decreased time.Time
 }
 
 func newPacer() *pacer {
@@ -101,14 +105,17 @@ func (p *pacer) done(throttled bool) {
 	r := p.lim.Limit()
 	got := rate.Limit(float64(p.ok) / elapsed.Seconds())
 	switch {
+	case p.limit > 0 && now.Sub(p.decreased) < 2*window:
+		// Too soon after a decrease to tell whether it was enough.
 	case p.limit > 0:
 		// What the bucket gave since it ran empty (over the whole window
 		// when that was too short to tell): send a little below it.
-		if since := now.Sub(p.firstLimit); since >= window/2 {
+		if since := now.Sub(p.firstLimit); since >= window/10 && p.okSince >= 10 {
 			got = rate.Limit(float64(p.okSince) / since.Seconds())
 		}
 		r = max(min(r, got)*backoffFactor, minRate)
-	case r != rate.Inf && got >= r*0.8:
+		p.decreased = now
+	case r != rate.Inf && got >= r/2:
 		// Probe up only while the rate is what holds the calls back.
 		r += r*probeShare + 1
 	}

@@ -286,11 +286,7 @@ type row struct {
 }
 
 func harness(ns, lats, clients []string) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
+	root, self, err := paths()
 	if err != nil {
 		return err
 	}
@@ -452,6 +448,15 @@ func count(endpoint, certFile string) (c counts, err error) {
 	defer resp.Body.Close()
 	_, err = fmt.Fscan(resp.Body, &c.posts, &c.unsigned, &c.throttled, &c.ids, &c.dups)
 	return c, err
+}
+
+// paths returns the repository's root and this program's executable.
+func paths() (root, self string, err error) {
+	if root, err = repoRoot(); err != nil {
+		return "", "", err
+	}
+	self, err = os.Executable()
+	return root, self, err
 }
 
 func repoRoot() (string, error) {

@@ -112,11 +112,7 @@ func (d *delivered) reset() (ids, dups int) {
 
 // quotaHarness runs every client against each quota ("RATE/BURST:N").
 func quotaHarness(quotas, clients []string, latencyFlag string) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
+	root, self, err := paths()
 	if err != nil {
 		return err
 	}
