@@ -33,6 +33,8 @@ const (
 	// probeShare is the additive increase: after a window without 429s the
 	// rate grows by this share of itself, plus one call per second.
 	probeShare = 0.02
+	// forget is the pause in calls after which a pacer is unlimited again.
+	forget = time.Minute
 	// minRate is the lowest rate a pacer sets: 1 % of the default quota,
 	// 4 % of the lowest. Below it pacing would not make room for anyone,
 	// and 429s that do not come from the quota (a connection's full
@@ -76,10 +78,12 @@ func (p *pacer) limiter() *rate.Limiter {
 // the rate at the end of a window. Other failures are not recorded. A nil
 // p records nothing.
 func (p *pacer) done(throttled bool) {
-	if p == nil {
-		return
+	if p != nil {
+		p.doneAt(time.Now(), throttled)
 	}
-	now := time.Now()
+}
+
+func (p *pacer) doneAt(now time.Time, throttled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if throttled {
@@ -98,8 +102,13 @@ func (p *pacer) done(throttled bool) {
 		return
 	}
 	if elapsed > 2*window {
-		// Calls were few: the window says nothing about the bucket.
-		p.start, p.ok, p.limit = now, 0, 0
+		// Calls were few: the window says nothing about the bucket. After
+		// a long pause, what the pacer learnt is stale (the account's
+		// other traffic has changed): start again from no limit.
+		if elapsed > forget {
+			p.lim.SetLimitAt(now, rate.Inf)
+		}
+		p.start, p.ok, p.limit, p.okSince = now, 0, 0, 0
 		return
 	}
 	r := p.lim.Limit()
