@@ -62,8 +62,8 @@ func TestPacerShared(t *testing.T) {
 
 // TestPacerAIMD drives a pacer through windows: unlimited until a window
 // with 429s, then 95 % of the rate the calls succeeded at since the first
-// 429; no second decrease in the window after; up by 2 % + 1 per window
-// without 429s while the calls keep up with the rate; unlimited again after
+// 429; no second decrease in the window after; up by 2 % of that + 1 per
+// window without 429s while the calls keep up with the rate; unlimited again after
 // a minute without calls.
 func TestPacerAIMD(t *testing.T) {
 	p := newPacer()
@@ -72,8 +72,9 @@ func TestPacerAIMD(t *testing.T) {
 	// first), spread evenly, and returns the rate after it.
 	window := func(ok, limited int) float64 {
 		n := ok + limited
+		start := now
 		for i := range n {
-			now = now.Add(window / time.Duration(n))
+			now = start.Add(window * time.Duration(i+1) / time.Duration(n))
 			p.doneAt(now, i < limited)
 		}
 		return float64(p.lim.Limit())
@@ -92,6 +93,9 @@ func TestPacerAIMD(t *testing.T) {
 	}
 	if r3 := window(200, 0); r3 != r*1.02+1 {
 		t.Errorf("rate %.0f → %.0f after a window without 429s, want %.0f", r, r3, r*1.02+1)
+	}
+	if r4 := window(300, 0); r4 != r*1.04+2 {
+		t.Errorf("rate %.0f → %.0f after a second window without 429s, want %.0f (the same step)", r, r4, r*1.04+2)
 	}
 	r = float64(p.lim.Limit())
 	if r4 := window(20, 0); r4 != r {

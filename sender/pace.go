@@ -30,8 +30,9 @@ const (
 	// backoffFactor is the multiplicative decrease: after a window with
 	// 429s the rate is this share of the calls that succeeded in it.
 	backoffFactor = 0.95
-	// probeShare is the additive increase: after a window without 429s the
-	// rate grows by this share of itself, plus one call per second.
+	// probeShare sets the additive increase: after a window without 429s
+	// the rate grows by this share of the rate set at the last decrease,
+	// plus one call per second (linearly, until the next decrease).
 	probeShare = 0.02
 	// forget is the pause in calls after which a pacer is unlimited again.
 	forget = time.Minute
@@ -60,6 +61,7 @@ type pacer struct {
 	// decreased is when the rate last went down: the 429s of the next
 	// window may still be those of calls sent before.
 	decreased time.Time
+	step      rate.Limit // the additive increase per window since then
 }
 
 func newPacer() *pacer {
@@ -123,10 +125,10 @@ func (p *pacer) doneAt(now time.Time, throttled bool) {
 			got = rate.Limit(float64(p.okSince) / since.Seconds())
 		}
 		r = max(min(r, got)*backoffFactor, minRate)
-		p.decreased = now
+		p.decreased, p.step = now, r*probeShare+1
 	case r != rate.Inf && got >= r/2:
 		// Probe up only while the rate is what holds the calls back.
-		r += r*probeShare + 1
+		r += p.step
 	}
 	if r != p.lim.Limit() {
 		p.lim.SetLimitAt(now, r)
