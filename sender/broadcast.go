@@ -55,7 +55,9 @@ type Failure struct {
 // It consumes ids as it goes (a store can page through its members), so
 // memory does not grow with their number.
 //
-// Data over 131072 bytes fails with [ErrTooLarge] before ids is read. The
+// An id that cannot name a connection (see [ValidID]) fails alone with
+// [ErrInvalidID], counted in Failed, without a call. Data over 131072 bytes
+// fails with [ErrTooLarge] before ids is read. The
 // broadcast stops early, with the accounting so far and an error, when
 //   - ids yields an error, which is returned;
 //   - ctx ends: ctx.Err() is returned;
@@ -124,7 +126,10 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 				mu.Unlock()
 				continue
 			}
-			err := s.send(ctx, c, id, data, hash, lim)
+			err := checkID("send", id)
+			if err == nil {
+				err = s.send(ctx, c, id, data, hash, lim)
+			}
 			record(id, err)
 			if errors.Is(err, ErrGone) && o.OnGone != nil {
 				o.OnGone(ctx, id)

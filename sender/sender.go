@@ -200,6 +200,14 @@ func ValidID(id string) bool {
 	return true
 }
 
+// checkID returns the error of op for an invalid id, nil for a valid one.
+func checkID(op, id string) error {
+	if ValidID(id) {
+		return nil
+	}
+	return &Error{Op: op, ConnectionID: id, kind: ErrInvalidID}
+}
+
 // Send posts data to the connection as one text message. Data over 131072
 // bytes fails with [ErrTooLarge] and an invalid id (see [ValidID]) with
 // [ErrInvalidID], both before any network call. Use [Encode] to turn a
@@ -208,6 +216,9 @@ func (s *Client) Send(ctx context.Context, connectionID string, data []byte) err
 	if len(data) > maxPayload {
 		return &Error{Op: "send", ConnectionID: connectionID, kind: ErrTooLarge}
 	}
+	if err := checkID("send", connectionID); err != nil {
+		return err
+	}
 	c, err := s.caller(ctx)
 	if err != nil {
 		return err
@@ -215,12 +226,9 @@ func (s *Client) Send(ctx context.Context, connectionID string, data []byte) err
 	return s.send(ctx, c, connectionID, data, "", nil)
 }
 
-// send sends data to id, each attempt also waiting for lim (a broadcast's
-// rate) unless it is nil.
+// send sends data to a valid id, each attempt also waiting for lim (a
+// broadcast's rate) unless it is nil.
 func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string, lim *rate.Limiter) error {
-	if !ValidID(id) {
-		return &Error{Op: "send", ConnectionID: id, kind: ErrInvalidID}
-	}
 	return s.retry(ctx, "send", id, lim, func(ctx context.Context) error {
 		return c.post(ctx, id, data, hash)
 	})
@@ -229,8 +237,8 @@ func (s *Client) send(ctx context.Context, c caller, id string, data []byte, has
 // Close disconnects the connection (DELETE @connections/{id}). API Gateway
 // then invokes $disconnect. An invalid id fails with [ErrInvalidID].
 func (s *Client) Close(ctx context.Context, connectionID string) error {
-	if !ValidID(connectionID) {
-		return &Error{Op: "close", ConnectionID: connectionID, kind: ErrInvalidID}
+	if err := checkID("close", connectionID); err != nil {
+		return err
 	}
 	c, err := s.caller(ctx)
 	if err != nil {
@@ -253,8 +261,8 @@ type Info struct {
 // (GET @connections/{id}); [ErrGone] if it is not connected, [ErrInvalidID]
 // if the id cannot name a connection.
 func (s *Client) Info(ctx context.Context, connectionID string) (*Info, error) {
-	if !ValidID(connectionID) {
-		return nil, &Error{Op: "info", ConnectionID: connectionID, kind: ErrInvalidID}
+	if err := checkID("info", connectionID); err != nil {
+		return nil, err
 	}
 	c, err := s.caller(ctx)
 	if err != nil {
