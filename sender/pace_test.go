@@ -2,6 +2,7 @@ package sender_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -114,4 +115,24 @@ func TestRate(t *testing.T) {
 			t.Errorf("20 concurrent sends at Rate 100 took %v, want at least 0.19 s", d)
 		}
 	})
+}
+
+// TestRateWaitPastDeadline: a call whose turn under Rate comes after its
+// context's deadline fails at once with context.DeadlineExceeded, uncalled.
+func TestRateWaitPastDeadline(t *testing.T) {
+	fc := newFake(nil)
+	s := sender.New(fc, &sender.Options{Rate: 0.01}) // one call, then one per 100 s
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Send(ctx, "c1", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := s.Send(ctx, "c2", []byte("x"))
+	if !errors.Is(err, context.DeadlineExceeded) || fc.total != 1 {
+		t.Errorf("second Send = %v after %d calls, want context.DeadlineExceeded and 1 call", err, fc.total)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("second Send waited %v for a turn past its deadline", d)
+	}
 }
