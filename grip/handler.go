@@ -199,9 +199,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing Connection-Id", http.StatusBadRequest)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxBody {
+		// Never serve a cut body: a cut on an event boundary would parse,
+		// and the events after it (a CLOSE, a DISCONNECT) would be lost.
+		h.logger().WarnContext(r.Context(), "grip: request body too large", "limit", maxBody, "connection_id", cid)
+		http.Error(w, fmt.Sprintf("request body over %d bytes", maxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
 	evs, err := decodeEvents(body)
@@ -212,6 +219,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.serve(w, r, cid, evs)
 }
+
+// maxBody is the largest WebSocket-over-HTTP request body a Handler reads
+// (4 MiB); a larger one is answered 413. Pushpin sends at most about 1 MB.
+const maxBody = 4 << 20
 
 func isWOH(r *http.Request) bool {
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")

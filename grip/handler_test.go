@@ -557,6 +557,42 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// TestBodyLimit: a body of 4 MiB is served; one byte more is refused with
+// 413 before any handler runs, never cut (a cut on an event boundary parses,
+// and the DISCONNECT after it would be lost).
+func TestBodyLimit(t *testing.T) {
+	var messages, disconnects int
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { messages++; return nil })
+	r.OnDisconnect(func(ctx context.Context, req *ws.Request) error { disconnects++; return nil })
+	h, _ := newHandler(t, r, nil)
+	const limit = 4 << 20
+	// "TEXT <6 hex digits>\r\n" + content + "\r\n" is exactly 4 MiB.
+	full := grip.EncodeEvents(grip.Event{Type: grip.Text, Content: []byte(strings.Repeat("x", limit-15))})
+	if len(full) != limit {
+		t.Fatalf("test body is %d bytes, want %d", len(full), limit)
+	}
+	serve := func(body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", grip.ContentType)
+		req.Header.Set("Connection-Id", "c")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := serve(full); rec.Code != 200 || messages != 1 {
+		t.Errorf("body of exactly 4 MiB: status %d, %d messages; want 200 and 1", rec.Code, messages)
+	}
+	messages = 0
+	over := append(full, grip.EncodeEvents(grip.Event{Type: grip.Disconnect})...)
+	if rec := serve(over); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over 4 MiB: status %d, want 413", rec.Code)
+	}
+	if messages != 0 || disconnects != 0 {
+		t.Errorf("body over 4 MiB: %d messages and %d disconnects served, want none", messages, disconnects)
+	}
+}
+
 func TestGripSig(t *testing.T) {
 	r := ws.NewRouter()
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
