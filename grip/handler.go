@@ -45,9 +45,9 @@ type Options struct {
 
 	// Prefix is prepended to every channel name the Handler subscribes and
 	// publishes to: a connection's own channel is Prefix+"conn-"+connectionID
-	// and a ws.Channels channel c is Prefix+"chan-"+c, so the two never meet.
-	// Default GRIP_PREFIX. Do not combine with the proxy route's prefix=
-	// option.
+	// and a ws.Channels channel c is Prefix+c, the name other GRIP publishers
+	// use (c may not begin with "conn-"). Default GRIP_PREFIX. Do not combine
+	// with the proxy route's prefix= option.
 	Prefix string
 
 	// TrustedHops is the number of proxies in front of the Handler, the GRIP
@@ -142,15 +142,27 @@ func (h *Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// connNamespace begins the name of every connection's own channel (after
+// Options.Prefix). ws.Channels channel names may not begin with it.
+const connNamespace = "conn-"
+
 // ConnectionChannel returns the channel each connection is subscribed to at
-// OPEN, through which the Handler reaches it from anywhere.
+// OPEN, through which the Handler reaches it from anywhere:
+// Prefix+"conn-"+connectionID.
 func (h *Handler) ConnectionChannel(connectionID string) string {
-	return h.opts.Prefix + "conn-" + connectionID
+	return h.opts.Prefix + connNamespace + connectionID
 }
 
-// channel returns the proxy channel of the ws.Channels channel name: in a
-// namespace of its own, apart from the connections' channels.
-func (h *Handler) channel(name string) string { return h.opts.Prefix + "chan-" + name }
+// channel returns the proxy channel of the ws.Channels channel name,
+// Prefix+name as every other GRIP publisher names it. It fails with
+// ErrInvalid for "" and for names in the connections' namespace, so that no
+// name a client picks reads, writes to or closes another connection.
+func (h *Handler) channel(op, name string) (string, error) {
+	if name == "" || strings.HasPrefix(name, connNamespace) {
+		return "", fmt.Errorf("%w: %s of channel %q: channel names beginning with %q are reserved for the connections' own channels", ErrInvalid, op, name, connNamespace)
+	}
+	return h.opts.Prefix + name, nil
+}
 
 // Serve serves the proxy's requests on ln until ctx is done, then shuts down
 // gracefully, giving requests in flight 5 s to finish. It returns nil after a

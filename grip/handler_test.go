@@ -707,19 +707,19 @@ func TestSendToOthers(t *testing.T) {
 	h, fp := newHandler(t, r, &grip.Options{Prefix: "app-"})
 	ch = h.Channels()
 	_, evs := post(t, h, "me", "/", nil, grip.Event{Type: grip.Open})
-	if got := eventStrings(evs); len(got) != 4 || got[3] != `TEXT c:{"channel":"app-chan-room","filters":["skip-self"],"type":"subscribe"}` || got[2] != `TEXT c:{"channel":"app-conn-me","type":"subscribe"}` {
+	if got := eventStrings(evs); len(got) != 4 || got[3] != `TEXT c:{"channel":"app-room","filters":["skip-self"],"type":"subscribe"}` || got[2] != `TEXT c:{"channel":"app-conn-me","type":"subscribe"}` {
 		t.Errorf("OPEN answered %q", got)
 	}
 	resp, evs := post(t, h, "me", "/", map[string]string{"User-Agent": "ua"}, text("go"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if got := eventStrings(evs); !equalStrings(got, []string{"TEXT m:all", `TEXT c:{"channel":"app-chan-room","type":"unsubscribe"}`}) {
+	if got := eventStrings(evs); !equalStrings(got, []string{"TEXT m:all", `TEXT c:{"channel":"app-room","type":"unsubscribe"}`}) {
 		t.Errorf("answered %q", got)
 	}
 	want := []string{
 		`{"channel":"app-conn-other","formats":{"ws-message":{"content":"hi other"}}}`,
-		`{"channel":"app-chan-room","formats":{"ws-message":{"content":"{\"n\":1}"}},"meta":{"sender":"me"}}`,
+		`{"channel":"app-room","formats":{"ws-message":{"content":"{\"n\":1}"}},"meta":{"sender":"me"}}`,
 		`{"channel":"app-conn-other","formats":{"ws-message":{"action":"close","code":1000}}}`,
 		`{"channel":"app-conn-a","formats":{"ws-message":{"content":"all"}}}`,
 		`{"channel":"app-conn-b","formats":{"ws-message":{"content":"all"}}}`,
@@ -738,35 +738,54 @@ func TestSendToOthers(t *testing.T) {
 	}
 }
 
-// TestChannelNamespace: a ws.Channels channel is never a connection's own
-// channel, whatever its name: joining "conn-<victim>" does not subscribe to
-// the victim's channel, and publishing to it does not reach the victim.
+// TestChannelNamespace: a ws.Channels channel is the proxy channel
+// Prefix+name, as other GRIP publishers name it, and names in the
+// connections' namespace are refused with ErrInvalid: joining or publishing
+// to "conn-<victim>" neither subscribes to nor publishes into the victim's
+// own channel.
 func TestChannelNamespace(t *testing.T) {
 	var ch ws.Channels
+	var errs []error
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
-		if err := ch.Join(ctx, req.ConnectionID, string(req.Body)); err != nil {
-			return err
-		}
-		return ch.Publish(ctx, string(req.Body), "forged", "")
+		name := string(req.Body)
+		errs = append(errs, ch.Join(ctx, req.ConnectionID, name), ch.Publish(ctx, name, "hi", ""), ch.Leave(ctx, req.ConnectionID, name))
+		return nil
 	})
 	for _, prefix := range []string{"", "app-"} {
 		h, fp := newHandler(t, r, &grip.Options{Prefix: prefix})
 		ch = h.Channels()
 		victim := h.ConnectionChannel("victim")
-		_, evs := post(t, h, "attacker", "/", nil, text(strings.TrimPrefix(victim, prefix)), text(victim))
-		for _, e := range eventStrings(evs) {
-			if strings.Contains(e, `"channel":"`+victim+`"`) {
-				t.Errorf("prefix %q: attacker subscribed to the victim's channel: %s", prefix, e)
+		errs = nil
+		_, evs := post(t, h, "attacker", "/", nil, text(strings.TrimPrefix(victim, prefix)), text(""))
+		for i, err := range errs {
+			if !errors.Is(err, grip.ErrInvalid) {
+				t.Errorf("prefix %q: call %d on a reserved or empty name: %v, want ErrInvalid", prefix, i, err)
 			}
 		}
-		for _, p := range fp.published() {
-			if strings.Contains(p, `"channel":"`+victim+`"`) {
-				t.Errorf("prefix %q: published into the victim's channel: %s", prefix, p)
+		if len(evs) != 0 || len(fp.published()) != 0 {
+			t.Errorf("prefix %q: %q answered, %q published; want nothing", prefix, eventStrings(evs), fp.published())
+		}
+
+		errs = nil
+		_, evs = post(t, h, "member", "/", nil, text("room"), text("conn"), text("chan-x"))
+		for _, err := range errs {
+			if err != nil {
+				t.Errorf("prefix %q: %v", prefix, err)
 			}
 		}
-		if len(evs) != 2 || len(fp.published()) != 2 {
-			t.Errorf("prefix %q: %q answered, %q published; want 2 of each", prefix, eventStrings(evs), fp.published())
+		var want, wantPub []string
+		for _, name := range []string{"room", "conn", "chan-x"} {
+			want = append(want,
+				`TEXT c:{"channel":"`+prefix+name+`","filters":["skip-self"],"type":"subscribe"}`,
+				`TEXT c:{"channel":"`+prefix+name+`","type":"unsubscribe"}`)
+			wantPub = append(wantPub, `{"channel":"`+prefix+name+`","formats":{"ws-message":{"content":"hi"}}}`)
+		}
+		if got := eventStrings(evs); !equalStrings(got, want) {
+			t.Errorf("prefix %q: answered\n%q\nwant\n%q", prefix, got, want)
+		}
+		if got := fp.published(); !equalStrings(got, wantPub) {
+			t.Errorf("prefix %q: published\n%q\nwant\n%q", prefix, got, wantPub)
 		}
 	}
 }
