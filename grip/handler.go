@@ -91,7 +91,8 @@ type Handler struct {
 // handlers of r send through the proxy; when r.Sender is nil, New sets it to
 // the Handler's ws.Sender, so that code outside a request (a worker) sends
 // through the proxy too with ws.ContextWithSender(ctx, r.Sender). New fails
-// when GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed.
+// when GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed, and for
+// an empty key.
 func New(r *ws.Router, opts *Options) (*Handler, error) {
 	if r == nil {
 		r = ws.DefaultRouter
@@ -119,6 +120,10 @@ func New(r *ws.Router, opts *Options) (*Handler, error) {
 		} else if h.pub != nil {
 			h.key = h.pub.verify
 		}
+	}
+	if h.key != nil && h.key.pub == nil && len(h.key.secret) == 0 {
+		// A Key{} zero value: HMAC with an empty secret, which anyone can sign.
+		return nil, errors.New("grip: empty verification key (make one with ParseKey)")
 	}
 	if h.iss == "" {
 		h.iss = os.Getenv("GRIP_VERIFY_ISS")

@@ -790,6 +790,22 @@ func TestChannelNamespace(t *testing.T) {
 	}
 }
 
+// TestEmptyKey: New refuses a verification key with an empty secret (a Key
+// zero value, or GRIP_URL's key=base64: as an unset variable gives it)
+// instead of verifying Grip-Sig with an empty HMAC secret, which anyone can
+// sign.
+func TestEmptyKey(t *testing.T) {
+	t.Setenv("GRIP_VERIFY_KEY", "")
+	t.Setenv("GRIP_URL", "")
+	if _, err := grip.New(ws.NewRouter(), &grip.Options{Key: &grip.Key{}}); err == nil {
+		t.Error("New with Options.Key = &grip.Key{}: no error")
+	}
+	t.Setenv("GRIP_URL", "http://127.0.0.1:5561/?iss=realm&key=base64:")
+	if _, err := grip.New(ws.NewRouter(), nil); err == nil {
+		t.Error("New with GRIP_URL key=base64:: no error")
+	}
+}
+
 func TestNoPublisher(t *testing.T) {
 	t.Setenv("GRIP_URL", "")
 	r := ws.NewRouter()
