@@ -58,6 +58,7 @@ const (
 	attrAt      = "at"  // connected at, Unix nanoseconds
 	attrGen     = "gen" // random per Add: tells a re-added id from the one a Join started with
 	attrTok     = "tok" // random per Join, on both membership items
+	attrVer     = "ver" // incremented by every Update that sets keys: its condition
 	attrChannel = "ch"
 	metaPrefix  = "m:" // metadata key k is stored as attribute "m:k"
 
@@ -292,8 +293,18 @@ func (s *DynamoDB) expired(item map[string]types.AttributeValue) bool {
 	return ttl != 0 && ttl <= s.now().Unix()
 }
 
-// Update implements Store. When it sets a key, it first reads the
-// connection item, to check the metadata it would leave against the limits.
+// maxUpdateAttempts bounds the rounds of an Update that sets keys while
+// other Updates of the same connection keep changing it.
+const maxUpdateAttempts = 10
+
+// Update implements Store. When it sets a key, it reads the connection item,
+// checks the metadata it would leave against the limits, and writes under
+// the condition that the item is still the one it read (same `gen` and
+// `ver`; every such write increments `ver`). When a concurrent Update or Add
+// changed it in between, it reads again and checks again, so that two
+// Updates that each fit alone never leave metadata over the limits: the
+// later one fails with ErrInvalid. It gives up with an error after 10 such
+// rounds.
 func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]string) error {
 	if err := checkID("update", id); err != nil {
 		return err
@@ -330,7 +341,30 @@ func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]st
 		_, err := s.Get(ctx, id)
 		return err
 	}
-	if len(set) > 0 {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       connKey(id),
+		UpdateExpression:          ptr(strings.TrimSpace(expr)),
+		ConditionExpression:       ptr("attribute_exists(#pk) AND #ttl > :now"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
+	if len(set) == 0 {
+		// Only deletions: nothing to check, and nothing a concurrent
+		// Update could push over the limits.
+		_, err := s.client.UpdateItem(ctx, in)
+		if isConditionFailed(err) {
+			return notFound(id)
+		}
+		if err != nil {
+			return wrap(err, "update %q", id)
+		}
+		return nil
+	}
+	names["#gen"], names["#ver"] = attrGen, attrVer
+	values[":one"] = num(1)
+	in.UpdateExpression = ptr(strings.TrimSpace(expr) + " ADD #ver :one")
+	for range maxUpdateAttempts {
 		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: connKey(id), ConsistentRead: ptr(true)})
 		if err != nil {
 			return wrap(err, "update %q", id)
@@ -341,22 +375,27 @@ func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]st
 		if _, err := merge("update", metadataOf(out.Item), metadata); err != nil {
 			return err
 		}
+		cond := "attribute_exists(#pk) AND #ttl > :now"
+		for _, a := range []struct{ name, value string }{{"#gen", ":gen"}, {"#ver", ":ver"}} {
+			if v, ok := out.Item[names[a.name]]; ok {
+				cond += " AND " + a.name + " = " + a.value
+				values[a.value] = v
+			} else {
+				cond += " AND attribute_not_exists(" + a.name + ")"
+				delete(values, a.value)
+			}
+		}
+		in.ConditionExpression = &cond
+		_, err = s.client.UpdateItem(ctx, in)
+		if isConditionFailed(err) {
+			continue // changed, removed or expired since the read: read again
+		}
+		if err != nil {
+			return wrap(err, "update %q", id)
+		}
+		return nil
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       connKey(id),
-		UpdateExpression:          ptr(strings.TrimSpace(expr)),
-		ConditionExpression:       ptr("attribute_exists(#pk) AND #ttl > :now"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	if isConditionFailed(err) {
-		return notFound(id)
-	}
-	if err != nil {
-		return wrap(err, "update %q", id)
-	}
-	return nil
+	return fmt.Errorf("connstore: update %q: the connection changed under %d attempts in a row (concurrent Updates)", id, maxUpdateAttempts)
 }
 
 // metadataOf returns the metadata of a connection item.
