@@ -18,7 +18,9 @@ import (
 
 // Run runs the contract tests as subtests of t. newStore returns an empty
 // store each time it is called; to exercise paging, give it a small page size
-// (at most 50: one test lists a channel of 250 members).
+// (at most 50: one test lists a channel of 250 members). Run it once for each
+// configuration that lays out data differently (for the DynamoDB store:
+// channels sharded and unsharded).
 func Run(t *testing.T, newStore func(t *testing.T) connstore.Store) {
 	tests := []struct {
 		name string
