@@ -54,8 +54,9 @@ type DynamoDBOptions struct {
 	// who joined before the channel was sharded are still listed), merging
 	// them into one stream. Values below 2 mean unsharded; above 1,000,
 	// 1,000. N may grow, never shrink, for a channel that has members:
-	// those in a dropped shard would no longer be listed. Default nil: no
-	// channel is sharded.
+	// those in a dropped shard would no longer be listed. Every process
+	// using the table must give the same N (it is called concurrently).
+	// Default nil: no channel is sharded.
 	ChannelShards func(channel string) int
 
 	// TTL is how long after it connected a connection's records expire if
