@@ -596,7 +596,7 @@ func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
 		// Joined before, on another partition (before the channel was
 		// sharded, or with fewer shards): delete that item, so that the
 		// connection is listed once.
-		if m := membershipOf(old, channel); m.pk != pk {
+		if m := membershipOf(old, channel); m.pk != pk && old[attrTok] != nil {
 			if err := s.deleteIfToken(ctx, memberKey(m.pk, id), old[attrTok]); err != nil {
 				return fail(err)
 			}
