@@ -45,7 +45,7 @@ bench-quota: deps
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 2s
 FUZZERS := registry.FuzzEvaluate registry.FuzzValid ws.FuzzHandler sender.FuzzResolveEndpoint \
-	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP \
+	local.FuzzParsePath local.FuzzFrameScanner grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP grip.FuzzNewPublisher \
 	cmd/lambdaws/internal/sam.FuzzParse
 .PHONY: $(FUZZERS)
 fuzz: $(FUZZERS)
