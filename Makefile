@@ -2,12 +2,12 @@
 #             integration tests included (LAMBDAWS_INTEGRATION=1 turns a missing
 #             component into a failure instead of a skip).
 # make bench  runs the benchmarks, then the side-by-side management-API
-#             benchmark (bench-peers); results go to BENCHMARKS.md by hand.
+#             benchmarks (bench-peers, bench-quota); results go to BENCHMARKS.md by hand.
 
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test check deps bench bench-peers fuzz
+.PHONY: test check deps bench bench-peers bench-quota fuzz
 
 test: deps check
 	LAMBDAWS_INTEGRATION=1 $(GO) test -race -timeout 20m ./...
@@ -24,11 +24,18 @@ deps:
 bench: deps
 	LAMBDAWS_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 	$(MAKE) bench-peers
+	$(MAKE) bench-quota
 
 # lambdaws Broadcast, the AWS JS SDK v3 Promise.all pattern and a boto3 loop,
 # each a process, against one HTTPS stand-in for the management API.
 bench-peers: deps
 	scripts/bench-peers.sh
+
+# Broadcast at the account's quota: lambdaws with and without pacing and the
+# JS SDK Promise.all pattern against a token-bucket stand-in (429 when empty),
+# then 1,000,000 streamed ids at 10,000 rps. Takes about 5 minutes.
+bench-quota: deps
+	scripts/bench-quota.sh
 
 # Fuzz every parser for FUZZTIME each (make test runs their seed corpora);
 # `make -k fuzz` runs the rest when one fails. Minimising each new input is
@@ -38,7 +45,7 @@ bench-peers: deps
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 2s
 FUZZERS := registry.FuzzEvaluate registry.FuzzValid ws.FuzzHandler sender.FuzzResolveEndpoint \
-	local.FuzzParsePath local.FuzzFrameScanner local.FuzzWildcardMatch grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP \
+	local.FuzzParsePath local.FuzzFrameScanner local.FuzzWildcardMatch grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP grip.FuzzNewPublisher \
 	cmd/lambdaws/internal/sam.FuzzParse
 .PHONY: $(FUZZERS)
 fuzz: $(FUZZERS)

@@ -1,6 +1,6 @@
 module github.com/lambdaws/lambdaws
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/aws/aws-lambda-go v1.54.0
@@ -12,6 +12,7 @@ require (
 	github.com/aws/smithy-go v1.28.8
 	github.com/coder/websocket v1.8.15
 	go.yaml.in/yaml/v3 v3.0.4
+	golang.org/x/time v0.14.0
 )
 
 require (

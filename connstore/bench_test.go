@@ -19,17 +19,21 @@ import (
 
 // BenchmarkDynamoDBMembers lists a channel of 1,000 and of 10,000 members
 // through the DynamoDB store against dynalite, page by page (the default page
-// size), and reports the peak heap in use above the baseline while listing.
-// The channel is filled with BatchWriteItem outside the timed part.
+// size), unsharded and over 8 shards (DynamoDBOptions.ChannelShards), and
+// reports the peak heap in use above the baseline while listing. The channel
+// is filled with BatchWriteItem outside the timed part.
 //
 //	go test -run '^$' -bench DynamoDBMembers -benchtime 5x ./connstore
 func BenchmarkDynamoDBMembers(b *testing.B) {
 	client := newClient(testenv.Dynalite(b))
-	for _, n := range []int{1_000, 10_000} {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
+	for _, c := range []struct{ n, shards int }{{1_000, 1}, {10_000, 1}, {10_000, 8}} {
+		b.Run(fmt.Sprintf("%d/shards=%d", c.n, c.shards), func(b *testing.B) {
+			n := c.n
 			table := newTable(b, client)
-			fillChannel(b, client, table, "big", n)
-			s := connstore.NewDynamoDB(client, table, nil)
+			s := connstore.NewDynamoDB(client, table, &connstore.DynamoDBOptions{
+				ChannelShards: func(string) int { return c.shards },
+			})
+			fillChannel(b, client, table, func(id string) string { return connstore.MemberPK(s, id, "big") }, n)
 
 			runtime.GC()
 			var base runtime.MemStats
@@ -67,9 +71,10 @@ func BenchmarkDynamoDBMembers(b *testing.B) {
 	}
 }
 
-// fillChannel writes n membership items of channel straight into the table,
-// as Join would, with BatchWriteItem on a few goroutines.
-func fillChannel(b *testing.B, client *dynamodb.Client, table, channel string, n int) {
+// fillChannel writes n membership items straight into the table, each at the
+// partition key pk gives it, as Join would, with BatchWriteItem on a few
+// goroutines.
+func fillChannel(b *testing.B, client *dynamodb.Client, table string, pk func(id string) string, n int) {
 	b.Helper()
 	start := time.Now()
 	ttl := strconv.FormatInt(time.Now().Add(2*time.Hour).Unix(), 10)
@@ -98,7 +103,7 @@ func fillChannel(b *testing.B, client *dynamodb.Client, table, channel string, n
 	for i := range n {
 		id := fmt.Sprintf("Lx%010dQ=", i) // as long as API Gateway's ids
 		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
-			"pk":  &types.AttributeValueMemberS{Value: "chan#" + channel},
+			"pk":  &types.AttributeValueMemberS{Value: pk(id)},
 			"sk":  &types.AttributeValueMemberS{Value: "conn#" + id},
 			"id":  &types.AttributeValueMemberS{Value: id},
 			"ttl": &types.AttributeValueMemberN{Value: ttl},

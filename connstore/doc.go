@@ -14,6 +14,10 @@
 //	snd.Broadcast(ctx, store.Members(ctx, "general"), msg, nil)
 //	store.Remove(ctx, req.ConnectionID) // $disconnect, and for gone connections
 //
+// A channel is one DynamoDB partition, about 1,000 joins and leaves a second;
+// DynamoDBOptions.ChannelShards spreads a big channel over several (SCHEMA.md,
+// and the README's "The store at scale" for when).
+//
 // Records whose $disconnect never came expire through DynamoDB's TTL, and are
 // skipped by reads once expired. Every store checks ids, channel names and
 // metadata against the same limits, DynamoDB's (see Store), and refuses what

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -42,6 +43,22 @@ type DynamoDBOptions struct {
 	// longer be listed.
 	Shards int
 
+	// ChannelShards, when not nil, returns the number of partitions the
+	// members of a channel are spread over (write sharding): a channel is
+	// one DynamoDB partition, which takes at most 1,000 writes (joins and
+	// leaves) per second, and a Members listing of it at most 3,000 reads
+	// per second (the README's "The store at scale" has the arithmetic).
+	// A member of a channel of N > 1 shards is written to the partition
+	// "chan<k>#"+channel, k a hash of its id modulo N, and Members queries
+	// the N partitions in parallel (and the unsharded one, so that members
+	// who joined before the channel was sharded are still listed), merging
+	// them into one stream. Values below 2 mean unsharded; above 1,000,
+	// 1,000. N may grow, never shrink, for a channel that has members:
+	// those in a dropped shard would no longer be listed. Every process
+	// using the table must give the same N (it is called concurrently).
+	// Default nil: no channel is sharded.
+	ChannelShards func(channel string) int
+
 	// TTL is how long after it connected a connection's records expire if
 	// they were never removed (its $disconnect never came). Default 2h15m:
 	// API Gateway closes connections after 2 hours.
@@ -58,8 +75,10 @@ const (
 	attrAt      = "at"  // connected at, Unix nanoseconds
 	attrGen     = "gen" // random per Add: tells a re-added id from the one a Join started with
 	attrTok     = "tok" // random per Join, on both membership items
+	attrVer     = "ver" // incremented by every Update that sets keys: its condition
 	attrChannel = "ch"
-	metaPrefix  = "m:" // metadata key k is stored as attribute "m:k"
+	attrCPK     = "cpk" // on a membership item on the connection's partition: the pk of its channel-side item, when sharded
+	metaPrefix  = "m:"  // metadata key k is stored as attribute "m:k"
 
 	connPrefix = "conn#"
 	chanPrefix = "chan#"
@@ -81,6 +100,7 @@ type DynamoDB struct {
 	table    string
 	pageSize int32
 	shards   int
+	chShards func(channel string) int
 	ttl      time.Duration
 	now      func() time.Time
 }
@@ -107,6 +127,7 @@ func NewDynamoDB(client DynamoDBAPI, table string, opts *DynamoDBOptions) *Dynam
 		if opts.TTL > 0 {
 			s.ttl = opts.TTL
 		}
+		s.chShards = opts.ChannelShards
 	}
 	return s
 }
@@ -128,10 +149,56 @@ func reverseKey(id, channel string) map[string]types.AttributeValue {
 	return key(connPrefix+id, chanPrefix+channel)
 }
 
-// memberKey is the membership item on the channel's partition, which Members
-// queries.
-func memberKey(id, channel string) map[string]types.AttributeValue {
-	return key(chanPrefix+channel, connPrefix+id)
+// memberKey is the membership item on the channel's partition pk (see
+// memberPK), which Members queries.
+func memberKey(pk, id string) map[string]types.AttributeValue {
+	return key(pk, connPrefix+id)
+}
+
+// maxChannelShards bounds DynamoDBOptions.ChannelShards.
+const maxChannelShards = 1000
+
+// channelShards returns the number of shards of channel, 1 when unsharded.
+func (s *DynamoDB) channelShards(channel string) int {
+	if s.chShards == nil {
+		return 1
+	}
+	return min(max(s.chShards(channel), 1), maxChannelShards)
+}
+
+// shardPK is the partition key of shard k of a sharded channel. It cannot
+// be an unsharded channel's "chan#NAME", nor another channel's shard, as
+// "chan#NAME#k" could ("#" may be in a channel's name).
+func shardPK(channel string, k int) string { return "chan" + strconv.Itoa(k) + "#" + channel }
+
+// memberPK returns the partition key of the item that makes id a member of
+// channel on the channel's side, where a Join writes it.
+func (s *DynamoDB) memberPK(id, channel string) string {
+	n := s.channelShards(channel)
+	if n == 1 {
+		return chanPrefix + channel
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return shardPK(channel, int(h.Sum32()%uint32(n)))
+}
+
+// membership is a channel a connection joined, read from the membership
+// item on the connection's partition.
+type membership struct {
+	channel string
+	pk      string // the channel-side item's partition key
+}
+
+// membershipOf returns the membership a connection-side membership item
+// (its sk, and cpk when it has one) records for channel. Items written
+// before sharding, or for an unsharded channel, have no cpk.
+func membershipOf(item map[string]types.AttributeValue, channel string) membership {
+	m := membership{channel: channel, pk: getS(item, attrCPK)}
+	if m.pk == "" {
+		m.pk = chanPrefix + channel
+	}
+	return m
 }
 
 func getS(item map[string]types.AttributeValue, name string) string {
@@ -198,11 +265,12 @@ func (s *DynamoDB) Add(ctx context.Context, id string, metadata map[string]strin
 // worst a channel item that expires first. It never creates an item that a
 // racing Leave or Remove deleted.
 func (s *DynamoDB) refreshMemberships(ctx context.Context, id string, ttl types.AttributeValue) error {
-	for channel, err := range s.channelsOf(ctx, id) {
+	for m, err := range s.memberships(ctx, id) {
 		if err != nil {
 			return wrap(err, "add %q: refresh its channels' TTL", id)
 		}
-		for _, key := range []map[string]types.AttributeValue{reverseKey(id, channel), memberKey(id, channel)} {
+		channel := m.channel
+		for _, key := range []map[string]types.AttributeValue{reverseKey(id, channel), memberKey(m.pk, id)} {
 			_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 				TableName:                 &s.table,
 				Key:                       key,
@@ -219,21 +287,25 @@ func (s *DynamoDB) refreshMemberships(ctx context.Context, id string, ttl types.
 	return nil
 }
 
-// channelsOf streams the channels of the connection's membership items
-// (expired or not), 100 at a time.
-func (s *DynamoDB) channelsOf(ctx context.Context, id string) iter.Seq2[string, error] {
+// memberships streams the connection's membership items (expired or not),
+// 100 at a time.
+func (s *DynamoDB) memberships(ctx context.Context, id string) iter.Seq2[membership, error] {
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		ConsistentRead:            ptr(true),
 		KeyConditionExpression:    ptr("#pk = :pk AND begins_with(#sk, :chan)"),
-		ProjectionExpression:      ptr("#sk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ProjectionExpression:      ptr("#sk, #cpk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK, "#cpk": attrCPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(connPrefix + id), ":chan": str(chanPrefix)},
 		Limit:                     ptr(int32(100)),
 	}
-	return func(yield func(string, error) bool) {
+	return func(yield func(membership, error) bool) {
 		for item, err := range s.query(ctx, in) {
-			if !yield(strings.TrimPrefix(getS(item, attrSK), chanPrefix), err) || err != nil {
+			if err != nil {
+				yield(membership{}, err)
+				return
+			}
+			if !yield(membershipOf(item, strings.TrimPrefix(getS(item, attrSK), chanPrefix)), nil) {
 				return
 			}
 		}
@@ -292,8 +364,18 @@ func (s *DynamoDB) expired(item map[string]types.AttributeValue) bool {
 	return ttl != 0 && ttl <= s.now().Unix()
 }
 
-// Update implements Store. When it sets a key, it first reads the
-// connection item, to check the metadata it would leave against the limits.
+// maxUpdateAttempts bounds the rounds of an Update that sets keys while
+// other Updates of the same connection keep changing it.
+const maxUpdateAttempts = 10
+
+// Update implements Store. When it sets a key, it reads the connection item,
+// checks the metadata it would leave against the limits, and writes under
+// the condition that the item is still the one it read (same `gen` and
+// `ver`; every such write increments `ver`). When a concurrent Update or Add
+// changed it in between, it reads again and checks again, so that two
+// Updates that each fit alone never leave metadata over the limits: the
+// later one fails with ErrInvalid. It gives up with an error after 10 such
+// rounds.
 func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]string) error {
 	if err := checkID("update", id); err != nil {
 		return err
@@ -330,7 +412,30 @@ func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]st
 		_, err := s.Get(ctx, id)
 		return err
 	}
-	if len(set) > 0 {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       connKey(id),
+		UpdateExpression:          ptr(strings.TrimSpace(expr)),
+		ConditionExpression:       ptr("attribute_exists(#pk) AND #ttl > :now"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
+	if len(set) == 0 {
+		// Only deletions: nothing to check, and nothing a concurrent
+		// Update could push over the limits.
+		_, err := s.client.UpdateItem(ctx, in)
+		if isConditionFailed(err) {
+			return notFound(id)
+		}
+		if err != nil {
+			return wrap(err, "update %q", id)
+		}
+		return nil
+	}
+	names["#gen"], names["#ver"] = attrGen, attrVer
+	values[":one"] = num(1)
+	in.UpdateExpression = ptr(strings.TrimSpace(expr) + " ADD #ver :one")
+	for range maxUpdateAttempts {
 		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: connKey(id), ConsistentRead: ptr(true)})
 		if err != nil {
 			return wrap(err, "update %q", id)
@@ -341,22 +446,27 @@ func (s *DynamoDB) Update(ctx context.Context, id string, metadata map[string]st
 		if _, err := merge("update", metadataOf(out.Item), metadata); err != nil {
 			return err
 		}
+		cond := "attribute_exists(#pk) AND #ttl > :now"
+		for _, a := range []struct{ name, value string }{{"#gen", ":gen"}, {"#ver", ":ver"}} {
+			if v, ok := out.Item[names[a.name]]; ok {
+				cond += " AND " + a.name + " = " + a.value
+				values[a.value] = v
+			} else {
+				cond += " AND attribute_not_exists(" + a.name + ")"
+				delete(values, a.value)
+			}
+		}
+		in.ConditionExpression = &cond
+		_, err = s.client.UpdateItem(ctx, in)
+		if isConditionFailed(err) {
+			continue // changed, removed or expired since the read: read again
+		}
+		if err != nil {
+			return wrap(err, "update %q", id)
+		}
+		return nil
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       connKey(id),
-		UpdateExpression:          ptr(strings.TrimSpace(expr)),
-		ConditionExpression:       ptr("attribute_exists(#pk) AND #ttl > :now"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	if isConditionFailed(err) {
-		return notFound(id)
-	}
-	if err != nil {
-		return wrap(err, "update %q", id)
-	}
-	return nil
+	return fmt.Errorf("connstore: update %q: the connection changed under %d attempts in a row (concurrent Updates)", id, maxUpdateAttempts)
 }
 
 // metadataOf returns the metadata of a connection item.
@@ -383,12 +493,12 @@ func (s *DynamoDB) Remove(ctx context.Context, id string) error {
 	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id)}); err != nil {
 		return wrap(err, "remove %q", id)
 	}
-	var channels []string
-	for channel, err := range s.channelsOf(ctx, id) {
+	var channels []membership
+	for m, err := range s.memberships(ctx, id) {
 		if err != nil {
 			return wrap(err, "remove %q", id)
 		}
-		channels = append(channels, channel)
+		channels = append(channels, m)
 		if len(channels) == 100 {
 			if err := s.removeMemberships(ctx, id, channels); err != nil {
 				return err
@@ -399,14 +509,14 @@ func (s *DynamoDB) Remove(ctx context.Context, id string) error {
 	return s.removeMemberships(ctx, id, channels)
 }
 
-func (s *DynamoDB) removeMemberships(ctx context.Context, id string, channels []string) error {
+func (s *DynamoDB) removeMemberships(ctx context.Context, id string, channels []membership) error {
 	if len(channels) == 0 {
 		return nil
 	}
 	var members, reverse []types.WriteRequest
-	for _, ch := range channels {
-		members = append(members, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: memberKey(id, ch)}})
-		reverse = append(reverse, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: reverseKey(id, ch)}})
+	for _, m := range channels {
+		members = append(members, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: memberKey(m.pk, id)}})
+		reverse = append(reverse, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: reverseKey(id, m.channel)}})
 	}
 	if err := s.batchWrite(ctx, members); err != nil {
 		return wrap(err, "remove %q from its channels", id)
@@ -469,15 +579,30 @@ func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
 		return notFound(id)
 	}
 	gen, ttl, tok := getS(conn, attrGen), conn[attrTTL], str(token())
+	pk := s.memberPK(id, channel)
 
 	rev := reverseKey(id, channel)
 	rev[attrChannel] = str(channel)
 	rev[attrTTL] = ttl
 	rev[attrTok] = tok
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: rev}); err != nil {
+	if pk != chanPrefix+channel {
+		rev[attrCPK] = str(pk)
+	}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: rev, ReturnValues: types.ReturnValueAllOld})
+	if err != nil {
 		return fail(err)
 	}
-	member := memberKey(id, channel)
+	if old := out.Attributes; len(old) > 0 {
+		// Joined before, on another partition (before the channel was
+		// sharded, or with fewer shards): delete that item, so that the
+		// connection is listed once.
+		if m := membershipOf(old, channel); m.pk != pk && old[attrTok] != nil {
+			if err := s.deleteIfToken(ctx, memberKey(m.pk, id), old[attrTok]); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	member := memberKey(pk, id)
 	member[attrID] = str(id)
 	member[attrTTL] = ttl
 	member[attrTok] = tok
@@ -490,7 +615,7 @@ func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
 		return fail(err)
 	}
 	if conn == nil || getS(conn, attrGen) != gen { // removed (or removed and added again) meanwhile
-		if err := s.deleteIfToken(ctx, memberKey(id, channel), tok); err != nil {
+		if err := s.deleteIfToken(ctx, memberKey(pk, id), tok); err != nil {
 			return fail(err)
 		}
 		if err := s.deleteIfToken(ctx, reverseKey(id, channel), tok); err != nil {
@@ -503,7 +628,7 @@ func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
 		return fail(err)
 	}
 	if rev == nil { // a Leave ran meanwhile: it comes after this Join
-		if err := s.deleteIfToken(ctx, memberKey(id, channel), tok); err != nil {
+		if err := s.deleteIfToken(ctx, memberKey(pk, id), tok); err != nil {
 			return fail(err)
 		}
 	}
@@ -520,7 +645,22 @@ func (s *DynamoDB) Leave(ctx context.Context, id, channel string) error {
 		return err
 	}
 	fail := func(err error) error { return wrap(err, "leave %q from %q", id, channel) }
-	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: memberKey(id, channel)}); err != nil {
+	pk := chanPrefix + channel
+	if s.channelShards(channel) > 1 {
+		// The channel-side item is where the Join wrote it, which the
+		// connection-side item says (a Join before the channel was sharded,
+		// or had fewer shards, wrote it elsewhere).
+		rev, err := s.getItem(ctx, reverseKey(id, channel), attrSK, attrCPK)
+		if err != nil {
+			return fail(err)
+		}
+		if rev != nil {
+			pk = membershipOf(rev, channel).pk
+		} else {
+			pk = s.memberPK(id, channel)
+		}
+	}
+	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: memberKey(pk, id)}); err != nil {
 		return fail(err)
 	}
 	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -532,7 +672,7 @@ func (s *DynamoDB) Leave(ctx context.Context, id, channel string) error {
 		return fail(err)
 	}
 	if tok, ok := out.Attributes[attrTok]; ok {
-		if err := s.deleteIfToken(ctx, memberKey(id, channel), tok); err != nil {
+		if err := s.deleteIfToken(ctx, memberKey(membershipOf(out.Attributes, channel).pk, id), tok); err != nil {
 			return fail(err)
 		}
 	}
@@ -579,18 +719,76 @@ func (s *DynamoDB) deleteIfToken(ctx context.Context, key map[string]types.Attri
 }
 
 // Members implements Store: a Query of the channel's partition, PageSize
-// items at a time, in connection id order.
+// items at a time, in connection id order. A sharded channel (see
+// DynamoDBOptions.ChannelShards) is a Query of each shard's partition and of
+// the unsharded one, run in parallel and merged as they arrive, in no
+// particular order; the stream then holds up to a page per partition.
 func (s *DynamoDB) Members(ctx context.Context, channel string) iter.Seq2[string, error] {
 	if err := checkName("members", "channel name", channel, maxChannel); err != nil {
 		return errSeq(err)
 	}
+	pks := []string{chanPrefix + channel}
+	if n := s.channelShards(channel); n > 1 {
+		for k := range n {
+			pks = append(pks, shardPK(channel, k))
+		}
+	}
+	return func(yield func(string, error) bool) {
+		if len(pks) == 1 {
+			for id, err := range s.members(ctx, channel, pks[0]) {
+				if !yield(id, err) || err != nil {
+					return
+				}
+			}
+			return
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		type result struct {
+			id  string
+			err error
+		}
+		results := make(chan result)
+		var wg sync.WaitGroup
+		for _, pk := range pks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id, err := range s.members(ctx, channel, pk) {
+					select {
+					case results <- result{id, err}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+		}
+		go func() {
+			wg.Wait()
+			close(results)
+		}()
+		defer func() {
+			cancel()
+			for range results { // until every query has stopped
+			}
+		}()
+		for r := range results {
+			if !yield(r.id, r.err) || r.err != nil {
+				return
+			}
+		}
+	}
+}
+
+// members streams the ids of the unexpired membership items of channel on
+// partition pk, and ends with an error if listing fails.
+func (s *DynamoDB) members(ctx context.Context, channel, pk string) iter.Seq2[string, error] {
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		ConsistentRead:            ptr(true),
 		KeyConditionExpression:    ptr("#pk = :pk"),
 		ProjectionExpression:      ptr("#id, #ttl"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#id": attrID, "#ttl": attrTTL},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(chanPrefix + channel)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
 		Limit:                     &s.pageSize,
 	}
 	return func(yield func(string, error) bool) {

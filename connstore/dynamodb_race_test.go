@@ -315,3 +315,59 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestDynamoDBConcurrentUpdates: two Updates that each fit the limits alone
+// but not together, both reading the connection before either writes. One
+// succeeds; the other reads again and fails with ErrInvalid, and the stored
+// metadata stays within the limits (100 keys).
+func TestDynamoDBConcurrentUpdates(t *testing.T) {
+	ctx := t.Context()
+	client := newClient(testenv.Dynalite(t))
+	table := newTable(t, client)
+	must(t, connstore.NewDynamoDB(client, table, nil).Add(ctx, "a", nil))
+
+	// UpdateItem calls wait until both Updates have read the item.
+	var mu sync.Mutex
+	reads, bothRead := 0, make(chan struct{})
+	hooked := &hookClient{DynamoDBAPI: client, before: func(_ int, op string) error {
+		switch op {
+		case "GetItem":
+			mu.Lock()
+			if reads++; reads == 2 {
+				close(bothRead)
+			}
+			mu.Unlock()
+		case "UpdateItem":
+			<-bothRead
+		}
+		return nil
+	}}
+	s := connstore.NewDynamoDB(hooked, table, nil)
+	errs := make(chan error, 2)
+	for _, prefix := range []string{"x", "y"} {
+		md := map[string]string{}
+		for i := range 60 {
+			md[fmt.Sprintf("%s%02d", prefix, i)] = "v"
+		}
+		go func() { errs <- s.Update(ctx, "a", md) }()
+	}
+	var failed int
+	for range 2 {
+		if err := <-errs; err != nil {
+			failed++
+			if !errors.Is(err, connstore.ErrInvalid) {
+				t.Errorf("Update: %v, want ErrInvalid", err)
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d of the 2 Updates failed, want 1", failed)
+	}
+	c, err := s.Get(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Metadata) != 60 {
+		t.Errorf("%d metadata keys stored, want the 60 of one Update (the limit is 100)", len(c.Metadata))
+	}
+}

@@ -49,10 +49,91 @@ func newTable(t testing.TB, client *dynamodb.Client) string {
 func TestDynamoDB(t *testing.T) {
 	endpoint := testenv.Dynalite(t)
 	client := newClient(endpoint)
-	storetest.Run(t, func(t *testing.T) connstore.Store {
-		// A small page size, so that every listing crosses pages.
-		return connstore.NewDynamoDB(client, newTable(t, client), &connstore.DynamoDBOptions{PageSize: 7, Shards: 3})
+	t.Run("Unsharded", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) connstore.Store {
+			// A small page size, so that every listing crosses pages.
+			return connstore.NewDynamoDB(client, newTable(t, client), &connstore.DynamoDBOptions{PageSize: 7, Shards: 3})
+		})
 	})
+	t.Run("ChannelShards", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) connstore.Store {
+			return connstore.NewDynamoDB(client, newTable(t, client), &connstore.DynamoDBOptions{
+				PageSize: 7, Shards: 3, ChannelShards: func(string) int { return 4 },
+			})
+		})
+	})
+}
+
+// TestDynamoDBShardingMigration: a channel sharded after members joined it
+// unsharded still lists them, once each, as it lists the ones who join after;
+// an old member who joins again moves to its shard, and Leave and Remove
+// delete old and new members' items alike, leaving nothing behind. Growing
+// the shard count works the same way.
+func TestDynamoDBShardingMigration(t *testing.T) {
+	ctx := t.Context()
+	client := newClient(testenv.Dynalite(t))
+	table := newTable(t, client)
+	shards := 1
+	opts := &connstore.DynamoDBOptions{PageSize: 3, ChannelShards: func(ch string) int {
+		if ch == "big" {
+			return shards
+		}
+		return 1
+	}}
+	s := connstore.NewDynamoDB(client, table, opts)
+	var want []string
+	add := func(n int) {
+		for range n {
+			id := fmt.Sprintf("c%02d", len(want))
+			must(t, s.Add(ctx, id, nil))
+			must(t, s.Join(ctx, id, "big"))
+			must(t, s.Join(ctx, id, "small"))
+			want = append(want, id)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, ch := range []string{"big", "small"} {
+			var got []string
+			for id, err := range s.Members(ctx, ch) {
+				must(t, err)
+				got = append(got, id)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: Members(%s) = %q, want %q", when, ch, got, want)
+			}
+		}
+	}
+	add(10)
+	check("unsharded")
+	for _, n := range []int{4, 7} {
+		shards = n
+		check(fmt.Sprintf("after sharding into %d", n))
+		add(10)
+		check(fmt.Sprintf("with %d shards, after 10 more joined", n))
+		// Every member joins again: each is then on its shard, listed once.
+		for _, id := range want {
+			must(t, s.Join(ctx, id, "big"))
+		}
+		check(fmt.Sprintf("with %d shards, after everyone joined again", n))
+	}
+	// With the shards grown again, members (on shards of 7) leave or are
+	// removed: no item of theirs is left.
+	shards = 9
+	check("after growing to 9 shards")
+	for i, id := range want {
+		if i%2 == 0 {
+			must(t, s.Leave(ctx, id, "big"))
+			must(t, s.Leave(ctx, id, "small"))
+		}
+		must(t, s.Remove(ctx, id))
+	}
+	want = nil
+	check("after every member left")
+	if left := items(t, client, table); len(left) != 0 {
+		t.Errorf("items left: %q", left)
+	}
 }
 
 func TestCreateTableTwice(t *testing.T) {

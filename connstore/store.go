@@ -44,7 +44,8 @@ const (
 // against the metadata it would leave).
 //
 // The streams returned by Members and Connections page underneath: they hold
-// at most one page in memory, stop as soon as the caller breaks out of the
+// at most one page in memory (one per partition for a channel sharded with
+// DynamoDBOptions.ChannelShards), stop as soon as the caller breaks out of the
 // loop, and yield a single non-nil error (with an empty id) as their last
 // element when listing fails. Their order is unspecified.
 type Store interface {

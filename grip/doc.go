@@ -45,9 +45,11 @@
 // subscriptions carry it, the connection's "user" session meta is its id, and
 // the item's "sender" meta is except. A subscription is active a moment after
 // the response that made it (tens of milliseconds in Pushpin), not at once.
-// Channel c is the proxy channel "chan-c" (after Options.Prefix), apart from
-// the connections' own "conn-<id>": no channel name a client picks reads,
-// writes to or closes another connection.
+// Channel c is the proxy channel "c" (after Options.Prefix), the name any
+// other GRIP publisher (js-grip, Django, a Fanout client) publishes to.
+// Names beginning with "conn-", the connections' own channels, fail with
+// ErrInvalid: no channel name a client picks reads, writes to or closes
+// another connection.
 //
 // # Meta
 //

@@ -30,3 +30,9 @@ func (e event) CloseCode() (int, string) { return e.closeCode() }
 func (k *Key) Verify(token, iss string, now time.Time) error { return k.verify(token, iss, now) }
 
 func HS256(secret []byte) *Key { return &Key{secret: secret} }
+
+// EmptySecret reports whether p would sign or verify with an empty secret.
+func (p *Publisher) EmptySecret() bool {
+	return p.jwtKey != nil && len(p.jwtKey) == 0 ||
+		p.verify != nil && p.verify.pub == nil && len(p.verify.secret) == 0
+}

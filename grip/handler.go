@@ -45,9 +45,9 @@ type Options struct {
 
 	// Prefix is prepended to every channel name the Handler subscribes and
 	// publishes to: a connection's own channel is Prefix+"conn-"+connectionID
-	// and a ws.Channels channel c is Prefix+"chan-"+c, so the two never meet.
-	// Default GRIP_PREFIX. Do not combine with the proxy route's prefix=
-	// option.
+	// and a ws.Channels channel c is Prefix+c, the name other GRIP publishers
+	// use (c may not begin with "conn-"). Default GRIP_PREFIX. Do not combine
+	// with the proxy route's prefix= option.
 	Prefix string
 
 	// TrustedHops is the number of proxies in front of the Handler, the GRIP
@@ -91,7 +91,8 @@ type Handler struct {
 // handlers of r send through the proxy; when r.Sender is nil, New sets it to
 // the Handler's ws.Sender, so that code outside a request (a worker) sends
 // through the proxy too with ws.ContextWithSender(ctx, r.Sender). New fails
-// when GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed.
+// when GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed, and for
+// an empty key.
 func New(r *ws.Router, opts *Options) (*Handler, error) {
 	if r == nil {
 		r = ws.DefaultRouter
@@ -120,6 +121,10 @@ func New(r *ws.Router, opts *Options) (*Handler, error) {
 			h.key = h.pub.verify
 		}
 	}
+	if h.key != nil && h.key.pub == nil && len(h.key.secret) == 0 {
+		// A Key{} zero value: HMAC with an empty secret, which anyone can sign.
+		return nil, errors.New("grip: empty verification key (make one with ParseKey)")
+	}
 	if h.iss == "" {
 		h.iss = os.Getenv("GRIP_VERIFY_ISS")
 		if h.iss == "" && h.pub != nil {
@@ -142,15 +147,27 @@ func (h *Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// connNamespace begins the name of every connection's own channel (after
+// Options.Prefix). ws.Channels channel names may not begin with it.
+const connNamespace = "conn-"
+
 // ConnectionChannel returns the channel each connection is subscribed to at
-// OPEN, through which the Handler reaches it from anywhere.
+// OPEN, through which the Handler reaches it from anywhere:
+// Prefix+"conn-"+connectionID.
 func (h *Handler) ConnectionChannel(connectionID string) string {
-	return h.opts.Prefix + "conn-" + connectionID
+	return h.opts.Prefix + connNamespace + connectionID
 }
 
-// channel returns the proxy channel of the ws.Channels channel name: in a
-// namespace of its own, apart from the connections' channels.
-func (h *Handler) channel(name string) string { return h.opts.Prefix + "chan-" + name }
+// channel returns the proxy channel of the ws.Channels channel name,
+// Prefix+name as every other GRIP publisher names it. It fails with
+// ErrInvalid for "" and for names in the connections' namespace, so that no
+// name a client picks reads, writes to or closes another connection.
+func (h *Handler) channel(op, name string) (string, error) {
+	if name == "" || strings.HasPrefix(name, connNamespace) {
+		return "", fmt.Errorf("%w: %s of channel %q: channel names beginning with %q are reserved for the connections' own channels", ErrInvalid, op, name, connNamespace)
+	}
+	return h.opts.Prefix + name, nil
+}
 
 // Serve serves the proxy's requests on ln until ctx is done, then shuts down
 // gracefully, giving requests in flight 5 s to finish. It returns nil after a
@@ -199,9 +216,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing Connection-Id", http.StatusBadRequest)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxBody {
+		// Never serve a cut body: a cut on an event boundary would parse,
+		// and the events after it (a CLOSE, a DISCONNECT) would be lost.
+		h.logger().WarnContext(r.Context(), "grip: request body too large", "limit", maxBody, "connection_id", cid)
+		http.Error(w, fmt.Sprintf("request body over %d bytes", maxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
 	evs, err := decodeEvents(body)
@@ -212,6 +236,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.serve(w, r, cid, evs)
 }
+
+// maxBody is the largest WebSocket-over-HTTP request body a Handler reads
+// (4 MiB); a larger one is answered 413. Pushpin sends at most about 1 MB.
+const maxBody = 4 << 20
 
 func isWOH(r *http.Request) bool {
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")

@@ -557,6 +557,42 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// TestBodyLimit: a body of 4 MiB is served; one byte more is refused with
+// 413 before any handler runs, never cut (a cut on an event boundary parses,
+// and the DISCONNECT after it would be lost).
+func TestBodyLimit(t *testing.T) {
+	var messages, disconnects int
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { messages++; return nil })
+	r.OnDisconnect(func(ctx context.Context, req *ws.Request) error { disconnects++; return nil })
+	h, _ := newHandler(t, r, nil)
+	const limit = 4 << 20
+	// "TEXT <6 hex digits>\r\n" + content + "\r\n" is exactly 4 MiB.
+	full := grip.EncodeEvents(grip.Event{Type: grip.Text, Content: []byte(strings.Repeat("x", limit-15))})
+	if len(full) != limit {
+		t.Fatalf("test body is %d bytes, want %d", len(full), limit)
+	}
+	serve := func(body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", grip.ContentType)
+		req.Header.Set("Connection-Id", "c")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := serve(full); rec.Code != 200 || messages != 1 {
+		t.Errorf("body of exactly 4 MiB: status %d, %d messages; want 200 and 1", rec.Code, messages)
+	}
+	messages = 0
+	over := append(full, grip.EncodeEvents(grip.Event{Type: grip.Disconnect})...)
+	if rec := serve(over); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over 4 MiB: status %d, want 413", rec.Code)
+	}
+	if messages != 0 || disconnects != 0 {
+		t.Errorf("body over 4 MiB: %d messages and %d disconnects served, want none", messages, disconnects)
+	}
+}
+
 func TestGripSig(t *testing.T) {
 	r := ws.NewRouter()
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
@@ -671,19 +707,19 @@ func TestSendToOthers(t *testing.T) {
 	h, fp := newHandler(t, r, &grip.Options{Prefix: "app-"})
 	ch = h.Channels()
 	_, evs := post(t, h, "me", "/", nil, grip.Event{Type: grip.Open})
-	if got := eventStrings(evs); len(got) != 4 || got[3] != `TEXT c:{"channel":"app-chan-room","filters":["skip-self"],"type":"subscribe"}` || got[2] != `TEXT c:{"channel":"app-conn-me","type":"subscribe"}` {
+	if got := eventStrings(evs); len(got) != 4 || got[3] != `TEXT c:{"channel":"app-room","filters":["skip-self"],"type":"subscribe"}` || got[2] != `TEXT c:{"channel":"app-conn-me","type":"subscribe"}` {
 		t.Errorf("OPEN answered %q", got)
 	}
 	resp, evs := post(t, h, "me", "/", map[string]string{"User-Agent": "ua"}, text("go"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if got := eventStrings(evs); !equalStrings(got, []string{"TEXT m:all", `TEXT c:{"channel":"app-chan-room","type":"unsubscribe"}`}) {
+	if got := eventStrings(evs); !equalStrings(got, []string{"TEXT m:all", `TEXT c:{"channel":"app-room","type":"unsubscribe"}`}) {
 		t.Errorf("answered %q", got)
 	}
 	want := []string{
 		`{"channel":"app-conn-other","formats":{"ws-message":{"content":"hi other"}}}`,
-		`{"channel":"app-chan-room","formats":{"ws-message":{"content":"{\"n\":1}"}},"meta":{"sender":"me"}}`,
+		`{"channel":"app-room","formats":{"ws-message":{"content":"{\"n\":1}"}},"meta":{"sender":"me"}}`,
 		`{"channel":"app-conn-other","formats":{"ws-message":{"action":"close","code":1000}}}`,
 		`{"channel":"app-conn-a","formats":{"ws-message":{"content":"all"}}}`,
 		`{"channel":"app-conn-b","formats":{"ws-message":{"content":"all"}}}`,
@@ -702,36 +738,71 @@ func TestSendToOthers(t *testing.T) {
 	}
 }
 
-// TestChannelNamespace: a ws.Channels channel is never a connection's own
-// channel, whatever its name: joining "conn-<victim>" does not subscribe to
-// the victim's channel, and publishing to it does not reach the victim.
+// TestChannelNamespace: a ws.Channels channel is the proxy channel
+// Prefix+name, as other GRIP publishers name it, and names in the
+// connections' namespace are refused with ErrInvalid: joining or publishing
+// to "conn-<victim>" neither subscribes to nor publishes into the victim's
+// own channel.
 func TestChannelNamespace(t *testing.T) {
 	var ch ws.Channels
+	var errs []error
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
-		if err := ch.Join(ctx, req.ConnectionID, string(req.Body)); err != nil {
-			return err
-		}
-		return ch.Publish(ctx, string(req.Body), "forged", "")
+		name := string(req.Body)
+		errs = append(errs, ch.Join(ctx, req.ConnectionID, name), ch.Publish(ctx, name, "hi", ""), ch.Leave(ctx, req.ConnectionID, name))
+		return nil
 	})
 	for _, prefix := range []string{"", "app-"} {
 		h, fp := newHandler(t, r, &grip.Options{Prefix: prefix})
 		ch = h.Channels()
 		victim := h.ConnectionChannel("victim")
-		_, evs := post(t, h, "attacker", "/", nil, text(strings.TrimPrefix(victim, prefix)), text(victim))
-		for _, e := range eventStrings(evs) {
-			if strings.Contains(e, `"channel":"`+victim+`"`) {
-				t.Errorf("prefix %q: attacker subscribed to the victim's channel: %s", prefix, e)
+		errs = nil
+		_, evs := post(t, h, "attacker", "/", nil, text(strings.TrimPrefix(victim, prefix)), text(""))
+		for i, err := range errs {
+			if !errors.Is(err, grip.ErrInvalid) {
+				t.Errorf("prefix %q: call %d on a reserved or empty name: %v, want ErrInvalid", prefix, i, err)
 			}
 		}
-		for _, p := range fp.published() {
-			if strings.Contains(p, `"channel":"`+victim+`"`) {
-				t.Errorf("prefix %q: published into the victim's channel: %s", prefix, p)
+		if len(evs) != 0 || len(fp.published()) != 0 {
+			t.Errorf("prefix %q: %q answered, %q published; want nothing", prefix, eventStrings(evs), fp.published())
+		}
+
+		errs = nil
+		_, evs = post(t, h, "member", "/", nil, text("room"), text("conn"), text("chan-x"))
+		for _, err := range errs {
+			if err != nil {
+				t.Errorf("prefix %q: %v", prefix, err)
 			}
 		}
-		if len(evs) != 2 || len(fp.published()) != 2 {
-			t.Errorf("prefix %q: %q answered, %q published; want 2 of each", prefix, eventStrings(evs), fp.published())
+		var want, wantPub []string
+		for _, name := range []string{"room", "conn", "chan-x"} {
+			want = append(want,
+				`TEXT c:{"channel":"`+prefix+name+`","filters":["skip-self"],"type":"subscribe"}`,
+				`TEXT c:{"channel":"`+prefix+name+`","type":"unsubscribe"}`)
+			wantPub = append(wantPub, `{"channel":"`+prefix+name+`","formats":{"ws-message":{"content":"hi"}}}`)
 		}
+		if got := eventStrings(evs); !equalStrings(got, want) {
+			t.Errorf("prefix %q: answered\n%q\nwant\n%q", prefix, got, want)
+		}
+		if got := fp.published(); !equalStrings(got, wantPub) {
+			t.Errorf("prefix %q: published\n%q\nwant\n%q", prefix, got, wantPub)
+		}
+	}
+}
+
+// TestEmptyKey: New refuses a verification key with an empty secret (a Key
+// zero value, or GRIP_URL's key=base64: as an unset variable gives it)
+// instead of verifying Grip-Sig with an empty HMAC secret, which anyone can
+// sign.
+func TestEmptyKey(t *testing.T) {
+	t.Setenv("GRIP_VERIFY_KEY", "")
+	t.Setenv("GRIP_URL", "")
+	if _, err := grip.New(ws.NewRouter(), &grip.Options{Key: &grip.Key{}}); err == nil {
+		t.Error("New with Options.Key = &grip.Key{}: no error")
+	}
+	t.Setenv("GRIP_URL", "http://127.0.0.1:5561/?iss=realm&key=base64:")
+	if _, err := grip.New(ws.NewRouter(), nil); err == nil {
+		t.Error("New with GRIP_URL key=base64:: no error")
 	}
 }
 

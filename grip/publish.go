@@ -37,10 +37,11 @@ type Publisher struct {
 //	https://api.fastly.com/service/S?key=TOKEN&verify-iss=fastly:S  static bearer (Fastly Fanout)
 //
 // The control URI is the URL without the iss, key, verify-iss and verify-key
-// parameters and without a trailing slash; publishes go to
+// parameters, a fragment and a trailing slash; publishes go to
 // control URI + "/publish/". verify-key (or key together with iss) and
 // verify-iss configure Grip-Sig verification for a [Handler] that uses this
-// URL.
+// URL. An empty key or verify-key (key=, key=base64:) is an error, never an
+// empty secret.
 func NewPublisher(gripURL string) (*Publisher, error) {
 	u, err := url.Parse(gripURL)
 	if err != nil {
@@ -51,37 +52,39 @@ func NewPublisher(gripURL string) (*Publisher, error) {
 	}
 	q := u.Query()
 	p := &Publisher{iss: q.Get("iss"), verifyIs: q.Get("verify-iss")}
-	if key := q.Get("key"); key != "" {
-		if p.iss != "" {
-			if strings.HasPrefix(key, "base64:") {
-				if p.jwtKey, err = base64.StdEncoding.DecodeString(key[len("base64:"):]); err != nil {
-					return nil, fmt.Errorf("grip: GRIP_URL: key: bad base64: %w", err)
-				}
-			} else {
-				p.jwtKey = []byte(key)
+	if q.Has("key") {
+		key := q.Get("key")
+		if p.iss != "" && strings.HasPrefix(key, "base64:") {
+			if p.jwtKey, err = base64.StdEncoding.DecodeString(key[len("base64:"):]); err != nil {
+				return nil, fmt.Errorf("grip: GRIP_URL: key: bad base64: %w", err)
 			}
+		} else {
+			p.jwtKey = []byte(key)
+		}
+		// An empty key (what an unset variable gives: key=, key=base64:)
+		// would sign and verify with an empty HMAC secret, which anyone
+		// can do.
+		if len(p.jwtKey) == 0 {
+			return nil, fmt.Errorf("grip: GRIP_URL %q: empty key", redact(u))
+		}
+		if p.iss != "" {
 			p.verify = &Key{secret: p.jwtKey}
 		} else {
-			p.bearer = key
+			p.bearer, p.jwtKey = key, nil
 		}
 	}
-	if vk := q.Get("verify-key"); vk != "" {
-		if p.verify, err = ParseKey(vk); err != nil {
-			return nil, err
+	if q.Has("verify-key") {
+		if p.verify, err = ParseKey(q.Get("verify-key")); err != nil {
+			return nil, fmt.Errorf("grip: GRIP_URL %q: verify-key: %w", redact(u), err)
 		}
 	}
 	for _, k := range []string{"iss", "key", "verify-iss", "verify-key"} {
 		q.Del(k)
 	}
 	u.RawQuery = q.Encode()
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/publish/"
+	u.RawPath, u.Fragment, u.RawFragment = "", "", ""
 	p.endpoint = u.String()
-	if i := strings.IndexByte(p.endpoint, '?'); i >= 0 {
-		p.endpoint = p.endpoint[:i] + "/publish/" + p.endpoint[i:]
-	} else {
-		p.endpoint += "/publish/"
-	}
 	return p, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,10 @@ func TestNewPublisher(t *testing.T) {
 			t.Errorf("NewPublisher(%q).URL() = %q, want %q", tc.in, p.URL(), tc.url)
 		}
 	}
-	for _, bad := range []string{"", "localhost:5561", "ftp://x/", "http://h/?iss=r&key=base64:!!"} {
+	for _, bad := range []string{"", "localhost:5561", "ftp://x/", "http://h/?iss=r&key=base64:!!",
+		// Empty keys, as an unset variable gives them: never an empty secret.
+		"http://h/?iss=R&key=base64:", "http://h/?iss=R&key=", "http://h/?key=", "http://h/?verify-key=", "http://h/?verify-key=base64:",
+	} {
 		if _, err := grip.NewPublisher(bad); err == nil {
 			t.Errorf("NewPublisher(%q): no error", bad)
 		}
@@ -114,4 +118,29 @@ func TestHold(t *testing.T) {
 	if h.Get("Grip-Hold") != "response" || h.Get("Grip-Timeout") != "30" || h.Get("Grip-Keep-Alive") != "ping; format=raw" {
 		t.Errorf("response hold headers %v", h)
 	}
+}
+
+// FuzzNewPublisher: any GRIP_URL gives an error or a Publisher whose publish
+// URL parses, and never one that signs or verifies with an empty secret.
+func FuzzNewPublisher(f *testing.F) {
+	for _, s := range []string{
+		"http://localhost:5561/", "https://api.fanout.io/realm/R?iss=R&key=base64:a2V5",
+		"https://api.fastly.com/service/S?key=TOKEN&verify-iss=fastly:S", "http://h/?iss=R&key=base64:",
+		"http://h/?iss=R&key=base64:%3D%3D", "http://h/?verify-key=%20", "http://h/?key=&key=x", "http://h/p%2F?x=1#f",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := grip.NewPublisher(s)
+		if err != nil {
+			return
+		}
+		if p.EmptySecret() {
+			t.Fatalf("NewPublisher(%q): a Publisher with an empty secret", s)
+		}
+		u, err := url.Parse(p.URL())
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(u.Path, "/publish/") {
+			t.Fatalf("NewPublisher(%q).URL() = %q: %v", s, p.URL(), err)
+		}
+	})
 }

@@ -18,6 +18,11 @@ import (
 // Handler has no Publisher: set GRIP_URL.
 var ErrNoPublisher = errors.New("grip: no publisher: set GRIP_URL (Pushpin: http://localhost:5561/) or Options.Publisher")
 
+// ErrInvalid is returned (wrapped) by Channels' Join, Leave and Publish for
+// a channel name that is empty or begins with "conn-", the namespace of the
+// connections' own channels.
+var ErrInvalid = errors.New("grip: invalid channel name")
+
 // ErrUnsupported is returned for operations the GRIP protocol has no way to
 // do: Info about a connection other than the one being served, and Join or
 // Leave of a channel for another connection.
@@ -190,10 +195,11 @@ func (s *gripSender) Broadcast(ctx context.Context, ids iter.Seq2[string, error]
 // once that response is written, they fail with ErrUnsupported. Leave during $disconnect does nothing: the proxy
 // drops a closed connection's subscriptions.
 //
-// Channel c is the proxy channel Prefix+"chan-"+c, and a connection's own
-// channel is Prefix+"conn-"+id (ConnectionChannel): whatever name a client
-// chooses, joining or publishing to a channel never reaches another
-// connection's own channel.
+// Channel c is the proxy channel Prefix+c, the name other GRIP publishers
+// (js-grip, Django, Fanout's clients) publish to. A connection's own channel
+// is Prefix+"conn-"+id (ConnectionChannel), and names beginning with "conn-"
+// fail with ErrInvalid: whatever name a client chooses, joining or
+// publishing to a channel never reaches another connection's own channel.
 //
 // Publish honours except with Pushpin's skip-self filter: every
 // subscription made by Join carries it, every connection's "user" session
@@ -204,33 +210,45 @@ func (h *Handler) Channels() ws.Channels { return gripChannels{h} }
 type gripChannels struct{ h *Handler }
 
 func (g gripChannels) Join(ctx context.Context, id, channel string) error {
+	name, err := g.h.channel("Join", channel)
+	if err != nil {
+		return err
+	}
 	c := current(ctx, id)
 	if c == nil {
 		return fmt.Errorf("%w: Join of connection %s to %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": g.h.channel(channel), "filters": []string{"skip-self"}})) {
+	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "subscribe", "channel": name, "filters": []string{"skip-self"}})) {
 		return errAnswered("Join of "+strconv.Quote(channel), id)
 	}
 	return nil
 }
 
 func (g gripChannels) Leave(ctx context.Context, id, channel string) error {
+	name, err := g.h.channel("Leave", channel)
+	if err != nil {
+		return err
+	}
 	c := current(ctx, id)
 	if c == nil {
 		return fmt.Errorf("%w: Leave of connection %s from %q outside its own request", ErrUnsupported, id, channel)
 	}
-	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": g.h.channel(channel)})) {
+	if !c.isGone() && !c.queue(controlEvent(map[string]any{"type": "unsubscribe", "channel": name})) {
 		return errAnswered("Leave of "+strconv.Quote(channel), id)
 	}
 	return nil
 }
 
 func (g gripChannels) Publish(ctx context.Context, channel string, data any, except string) error {
+	name, err := g.h.channel("Publish", channel)
+	if err != nil {
+		return err
+	}
 	b, err := sender.Encode(data)
 	if err != nil {
 		return err
 	}
-	it := Item{Channel: g.h.channel(channel), WSMessage: &WSMessage{Content: b}}
+	it := Item{Channel: name, WSMessage: &WSMessage{Content: b}}
 	if except != "" {
 		it.Meta = map[string]string{"sender": except}
 	}

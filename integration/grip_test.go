@@ -5,10 +5,14 @@ package integration
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -82,8 +86,9 @@ func startGrip(t testing.TB, r *ws.Router, opts *grip.Options) *gripEnv {
 var gripLine = regexp.MustCompile(`GRIP back end on http://(\S+)/`)
 
 // startGripExample runs the named example with -grip behind a fresh Pushpin,
-// verifying Grip-Sig, and returns the ws:// URL clients use.
-func startGripExample(t *testing.T, name string) string {
+// verifying Grip-Sig, and returns the ws:// URL clients use and the
+// publish URL (GRIP_URL).
+func startGripExample(t *testing.T, name string) (wsURL, publishURL string) {
 	t.Helper()
 	port := testenv.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
@@ -102,12 +107,12 @@ func startGripExample(t *testing.T, name string) string {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("unsigned request to %s -grip: status %d, want 401", name, resp.StatusCode)
 	}
-	return "ws" + strings.TrimPrefix(clientURL, "http") + "/"
+	return "ws" + strings.TrimPrefix(clientURL, "http") + "/", publishURL
 }
 
 // TestGripEcho runs echo's cases against the echo example behind Pushpin.
 func TestGripEcho(t *testing.T) {
-	url := startGripExample(t, "echo")
+	url, _ := startGripExample(t, "echo")
 	ctx := testContext(t, time.Minute)
 	c := dial(t, ctx, "c", url, nil)
 	for _, tc := range []struct{ name, send, want string }{
@@ -131,7 +136,8 @@ func TestGripEcho(t *testing.T) {
 // transcripts, never one's own lines) against the chat example behind
 // Pushpin: channel membership lives in Pushpin, and a line is one publish.
 func TestGripChat(t *testing.T) {
-	chatScenario(t, startGripExample(t, "chat"))
+	url, _ := startGripExample(t, "chat")
+	chatScenario(t, url)
 }
 
 // TestGripHandshake: $connect rejects with 401 (the client sees it), accepts
@@ -206,9 +212,8 @@ func TestGripLateReply(t *testing.T) {
 }
 
 // TestGripChannelNamespace: the chat's "/join conn-<victim id>" through
-// Pushpin. The attacker's channel is not the victim's own: it does not
-// receive the victim's private messages, cannot post into them, and is not
-// closed with the victim.
+// Pushpin is refused with grip.ErrInvalid, as is a post into it: the
+// attacker neither reads nor writes the victim's own channel.
 func TestGripChannelNamespace(t *testing.T) {
 	ids := make(chan string, 2)
 	var ch ws.Channels
@@ -216,20 +221,20 @@ func TestGripChannelNamespace(t *testing.T) {
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { ids <- req.ConnectionID; return nil })
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
 		cmd, arg, _ := strings.Cut(string(req.Body), " ")
+		var err error
 		switch cmd {
 		case "/join":
-			if err := ch.Join(ctx, req.ConnectionID, arg); err != nil {
-				return err
-			}
-			return ws.Reply(ctx, "joined")
+			err = ch.Join(ctx, req.ConnectionID, arg)
 		case "/say":
 			channel, text, _ := strings.Cut(arg, " ")
-			if err := ch.Publish(ctx, channel, text, req.ConnectionID); err != nil {
-				return err
-			}
-			return ws.Reply(ctx, "said")
+			err = ch.Publish(ctx, channel, text, req.ConnectionID)
+		default:
+			return ws.Reply(ctx, req.Body)
 		}
-		return ws.Reply(ctx, req.Body)
+		if errors.Is(err, grip.ErrInvalid) {
+			return ws.Reply(ctx, "refused")
+		}
+		return errors.Join(err, ws.Reply(ctx, "done"))
 	})
 	env := startGrip(t, r, nil)
 	ch = env.handler.Channels()
@@ -239,74 +244,86 @@ func TestGripChannelNamespace(t *testing.T) {
 	victim := dial(t, ctx, "victim", env.wsURL, nil)
 	victimID := <-ids
 	attacker := dial(t, ctx, "attacker", env.wsURL, nil)
-	attackerID := <-ids
+	<-ids
 	target := "conn-" + victimID
 	attacker.send(ctx, "/join "+target)
-	attacker.expect("joined")
-
-	// Wait until the attacker's subscription is active: publish probes to
-	// the channel it joined until one arrives.
-	probes := 0
-	for got := false; !got; {
-		probes++
-		if err := ch.Publish(ctx, target, "probe", ""); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case m := <-attacker.msgs:
-			got = m == "probe"
-		case <-time.After(100 * time.Millisecond):
-		}
-		if probes == 100 {
-			t.Fatal("the attacker's subscription never became active")
-		}
-	}
-	// nextReal skips probes still in flight (and, for the victim, the
-	// probes it would get if the channels were one).
-	nextReal := func(c *client) string {
-		for {
-			if m := c.next(); m != "probe" {
-				return m
-			}
-		}
-	}
-
-	// A private message to the victim, then a marker to the attacker.
+	attacker.expect("refused")
+	attacker.send(ctx, "/say "+target+" forged")
+	attacker.expect("refused")
+	// Messages to the victim's own channel reach the victim, and the
+	// attacker saw none of them.
 	if err := ws.SendMessage(out, victimID, "secret"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ws.SendMessage(out, attackerID, "marker"); err != nil {
-		t.Fatal(err)
-	}
-	if got := nextReal(victim); got != "secret" {
-		t.Errorf("victim got %q, want its private message", got)
-	}
-	if got := nextReal(attacker); got != "marker" {
-		t.Errorf("attacker got %q, want only its own marker: it read the victim's private message", got)
-	}
-
-	// A post by the attacker into "conn-<victim id>", then a private marker.
-	attacker.send(ctx, "/say "+target+" forged")
-	if got := nextReal(attacker); got != "said" {
-		t.Fatalf("attacker got %q, want said", got)
-	}
-	if err := ws.SendMessage(out, victimID, "marker"); err != nil {
-		t.Fatal(err)
-	}
-	if got := nextReal(victim); got != "marker" {
-		t.Errorf("victim got %q, want only its own marker: the attacker posted into its private channel", got)
-	}
-
-	// Closing the victim leaves the attacker connected.
-	if err := ws.Close(out, victimID); err != nil {
-		t.Fatal(err)
-	}
-	if code := victim.closed(); code != websocket.StatusNormalClosure {
-		t.Errorf("victim closed with %d, want 1000", code)
-	}
+	victim.expect("secret")
 	attacker.send(ctx, "still here?")
-	if got := nextReal(attacker); got != "still here?" {
-		t.Errorf("attacker got %q after the victim was closed", got)
+	attacker.expect("still here?")
+}
+
+// TestGripJSGripPublisher: the README's recipe (the chat behind Pushpin),
+// and a message that js-grip (@fanoutio/grip, the reference GRIP publisher,
+// from tools/node_modules) publishes to the raw channel name "general"
+// reaches the chat's users: a ws.Channels channel is the name every GRIP
+// publisher uses.
+func TestGripJSGripPublisher(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Require(t, "node is not on PATH", "install Node.js, then run `npm ci --prefix tools`")
+	}
+	tools := filepath.Join(testenv.RepoRoot(t), "tools")
+	if _, err := os.Stat(filepath.Join(tools, "node_modules", "@fanoutio", "grip", "package.json")); err != nil {
+		testenv.Require(t, "@fanoutio/grip is not installed", "run `make test`, or `npm ci --prefix tools`")
+	}
+	url, publishURL := startGripExample(t, "chat")
+	ctx := testContext(t, time.Minute)
+	alice := dial(t, ctx, "alice", url, nil)
+	bob := dial(t, ctx, "bob", url, nil)
+
+	// Wait until both subscriptions to "general" (made at $connect) are
+	// active: publish probes to the raw name until each client has one.
+	pub, err := grip.NewPublisher(publishURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := grip.Item{Channel: "general", WSMessage: &grip.WSMessage{Content: []byte("probe")}}
+	for _, c := range []*client{alice, bob} {
+		for probes := 0; ; probes++ {
+			if probes == 100 {
+				t.Fatalf("%s never got a probe published to \"general\"", c.name)
+			}
+			if err := pub.Publish(ctx, probe); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case m := <-c.msgs:
+				if m != "probe" {
+					t.Fatalf("%s: got %q, want probes", c.name, m)
+				}
+			case <-time.After(100 * time.Millisecond):
+				continue
+			}
+			break
+		}
+	}
+
+	const script = `import("@fanoutio/grip").then(async ({Publisher, WebSocketMessageFormat}) => {
+  const p = new Publisher({control_uri: process.argv[1]});
+  await p.publishFormats(process.argv[2], new WebSocketMessageFormat(process.argv[3]));
+}).catch((e) => { console.error(e); process.exit(1); });`
+	cmd := exec.CommandContext(ctx, node, "-e", script, publishURL, "general", "from js-grip")
+	cmd.Dir = tools // where import() finds node_modules
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("js-grip publish: %v\n%s", err, out)
+	}
+	for _, c := range []*client{alice, bob} {
+		for {
+			if m := c.next(); m != "probe" {
+				if m != "from js-grip" {
+					t.Errorf("%s: got %q, want the message js-grip published", c.name, m)
+				}
+				break
+			}
+		}
 	}
 }
 

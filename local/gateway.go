@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,6 +91,15 @@ type Options struct {
 	// each with X-Amzn-ErrorType and a {"__type":…} body. It exercises
 	// clients' retries. Default 0.
 	FaultRate float64
+
+	// TLS, if set, makes Serve and ListenAndServe speak TLS with this
+	// configuration as well as plain HTTP, on the same port: a connection
+	// whose first byte is a TLS handshake is served over TLS (wss://,
+	// https://), any other in plain (ws://, http://), as API Gateway
+	// serves wss:// and https://. It needs a Certificates entry or
+	// GetCertificate; NextProtos defaults to http/1.1. Default nil: plain
+	// only. The Gateway as an http.Handler ignores it.
+	TLS *tls.Config
 }
 
 // A Route is the integration of one route key.
@@ -138,6 +148,7 @@ type Gateway struct {
 	log        *slog.Logger
 	fallback   http.Handler
 	faultRate  float64
+	tls        *tls.Config
 	owned      *Function     // created by New from its handler; closed by Close
 	timeout    time.Duration // the integration timeout; tests shorten it
 	reqTimeout time.Duration // requestTimeout; tests shorten it
@@ -202,6 +213,7 @@ func New(handler any, opts *Options) *Gateway {
 		log:        o.Logger,
 		fallback:   o.Fallback,
 		faultRate:  o.FaultRate,
+		tls:        o.TLS,
 		conns:      make(map[string]*conn),
 		timeout:    integrationTimeout,
 		reqTimeout: requestTimeout,
@@ -373,7 +385,13 @@ func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) err
 
 // serve is Serve with g.
 func (g *Gateway) serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: g.reqTimeout, IdleTimeout: g.keepAlive}
+	if g.tls != nil {
+		ln = newTLSListener(ln, g.tls, g.reqTimeout)
+	}
+	// The server's own errors, such as a TLS handshake refused by a client
+	// that does not trust the certificate, go to the Logger.
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: g.reqTimeout, IdleTimeout: g.keepAlive,
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -24,3 +24,10 @@ fi
 if [ ! -d tools/node_modules ] || [ tools/package-lock.json -nt tools/node_modules ]; then
   npm ci --prefix tools --no-audit --no-fund
 fi
+
+# The modules of the integration tests' fixture functions that have their own
+# (aws-sdk-go v1 is a 35 MB download), so that lambdaws local's build of them
+# within a test needs no network.
+for mod in integration/testdata/*/go.mod; do
+  (cd "$(dirname "$mod")" && go mod download)
+done

@@ -17,6 +17,11 @@ type BroadcastOptions struct {
 	// Gone, typically to delete it from the connection store. It may be called
 	// from several goroutines at once.
 	OnGone func(ctx context.Context, connectionID string)
+	// Rate, if above 0, caps this broadcast's sends per second (retries
+	// included), under the Client's own Rate and pacing: the share of the
+	// account's API Gateway quota it may take (see [Options].Rate), so
+	// that it never starves the account's inbound traffic.
+	Rate float64
 }
 
 // Result accounts for every id a Broadcast took from its iterator (except
@@ -50,7 +55,9 @@ type Failure struct {
 // It consumes ids as it goes (a store can page through its members), so
 // memory does not grow with their number.
 //
-// Data over 131072 bytes fails with [ErrTooLarge] before ids is read. The
+// An id that cannot name a connection (see [ValidID]) fails alone with
+// [ErrInvalidID], counted in Failed, without a call. Data over 131072 bytes
+// fails with [ErrTooLarge] before ids is read. The
 // broadcast stops early, with the accounting so far and an error, when
 //   - ids yields an error, which is returned;
 //   - ctx ends: ctx.Err() is returned;
@@ -74,6 +81,7 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 		return Result{}, err
 	}
 	hash := hashFor(c, data)
+	lim := limiterAt(o.Rate)
 
 	var (
 		mu      sync.Mutex
@@ -118,7 +126,10 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 				mu.Unlock()
 				continue
 			}
-			err := s.send(ctx, c, id, data, hash)
+			err := checkID("send", id)
+			if err == nil {
+				err = s.send(ctx, c, id, data, hash, lim)
+			}
 			record(id, err)
 			if errors.Is(err, ErrGone) && o.OnGone != nil {
 				o.OnGone(ctx, id)

@@ -35,11 +35,11 @@ func payloadHash(data []byte) string {
 }
 
 // direct calls the management API with the SDK's SigV4 signer, without the
-// SDK's middleware stack, over client (conns, unless the AWS configuration
-// calls for its own HTTP client). It sends what the SDK client sends (method,
+// SDK's middleware stack, over client (the AWS configuration's HTTP client
+// or Options.HTTPClient). All requests are built in do. It sends what the SDK client sends (method,
 // path, Content-Type, signature) and returns errors of the shapes the SDK
 // returns (a smithy.OperationError around an awshttp.ResponseError around
-// the modelled exception), so classify treats both alike.
+// the modelled exception; a smithyhttp.ResponseError over plain HTTP), so classify treats both alike.
 type direct struct {
 	scheme, host string
 	path         string // unescaped path up to and including "/@connections/"
@@ -145,17 +145,24 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, fail(&awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
-			Response: &smithyhttp.Response{Response: &http.Response{}}, Err: &smithyhttp.RequestSendError{Err: err}}})
+		return nil, fail(d.responseError(&http.Response{}, &smithyhttp.RequestSendError{Err: err}))
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	return nil, fail(&awshttp.ResponseError{
-		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: resp}, Err: apiError(resp)},
-		RequestID:     resp.Header.Get("X-Amzn-Requestid"),
-	})
+	return nil, fail(d.responseError(resp, apiError(resp)))
+}
+
+// responseError wraps the error of a call as the SDK does over HTTPS (an
+// awshttp.ResponseError, with the request id); over plain HTTP in a
+// smithyhttp.ResponseError, whose message does not say "https".
+func (d *direct) responseError(resp *http.Response, err error) error {
+	re := &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: resp}, Err: err}
+	if d.scheme == "http" {
+		return re
+	}
+	return &awshttp.ResponseError{ResponseError: re, RequestID: resp.Header.Get("X-Amzn-Requestid")}
 }
 
 // apiError parses an error response as the SDK's rest-json protocol does:

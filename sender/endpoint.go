@@ -22,12 +22,18 @@ import (
 //     http://{domainName}/{stage}: the local emulator speaks plain HTTP. Only
 //     loopback hosts qualify, so an event's domainName can never send
 //     unsigned requests, or signed ones over plain HTTP, to another machine.
-//  3. With an apiId and a region (AWS_REGION, else AWS_DEFAULT_REGION):
+//  3. With an apiId and a region (AWS_REGION, else AWS_DEFAULT_REGION) that
+//     make a valid host name:
 //     https://{apiId}.execute-api.{region}.amazonaws.com/{stage}, with
 //     ".amazonaws.com.cn" in China ("cn-") regions. This is preferred over
 //     domainName because it also works when clients connect through a custom
 //     domain, whose domainName lacks the API mapping's base path.
 //  4. Otherwise https://{domainName}/{stage}.
+//
+// A domainName that is not a DNS host name, an IPv4 address or an IPv6
+// address in brackets, with an optional port, is never used; so every
+// endpoint returned (the environment's aside) parses as a URL whose host is
+// the one named by the event.
 //
 // An explicit endpoint passed to [NewForEndpoint] or [Pool.Get] overrides all
 // of these.
@@ -41,7 +47,8 @@ func resolveEndpoint(rc events.APIGatewayWebsocketProxyRequestContext, getenv fu
 		return strings.TrimRight(env, "/")
 	}
 	domain, stage := rc.DomainName, rc.Stage
-	if domain != "" && isLocal(domain) {
+	host, ok := validHostPort(domain)
+	if ok && loopbackHost(host) {
 		return join("http://"+domain, stage)
 	}
 	region := getenv("AWS_REGION")
@@ -53,9 +60,11 @@ func resolveEndpoint(rc events.APIGatewayWebsocketProxyRequestContext, getenv fu
 		if strings.HasPrefix(region, "cn-") {
 			suffix = ".amazonaws.com.cn"
 		}
-		return join("https://"+rc.APIID+".execute-api."+region+suffix, stage)
+		if h := rc.APIID + ".execute-api." + region + suffix; hostName(h) {
+			return join("https://"+h, stage)
+		}
 	}
-	if domain != "" {
+	if ok {
 		return join("https://"+domain, stage)
 	}
 	return ""
@@ -69,24 +78,60 @@ func join(base, stage string) string {
 	return base + "/" + url.PathEscape(stage)
 }
 
-// isLocal reports whether domain (a host, with or without a port) is a
-// loopback host, written so that http://{domain} is a valid URL: an IPv6
-// address in brackets, a numeric port.
-func isLocal(domain string) bool {
-	host := domain
-	if h, port, err := net.SplitHostPort(domain); err == nil {
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return false
+// validHostPort reports whether domain is a host name (see hostName), an IPv4
+// address or an IPv6 address in brackets, with an optional port (1-65535),
+// and returns the host without brackets or port.
+func validHostPort(domain string) (host string, ok bool) {
+	host = domain
+	if inner, ok := strings.CutPrefix(domain, "["); ok {
+		i := strings.IndexByte(inner, ']')
+		if i < 0 {
+			return "", false
 		}
-		host = h
-	} else if inner, ok := strings.CutPrefix(domain, "["); ok {
-		if host, ok = strings.CutSuffix(inner, "]"); !ok {
-			return false
+		host, rest := inner[:i], inner[i+1:]
+		if net.ParseIP(host) == nil || !strings.Contains(host, ":") {
+			return "", false
 		}
-	} else if strings.Contains(domain, ":") {
+		return host, rest == "" || validPort(rest)
+	}
+	if i := strings.LastIndexByte(domain, ':'); i >= 0 {
+		if !validPort(domain[i:]) {
+			return "", false
+		}
+		host = domain[:i]
+	}
+	return host, hostName(host)
+}
+
+// validPort reports whether s is ":" and a port number from 1 to 65535.
+func validPort(s string) bool {
+	p, ok := strings.CutPrefix(s, ":")
+	if !ok || p == "" || len(p) > 5 || strings.Trim(p, "0123456789") != "" {
 		return false
 	}
-	return loopbackHost(host)
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535
+}
+
+// hostName reports whether h is a DNS host name (which includes dotted IPv4
+// addresses): at most 253 bytes of dot-separated labels of 1 to 63 letters,
+// digits and hyphens, not starting or ending with a hyphen.
+func hostName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // loopbackHost reports whether host (without brackets or port) is localhost,

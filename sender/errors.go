@@ -12,6 +12,7 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Sentinel errors, matched with [errors.Is] against any error returned by a
@@ -32,6 +33,10 @@ var (
 	// ErrForbidden: the caller may not manage connections of this API (HTTP 403),
 	// typically a missing execute-api:ManageConnections permission or a wrong endpoint.
 	ErrForbidden = errors.New("sender: forbidden")
+	// ErrInvalidID: the connection id cannot name a connection (see
+	// [ValidID]). Checked before any network call; in a [Client.Broadcast]
+	// it fails that id only.
+	ErrInvalidID = errors.New("sender: invalid connection id")
 )
 
 // Error is the error returned by every [Client] call that reached (or would
@@ -109,7 +114,7 @@ func response(err error) (status int, apiErr error) {
 	if errors.As(err, &oe) {
 		err = oe.Err
 	}
-	if re, ok := err.(*awshttp.ResponseError); ok {
+	if re := responseError(err); re != nil {
 		if re.Response != nil && re.Response.Response != nil {
 			status = re.Response.StatusCode
 		}
@@ -128,7 +133,7 @@ func response(err error) (status int, apiErr error) {
 
 // retryable reports whether a failed call may succeed if repeated: 429 and 5xx.
 func (e *Error) retryable() bool {
-	return e.kind == ErrThrottled || e.StatusCode >= 500
+	return e.kind == ErrThrottled || e.StatusCode >= 500 && e.StatusCode <= 599
 }
 
 // failsEvery reports whether every other call would fail the same way:
@@ -152,6 +157,19 @@ func (e *Error) failsEvery() bool {
 	if !errors.As(e.Err, &oe) || errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
 		return false
 	}
-	_, sent := oe.Err.(*awshttp.ResponseError)
-	return !sent
+	return responseError(oe.Err) == nil
+}
+
+// responseError returns err as the SDK's response error: an
+// awshttp.ResponseError (the SDK's, and direct's over HTTPS) or a
+// smithyhttp.ResponseError (direct's over plain HTTP, whose message says
+// "http response error", not "https"); nil for any other error.
+func responseError(err error) *smithyhttp.ResponseError {
+	switch re := err.(type) {
+	case *awshttp.ResponseError:
+		return re.ResponseError
+	case *smithyhttp.ResponseError:
+		return re
+	}
+	return nil
 }

@@ -3,6 +3,9 @@ package sender
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
 )
 
 func TestLazyConfig(t *testing.T) {
@@ -36,5 +39,71 @@ func TestPoolBounded(t *testing.T) {
 	}
 	if p.Get("https://first.example.com/prod") == first {
 		t.Errorf("the oldest endpoint is still cached after %d others", 10*maxPooled)
+	}
+}
+
+// TestPacerShared: every Client of the process that calls one endpoint
+// shares its pacer, whether from NewForEndpoint or a Pool; DisablePacing
+// and New's fakes do not take part.
+func TestPacerShared(t *testing.T) {
+	const e = "https://shared.example.com/prod"
+	var p Pool
+	a, b, c := NewForEndpoint(e, nil), NewForEndpoint(e, &Options{Rate: 5}), p.Get(e)
+	if a.pacer == nil || a.pacer != b.pacer || a.pacer != c.pacer {
+		t.Errorf("Clients of one endpoint have pacers %p, %p, %p; want one", a.pacer, b.pacer, c.pacer)
+	}
+	if NewForEndpoint("https://other.example.com/prod", nil).pacer == a.pacer {
+		t.Errorf("two endpoints share a pacer")
+	}
+	if d := NewForEndpoint(e, &Options{DisablePacing: true}); d.pacer != nil {
+		t.Errorf("DisablePacing: the Client has a pacer")
+	}
+}
+
+// TestPacerAIMD drives a pacer through windows: unlimited until a window
+// with 429s, then 95 % of the rate the calls succeeded at since the first
+// 429; no second decrease in the window after; up by 2 % of that + 1 per
+// window without 429s while the calls keep up with the rate; unlimited again after
+// a minute without calls.
+func TestPacerAIMD(t *testing.T) {
+	p := newPacer()
+	now := p.start
+	// window runs a window of ok successes and limited 429s (the 429s
+	// first), spread evenly, and returns the rate after it.
+	window := func(ok, limited int) float64 {
+		n := ok + limited
+		start := now
+		for i := range n {
+			now = start.Add(window * time.Duration(i+1) / time.Duration(n))
+			p.doneAt(now, i < limited)
+		}
+		return float64(p.lim.Limit())
+	}
+	if r := window(1000, 0); r != float64(rate.Inf) {
+		t.Fatalf("rate %v after a window without 429s, want unlimited", r)
+	}
+	// 200 successes after the first 429, over the last 0.1 s minus one
+	// step: about 2,000 per second.
+	r := window(200, 50)
+	if r < 0.95*1900 || r > 0.95*2100 {
+		t.Fatalf("rate %.0f after 200 successes and 50 429s in 100 ms, want about 1,900", r)
+	}
+	if r2 := window(200, 50); r2 != r {
+		t.Errorf("rate %.0f → %.0f in the window right after a decrease, want unchanged", r, r2)
+	}
+	if r3 := window(200, 0); r3 != r*1.02+1 {
+		t.Errorf("rate %.0f → %.0f after a window without 429s, want %.0f", r, r3, r*1.02+1)
+	}
+	if r4 := window(300, 0); r4 != r*1.04+2 {
+		t.Errorf("rate %.0f → %.0f after a second window without 429s, want %.0f (the same step)", r, r4, r*1.04+2)
+	}
+	r = float64(p.lim.Limit())
+	if r4 := window(20, 0); r4 != r {
+		t.Errorf("rate %.0f → %.0f after a window where calls did not keep up, want unchanged", r, r4)
+	}
+	now = now.Add(2 * time.Minute)
+	p.doneAt(now, false)
+	if r := p.lim.Limit(); r != rate.Inf {
+		t.Errorf("rate %v after two minutes without calls, want unlimited", r)
 	}
 }

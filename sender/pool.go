@@ -18,9 +18,9 @@ import (
 // hostile Host header behind a misconfigured proxy) from growing it.
 const maxPooled = 64
 
-// Pool caches one [Client] per endpoint, all sharing one AWS configuration
-// (loaded on the first call of any of them) and one HTTP client with its
-// keep-alive connections. It keeps the 64 most recently created Clients;
+// Pool is a cache of Clients, one per endpoint, sharing one AWS
+// configuration (loaded on the first call of any of them) and one HTTP
+// client with its keep-alive connections. It keeps the 64 most recently created Clients;
 // a Client dropped from the Pool keeps working. The zero Pool is ready to
 // use and safe for concurrent use; a Lambda function keeps one for its
 // lifetime (a Lambda container serves one API, but an SQS consumer may
@@ -45,14 +45,14 @@ func (p *Pool) Get(endpoint string) *Client {
 	o := p.Options.withDefaults()
 	if p.clients == nil {
 		p.clients = make(map[string]*Client)
-		p.env = newEnv(o.Concurrency)
+		p.env = newEnv(o)
 	}
 	if len(p.order) == maxPooled {
-		p.clients[p.order[0]].lazy.closeIdle()
 		delete(p.clients, p.order[0])
 		p.order = append(p.order[:0], p.order[1:]...)
 	}
-	s := &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: p.env}}
+	s := newClient(o, endpoint)
+	s.lazy = &lazyClient{endpoint: endpoint, env: p.env}
 	p.clients[endpoint] = s
 	p.order = append(p.order, endpoint)
 	return s
@@ -63,6 +63,7 @@ func (p *Pool) Get(endpoint string) *Client {
 // HTTP clients, each keeping conns idle connections per host.
 type env struct {
 	conns int
+	given *http.Client // Options.HTTPClient, used for every call when set
 
 	mu     sync.Mutex
 	loaded bool
@@ -71,11 +72,11 @@ type env struct {
 	plain  aws.HTTPClient // for the emulator, without any configuration
 }
 
-func newEnv(conns int) *env { return &env{conns: conns} }
+func newEnv(o Options) *env { return &env{conns: o.Concurrency, given: o.HTTPClient} }
 
-// sized keeps conns idle keep-alive connections: the SDK's default of 10
-// per host would make a broadcast with more calls in flight reconnect (and
-// redo TLS) constantly.
+// sized keeps conns idle keep-alive connections per host: the SDK's
+// default of 10 would make a broadcast with more calls in flight reconnect
+// (and redo TLS) constantly. The SDK's transport allows HTTP/2 as well.
 func (e *env) sized(c aws.HTTPClient) aws.HTTPClient {
 	bc, ok := c.(*awshttp.BuildableClient)
 	if !ok {
@@ -97,6 +98,9 @@ func (e *env) config(ctx context.Context) (aws.Config, aws.HTTPClient, error) {
 			return aws.Config{}, nil, fmt.Errorf("sender: load AWS config: %w", err)
 		}
 		e.cfg, e.signed, e.loaded = cfg, e.sized(cfg.HTTPClient), true
+		if e.given != nil {
+			e.signed = e.given
+		}
 	}
 	return e.cfg, e.signed, nil
 }
@@ -104,6 +108,9 @@ func (e *env) config(ctx context.Context) (aws.Config, aws.HTTPClient, error) {
 func (e *env) plainClient() aws.HTTPClient {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.given != nil {
+		return e.given
+	}
 	if e.plain == nil {
 		e.plain = e.sized(awshttp.NewBuildableClient())
 	}
@@ -119,18 +126,6 @@ type lazyClient struct {
 	direct *direct
 }
 
-// closeIdle closes the idle connections of the endpoint, if any.
-func (l *lazyClient) closeIdle() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.direct == nil {
-		return
-	}
-	if c, ok := l.direct.client.(*conns); ok {
-		c.closeIdle()
-	}
-}
-
 func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	if l.endpoint == "" {
 		return nil, errors.New("sender: no management API endpoint (set WEBSOCKET_API_GATEWAY_ENDPOINT or pass one)")
@@ -144,7 +139,7 @@ func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	// sign nothing, so that a laptop without AWS credentials works and no
 	// IMDS lookup delays the first send.
 	if emulator(l.endpoint) {
-		d, err := newDirect(l.endpoint, l.env.connsFor(l.endpoint, l.env.plainClient()), nil, "")
+		d, err := newDirect(l.endpoint, l.env.plainClient(), nil, "")
 		if err != nil {
 			return nil, err
 		}
@@ -162,7 +157,7 @@ func (l *lazyClient) get(ctx context.Context) (caller, error) {
 	if creds == nil {
 		return nil, errors.New("sender: no AWS credentials provider in the configuration")
 	}
-	d, err := newDirect(l.endpoint, l.env.connsFor(l.endpoint, hc), creds, cfg.Region)
+	d, err := newDirect(l.endpoint, hc, creds, cfg.Region)
 	if err != nil {
 		return nil, err
 	}
@@ -178,23 +173,4 @@ func emulator(endpoint string) bool {
 		return false
 	}
 	return loopbackHost(u.Hostname())
-}
-
-// connsFor returns a conns client for endpoint, with the TLS configuration
-// of hc's transport (the SDK's, with AWS_CA_BUNDLE applied), or hc itself
-// when hc is not the SDK's BuildableClient (a custom HTTP client in the AWS
-// configuration) or a proxy is configured for endpoint.
-func (e *env) connsFor(endpoint string, hc aws.HTTPClient) aws.HTTPClient {
-	bc, ok := hc.(*awshttp.BuildableClient)
-	u, err := url.Parse(endpoint)
-	if !ok || err != nil {
-		return hc
-	}
-	tr := bc.GetTransport()
-	if tr.Proxy != nil {
-		if p, err := tr.Proxy(&http.Request{URL: u}); p != nil || err != nil {
-			return hc
-		}
-	}
-	return newConns(u.Scheme, u.Host, tr.TLSClientConfig, e.conns)
 }

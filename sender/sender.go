@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"golang.org/x/time/rate"
 )
 
 // maxPayload is the PostToConnection Data limit (API Gateway quota, 128 KiB).
@@ -35,8 +37,27 @@ type Options struct {
 	// the context deadline.
 	BackoffBase, BackoffMax time.Duration
 	// Concurrency bounds the sends in flight during a [Client.Broadcast].
-	// Default 64.
+	// Default 64. Each call takes one round trip, so a broadcast sends at
+	// most Concurrency / round trip calls per second: 64 at 10 ms is 6,400.
 	Concurrency int
+	// Rate, if above 0, caps the calls per second this Client makes, all
+	// operations together (see [BroadcastOptions].Rate for one broadcast).
+	// The calls draw on the account's API Gateway quota per Region (10,000
+	// per second with a burst of 5,000 by default, 2,500 per second in some
+	// Regions), shared with every inbound request of the account's REST,
+	// HTTP and WebSocket APIs: a Rate below it leaves the rest to them.
+	Rate float64
+	// DisablePacing turns off the adaptive pacing (see the package
+	// documentation): every call then goes as soon as Rate and Concurrency
+	// let it, and a 429 is only retried with backoff, on its own.
+	DisablePacing bool
+	// HTTPClient, if set, makes every call of a Client from [NewForEndpoint]
+	// or a [Pool], signed or not (a proxy, custom TLS, instrumentation).
+	// Default: the AWS configuration's HTTP client (the SDK's net/http
+	// transport, which honours AWS_CA_BUNDLE and the proxy variables and
+	// speaks HTTP/1.1 and HTTP/2), keeping Concurrency idle connections per
+	// host.
+	HTTPClient *http.Client
 	// Logger receives retries and broadcast summaries at debug level, never
 	// message bodies. Default slog.Default().
 	Logger *slog.Logger
@@ -69,8 +90,24 @@ func (o *Options) withDefaults() Options {
 // stage through the API Gateway management API. It is safe for concurrent use.
 type Client struct {
 	opts  Options
-	fixed caller      // set by New
-	lazy  *lazyClient // set by NewForEndpoint and Pool.Get
+	fixed caller        // set by New
+	lazy  *lazyClient   // set by NewForEndpoint and Pool.Get
+	limit *rate.Limiter // Options.Rate, or nil
+	pacer *pacer        // the endpoint's, or nil when DisablePacing
+}
+
+// newClient returns a Client with o (defaults applied), pacing its calls
+// with the pacer of endpoint, or a new one for "" (an API given to New).
+func newClient(o Options, endpoint string) *Client {
+	s := &Client{opts: o, limit: limiterAt(o.Rate)}
+	switch {
+	case o.DisablePacing:
+	case endpoint == "":
+		s.pacer = newPacer()
+	default:
+		s.pacer = pacerFor(endpoint)
+	}
+	return s
 }
 
 // caller makes single management-API calls for a Client: direct (net/http
@@ -92,7 +129,9 @@ func New(api API, opts *Options) *Client {
 	if api == nil {
 		panic("sender: New with a nil API")
 	}
-	return &Client{opts: opts.withDefaults(), fixed: sdkCaller{api}}
+	s := newClient(opts.withDefaults(), "")
+	s.fixed = sdkCaller{api}
+	return s
 }
 
 // NewForEndpoint returns a Client that calls the management API at endpoint,
@@ -104,16 +143,16 @@ func New(api API, opts *Options) *Client {
 // local emulator) is called unsigned, without loading any AWS configuration.
 //
 // It makes the requests the SDK client makes, signed with the SDK's SigV4
-// signer (aws/signer/v4) and credentials, but without the SDK's middleware
-// stack and over its own HTTP/1.1 keep-alive connections (up to
-// Options.Concurrency kept idle, with the TLS settings of the SDK's HTTP
-// client), which costs about a third of the SDK client's CPU per call (see
-// BENCHMARKS.md). Errors have the SDK's types. When the AWS configuration has
-// a custom HTTP client, or a proxy is set for the endpoint, that client is
-// used instead. To call through the SDK client, pass one to [New].
+// signer (aws/signer/v4) and credentials, over the AWS configuration's HTTP
+// client (or Options.HTTPClient) but without the SDK's middleware stack,
+// which costs a fraction of the SDK client's CPU per call (see
+// BENCHMARKS.md). Errors have the SDK's types. To call through the SDK
+// client, pass one to [New].
 func NewForEndpoint(endpoint string, opts *Options) *Client {
 	o := opts.withDefaults()
-	return &Client{opts: o, lazy: &lazyClient{endpoint: endpoint, env: newEnv(o.Concurrency)}}
+	s := newClient(o, endpoint)
+	s.lazy = &lazyClient{endpoint: endpoint, env: newEnv(o)}
+	return s
 }
 
 func (s *Client) logger() *slog.Logger {
@@ -139,34 +178,73 @@ func hashFor(c caller, data []byte) string {
 	return ""
 }
 
+// maxIDLen bounds a connection id. API Gateway's are 16 bytes (base64 of 11
+// bytes, "L0SM9cOFvHcCIhw="), as are the local emulator's (URL-safe base64).
+const maxIDLen = 128
+
+// ValidID reports whether id can be a connection id: 1 to 128 printable
+// ASCII characters other than space and "/". API Gateway's ids and the local
+// emulator's are base64 strings of 16 characters; anything else, such as an
+// empty id (a POST to @connections/, which API Gateway answers 403 as for a
+// missing permission), cannot name a connection. A [Client] refuses such an
+// id with [ErrInvalidID] before the network.
+func ValidID(id string) bool {
+	if id == "" || len(id) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkID returns the error of op for an invalid id, nil for a valid one.
+func checkID(op, id string) error {
+	if ValidID(id) {
+		return nil
+	}
+	return &Error{Op: op, ConnectionID: id, kind: ErrInvalidID}
+}
+
 // Send posts data to the connection as one text message. Data over 131072
-// bytes fails with [ErrTooLarge] before any network call. Use [Encode] to turn
-// a string or a value into bytes.
+// bytes fails with [ErrTooLarge] and an invalid id (see [ValidID]) with
+// [ErrInvalidID], both before any network call. Use [Encode] to turn a
+// string or a value into bytes.
 func (s *Client) Send(ctx context.Context, connectionID string, data []byte) error {
 	if len(data) > maxPayload {
 		return &Error{Op: "send", ConnectionID: connectionID, kind: ErrTooLarge}
+	}
+	if err := checkID("send", connectionID); err != nil {
+		return err
 	}
 	c, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, c, connectionID, data, "")
+	return s.send(ctx, c, connectionID, data, "", nil)
 }
 
-func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string) error {
-	return s.retry(ctx, "send", id, func(ctx context.Context) error {
+// send sends data to a valid id, each attempt also waiting for lim (a
+// broadcast's rate) unless it is nil.
+func (s *Client) send(ctx context.Context, c caller, id string, data []byte, hash string, lim *rate.Limiter) error {
+	return s.retry(ctx, "send", id, lim, func(ctx context.Context) error {
 		return c.post(ctx, id, data, hash)
 	})
 }
 
 // Close disconnects the connection (DELETE @connections/{id}). API Gateway
-// then invokes $disconnect.
+// then invokes $disconnect. An invalid id fails with [ErrInvalidID].
 func (s *Client) Close(ctx context.Context, connectionID string) error {
+	if err := checkID("close", connectionID); err != nil {
+		return err
+	}
 	c, err := s.caller(ctx)
 	if err != nil {
 		return err
 	}
-	return s.retry(ctx, "close", connectionID, func(ctx context.Context) error {
+	return s.retry(ctx, "close", connectionID, nil, func(ctx context.Context) error {
 		return c.delete(ctx, connectionID)
 	})
 }
@@ -180,14 +258,18 @@ type Info struct {
 }
 
 // Info returns what API Gateway knows about the connection
-// (GET @connections/{id}); [ErrGone] if it is not connected.
+// (GET @connections/{id}); [ErrGone] if it is not connected, [ErrInvalidID]
+// if the id cannot name a connection.
 func (s *Client) Info(ctx context.Context, connectionID string) (*Info, error) {
+	if err := checkID("info", connectionID); err != nil {
+		return nil, err
+	}
 	c, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var info *Info
-	err = s.retry(ctx, "info", connectionID, func(ctx context.Context) error {
+	err = s.retry(ctx, "info", connectionID, nil, func(ctx context.Context) error {
 		var err error
 		info, err = c.get(ctx, connectionID)
 		return err
@@ -234,20 +316,51 @@ func (c sdkCaller) get(ctx context.Context, id string) (*Info, error) {
 }
 
 // retry runs call until it succeeds, fails with a non-retryable error, runs
-// out of attempts, or the next delay would outlive ctx.
-func (s *Client) retry(ctx context.Context, op, id string, call func(context.Context) error) error {
+// out of attempts, or the next delay would outlive ctx. Each attempt first
+// waits for the Client's rate (Options.Rate), lim (a broadcast's rate, or
+// nil) and the endpoint's pacer.
+func (s *Client) retry(ctx context.Context, op, id string, lim *rate.Limiter, call func(context.Context) error) error {
+	var (
+		last        *Error // the last attempt's error
+		lastAttempt int
+	)
+	stop := func(err error) error {
+		if last == nil {
+			return &Error{Op: op, ConnectionID: id, Err: err}
+		}
+		// The context's error, so that errors.Is(err,
+		// context.DeadlineExceeded) holds; the last response stays in
+		// the chain and in StatusCode.
+		return &Error{Op: op, ConnectionID: id, StatusCode: last.StatusCode, kind: last.kind,
+			Err: fmt.Errorf("%w (attempt %d: %w)", err, lastAttempt, last.Err)}
+	}
 	for attempt := 1; ; attempt++ {
+		for _, l := range [...]*rate.Limiter{s.limit, lim, s.pacer.limiter()} {
+			if err := gate(ctx, l); err != nil {
+				return stop(err)
+			}
+		}
 		err := call(ctx)
 		if err == nil {
+			s.pacer.done(false)
 			return nil
 		}
 		e := classify(op, id, err)
+		if e.kind == ErrThrottled {
+			s.pacer.done(true)
+		}
 		if !e.retryable() || attempt >= s.opts.MaxAttempts {
 			return e
 		}
+		last, lastAttempt = e, attempt
 		d := s.backoff(attempt)
+		if e.kind == ErrThrottled && s.pacer != nil {
+			// Past the pacer's reaction to the 429s of this moment.
+			d += 2 * window
+		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-			return e
+			// The deadline is why it gives up: say so, as below.
+			return stop(fmt.Errorf("next attempt in %v would be past the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded))
 		}
 		s.logger().DebugContext(ctx, "sender: retrying", "op", op, "connection_id", id,
 			"attempt", attempt, "status", e.StatusCode, "delay", d)
@@ -255,11 +368,7 @@ func (s *Client) retry(ctx context.Context, op, id string, call func(context.Con
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			// The context's error, so that errors.Is(err,
-			// context.DeadlineExceeded) holds; the last response stays
-			// in the chain and in StatusCode.
-			return &Error{Op: op, ConnectionID: id, StatusCode: e.StatusCode, kind: e.kind,
-				Err: fmt.Errorf("%w while retrying (attempt %d: %w)", ctx.Err(), attempt, e.Err)}
+			return stop(fmt.Errorf("%w while retrying", ctx.Err()))
 		case <-t.C:
 		}
 	}
@@ -272,5 +381,8 @@ func (s *Client) backoff(attempt int) time.Duration {
 			ceil = d
 		}
 	}
-	return rand.N(ceil + 1)
+	return jitter(ceil)
 }
+
+// jitter returns a random duration in [0, ceil]; tests replace it.
+var jitter = func(ceil time.Duration) time.Duration { return rand.N(ceil + 1) }

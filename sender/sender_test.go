@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/lambdaws/lambdaws/internal/apigw"
 	"github.com/lambdaws/lambdaws/sender"
 )
 
@@ -42,6 +45,13 @@ func TestResolveEndpoint(t *testing.T) {
 		{"no region uses domainName", nil, custom, "https://ws.example.com/prod"},
 		{"no apiId uses domainName", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "prod"}, "https://ws.example.com/prod"},
 		{"empty stage", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com"}, "https://ws.example.com"},
+		{"slash before .localhost", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "evil.example/x.localhost", Stage: "s"}, ""},
+		{"query before .localhost", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "evil.example?.localhost", Stage: "s"}, ""},
+		{"space before .localhost", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: " .localhost", Stage: "s"}, ""},
+		{"user info", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "[::1]@evil.example", Stage: "s"}, ""},
+		{"invalid domainName falls back to execute-api", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "evil.example/x.localhost", Stage: "s", APIID: "x"}, "https://x.execute-api.eu-west-1.amazonaws.com/s"},
+		{"invalid apiId uses domainName", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{DomainName: "ws.example.com", Stage: "s", APIID: "x@evil.example#"}, "https://ws.example.com/s"},
+		{"port 0", nil, events.APIGatewayWebsocketProxyRequestContext{DomainName: "localhost:0", Stage: "s"}, ""},
 		{"nothing", map[string]string{"AWS_REGION": "eu-west-1"}, events.APIGatewayWebsocketProxyRequestContext{Stage: "prod"}, ""},
 	}
 	for _, tt := range tests {
@@ -56,16 +66,25 @@ func TestResolveEndpoint(t *testing.T) {
 	}
 }
 
-// FuzzResolveEndpoint: any event yields "" or an http(s) URL, and plain HTTP
-// only for a loopback host. The environment is passed as a function: the
-// fuzzer's strings may hold NUL bytes, which t.Setenv refuses (the seed with
-// a NUL made the harness itself fail).
+// FuzzResolveEndpoint: any event yields "" or a URL that parses, whose host
+// is the one the event named (domainName, or the execute-api name built from
+// apiId and the region) and whose scheme is http only for a loopback host.
+// The environment is passed as a function: the fuzzer's strings may hold NUL
+// bytes, which t.Setenv refuses (the seed with a NUL made the harness itself
+// fail).
 func FuzzResolveEndpoint(f *testing.F) {
 	f.Add("localhost:3001", "dev", "abc", "eu-west-1")
 	f.Add("[::1", "/", "", "cn-")
 	f.Add("a:b:c", "", "x", "")
 	f.Add("ws.example.com", "prod", "abc", "eu\x00west-1")
 	f.Add("127.0.0.1.nip.io:8080", "dev", "", "")
+	// Issue 18: http for anything ending in .localhost, unparsable URLs.
+	f.Add("evil.example/x.localhost", "s", "", "")
+	f.Add("evil.example?.localhost", "s", "", "")
+	f.Add(" .localhost", "s", "", "")
+	f.Add("[::1]@evil.example", "s", "", "")
+	f.Add("evil.example#.localhost:80", "s", "a/b", "eu-west-1")
+	f.Add("[::ffff:127.0.0.1]:0", "s", "x", "us-east-1?")
 	f.Fuzz(func(t *testing.T, domain, stage, apiID, region string) {
 		env := func(k string) string {
 			if k == "AWS_REGION" {
@@ -74,18 +93,32 @@ func FuzzResolveEndpoint(f *testing.F) {
 			return ""
 		}
 		got := sender.ResolveEndpointWith(events.APIGatewayWebsocketProxyRequestContext{DomainName: domain, Stage: stage, APIID: apiID}, env)
-		if got != "" && !strings.HasPrefix(got, "http://") && !strings.HasPrefix(got, "https://") {
-			t.Errorf("endpoint %q has no scheme", got)
+		if got == "" {
+			return
 		}
-		if strings.HasPrefix(got, "http://") {
-			u, err := url.Parse(got)
-			if err != nil {
-				t.Fatalf("plain-HTTP endpoint %q does not parse: %v", got, err)
-			}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("endpoint %q does not parse: %v", got, err)
+		}
+		if _, err := http.NewRequest(http.MethodPost, got+"/@connections/c1", nil); err != nil {
+			t.Fatalf("endpoint %q: no request can be made to it: %v", got, err)
+		}
+		apiHost := apiID + ".execute-api." + region + ".amazonaws.com"
+		if strings.HasPrefix(region, "cn-") {
+			apiHost += ".cn"
+		}
+		switch {
+		case u.Scheme == "http" && u.Host == domain:
 			ip := net.ParseIP(u.Hostname())
 			if h := strings.ToLower(u.Hostname()); h != "localhost" && !strings.HasSuffix(h, ".localhost") && (ip == nil || !ip.IsLoopback()) {
 				t.Errorf("plain-HTTP endpoint %q for domainName %q is not a loopback host", got, domain)
 			}
+		case u.Scheme == "https" && (u.Host == domain || u.Host == apiHost):
+		default:
+			t.Errorf("endpoint %q (scheme %q, host %q) for domainName %q, apiId %q, region %q", got, u.Scheme, u.Host, domain, apiID, region)
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			t.Errorf("endpoint %q has user info, a query, a fragment or an opaque part", got)
 		}
 	})
 }
@@ -204,6 +237,8 @@ func TestRetry(t *testing.T) {
 		{"403 not retried", func(int) error { return statusError(403) }, sender.ErrForbidden, 1},
 		{"413 not retried", func(int) error { return statusError(413) }, sender.ErrTooLarge, 1},
 		{"400 not retried", func(int) error { return statusError(400) }, nil, 1},
+		{"999 not retried", func(int) error { return statusError(999) }, nil, 1},
+		{"599 retried", func(int) error { return statusError(599) }, nil, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,15 +277,23 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("delay longer than deadline not attempted", func(t *testing.T) {
-		fc := newFake(func(string, string, int) error { return statusError(503) })
+		sender.SetJitter(t, func(ceil time.Duration) time.Duration { return ceil })
+		fc := newFake(func(string, string, int) error { return statusError(429) })
 		s := sender.New(fc, &sender.Options{MaxAttempts: 5, BackoffBase: time.Hour, BackoffMax: time.Hour})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		start := time.Now()
-		_ = s.Send(ctx, "c1", nil)
-		// The jittered delay is below the remaining second with probability ~1/3600 per attempt.
-		if time.Since(start) > 1500*time.Millisecond {
-			t.Errorf("Send slept past its deadline")
+		err := s.Send(ctx, "c1", nil)
+		// The deadline is why it gave up (issue 18): it is in the chain,
+		// with the last answer.
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, sender.ErrThrottled) {
+			t.Errorf("err = %v, want context.DeadlineExceeded and ErrThrottled", err)
+		}
+		var se *sender.Error
+		if !errors.As(err, &se) || se.StatusCode != 429 {
+			t.Errorf("err = %#v, want StatusCode 429", err)
+		}
+		if fc.total != 1 {
+			t.Errorf("calls = %d, want 1 (the next delay is past the deadline)", fc.total)
 		}
 	})
 
@@ -320,5 +363,87 @@ func TestBroadcastTooLargeMessage(t *testing.T) {
 	_, err := sender.New(newFake(nil), nil).Broadcast(context.Background(), nil, make([]byte, 131073), nil)
 	if err == nil || err.Error() != "sender: broadcast: payload too large" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestInvalidID: ids that cannot name a connection fail before the network
+// with ErrInvalidID, in Send, Close and Info alike; real ids pass.
+func TestInvalidID(t *testing.T) {
+	for _, id := range []string{"L0SM9cOFvHcCIhw=", "Lb9A4dZ+oAMCJUA=", apigw.NewID(), "conn-1=", strings.Repeat("x", 128)} {
+		if !sender.ValidID(id) {
+			t.Errorf("ValidID(%q) = false", id)
+		}
+	}
+	fc := newFake(nil)
+	s := sender.New(fc, nil)
+	ctx := context.Background()
+	for _, id := range []string{"", "a/b", "/", "c\x00", "sp ace", "\x7f", "é", "line\n", strings.Repeat("x", 129)} {
+		if sender.ValidID(id) {
+			t.Errorf("ValidID(%q) = true", id)
+		}
+		_, infoErr := s.Info(ctx, id)
+		for op, err := range map[string]error{"send": s.Send(ctx, id, []byte("x")), "close": s.Close(ctx, id), "info": infoErr} {
+			var se *sender.Error
+			if !errors.Is(err, sender.ErrInvalidID) || !errors.As(err, &se) || se.Op != op || se.ConnectionID != id {
+				t.Errorf("%s(%q) = %v, want a *sender.Error for %q matching ErrInvalidID", op, id, err, id)
+			}
+		}
+	}
+	if fc.total != 0 {
+		t.Errorf("%d calls made for invalid ids, want 0", fc.total)
+	}
+}
+
+// TestBroadcastInvalidID: an invalid id among a broadcast's ids fails that id
+// only. API Gateway answers a POST to @connections/ (an empty id) with 403,
+// which stopped the whole broadcast as a missing permission (issue 18).
+func TestBroadcastInvalidID(t *testing.T) {
+	fc := newFake(func(_, id string, _ int) error {
+		if !sender.ValidID(id) {
+			return statusError(403)
+		}
+		return nil
+	})
+	s := sender.New(fc, &sender.Options{Concurrency: 4})
+	seq := func(yield func(string, error) bool) {
+		for i := range 100 {
+			id := fmt.Sprint("c", i)
+			switch i {
+			case 1:
+				id = ""
+			case 2:
+				id = "a/b"
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+	res, err := s.Broadcast(context.Background(), seq, []byte("x"), nil)
+	if err != nil || res.Sent != 98 || res.Failed != 2 || res.NotAttempted != 0 {
+		t.Fatalf("Broadcast = %+v, %v; want 98 sent, 2 failed, nil", res, err)
+	}
+	for _, f := range res.Failures {
+		if !errors.Is(f.Err, sender.ErrInvalidID) {
+			t.Errorf("failure %q: %v, want ErrInvalidID", f.ID, f.Err)
+		}
+	}
+	if n := fc.callsFor("post", "") + fc.callsFor("post", "a/b"); n != 0 {
+		t.Errorf("%d calls for the invalid ids, want 0", n)
+	}
+}
+
+// TestErrorScheme: errors from a plain-HTTP endpoint do not say "https".
+func TestErrorScheme(t *testing.T) {
+	api := newMgmtAPI(t, "local", 0)
+	s := sender.NewForEndpoint(api.endpoint(), &sender.Options{MaxAttempts: 1})
+	err := s.Send(context.Background(), "gone1", []byte("x"))
+	if !errors.Is(err, sender.ErrGone) || strings.Contains(err.Error(), "https") {
+		t.Errorf("err = %v, want ErrGone without \"https\"", err)
+	}
+	api.Close()
+	err = s.Send(context.Background(), "c1", []byte("x"))
+	if err == nil || strings.Contains(err.Error(), "https") {
+		t.Errorf("err = %v, want a failure without \"https\"", err)
 	}
 }

@@ -7,7 +7,7 @@
 //	               [--env-vars FILE.json] [--create-tables] [--api LOGICAL_ID]
 //
 // It reads the template (default .aws-sam/build/template.yaml after sam
-// build, else template.yaml): the WebSocket API (AWS::ApiGatewayV2::Api with
+// build, else template.yaml, else template.yml): the WebSocket API (AWS::ApiGatewayV2::Api with
 // its routes, integrations, authorizer, route responses and stage, or
 // AWS::Serverless::WebSocketApi), the functions its routes and authorizer
 // invoke, and the DynamoDB tables; parameters take their Default or
@@ -17,8 +17,9 @@
 // --env-vars (SAM CLI's JSON format) overrides it.
 //
 // A Go function (Metadata BuildMethod go1.x, or Go source in CodeUri) is
-// built with go build for this machine into the user's cache folder, and
-// rebuilt when its sources change (polling the *.go files of its packages
+// built with go build for this machine into the user's cache folder (the
+// functions at once, as many as the machine has cores; folders of functions
+// not built for 30 days are removed), and rebuilt when its sources change (polling the *.go files of its packages
 // outside the module cache, and go.mod / go.sum): new execution environments
 // run the new binary, a build error is printed and the last good binary keeps
 // serving. A function whose CodeUri holds a bootstrap runs it as is. Other
@@ -31,6 +32,28 @@
 // AWS_REGION and credential variables, so that it reaches a local DynamoDB.
 // --create-tables creates the template's tables at AWS_ENDPOINT_URL_DYNAMODB.
 //
+// The port serves TLS as well as plain HTTP (the first byte of a connection
+// tells them apart), so that functions that build their management API URL
+// as "https://" + domainName + "/" + stage, or let aws-sdk-go v1 add
+// https://, work unmodified, and so do wss:// clients. The certificate, made
+// at each start for 127.0.0.1, ::1, localhost and the --addr host, is signed
+// by a local CA that lambdaws creates once in the user's config folder
+// (lambdaws/ca/cert.pem; its key.pem has mode 0600 and never leaves it). The
+// CA is name-constrained to loopback and private addresses, localhost and
+// .local names. Functions trust it without trusting anything else:
+// SSL_CERT_FILE and AWS_CA_BUNDLE name a bundle of the system's roots (as Go
+// reads them on Linux) plus the CA (AWS_CA_BUNDLE: the AWS profile's
+// ca_bundle plus the CA when it has one, since the SDKs trust it alone),
+// NODE_EXTRA_CA_CERTS the CA; a template variable of the same name wins. Clients trust it with that file (curl
+// --cacert, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). Outside Linux only Node.js
+// functions trust it. When the CA cannot be used, the port serves plain HTTP
+// only, with a warning.
+//
+// It warns at start of a function whose binary links aws-sdk-go v1 while an
+// AWS_ENDPOINT_URL* is set (v1 ignores them: its calls reach AWS), and of a
+// template with DynamoDB tables while AWS_ENDPOINT_URL_DYNAMODB is unset (the
+// functions use the account's tables).
+//
 // It prints the API's ws:// URL, stage and management API URL, a line per
 // build, a line per invocation, and the functions' output prefixed with
 // their names. SIGINT or SIGTERM closes every connection (their $disconnect
@@ -39,6 +62,7 @@
 // status 2.
 //
 // Roadmap: main.go (subcommands), local.go (flags, serving), build.go
-// (building and watching Go functions), tables.go (--create-tables); the
+// (building and watching Go functions), tables.go (--create-tables), ca.go
+// (the local CA and TLS), awsreach.go (the warnings about real AWS); the
 // template reader is internal/sam.
 package main

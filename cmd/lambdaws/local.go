@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +47,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		fmt.Fprint(stderr, localUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.template, "template", "", "the template `FILE`; default .aws-sam/build/template.yaml when it exists (after sam build), else template.yaml")
+	fs.StringVar(&f.template, "template", "", "the template `FILE`; default .aws-sam/build/template.yaml when it exists (after sam build), else template.yaml, else template.yml")
 	fs.StringVar(&f.addr, "addr", local.DefaultAddr, "`HOST:PORT` to serve the API on (\":8080\" is 127.0.0.1:8080; 0.0.0.0:8080 serves every interface)")
 	fs.StringVar(&f.params, "parameter-overrides", "", "template parameters, as `'Key=Value Key2=Value2'` (or SAM's ParameterKey=K,ParameterValue=V)")
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
@@ -59,15 +58,12 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return nil, fmt.Errorf("local: unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("local: unexpected argument %q: lambdaws local takes flags only; for a template, write --template %s", fs.Arg(0), fs.Arg(0))
 	}
 	if f.template == "" {
-		f.template = "template.yaml"
-		if _, err := os.Stat(filepath.Join(".aws-sam", "build", "template.yaml")); err == nil {
-			f.template = filepath.Join(".aws-sam", "build", "template.yaml")
-		}
+		f.template = defaultTemplate()
 	}
-	return f, nil
+	return f, checkAddr(f.addr)
 }
 
 func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stderr io.Writer) error {
@@ -118,12 +114,21 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
+	for _, w := range awsReach(tpl, builds.binary, os.Environ()) {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	trust, err := setupTLS(f.addr, out)
+	if err != nil {
+		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
+		trust = &localTLS{}
+	}
 	fns := map[string]*local.Function{}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
+		vars := trust.functionEnv(fn.Environment)
 		var env []string
-		for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
-			env = append(env, k+"="+fn.Environment[k])
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
+			env = append(env, k+"="+vars[k])
 		}
 		fns[id] = local.NewBinary(builds.binary(fn), &local.FunctionOptions{
 			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
@@ -142,6 +147,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		RouteSelectionExpression: api.RouteSelectionExpression,
 		Routes:                   map[string]local.Route{},
 		Logger:                   logger,
+		TLS:                      trust.config,
 	}
 	for _, r := range api.Routes {
 		gopts.Routes[r.Key] = local.Route{Function: fns[r.Function], TwoWay: r.TwoWay}
@@ -157,6 +163,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	addr := ln.Addr().String()
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
+	trust.print(out, addr, api.Stage)
 	for _, r := range api.Routes {
 		how := "one-way"
 		if r.TwoWay {

@@ -18,7 +18,9 @@ import (
 
 // Run runs the contract tests as subtests of t. newStore returns an empty
 // store each time it is called; to exercise paging, give it a small page size
-// (at most 50: one test lists a channel of 250 members).
+// (at most 50: one test lists a channel of 250 members). Run it once for each
+// configuration that lays out data differently (for the DynamoDB store:
+// channels sharded and unsharded).
 func Run(t *testing.T, newStore func(t *testing.T) connstore.Store) {
 	tests := []struct {
 		name string
@@ -41,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) connstore.Store) {
 		{"JoinRacesRemove", testJoinRacesRemove},
 		{"JoinRacesLeave", testJoinRacesLeave},
 		{"CanceledContext", testCanceledContext},
+		{"ConcurrentUpdates", testConcurrentUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -688,5 +691,35 @@ func testCanceledContext(t *testing.T, s connstore.Store) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Members with a canceled context: %v, want context.Canceled", err)
 		}
+	}
+}
+
+// testConcurrentUpdates runs four Updates of 30 new metadata keys each at
+// once: each fits the limit of 100 keys alone, all four do not. Three
+// succeed, one fails with ErrInvalid, and 90 keys are stored.
+func testConcurrentUpdates(t *testing.T, s connstore.Store) {
+	ctx := t.Context()
+	must(t, s.Add(ctx, "a", nil))
+	errs := make(chan error, 4)
+	for u := range 4 {
+		md := map[string]string{}
+		for i := range 30 {
+			md[fmt.Sprintf("u%d-%02d", u, i)] = "v"
+		}
+		go func() { errs <- s.Update(ctx, "a", md) }()
+	}
+	failed := 0
+	for range 4 {
+		if err := <-errs; err != nil {
+			failed++
+			if !errors.Is(err, connstore.ErrInvalid) {
+				t.Errorf("Update: %v, want nil or ErrInvalid", err)
+			}
+		}
+	}
+	c, err := s.Get(ctx, "a")
+	must(t, err)
+	if failed != 1 || len(c.Metadata) != 90 {
+		t.Errorf("%d of 4 Updates failed and %d keys are stored, want 1 and 90", failed, len(c.Metadata))
 	}
 }

@@ -21,10 +21,17 @@ var gripMode = flag.Bool("grip", false, "serve the chat as a GRIP back end for P
 //	go run ./examples/chat -grip -addr 127.0.0.1:8080 &
 //	pushpin --route '* 127.0.0.1:8080,over_http'   # clients: ws://127.0.0.1:7999/, page http://127.0.0.1:7999/
 func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
-	if os.Getenv("GRIP_URL") == "" {
-		os.Setenv("GRIP_URL", "http://localhost:5561/")
+	gripURL := os.Getenv("GRIP_URL")
+	if gripURL == "" {
+		gripURL = "http://localhost:5561/" // Pushpin's publish port
 	}
-	h, err := grip.New(nil, &grip.Options{HTTP: pageHandler()})
+	pub, err := grip.NewPublisher(gripURL)
+	if err != nil {
+		return err
+	}
+	// GRIP_VERIFY_KEY and GRIP_VERIFY_ISS (or the key in GRIP_URL) are read
+	// by New.
+	h, err := grip.New(nil, &grip.Options{Publisher: pub, HTTP: pageHandler()})
 	if err != nil {
 		return err
 	}
@@ -34,7 +41,7 @@ func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("chat: GRIP back end on http://%s/, publishing to %s\n", ln.Addr(), os.Getenv("GRIP_URL"))
+	fmt.Printf("chat: GRIP back end on http://%s/, publishing to %s\n", ln.Addr(), pub.URL())
 	fmt.Printf("chat: start pushpin --route '* %s,over_http' and connect to ws://127.0.0.1:7999/ (page: http://127.0.0.1:7999/)\n", ln.Addr())
 	return h.Serve(ctx, ln)
 }

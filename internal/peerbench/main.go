@@ -12,6 +12,8 @@
 // the given latency, and refuses unsigned requests. The clients:
 //
 //	lambdaws      sender Broadcast, default options (the direct HTTP path)
+//	lambdaws-before  the same, from a peerbench binary built from an earlier
+//	              commit (-before; scripts/bench-peers.sh builds it from $BEFORE)
 //	lambdaws-sdk  sender Broadcast over an aws-sdk-go-v2 client (sender.New)
 //	js-sdk-v3     tools/bench/promise_all.mjs: @aws-sdk/client-apigatewaymanagementapi,
 //	              Promise.all over every id (the AWS chat sample's pattern);
@@ -77,6 +79,8 @@ func main() {
 		ns       = flag.String("n", "1000,10000", "comma-separated numbers of connection ids")
 		lats     = flag.String("latency", "0,10ms", "comma-separated per-call latencies of the stand-in")
 		clients  = flag.String("clients", "lambdaws,lambdaws-sdk,js-sdk-v3,boto3", "comma-separated clients to run")
+		before   = flag.String("before", "", "a peerbench binary built from an earlier commit: adds the client lambdaws-before, its lambdaws client")
+		quota    = flag.String("quota", "", "run the quota benchmark instead: comma-separated RATE/BURST:N (see quota.go)")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -88,14 +92,26 @@ func main() {
 		n, _ := strconv.Atoi(flag.Arg(0))
 		warm, _ := strconv.Atoi(flag.Arg(1))
 		runGoClient(*client, *endpoint, n, warm)
+	case *quota != "":
+		if err := quotaHarness(split(*quota), split(*clients), *lats); err != nil {
+			log.Fatal(err)
+		}
 	default:
-		if err := harness(split(*ns), split(*lats), split(*clients)); err != nil {
+		cs := split(*clients)
+		if *before != "" {
+			beforeBin = *before
+			cs = append([]string{"lambdaws-before"}, cs...)
+		}
+		if err := harness(split(*ns), split(*lats), cs); err != nil {
 			log.Fatal(err)
 		}
 	}
 }
 
 func split(s string) []string { return strings.Split(s, ",") }
+
+// beforeBin is the -before binary.
+var beforeBin string
 
 // --- the stand-in -------------------------------------------------------------
 
@@ -113,12 +129,16 @@ func serveStub() {
 		log.Fatal(err)
 	}
 	defer os.Remove(certFile)
-	var posts, unsigned atomic.Int64
+	var posts, unsigned, throttled atomic.Int64
+	bucket := quotaBucket()
+	var seen delivered
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_count", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "%d %d", posts.Swap(0), unsigned.Swap(0))
+		ids, dups := seen.reset()
+		fmt.Fprintf(w, "%d %d %d %d %d", posts.Swap(0), unsigned.Swap(0), throttled.Swap(0), ids, dups)
 	})
 	mux.HandleFunc("POST /prod/{at}/{id}", func(w http.ResponseWriter, r *http.Request) {
+		ok := bucket == nil || bucket.Allow() // API Gateway counts a call when it arrives
 		time.Sleep(latency)
 		_, _ = io.Copy(io.Discard, r.Body)
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") || r.PathValue("at") != "@connections" {
@@ -127,7 +147,14 @@ func serveStub() {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
+		if !ok {
+			throttled.Add(1)
+			w.Header().Set("X-Amzn-ErrorType", "LimitExceededException")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
 		posts.Add(1)
+		seen.add(r.PathValue("id"))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -183,8 +210,8 @@ func runGoClient(kind, endpoint string, n, warm int) {
 	ctx := context.Background()
 	var s *sender.Client
 	switch kind {
-	case "lambdaws":
-		s = sender.NewForEndpoint(endpoint, nil)
+	case "lambdaws", "lambdaws-nopacing":
+		s = sender.NewForEndpoint(endpoint, &sender.Options{Concurrency: *concurrencyFlag, DisablePacing: kind == "lambdaws-nopacing"})
 	case "lambdaws-sdk":
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -213,6 +240,7 @@ func runGoClient(kind, endpoint string, n, warm int) {
 	if _, err := s.Broadcast(ctx, ids("warm-", warm), []byte(message), nil); err != nil {
 		log.Fatal(err)
 	}
+	pause()
 	if f := os.Getenv("PEERBENCH_CPUPROFILE"); f != "" { // for looking into a client
 		out, err := os.Create(f)
 		if err != nil {
@@ -228,10 +256,10 @@ func runGoClient(kind, endpoint string, n, warm int) {
 	res, err := s.Broadcast(ctx, ids("conn-", n), []byte(message), nil)
 	wall := time.Since(start)
 	cpu := cpuTime() - cpu0
-	if err != nil || res.Sent != n {
+	if err != nil || res.Sent != n && os.Getenv("PEERBENCH_QUOTA") == "" {
 		log.Panicf("Broadcast = %+v, %v", res, err)
 	}
-	fmt.Printf(`{"wall_s": %.6f, "cpu_s": %.6f}`+"\n", wall.Seconds(), cpu.Seconds())
+	fmt.Printf(`{"wall_s": %.6f, "cpu_s": %.6f, "failed": %d}`+"\n", wall.Seconds(), cpu.Seconds(), res.Failed)
 }
 
 // cpuTime returns the user and system CPU time of this process so far.
@@ -258,11 +286,7 @@ type row struct {
 }
 
 func harness(ns, lats, clients []string) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
+	root, self, err := paths()
 	if err != nil {
 		return err
 	}
@@ -310,10 +334,11 @@ func printRow(r row) {
 		float64(r.sendCPU.Microseconds())/float64(r.n), float64(r.maxRSSKiB)/1024, ratio)
 }
 
-// startStub starts the stand-in as a separate process.
-func startStub(self string, latency time.Duration) (stop func(), endpoint, certFile string, err error) {
+// startStub starts the stand-in as a separate process, with env added to
+// its environment.
+func startStub(self string, latency time.Duration, env ...string) (stop func(), endpoint, certFile string, err error) {
 	cmd := exec.Command(self, "-stub")
-	cmd.Env = append(os.Environ(), "PEERBENCH_LATENCY="+latency.String())
+	cmd.Env = append(append(os.Environ(), "PEERBENCH_LATENCY="+latency.String()), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -351,6 +376,9 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 			r.client = "lambdaws (SDK client)"
 		}
 		cmd = exec.Command(self, "-client", client, "-endpoint", endpoint, strconv.Itoa(n), warm)
+	case "lambdaws-before":
+		r.client, r.pattern = "lambdaws before (-before)", "Broadcast, Concurrency 64"
+		cmd = exec.Command(beforeBin, "-client", "lambdaws", "-endpoint", endpoint, strconv.Itoa(n), warm)
 	case "js-sdk-v3":
 		r.client, r.pattern = "AWS JS SDK v3", "Promise.all over all ids"
 		cmd = exec.Command("node", filepath.Join(root, "tools", "bench", "promise_all.mjs"), endpoint, strconv.Itoa(n), message, warm)
@@ -361,11 +389,7 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 	default:
 		return r, fmt.Errorf("unknown client %q", client)
 	}
-	cmd.Env = append(append(cmd.Env, os.Environ()...),
-		"AWS_ACCESS_KEY_ID=AKIDPEERBENCH", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=eu-west-1",
-		"AWS_DEFAULT_REGION=eu-west-1", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE="+certFile, "NODE_EXTRA_CA_CERTS="+certFile,
-		"AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true") // node 20 is Debian's
+	cmd.Env = clientEnv(certFile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -383,32 +407,56 @@ func runClient(root, self, client, endpoint, certFile string, n int, latency tim
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	r.cpu = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 	r.maxRSSKiB = ru.Maxrss
-	posts, unsigned, err := count(endpoint, certFile)
+	posts, err := count(endpoint, certFile)
 	if err != nil {
 		return r, err
 	}
-	if want := n + 2*concurrency; posts != want || unsigned != 0 {
-		return r, fmt.Errorf("stand-in received %d signed and %d unsigned POSTs, want %d signed", posts, unsigned, want)
+	if want := n + 2*concurrency; posts.posts != want || posts.unsigned != 0 {
+		return r, fmt.Errorf("stand-in received %d signed and %d unsigned POSTs, want %d signed", posts.posts, posts.unsigned, want)
 	}
 	return r, nil
 }
 
-// count asks the stand-in how many POSTs it received, and resets it.
-func count(endpoint, certFile string) (posts, unsigned int, err error) {
+// counts is what the stand-in received since the last count: signed POSTs
+// answered 200, unsigned ones, throttled ones (429), the distinct measured
+// ids ("conn-N=") answered 200, and those answered 200 more than once.
+type counts struct{ posts, unsigned, throttled, ids, dups int }
+
+// clientEnv is the environment of a client process: static test
+// credentials, and trust in the stand-in's certificate.
+func clientEnv(certFile string) []string {
+	return append(os.Environ(),
+		"AWS_ACCESS_KEY_ID=AKIDPEERBENCH", "AWS_SECRET_ACCESS_KEY=secret", "AWS_REGION=eu-west-1",
+		"AWS_DEFAULT_REGION=eu-west-1", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE="+certFile, "NODE_EXTRA_CA_CERTS="+certFile,
+		"AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true") // node 20 is Debian's
+}
+
+// count asks the stand-in what it received, and resets it.
+func count(endpoint, certFile string) (c counts, err error) {
 	pemBytes, err := os.ReadFile(certFile)
 	if err != nil {
-		return 0, 0, err
+		return c, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := c.Get(strings.TrimSuffix(endpoint, "/prod") + "/_count")
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get(strings.TrimSuffix(endpoint, "/prod") + "/_count")
 	if err != nil {
-		return 0, 0, err
+		return c, err
 	}
 	defer resp.Body.Close()
-	_, err = fmt.Fscan(resp.Body, &posts, &unsigned)
-	return posts, unsigned, err
+	_, err = fmt.Fscan(resp.Body, &c.posts, &c.unsigned, &c.throttled, &c.ids, &c.dups)
+	return c, err
+}
+
+// paths returns the repository's root and this program's executable.
+func paths() (root, self string, err error) {
+	if root, err = repoRoot(); err != nil {
+		return "", "", err
+	}
+	self, err = os.Executable()
+	return root, self, err
 }
 
 func repoRoot() (string, error) {
