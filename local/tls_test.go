@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
 )
 
@@ -59,7 +60,7 @@ func TestServeTLS(t *testing.T) {
 		}
 		return response{StatusCode: 200}, nil
 	}
-	var logs lockedBuffer // binary_test.go
+	var logs testenv.LockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- local.Serve(ctx, ln, lambda.NewHandler(handler), &local.Options{
