@@ -67,10 +67,10 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // frameConn is the server side of a client connection. Reads pass through a
 // frameScanner, which refuses oversized and unmasked frames and notes
-// whether the client's close frame came before the gateway's; writes through another, which notes
-// the first close frame sent (coder/websocket closes with 1002 on a protocol
-// error without telling its caller); Close lingers to drain what the client
-// still sends.
+// whether the client's close frame came before the gateway's; writes
+// through another, which notes the first close frame sent (coder/websocket
+// closes with 1002 on a protocol error without telling its caller); Close
+// lingers to drain what the client still sends.
 type frameConn struct {
 	net.Conn
 	r           io.Reader
