@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // lockedBuffer collects a Function's output.
@@ -39,7 +40,7 @@ func (b *lockedBuffer) String() string {
 // $disconnect; then no process is left.
 func TestBinary(t *testing.T) {
 	out := &lockedBuffer{}
-	f := local.NewBinary(local.BuildTestdata(t, "wsecho"), &local.FunctionOptions{
+	f := lambdaenv.NewBinary(buildTestdata(t, "wsecho"), &lambdaenv.Options{
 		Name: "wsecho", Timeout: 2 * time.Second, Output: out, Logger: discard})
 	t.Cleanup(func() { f.Close() })
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))

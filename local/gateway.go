@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
@@ -94,7 +95,7 @@ type Options struct {
 // A Route is the integration of one route key.
 type Route struct {
 	// Function serves the route. Nil means New's handler.
-	Function *Function
+	Function *lambdaenv.Function
 
 	// TwoWay gives the route a route response: the body the function
 	// returns is sent to the client. A one-way route's body is dropped, as
@@ -108,7 +109,7 @@ type Authorizer struct {
 	// Function is the authorizer function. It receives the $connect request
 	// as an authorizer event and returns an
 	// events.APIGatewayCustomAuthorizerResponse. Required.
-	Function *Function
+	Function *lambdaenv.Function
 
 	// IdentitySource lists the request parts that must be present and
 	// non-empty, else the handshake is refused with 401 without invoking
@@ -132,11 +133,11 @@ type Gateway struct {
 	log        *slog.Logger
 	fallback   http.Handler
 	faultRate  float64
-	owned      *Function     // created by New from its handler; closed by Close
-	timeout    time.Duration // the integration timeout; tests shorten it
-	reqTimeout time.Duration // requestTimeout; tests shorten it
-	keepAlive  time.Duration // keepAliveTimeout; tests shorten it
-	grace      time.Duration // shutdownGrace; tests shorten it
+	owned      *lambdaenv.Function // created by New from its handler; closed by Close
+	timeout    time.Duration       // the integration timeout; tests shorten it
+	reqTimeout time.Duration       // requestTimeout; tests shorten it
+	keepAlive  time.Duration       // keepAliveTimeout; tests shorten it
+	grace      time.Duration       // shutdownGrace; tests shorten it
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -146,8 +147,8 @@ type Gateway struct {
 }
 
 // New returns a Gateway invoking handler as Lambda would. handler is a
-// *Function, or anything lambda.Start accepts, which New serves with
-// NewFunction(handler, nil) (so `ws.Handler` and `r.Handler` run on
+// *lambdaenv.Function, or anything lambda.Start accepts, which New serves
+// with lambdaenv.New(handler, nil) (so `ws.Handler` and `r.Handler` run on
 // concurrent environments). It may be nil only if every route of
 // opts.Routes has its Function. The Gateway closes the Function it creates;
 // the caller closes the ones it passed, after the Gateway. New panics on a
@@ -206,13 +207,13 @@ func New(handler any, opts *Options) *Gateway {
 		keepAlive:  keepAliveTimeout,
 		grace:      shutdownGrace,
 	}
-	var def *Function
+	var def *lambdaenv.Function
 	switch h := handler.(type) {
 	case nil:
-	case *Function:
+	case *lambdaenv.Function:
 		def = h
 	default:
-		g.owned = NewFunction(handler, &FunctionOptions{Logger: o.Logger})
+		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger})
 		def = g.owned
 	}
 	for key, rt := range o.Routes {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // barrier returns a function that blocks until n callers are inside it at
@@ -80,7 +81,7 @@ func TestHungHandler(t *testing.T) {
 		}
 		return response{StatusCode: 200, Body: ev.Body}, nil
 	}
-	f := local.NewFunction(fn, &local.FunctionOptions{Timeout: 300 * time.Millisecond, Logger: discard})
+	f := lambdaenv.New(fn, &lambdaenv.Options{Timeout: 300 * time.Millisecond, Logger: discard})
 	t.Cleanup(func() { f.Close() })
 	g := local.New(f, &local.Options{Logger: discard})
 	url := serve(t, g).url()
@@ -151,11 +152,11 @@ func TestHandlerPanic(t *testing.T) {
 // which routes are two-way.
 func TestRouteFunctions(t *testing.T) {
 	seen := make(chan string, 16)
-	named := func(name string) *local.Function {
-		f := local.NewFunction(func(ev event) (response, error) {
+	named := func(name string) *lambdaenv.Function {
+		f := lambdaenv.New(func(ev event) (response, error) {
 			seen <- name + " " + ev.RequestContext.RouteKey
 			return response{StatusCode: 200, Body: name + " says " + ev.Body}, nil
-		}, &local.FunctionOptions{Name: name, Logger: discard})
+		}, &lambdaenv.Options{Name: name, Logger: discard})
 		t.Cleanup(func() { f.Close() })
 		return f
 	}
@@ -203,14 +204,14 @@ func TestRouteFunctions(t *testing.T) {
 // environments work through them.
 func TestQueuedMessagesHoldNoGoroutine(t *testing.T) {
 	started, release := make(chan struct{}, 64), make(chan struct{})
-	busy := local.NewFunction(func(ev event) (response, error) {
+	busy := lambdaenv.New(func(ev event) (response, error) {
 		started <- struct{}{}
 		<-release
 		return response{StatusCode: 200}, nil
-	}, &local.FunctionOptions{Concurrency: 1, Logger: discard})
-	fast := local.NewFunction(func(ev event) (response, error) {
+	}, &lambdaenv.Options{Concurrency: 1, Logger: discard})
+	fast := lambdaenv.New(func(ev event) (response, error) {
 		return response{StatusCode: 200, Body: "pong"}, nil
-	}, &local.FunctionOptions{Logger: discard})
+	}, &lambdaenv.Options{Logger: discard})
 	t.Cleanup(func() { busy.Close(); fast.Close() })
 	h := serve(t, local.New(nil, &local.Options{Logger: discard, Routes: map[string]local.Route{
 		"$default": {Function: busy},
@@ -251,10 +252,10 @@ func TestNewPanics(t *testing.T) {
 	for name, opts := range map[string]*local.Options{
 		"route without function": {Routes: map[string]local.Route{"$default": {}}},
 		"authorizer without function": {Authorizer: &local.Authorizer{}, Routes: map[string]local.Route{
-			"$default": {Function: local.NewFunction(func() error { return nil }, nil)}}},
-		"bad identity source": {Authorizer: &local.Authorizer{Function: local.NewFunction(func() error { return nil }, nil),
+			"$default": {Function: lambdaenv.New(func() error { return nil }, nil)}}},
+		"bad identity source": {Authorizer: &local.Authorizer{Function: lambdaenv.New(func() error { return nil }, nil),
 			IdentitySource: []string{"method.request.header.Auth"}}, Routes: map[string]local.Route{
-			"$default": {Function: local.NewFunction(func() error { return nil }, nil)}}},
+			"$default": {Function: lambdaenv.New(func() error { return nil }, nil)}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

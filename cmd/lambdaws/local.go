@@ -18,6 +18,7 @@ import (
 
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 const localUsage = `Usage: lambdaws local [flags]
@@ -91,7 +92,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	// What local.NewBinary refuses, before any build.
+	// What lambdaenv.NewBinary refuses, before any build.
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		for k := range tpl.Functions[id].Environment {
 			switch k {
@@ -118,14 +119,14 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	fns := map[string]*local.Function{}
+	fns := map[string]*lambdaenv.Function{}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
 		var env []string
 		for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
 			env = append(env, k+"="+fn.Environment[k])
 		}
-		fns[id] = local.NewBinary(builds.binary(fn), &local.FunctionOptions{
+		fns[id] = lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
 			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
 		})
 	}

@@ -1,4 +1,4 @@
-package local
+package lambdaenv
 
 import (
 	"bytes"
@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
 // NewBinary runs an unmodified Lambda binary: any `bootstrap`, whether
@@ -31,7 +33,7 @@ import (
 // environment serves on a loopback port of its own. Besides Lambda's
 // variables a process gets the caller's PATH, HOME, AWS credentials,
 // AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and
-// AWS_ENDPOINT_URL*, then FunctionOptions.Env.
+// AWS_ENDPOINT_URL*, then Options.Env.
 //
 // When a process ends, the processes left in its group are killed, as Lambda
 // resets the sandbox. A process that exits during an invocation fails it
@@ -40,30 +42,30 @@ import (
 // 10 s, or exits before, fails that invocation with Runtime.InitError and is
 // killed.
 //
-// NewBinary panics if path is empty or FunctionOptions.Env has an entry
+// NewBinary panics if path is empty or Options.Env has an entry
 // without "=" or sets AWS_LAMBDA_RUNTIME_API or _LAMBDA_SERVER_PORT (which
 // would make aws-lambda-go wait for a legacy RPC call that never comes). A
 // missing or unrunnable binary is an invocation error
 // (Runtime.InvalidEntrypoint), so the binary may be built after NewBinary.
-func NewBinary(path string, opts *FunctionOptions) *Function {
+func NewBinary(path string, opts *Options) *Function {
 	if path == "" {
-		panic("local: empty binary path")
+		panic("lambdaenv: empty binary path")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		panic("local: " + err.Error())
+		panic("lambdaenv: " + err.Error())
 	}
-	var o FunctionOptions
+	var o Options
 	if opts != nil {
 		o = *opts
 	}
 	for _, kv := range o.Env {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			panic(fmt.Sprintf("local: FunctionOptions.Env entry %q is not KEY=value", kv))
+			panic(fmt.Sprintf("lambdaenv: Options.Env entry %q is not KEY=value", kv))
 		}
 		if k == "AWS_LAMBDA_RUNTIME_API" || k == "_LAMBDA_SERVER_PORT" {
-			panic("local: FunctionOptions.Env may not set " + k)
+			panic("lambdaenv: Options.Env may not set " + k)
 		}
 	}
 	f := newFunction(opts)
@@ -94,8 +96,8 @@ func lambdaEnv(path, name string, memory int) []string {
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + name,
 		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-		"AWS_REGION=" + region(),
-		"AWS_DEFAULT_REGION=" + region(),
+		"AWS_REGION=" + apigw.Region(),
+		"AWS_DEFAULT_REGION=" + apigw.Region(),
 		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
 		"TZ=UTC",
 	}
@@ -208,14 +210,14 @@ type result struct {
 
 // errStale is a process that exited before taking an invocation: the
 // invocation goes to a fresh environment, as on Lambda.
-var errStale = errors.New("local: environment exited before the invocation")
+var errStale = errors.New("lambdaenv: environment exited before the invocation")
 
 // startProcess starts a process of b with its Runtime API and waits until it
 // asks for its first invocation.
 func startProcess(f *Function, b *program) (environment, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("local: runtime API: %w", err)
+		return nil, fmt.Errorf("lambdaenv: runtime API: %w", err)
 	}
 	p := &process{
 		f:        f,
@@ -265,7 +267,7 @@ func startProcess(f *Function, b *program) (environment, error) {
 		killProcessGroup(p.cmd.Process)
 		w.flush()
 		if !p.killed.Load() {
-			f.log.Warn("local: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))
+			f.log.Warn("lambdaenv: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))
 		}
 		p.exitErr = err
 		close(p.exited)
@@ -287,13 +289,13 @@ func startProcess(f *Function, b *program) (environment, error) {
 		ierr = errClosed
 	}
 	p.stop()
-	f.log.Warn("local: function init failed; process killed", "err", ierr)
+	f.log.Warn("lambdaenv: function init failed; process killed", "err", ierr)
 	return nil, ierr
 }
 
 func (p *process) invoke(payload []byte) ([]byte, bool, error) {
 	f := p.f
-	inv := &invocation{id: newUUID(), payload: payload, deadline: time.Now().Add(f.timeout), result: make(chan result, 1)}
+	inv := &invocation{id: apigw.NewUUID(), payload: payload, deadline: time.Now().Add(f.timeout), result: make(chan result, 1)}
 	timer := time.NewTimer(f.timeout)
 	defer timer.Stop()
 	select {

@@ -1,4 +1,4 @@
-package local
+package lambdaenv
 
 import (
 	"bytes"
@@ -19,23 +19,24 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
 // binDir holds the testdata programs, built once per test binary run by
-// testBinary and removed by RemoveTestBinaries.
+// testBinary and removed by TestMain.
 var (
 	binDir    string
 	buildOnce sync.Once
 	buildErr  error
 )
 
-// RemoveTestBinaries removes the programs testBinary built. TestMain, in
-// package local_test so that checkNoLeaks does not take it for a leak of
-// package local, calls it.
-func RemoveTestBinaries() {
+func TestMain(m *testing.M) {
+	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	os.Exit(code)
 }
 
 // testBinary returns the path of the program in testdata/name, building
@@ -46,7 +47,7 @@ func testBinary(t testing.TB, name string) string {
 		t.Skip("go is not on PATH: cannot build the testdata Lambda binaries")
 	}
 	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "lambdaws-local-"); buildErr != nil {
+		if binDir, buildErr = os.MkdirTemp("", "lambdaws-lambdaenv-"); buildErr != nil {
 			return
 		}
 		args := []string{"build", "-o", binDir + string(filepath.Separator)}
@@ -66,10 +67,6 @@ func testBinary(t testing.TB, name string) string {
 	}
 	return filepath.Join(binDir, name)
 }
-
-// BuildTestdata is testBinary for the tests of package local_test, such as
-// gateway tests serving routes with a binary.
-func BuildTestdata(t testing.TB, name string) string { return testBinary(t, name) }
 
 // syncBuffer is an io.Writer the test can read while processes write to it.
 type syncBuffer struct {
@@ -91,12 +88,12 @@ func (b *syncBuffer) String() string {
 
 // newTestBinary is NewBinary of testdata program name, closed by the test's
 // cleanup; its output and log go to the returned buffer.
-func newTestBinary(t *testing.T, name string, opts *FunctionOptions) (*Function, *syncBuffer) {
+func newTestBinary(t *testing.T, name string, opts *Options) (*Function, *syncBuffer) {
 	t.Helper()
 	path := testBinary(t, name)
 	var out syncBuffer
 	if opts == nil {
-		opts = &FunctionOptions{}
+		opts = &Options{}
 	}
 	opts.Output = &out
 	opts.Logger = slog.New(slog.NewTextHandler(&out, nil))
@@ -158,7 +155,7 @@ func reaped(pid int) bool {
 }
 
 func TestBinaryEcho(t *testing.T) {
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Name: "echo", Timeout: 5 * time.Second})
+	f, _ := newTestBinary(t, "echo", &Options{Name: "echo", Timeout: 5 * time.Second})
 	r1, cold := echo(t, f, `{"arg":"hi"}`)
 	if r1.Arg != "hi" || !cold {
 		t.Errorf("first invoke: %+v, cold %v; want the echo, cold", r1, cold)
@@ -195,7 +192,7 @@ func TestBinaryParallel(t *testing.T) {
 // TestBinaryConcurrencyCap: six slow invocations on a function of
 // concurrency 2 run in two processes, never more than two at a time.
 func TestBinaryConcurrencyCap(t *testing.T) {
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Concurrency: 2})
+	f, _ := newTestBinary(t, "echo", &Options{Concurrency: 2})
 	all := echoAll(t, f, 6, `{"op":"sleep","ms":50}`)
 	pids := map[int]bool{}
 	for _, r := range all {
@@ -218,7 +215,7 @@ func TestBinaryConcurrencyCap(t *testing.T) {
 }
 
 func TestBinaryTimeout(t *testing.T) {
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Timeout: 500 * time.Millisecond})
+	f, _ := newTestBinary(t, "echo", &Options{Timeout: 500 * time.Millisecond})
 	r1, _ := echo(t, f, `{}`)
 	ie := invokeError(t, f, `{"op":"hang"}`)
 	if ie.Type != "Sandbox.Timedout" || ie.Message != "Task timed out after 0.50 seconds" {
@@ -279,7 +276,7 @@ func TestBinaryInitError(t *testing.T) {
 		{"error", "Config.Missing", "no config"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			f, _ := newTestBinary(t, "badinit", &FunctionOptions{Env: []string{"BADINIT=" + tc.mode}})
+			f, _ := newTestBinary(t, "badinit", &Options{Env: []string{"BADINIT=" + tc.mode}})
 			f.initTimeout = 300 * time.Millisecond
 			ie := invokeError(t, f, `{}`)
 			if ie.Type != tc.typ || ie.Message != tc.msg {
@@ -288,7 +285,7 @@ func TestBinaryInitError(t *testing.T) {
 		})
 	}
 	t.Run("missing binary", func(t *testing.T) {
-		f := NewBinary(filepath.Join(t.TempDir(), "bootstrap"), &FunctionOptions{Logger: quiet})
+		f := NewBinary(filepath.Join(t.TempDir(), "bootstrap"), &Options{Logger: quiet})
 		defer f.Close()
 		if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InvalidEntrypoint" {
 			t.Errorf("got %+v; want Runtime.InvalidEntrypoint", ie)
@@ -302,7 +299,7 @@ func TestBinaryEnv(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
 	t.Setenv("AWS_REGION", "eu-west-3")
 	t.Setenv("LAMBDAWS_UNRELATED", "x")
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Name: "envfn", MemorySize: 512, Env: []string{"TZ=Europe/Paris", "EXTRA=1"}})
+	f, _ := newTestBinary(t, "echo", &Options{Name: "envfn", MemorySize: 512, Env: []string{"TZ=Europe/Paris", "EXTRA=1"}})
 	r, _ := echo(t, f, `{"op":"env"}`)
 	dir := filepath.Dir(testBinary(t, "echo"))
 	for k, want := range map[string]string{
@@ -317,7 +314,7 @@ func TestBinaryEnv(t *testing.T) {
 		"AWS_REGION":                      "eu-west-3",
 		"AWS_DEFAULT_REGION":              "eu-west-3",
 		"AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
-		"TZ":                              "Europe/Paris", // FunctionOptions.Env comes last
+		"TZ":                              "Europe/Paris", // Options.Env comes last
 		"EXTRA":                           "1",
 		"AWS_ACCESS_KEY_ID":               "AKIDLOCAL",
 		"AWS_ENDPOINT_URL_DYNAMODB":       "http://127.0.0.1:8000",
@@ -351,17 +348,17 @@ func TestNewBinaryPanics(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
-				if p, _ := recover().(string); !strings.HasPrefix(p, "local: ") {
-					t.Errorf("panic %q; want a \"local: \" panic", p)
+				if p, _ := recover().(string); !strings.HasPrefix(p, "lambdaenv: ") {
+					t.Errorf("panic %q; want a \"lambdaenv: \" panic", p)
 				}
 			}()
-			NewBinary("bootstrap", &FunctionOptions{Env: env})
+			NewBinary("bootstrap", &Options{Env: env})
 		})
 	}
 }
 
 func TestBinaryOutput(t *testing.T) {
-	f, out := newTestBinary(t, "echo", &FunctionOptions{Name: "printer"})
+	f, out := newTestBinary(t, "echo", &Options{Name: "printer"})
 	r, _ := echo(t, f, `{"op":"print","arg":"hello"}`)
 	f.Close() // flushes the unterminated last line
 	for _, want := range []string{"printer: hello\n", "printer: to stderr\n", "printer: no newline\n"} {
@@ -501,7 +498,7 @@ func TestRuntimeAPIBodies(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFunction(&FunctionOptions{Logger: quiet})
+			f := newFunction(&Options{Logger: quiet})
 			p := &process{f: f, next: make(chan *invocation, 1), ready: make(chan struct{}), stopping: make(chan struct{})}
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /next", p.serveNext)
@@ -509,7 +506,7 @@ func TestRuntimeAPIBodies(t *testing.T) {
 			mux.HandleFunc("POST /{id}/error", p.serveError)
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
-			inv := &invocation{id: newUUID(), payload: []byte(`{}`), deadline: time.Now().Add(time.Minute), result: make(chan result, 1)}
+			inv := &invocation{id: apigw.NewUUID(), payload: []byte(`{}`), deadline: time.Now().Add(time.Minute), result: make(chan result, 1)}
 			p.next <- inv
 			resp, err := http.Get(srv.URL + "/next")
 			if err != nil {
@@ -594,9 +591,9 @@ func BenchmarkInvoke(b *testing.B) {
 	for _, kind := range []string{"in-process", "binary"} {
 		var f *Function
 		if kind == "binary" {
-			f = NewBinary(testBinary(b, "echo"), &FunctionOptions{Logger: quiet})
+			f = NewBinary(testBinary(b, "echo"), &Options{Logger: quiet})
 		} else {
-			f = NewFunction(func(c cmd) (cmd, error) { return c, nil }, &FunctionOptions{Logger: quiet})
+			f = New(func(c cmd) (cmd, error) { return c, nil }, &Options{Logger: quiet})
 		}
 		b.Run(kind, func(b *testing.B) {
 			for b.Loop() {
@@ -628,7 +625,7 @@ func TestBinaryExitKillsGroup(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := NewBinary(script, &FunctionOptions{Output: &syncBuffer{}, Logger: quiet})
+	f := NewBinary(script, &Options{Output: &syncBuffer{}, Logger: quiet})
 	defer f.Close()
 	if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InitError" {
 		t.Fatalf("got %+v, want Runtime.InitError", ie)

@@ -1,0 +1,48 @@
+// Package lambdaenv runs Lambda functions on this machine with Lambda's
+// execution model: the Lambda half of the local emulator. Package local's
+// Gateway invokes them as API Gateway invokes Lambda, and package local
+// documents what differs from AWS.
+//
+// A [Function] is a pool of execution environments, each running one
+// invocation at a time: an invocation that finds every environment busy
+// starts a new one, up to Options.Concurrency (default 10); idle
+// environments are reused warm, the most recently used first. [New] runs a
+// handler in-process, a fresh lambda.NewHandler per environment, so
+// environments run in parallel; [NewBinary] runs an unmodified Lambda binary
+// (a bootstrap built with aws-lambda-go's lambda.Start, or any custom
+// runtime), one process per environment, each served through a Lambda
+// Runtime API of its own. [Function.Invoke] runs one invocation
+// ([Function.InvokeFunc] without holding a goroutine while it waits). An
+// invocation that runs past Options.Timeout fails and its environment is
+// discarded (a process is killed); a process that exits mid-invocation
+// fails it, and the next invocation starts a fresh environment.
+// [Function.Reset] retires the environments (after a rebuild),
+// [Function.Close] ends them.
+//
+// # Binaries and the Lambda Runtime API
+//
+// NewBinary starts each environment as a process of the binary, in its own
+// process group and in the binary's directory. Each process has its own
+// Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API:
+// GET /2018-06-01/runtime/invocation/next returns the next event with
+// Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
+// -Invoked-Function-Arn and -Trace-Id headers; POST
+// .../invocation/{id}/response takes the result (202, or 400 for an unknown
+// id and 413 over 6 MB) and .../invocation/{id}/error a failure; POST
+// /2018-06-01/runtime/init/error reports a failed init. A process gets the
+// variables Lambda sets (_HANDLER, LAMBDA_TASK_ROOT,
+// AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+// AWS_LAMBDA_FUNCTION_VERSION, the log group and stream, AWS_REGION, TZ=UTC
+// and others) but never _LAMBDA_SERVER_PORT, then the caller's PATH, HOME,
+// AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL* variables, then
+// Options.Env. Its stdout and stderr go to Options.Output one whole line at
+// a time, each prefixed with the function's name and ": ".
+//
+// A failed invocation is an [InvokeError] typed as Lambda types it:
+// Sandbox.Timedout (past the timeout; the process is killed),
+// Runtime.ExitError (the process exited during the invocation),
+// Runtime.InitError (the process exited or did not ask for its first
+// invocation within 10 s; an init error it reports keeps the runtime's own
+// errorType), Runtime.InvalidEntrypoint (the binary could not be started),
+// Function.ResponseSizeTooLarge.
+package lambdaenv
