@@ -40,9 +40,8 @@ func (b *lockedBuffer) String() string {
 // $disconnect; then no process is left.
 func TestBinary(t *testing.T) {
 	out := &lockedBuffer{}
-	f := lambdaenv.NewBinary(buildTestdata(t, "wsecho"), &lambdaenv.Options{
+	f := newBinary(t, buildTestdata(t, "wsecho"), &lambdaenv.Options{
 		Name: "wsecho", Timeout: 2 * time.Second, Output: out, Logger: discard})
-	t.Cleanup(func() { f.Close() })
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

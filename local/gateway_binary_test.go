@@ -17,8 +17,7 @@ import (
 // TestBinaryInitFailure: a $connect whose process fails its init is refused
 // with 502, as a failed invocation.
 func TestBinaryInitFailure(t *testing.T) {
-	f := lambdaenv.NewBinary(buildTestdata(t, "badinit"), &lambdaenv.Options{Env: []string{"BADINIT=exit"}, Output: &lockedBuffer{}, Logger: discard})
-	t.Cleanup(func() { f.Close() })
+	f := newBinary(t, buildTestdata(t, "badinit"), &lambdaenv.Options{Env: map[string]string{"BADINIT": "exit"}, Output: &lockedBuffer{}, Logger: discard})
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -33,7 +32,7 @@ func TestBinaryLeaks(t *testing.T) {
 	path := buildTestdata(t, "wsecho") // the build is no leak
 	fds := openFDs(t)
 	out := &lockedBuffer{}
-	f := lambdaenv.NewBinary(path, &lambdaenv.Options{Output: out, Logger: discard})
+	f := newBinary(t, path, &lambdaenv.Options{Output: out, Logger: discard})
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))
 	for _, c := range []*websocket.Conn{h.dial("?token=t", nil), h.dial("?token=t", nil)} {
 		write(t, c, "sleep 200ms")

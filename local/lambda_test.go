@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -248,23 +249,50 @@ func TestQueuedMessagesHoldNoGoroutine(t *testing.T) {
 	}
 }
 
-func TestNewPanics(t *testing.T) {
-	for name, opts := range map[string]*local.Options{
-		"route without function": {Routes: map[string]local.Route{"$default": {}}},
-		"authorizer without function": {Authorizer: &local.Authorizer{}, Routes: map[string]local.Route{
-			"$default": {Function: lambdaenv.New(func() error { return nil }, nil)}}},
-		"bad identity source": {Authorizer: &local.Authorizer{Function: lambdaenv.New(func() error { return nil }, nil),
-			IdentitySource: []string{"method.request.header.Auth"}}, Routes: map[string]local.Route{
-			"$default": {Function: lambdaenv.New(func() error { return nil }, nil)}}},
+// TestOptionsValidate: configuration mistakes are errors from
+// Options.Validate and Serve, panics from New; a route without Function is
+// New's alone (its handler may serve it).
+func TestOptionsValidate(t *testing.T) {
+	fn := lambdaenv.New(func() error { return nil }, nil)
+	t.Cleanup(func() { fn.Close() })
+	def := map[string]local.Route{"$default": {Function: fn}}
+	for name, tc := range map[string]struct {
+		opts *local.Options
+		want string // Validate's error; "" for none
+	}{
+		"route without function":      {&local.Options{Routes: map[string]local.Route{"$default": {}}}, ""},
+		"empty route key":             {&local.Options{Routes: map[string]local.Route{"": {Function: fn}}}, "empty route key"},
+		"authorizer without function": {&local.Options{Authorizer: &local.Authorizer{}, Routes: def}, "Authorizer without Function"},
+		"bad identity source": {&local.Options{Authorizer: &local.Authorizer{Function: fn,
+			IdentitySource: []string{"method.request.header.Auth"}}, Routes: def}, `identity source "method.request.header.Auth"`},
+		"bad expression": {&local.Options{RouteSelectionExpression: "$request.body.", Routes: def}, "local: "},
+		"fault rate":     {&local.Options{FaultRate: 2, Routes: def}, "FaultRate 2"},
+		"NaN fault rate": {&local.Options{FaultRate: math.NaN(), Routes: def}, "FaultRate NaN"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			err := tc.opts.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), "local: ") || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Validate: %v; want %q", err, tc.want)
+			}
+			if tc.want != "" {
+				ln, lerr := local.Listen("127.0.0.1:0")
+				if lerr != nil {
+					t.Fatal(lerr)
+				}
+				if serr := local.Serve(context.Background(), ln, nil, tc.opts); serr == nil || serr.Error() != err.Error() {
+					t.Errorf("Serve: %v; want %v", serr, err)
+				}
+			}
 			defer func() {
 				if p := recover(); p == nil || !strings.HasPrefix(p.(string), "local: ") {
-					t.Errorf("panic %v, want one prefixed local:", p)
+					t.Errorf("New: panic %v, want one prefixed local:", p)
 				}
 			}()
-			local.New(nil, opts)
+			local.New(nil, tc.opts)
 		})
+	}
+	if err := (*local.Options)(nil).Validate(); err != nil {
+		t.Errorf("nil Options: %v", err)
 	}
 }
 

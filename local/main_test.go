@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 func TestMain(m *testing.M) {
@@ -46,4 +48,15 @@ func buildTestdata(t testing.TB, name string) string {
 		t.Fatal(buildErr)
 	}
 	return filepath.Join(binDir, name)
+}
+
+// newBinary is lambdaenv.NewBinary closed by the test's cleanup.
+func newBinary(t *testing.T, path string, opts *lambdaenv.Options) *lambdaenv.Function {
+	t.Helper()
+	f, err := lambdaenv.NewBinary(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -92,17 +92,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	// What lambdaenv.NewBinary refuses, before any build.
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		for k := range tpl.Functions[id].Environment {
-			switch k {
-			case "":
-				return fmt.Errorf("function %s: an environment variable has an empty name", id)
-			case "AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT":
-				return fmt.Errorf("function %s, environment variable %s: Lambda reserves it; remove it from the template", id, k)
-			}
-		}
-	}
 	out := &syncWriter{w: stdout}
 	for _, w := range tpl.Warnings {
 		fmt.Fprintln(out, "warning:", w)
@@ -120,21 +109,21 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		return err
 	}
 	fns := map[string]*lambdaenv.Function{}
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		fn := tpl.Functions[id]
-		var env []string
-		for _, k := range slices.Sorted(maps.Keys(fn.Environment)) {
-			env = append(env, k+"="+fn.Environment[k])
-		}
-		fns[id] = lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
-			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
-		})
-	}
 	defer func() {
 		for _, fn := range fns {
 			fn.Close()
 		}
 	}()
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
+			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: fn.Environment, Output: out, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		fns[id] = f
+	}
 
 	api := tpl.API
 	gopts := &local.Options{
@@ -149,6 +138,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}
 	if a := api.Authorizer; a != nil {
 		gopts.Authorizer = &local.Authorizer{Function: fns[a.Function], IdentitySource: a.IdentitySource}
+	}
+	if err := gopts.Validate(); err != nil {
+		return err
 	}
 
 	ln, err := local.Listen(f.addr)

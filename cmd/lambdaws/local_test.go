@@ -284,10 +284,10 @@ Resources:
 }
 
 // TestReservedVariable: a template whose function sets a variable that the
-// Lambda Runtime API needs (or an empty name) is refused with an error that
+// Lambda reserves or refuses (or an empty name) is refused with an error that
 // names the function and the variable, not a panic.
 func TestReservedVariable(t *testing.T) {
-	for _, name := range []string{"AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT", `""`} {
+	for _, name := range []string{"AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT", `""`, "AWS_REGION", `"A=B"`} {
 		dir := t.TempDir()
 		if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
 			t.Fatal(err)

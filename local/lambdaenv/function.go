@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -67,41 +66,6 @@ type call struct {
 	done func(out []byte, cold bool, err error)
 }
 
-// Options configures a Function. A nil *Options and zero
-// fields mean the documented defaults.
-type Options struct {
-	// Name is the function's name: AWS_LAMBDA_FUNCTION_NAME, part of its ARN,
-	// and the prefix of its output lines. Default "function".
-	Name string
-
-	// Timeout ends an invocation that runs longer, as the function's
-	// Timeout setting. Time spent waiting for a free environment and a
-	// process's init do not count. Default 29 s, API Gateway's integration
-	// timeout.
-	Timeout time.Duration
-
-	// Concurrency is the most environments the Function runs at once, as a
-	// reserved concurrency; an invocation that finds all of them busy waits.
-	// Default 10.
-	Concurrency int
-
-	// MemorySize is AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB. It is not
-	// enforced. Default 128.
-	MemorySize int
-
-	// Env (NewBinary only) lists extra "KEY=value" variables for the
-	// processes, applied after the ones Lambda sets.
-	Env []string
-
-	// Output (NewBinary only) receives the processes' stdout and stderr, each
-	// line prefixed with "Name: ". Default os.Stderr.
-	Output io.Writer
-
-	// Logger receives the life of environments: timeouts, exits, init
-	// failures. Default slog.Default().
-	Logger *slog.Logger
-}
-
 // InvokeError is a failed invocation as Lambda reports it. Type is the
 // function's own errorType (an in-process handler's error or panic value is
 // named as aws-lambda-go names it, such as "errorString"), or one of
@@ -129,12 +93,18 @@ func (e *InvokeError) Error() string {
 // running in its goroutine until it returns, but its environment is never
 // used again; a shared lambda.Handler's later invocations wait for it until
 // it returns, and time out meanwhile (the wait counts against their
-// timeout). New panics if handler is not a valid Lambda handler.
+// timeout). New panics if handler is not a valid Lambda handler or opts
+// are invalid: both are mistakes in code (NewBinary, whose options may come
+// from a file, returns an error instead).
 func New(handler any, opts *Options) *Function {
 	if handler == nil {
 		panic("lambdaenv: nil handler")
 	}
-	f := newFunction(opts)
+	o, err := options(opts)
+	if err != nil {
+		panic(err.Error())
+	}
+	f := newFunction(o)
 	if h, ok := handler.(lambda.Handler); ok {
 		lock := make(chan struct{}, 1)
 		f.start = func() (environment, error) { return &handlerEnv{f: f, h: h, lock: lock}, nil }
@@ -147,23 +117,9 @@ func New(handler any, opts *Options) *Function {
 	return f
 }
 
-func newFunction(opts *Options) *Function {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Name == "" {
-		o.Name = "function"
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = defaultTimeout
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = defaultConcurrency
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+// newFunction returns a Function of options o, with defaults, without its
+// start.
+func newFunction(o Options) *Function {
 	return &Function{
 		name:        o.Name,
 		arn:         "arn:aws:lambda:" + apigw.Region() + ":" + apigw.AccountID + ":function:" + o.Name,

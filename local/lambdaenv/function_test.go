@@ -304,6 +304,14 @@ func TestNewPanics(t *testing.T) {
 			New(h, nil)
 		})
 	}
+	t.Run("invalid options", func(t *testing.T) {
+		defer func() {
+			if p, _ := recover().(string); !strings.HasPrefix(p, "lambdaenv: function function: negative Timeout") {
+				t.Errorf("panic %q; want the options' error", p)
+			}
+		}()
+		New(func() error { return nil }, &Options{Timeout: -1})
+	})
 }
 
 func TestFunctionCloseLeaks(t *testing.T) {

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,43 +44,28 @@ import (
 // 10 s, or exits before, fails that invocation with Runtime.InitError and is
 // killed.
 //
-// NewBinary panics if path is empty or Options.Env has an entry
-// without "=" or sets AWS_LAMBDA_RUNTIME_API or _LAMBDA_SERVER_PORT (which
-// would make aws-lambda-go wait for a legacy RPC call that never comes). A
-// missing or unrunnable binary is an invocation error
+// NewBinary returns an error if path is empty or opts are invalid (see
+// Options). A missing or unrunnable binary is an invocation error
 // (Runtime.InvalidEntrypoint), so the binary may be built after NewBinary.
-func NewBinary(path string, opts *Options) *Function {
+func NewBinary(path string, opts *Options) (*Function, error) {
 	if path == "" {
-		panic("lambdaenv: empty binary path")
+		return nil, errors.New("lambdaenv: empty binary path")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		panic("lambdaenv: " + err.Error())
+		return nil, fmt.Errorf("lambdaenv: binary %s: %w", path, err)
 	}
-	var o Options
-	if opts != nil {
-		o = *opts
+	o, err := options(opts)
+	if err != nil {
+		return nil, err
 	}
-	for _, kv := range o.Env {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			panic(fmt.Sprintf("lambdaenv: Options.Env entry %q is not KEY=value", kv))
-		}
-		if k == "AWS_LAMBDA_RUNTIME_API" || k == "_LAMBDA_SERVER_PORT" {
-			panic("lambdaenv: Options.Env may not set " + k)
-		}
-	}
-	f := newFunction(opts)
-	if o.Output == nil {
-		o.Output = os.Stderr
-	}
-	if o.MemorySize <= 0 {
-		o.MemorySize = defaultMemorySize
-	}
+	f := newFunction(o)
 	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, f.name, o.MemorySize)}
-	b.env = append(b.env, o.Env...)
+	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
+		b.env = append(b.env, k+"="+o.Env[k])
+	}
 	f.start = func() (environment, error) { return startProcess(f, b) }
-	return f
+	return f, nil
 }
 
 // lambdaEnv lists the variables Lambda sets for a function, those of the

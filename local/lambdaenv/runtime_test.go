@@ -97,7 +97,10 @@ func newTestBinary(t *testing.T, name string, opts *Options) (*Function, *syncBu
 	}
 	opts.Output = &out
 	opts.Logger = slog.New(slog.NewTextHandler(&out, nil))
-	f := NewBinary(path, opts)
+	f, err := NewBinary(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { f.Close() })
 	return f, &out
 }
@@ -276,7 +279,7 @@ func TestBinaryInitError(t *testing.T) {
 		{"error", "Config.Missing", "no config"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			f, _ := newTestBinary(t, "badinit", &Options{Env: []string{"BADINIT=" + tc.mode}})
+			f, _ := newTestBinary(t, "badinit", &Options{Env: map[string]string{"BADINIT": tc.mode}})
 			f.initTimeout = 300 * time.Millisecond
 			ie := invokeError(t, f, `{}`)
 			if ie.Type != tc.typ || ie.Message != tc.msg {
@@ -285,7 +288,7 @@ func TestBinaryInitError(t *testing.T) {
 		})
 	}
 	t.Run("missing binary", func(t *testing.T) {
-		f := NewBinary(filepath.Join(t.TempDir(), "bootstrap"), &Options{Logger: quiet})
+		f := mustNewBinary(t, filepath.Join(t.TempDir(), "bootstrap"), &Options{Logger: quiet})
 		defer f.Close()
 		if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InvalidEntrypoint" {
 			t.Errorf("got %+v; want Runtime.InvalidEntrypoint", ie)
@@ -299,7 +302,7 @@ func TestBinaryEnv(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
 	t.Setenv("AWS_REGION", "eu-west-3")
 	t.Setenv("LAMBDAWS_UNRELATED", "x")
-	f, _ := newTestBinary(t, "echo", &Options{Name: "envfn", MemorySize: 512, Env: []string{"TZ=Europe/Paris", "EXTRA=1"}})
+	f, _ := newTestBinary(t, "echo", &Options{Name: "envfn", MemorySize: 512, Env: map[string]string{"TZ": "Europe/Paris", "EXTRA": "1"}})
 	r, _ := echo(t, f, `{"op":"env"}`)
 	dir := filepath.Dir(testBinary(t, "echo"))
 	for k, want := range map[string]string{
@@ -339,22 +342,65 @@ func TestBinaryEnv(t *testing.T) {
 	}
 }
 
-func TestNewBinaryPanics(t *testing.T) {
-	for name, env := range map[string][]string{
-		"no equals":   {"FOO"},
-		"empty key":   {"=x"},
-		"runtime API": {"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1"},
-		"RPC port":    {"_LAMBDA_SERVER_PORT=1"},
+// TestNewBinaryErrors: settings Lambda refuses, which may come from a
+// template, are errors naming what is wrong, not panics.
+func TestNewBinaryErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, path string
+		opts       Options
+		want       string
+	}{
+		{"empty path", "", Options{}, "empty binary path"},
+		{"bad name", "bootstrap", Options{Name: "a b"}, `function name "a b"`},
+		{"long name", "bootstrap", Options{Name: strings.Repeat("f", 65)}, "function name"},
+		{"negative timeout", "bootstrap", Options{Timeout: -time.Second}, "negative Timeout"},
+		{"overflowed timeout", "bootstrap", Options{Timeout: time.Duration(1<<63 - 1)}, "over Lambda's 15m0s"},
+		{"long timeout", "bootstrap", Options{Timeout: 901 * time.Second}, "over Lambda's 15m0s"},
+		{"negative concurrency", "bootstrap", Options{Concurrency: -1}, "negative Concurrency"},
+		{"negative memory", "bootstrap", Options{MemorySize: -1}, "MemorySize -1 MB"},
+		{"small memory", "bootstrap", Options{MemorySize: 64}, "MemorySize 64 MB"},
+		{"large memory", "bootstrap", Options{MemorySize: 10241}, "MemorySize 10241 MB"},
+		{"empty name", "bootstrap", Options{Env: map[string]string{"": "x"}}, `name ""`},
+		{"equals in name", "bootstrap", Options{Env: map[string]string{"A=B": "x"}}, `name "A=B"`},
+		{"NUL in name", "bootstrap", Options{Env: map[string]string{"A\x00B": "x"}}, `name "A\x00B"`},
+		{"one letter", "bootstrap", Options{Env: map[string]string{"A": "x"}}, `name "A"`},
+		{"digit first", "bootstrap", Options{Env: map[string]string{"1A": "x"}}, `name "1A"`},
+		{"NUL in value", "bootstrap", Options{Env: map[string]string{"AB": "x\x00"}}, "AB holds a NUL"},
+		{"region", "bootstrap", Options{Env: map[string]string{"AWS_REGION": "x"}}, "AWS_REGION is reserved"},
+		{"handler", "bootstrap", Options{Env: map[string]string{"_HANDLER": "x"}}, "_HANDLER is reserved"},
+		{"runtime API", "bootstrap", Options{Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}}, "AWS_LAMBDA_RUNTIME_API is reserved"},
+		{"credentials", "bootstrap", Options{Env: map[string]string{"AWS_SECRET_ACCESS_KEY": "x"}}, "AWS_SECRET_ACCESS_KEY is reserved"},
+		{"RPC port", "bootstrap", Options{Env: map[string]string{"_LAMBDA_SERVER_PORT": "1"}}, "_LAMBDA_SERVER_PORT is reserved"},
+		{"over 4 KB", "bootstrap", Options{Env: map[string]string{"BIG": strings.Repeat("x", 4094)}}, "4097 bytes"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if p, _ := recover().(string); !strings.HasPrefix(p, "lambdaenv: ") {
-					t.Errorf("panic %q; want a \"lambdaenv: \" panic", p)
-				}
-			}()
-			NewBinary("bootstrap", &Options{Env: env})
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := NewBinary(tc.path, &tc.opts)
+			if err == nil {
+				f.Close()
+				t.Fatalf("no error; want one containing %q", tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "lambdaenv: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q; want a \"lambdaenv: \" error containing %q", err, tc.want)
+			}
 		})
 	}
+	// What Lambda accepts, at its limits.
+	f, err := NewBinary("bootstrap", &Options{Name: strings.Repeat("f", 64), Timeout: 15 * time.Minute, MemorySize: 10240,
+		Env: map[string]string{"TZ": "UTC", "AWS_LAMBDA_EXEC_WRAPPER": "", "BIG": strings.Repeat("x", 4096-len("TZUTCAWS_LAMBDA_EXEC_WRAPPERBIG"))}})
+	if err != nil {
+		t.Fatalf("settings at Lambda's limits: %v", err)
+	}
+	f.Close()
+}
+
+// mustNewBinary is NewBinary failing the test on error.
+func mustNewBinary(t testing.TB, path string, opts *Options) *Function {
+	t.Helper()
+	f, err := NewBinary(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestBinaryOutput(t *testing.T) {
@@ -498,7 +544,7 @@ func TestRuntimeAPIBodies(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFunction(&Options{Logger: quiet})
+			f := newFunction(Options{Name: "function", Timeout: time.Minute, Logger: quiet})
 			p := &process{f: f, next: make(chan *invocation, 1), ready: make(chan struct{}), stopping: make(chan struct{})}
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /next", p.serveNext)
@@ -591,7 +637,7 @@ func BenchmarkInvoke(b *testing.B) {
 	for _, kind := range []string{"in-process", "binary"} {
 		var f *Function
 		if kind == "binary" {
-			f = NewBinary(testBinary(b, "echo"), &Options{Logger: quiet})
+			f = mustNewBinary(b, testBinary(b, "echo"), &Options{Logger: quiet})
 		} else {
 			f = New(func(c cmd) (cmd, error) { return c, nil }, &Options{Logger: quiet})
 		}
@@ -625,7 +671,7 @@ func TestBinaryExitKillsGroup(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := NewBinary(script, &Options{Output: &syncBuffer{}, Logger: quiet})
+	f := mustNewBinary(t, script, &Options{Output: &syncBuffer{}, Logger: quiet})
 	defer f.Close()
 	if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InitError" {
 		t.Fatalf("got %+v, want Runtime.InitError", ie)
