@@ -127,21 +127,31 @@ type lineWriter struct {
 
 const maxLine = 64 << 10 // bytes of a line held back waiting for its end
 
+// Write passes on the complete lines of b and holds back the rest, up to
+// maxLine bytes. Each byte is copied once into the held-back line, so small
+// writes without newlines (a progress bar) cost linear time.
 func (l *lineWriter) Write(b []byte) (int, error) {
-	l.buf = append(l.buf, b...)
-	for {
-		if i := bytes.IndexByte(l.buf, '\n'); i >= 0 {
-			l.emit(l.buf[:i])
-			l.buf = l.buf[i+1:]
-		} else if len(l.buf) >= maxLine {
-			l.emit(l.buf[:maxLine])
-			l.buf = l.buf[maxLine:]
-		} else {
-			break
+	n := len(b)
+	for len(b) > 0 {
+		end := bytes.IndexByte(b, '\n')
+		ended := end >= 0
+		if !ended {
+			end = len(b)
+		}
+		take := min(end, maxLine-len(l.buf))
+		l.buf = append(l.buf, b[:take]...)
+		b = b[take:]
+		switch {
+		case ended && take == end:
+			l.emit(l.buf)
+			l.buf = l.buf[:0]
+			b = b[1:] // the newline
+		case len(l.buf) == maxLine:
+			l.emit(l.buf)
+			l.buf = l.buf[:0]
 		}
 	}
-	l.buf = append(l.buf[:0:0], l.buf...)
-	return len(b), nil
+	return n, nil
 }
 
 // emit writes one line, prefixed and ending in a newline.
@@ -157,7 +167,7 @@ func (l *lineWriter) emit(line []byte) {
 func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
 		l.emit(l.buf)
-		l.buf = nil
+		l.buf = l.buf[:0]
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -614,6 +615,9 @@ func TestLineWriter(t *testing.T) {
 		{"empty line", []string{"\n"}, "f: \n"},
 		{"no newline", []string{"a\nb"}, "f: a\nf: b\n"},
 		{"long line", []string{long + "y", "z\n"}, "f: " + long + "\nf: yz\n"}, // cut: held back no more than maxLine
+		{"line of maxLine", []string{long[1:], "x\n", "a\n"}, "f: " + long + "\nf: a\n"},
+		{"filled by pieces", []string{long[2:], "xx", "yy\n"}, "f: " + long + "\nf: yy\n"},
+		{"lines and a cut", []string{"a\n" + long + "b\nc"}, "f: a\nf: " + long + "\nf: b\nf: c\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder
@@ -626,6 +630,29 @@ func TestLineWriter(t *testing.T) {
 				t.Errorf("got %.80q (%d bytes); want %.80q (%d bytes)", got, len(got), tc.want, len(tc.want))
 			}
 		})
+	}
+}
+
+// TestLineWriterLinear: a write without a newline costs no copy of the line
+// held back (it did, so 640 KiB written byte by byte took 44 s).
+func TestLineWriterLinear(t *testing.T) {
+	l := &lineWriter{o: &output{w: io.Discard, prefix: "f: "}}
+	l.Write(bytes.Repeat([]byte("x"), maxLine/2)) // a long partial line
+	one := []byte("\r")
+	if allocs := testing.AllocsPerRun(1000, func() { l.Write(one) }); allocs != 0 {
+		t.Errorf("%v allocations per 1-byte write; want 0", allocs)
+	}
+}
+
+// BenchmarkLineWriter writes 640 KiB of output one byte at a time, as a
+// progress bar does.
+func BenchmarkLineWriter(b *testing.B) {
+	one := []byte("x")
+	for b.Loop() {
+		l := &lineWriter{o: &output{w: io.Discard, prefix: "f: "}}
+		for range 640 << 10 {
+			l.Write(one)
+		}
 	}
 }
 
