@@ -225,13 +225,28 @@ func startProcess(f *Function, b *program) (environment, error) {
 		exited:   make(chan struct{}),
 		stopping: make(chan struct{}),
 	}
+	// Only the process may use its Runtime API: the paths start with a
+	// secret that only its environment holds, and requests that a browser
+	// could send (an Origin header, or a Host that DNS rebinding gives) are
+	// refused.
+	addr := ln.Addr().String()
+	var secret [16]byte
+	rand.Read(secret[:])
+	api := addr + "/" + hex.EncodeToString(secret[:])
+	base := strings.TrimPrefix(api, addr) + "/2018-06-01/runtime/"
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", p.serveNext)
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", p.serveResponse)
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", p.serveError)
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", p.serveInitError)
+	mux.HandleFunc("GET "+base+"invocation/next", p.serveNext)
+	mux.HandleFunc("POST "+base+"invocation/{id}/response", p.serveResponse)
+	mux.HandleFunc("POST "+base+"invocation/{id}/error", p.serveError)
+	mux.HandleFunc("POST "+base+"init/error", p.serveInitError)
 	p.srv = &http.Server{
-		Handler:           mux,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Host != addr || r.Header["Origin"] != nil {
+				runtimeError(w, http.StatusForbidden, "AccessDenied", "not the function's runtime")
+				return
+			}
+			mux.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(f.log.Handler(), slog.LevelDebug),
 	}
@@ -246,7 +261,7 @@ func startProcess(f *Function, b *program) (environment, error) {
 	p.cmd = exec.Command(b.path)
 	p.cmd.Dir = filepath.Dir(b.path)
 	p.cmd.Env = append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(),
+		"AWS_LAMBDA_RUNTIME_API=" + api,
 		"AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:]),
 	}, b.env...)
 	p.cmd.Stdout, p.cmd.Stderr = w, w

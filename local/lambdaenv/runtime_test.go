@@ -485,29 +485,49 @@ func TestRuntimeAPI(t *testing.T) {
 	f.mu.Lock()
 	p := f.idle[0].(*process)
 	f.mu.Unlock()
-	api := "http://" + strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=") + "/2018-06-01/runtime/"
+	env := strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=")
+	addr, secret, _ := strings.Cut(env, "/")
+	if len(secret) != 32 {
+		t.Fatalf("AWS_LAMBDA_RUNTIME_API=%s; want a secret path after the address", env)
+	}
+	api := "http://" + env + "/2018-06-01/runtime/"
 	for _, tc := range []struct {
-		method, path string
-		status       int
+		method, url string
+		header      http.Header
+		status      int
 	}{
-		{"POST", "invocation/00000000-0000-4000-8000-000000000000/response", 400},
-		{"POST", "invocation/00000000-0000-4000-8000-000000000000/error", 400},
-		{"POST", "init/error", 403}, // after init
-		{"GET", "invocation/x/response", 405},
-		{"POST", "invocation/next", 405},
-		{"GET", "other", 404},
+		{"POST", api + "invocation/00000000-0000-4000-8000-000000000000/response", nil, 400},
+		{"POST", api + "invocation/00000000-0000-4000-8000-000000000000/error", nil, 400},
+		{"POST", api + "init/error", nil, 403}, // after init
+		{"GET", api + "invocation/x/response", nil, 405},
+		{"POST", api + "invocation/next", nil, 405},
+		{"GET", api + "other", nil, 404},
+		// Only the process, which knows the secret, may take invocations.
+		{"GET", "http://" + addr + "/2018-06-01/runtime/invocation/next", nil, 404},
+		{"GET", "http://" + addr + "/" + strings.Repeat("0", 32) + "/2018-06-01/runtime/invocation/next", nil, 404},
+		// What a web page could send: an Origin, or a rebound host name.
+		{"GET", api + "invocation/next", http.Header{"Origin": {"http://evil.example"}}, 403},
+		{"POST", api + "invocation/next", http.Header{"Origin": {"null"}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Host": {"evil.example:" + strings.Split(addr, ":")[1]}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Host": {"localhost:" + strings.Split(addr, ":")[1]}}, 403},
 	} {
-		req, _ := http.NewRequest(tc.method, api+tc.path, strings.NewReader(`{}`))
+		req, _ := http.NewRequest(tc.method, tc.url, strings.NewReader(`{}`))
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		if h := tc.header.Get("Host"); h != "" {
+			req.Host = h
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != tc.status {
-			t.Errorf("%s %s: %d; want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+			t.Errorf("%s %s %v: %d; want %d", tc.method, tc.url, tc.header, resp.StatusCode, tc.status)
 		}
 	}
-	// The process still serves after the junk.
+	// The process still serves after the junk: none took its invocation.
 	if _, cold := echo(t, f, `{}`); cold {
 		t.Error("the process was replaced")
 	}
