@@ -87,9 +87,9 @@
 //     process's own start, and idle environments live until Function.Reset
 //     or Close.
 //   - A binary's AWS_LAMBDA_RUNTIME_API is 127.0.0.1:{port}/{secret}, not
-//     host:port alone: a runtime that keeps only its host and port (rather
-//     than appending the API's paths, as aws-lambda-go and the AWS runtime
-//     clients do) is refused.
+//     host:port alone: a runtime that keeps only its host and port, rather
+//     than appending the API's paths as aws-lambda-go and curl-based
+//     bootstraps do, is refused (404).
 //   - Binaries have no Extensions API (aws-lambda-go's
 //     lambda.WithEnableSIGTERM only logs a warning) and no response
 //     streaming; LAMBDA_RUNTIME_DIR and the working directory are the
