@@ -90,6 +90,11 @@
 //     host:port alone: a runtime that keeps only its host and port, rather
 //     than appending the API's paths as aws-lambda-go and curl-based
 //     bootstraps do, is refused (404).
+//   - What a binary's process started ends with it, as the sandbox is reset:
+//     its process group, and on Linux the processes that left the group
+//     (setsid) but descend from it or kept its AWS_LAMBDA_RUNTIME_API. On
+//     other systems those survive, and a process that both left the tree
+//     and cleared its environment survives everywhere.
 //   - Binaries have no Extensions API (aws-lambda-go's
 //     lambda.WithEnableSIGTERM only logs a warning) and no response
 //     streaming; LAMBDA_RUNTIME_DIR and the working directory are the

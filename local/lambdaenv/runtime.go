@@ -37,8 +37,11 @@ import (
 // AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and
 // AWS_ENDPOINT_URL*, then Options.Env.
 //
-// When a process ends, the processes left in its group are killed, as Lambda
-// resets the sandbox. A process that exits during an invocation fails it
+// When a process ends or is stopped, what it started is killed, as Lambda
+// resets the sandbox: the processes left in its group and, on Linux, those
+// that left the group (setsid) but descend from it or inherited its
+// AWS_LAMBDA_RUNTIME_API, found through /proc. Elsewhere such processes
+// survive. A process that exits during an invocation fails it
 // with Runtime.ExitError; one that exits between invocations is replaced at
 // the next. A process that does not ask for its first invocation within
 // 10 s, or exits before, fails that invocation with Runtime.InitError and is
@@ -175,6 +178,7 @@ func (l *lineWriter) flush() {
 type process struct {
 	f      *Function
 	cmd    *exec.Cmd
+	marker string // its AWS_LAMBDA_RUNTIME_API entry, which its children inherit
 	srv    *http.Server
 	served chan struct{} // closed when srv.Serve returned
 
@@ -260,8 +264,9 @@ func startProcess(f *Function, b *program) (environment, error) {
 	w := &lineWriter{o: b.out}
 	p.cmd = exec.Command(b.path)
 	p.cmd.Dir = filepath.Dir(b.path)
+	p.marker = "AWS_LAMBDA_RUNTIME_API=" + api
 	p.cmd.Env = append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + api,
+		p.marker,
 		"AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:]),
 	}, b.env...)
 	p.cmd.Stdout, p.cmd.Stderr = w, w
@@ -277,6 +282,7 @@ func startProcess(f *Function, b *program) (environment, error) {
 		// What the runtime started ends with it, as Lambda resets the
 		// sandbox; its group id cannot be reused while members remain.
 		killProcessGroup(p.cmd.Process)
+		killStrays(p.cmd.Process.Pid, p.marker)
 		w.flush()
 		if !p.killed.Load() {
 			f.log.Warn("lambdaenv: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))
@@ -345,13 +351,14 @@ func (p *process) alive() bool {
 	}
 }
 
-// stop kills the process and its group, waits for it, and stops the Runtime
-// API.
+// stop kills the process, its group and its strays, waits for it, and
+// stops the Runtime API.
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
 		close(p.stopping)
 		p.killed.Store(true)
 		if p.alive() {
+			killStrays(p.cmd.Process.Pid, p.marker) // first, while its descendants are still its own
 			killProcessGroup(p.cmd.Process)
 		}
 		<-p.exited

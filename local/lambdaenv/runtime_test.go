@@ -741,6 +741,70 @@ func TestBinaryExitKillsGroup(t *testing.T) {
 	}
 }
 
+// TestBinaryKillsSetsidChildren: a child that left the process group with
+// setsid() ends with its function's process, whether that process exits
+// by itself or Close kills it.
+func TestBinaryKillsSetsidChildren(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("strays are tracked through Linux's /proc only")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid command")
+	}
+	echoPath := testBinary(t, "echo")
+	mySession, err := getsid(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, then string
+	}{
+		{"process exits", "exit 3"},
+		{"Close", "exec " + echoPath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			script := filepath.Join(dir, "bootstrap")
+			// The grandchild also leaves the tree: its parent exits at once.
+			src := "#!/bin/sh\nsetsid sh -c 'sh -c \"echo \\$\\$ > child.tmp; mv child.tmp child.pid; exec sleep 300\" &' \nwhile [ ! -e child.pid ]; do sleep 0.01; done\n" + tc.then + "\n"
+			if err := os.WriteFile(script, []byte(src), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			f := mustNewBinary(t, script, &Options{Output: &syncBuffer{}, Logger: quiet})
+			_, _, err := f.invoke(context.Background(), []byte(`{}`))
+			b, rerr := os.ReadFile(filepath.Join(dir, "child.pid"))
+			if rerr != nil {
+				t.Fatalf("invocation: %v; child: %v", err, rerr)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			if sid, _ := getsid(pid); sid == mySession {
+				t.Fatalf("child %d: session %d, the function's; want another", pid, sid)
+			}
+			f.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			for !ended(pid) {
+				if time.Now().After(deadline) {
+					t.Fatalf("child %d of the function's process still runs after Close", pid)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// getsid returns the session id of process pid.
+func getsid(pid int) (int, error) {
+	sid, _, errno := syscall.RawSyscall(syscall.SYS_GETSID, uintptr(pid), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(sid), nil
+}
+
 // ended reports whether process pid has ended: it is gone, or a zombie
 // (a container's init may never reap the orphans it inherits).
 func ended(pid int) bool {
