@@ -46,6 +46,8 @@
 // Runtime.ExitError (the process exited during the invocation),
 // Runtime.InitError (the process exited or did not ask for its first
 // invocation within 10 s; an init error it reports keeps the runtime's own
-// errorType), Runtime.InvalidEntrypoint (the binary could not be started),
+// errorType; the message of a timeout says what the process did instead:
+// never called the Runtime API, listens on a TCP port, made other requests,
+// or is a Go binary built for go1.x's RPC protocol), Runtime.InvalidEntrypoint (the binary could not be started),
 // Function.ResponseSizeTooLarge.
 package lambdaenv

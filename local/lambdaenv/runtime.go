@@ -179,6 +179,7 @@ type process struct {
 	f      *Function
 	cmd    *exec.Cmd
 	marker string // its AWS_LAMBDA_RUNTIME_API entry, which its children inherit
+	calls  apiCalls
 	srv    *http.Server
 	served chan struct{} // closed when srv.Serve returned
 
@@ -234,10 +235,11 @@ func startProcess(f *Function, b *program) (environment, error) {
 	// could send (an Origin header, or a Host that DNS rebinding gives) are
 	// refused.
 	addr := ln.Addr().String()
-	var secret [16]byte
-	rand.Read(secret[:])
-	api := addr + "/" + hex.EncodeToString(secret[:])
-	base := strings.TrimPrefix(api, addr) + "/2018-06-01/runtime/"
+	var key [16]byte
+	rand.Read(key[:])
+	secret := hex.EncodeToString(key[:])
+	api := addr + "/" + secret
+	base := "/" + secret + "/2018-06-01/runtime/"
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+base+"invocation/next", p.serveNext)
 	mux.HandleFunc("POST "+base+"invocation/{id}/response", p.serveResponse)
@@ -248,6 +250,9 @@ func startProcess(f *Function, b *program) (environment, error) {
 			if r.Host != addr || r.Header["Origin"] != nil {
 				runtimeError(w, http.StatusForbidden, "AccessDenied", "not the function's runtime")
 				return
+			}
+			if r.URL.Path != base+"invocation/next" {
+				p.calls.note(r, secret)
 			}
 			mux.ServeHTTP(w, r)
 		}),
@@ -300,9 +305,9 @@ func startProcess(f *Function, b *program) (environment, error) {
 	case ie := <-p.initErr:
 		ierr = ie
 	case <-p.exited:
-		ierr = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(p.exitErr)}
+		ierr = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(p.exitErr) + protocolHint(b.path)}
 	case <-timer.C:
-		ierr = &InvokeError{Type: "Runtime.InitError", Message: fmt.Sprintf("Runtime did not ask for an invocation within %.2f seconds of starting", f.initTimeout.Seconds())}
+		ierr = &InvokeError{Type: "Runtime.InitError", Message: initTimeoutMessage(f.initTimeout, p.cmd.Process.Pid, b.path, &p.calls)}
 	case <-f.done:
 		ierr = errClosed
 	}

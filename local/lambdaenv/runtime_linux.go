@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -83,4 +84,36 @@ func hasEntry(environ, entry []byte) bool {
 		}
 	}
 	return false
+}
+
+// listeningPorts lists the TCP ports process pid listens on, from /proc.
+func listeningPorts(pid int) []int {
+	fds, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return nil
+	}
+	sockets := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + fd.Name())
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			sockets[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	var ports []int
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, _ := os.ReadFile(table)
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		for line := range strings.Lines(string(b)) {
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !sockets[f[9]] { // 0A: LISTEN
+				continue
+			}
+			if i := strings.LastIndexByte(f[1], ':'); i >= 0 {
+				if port, err := strconv.ParseUint(f[1][i+1:], 16, 16); err == nil {
+					ports = append(ports, int(port))
+				}
+			}
+		}
+	}
+	return ports
 }

@@ -275,7 +275,7 @@ func TestBinaryInitError(t *testing.T) {
 	for _, tc := range []struct {
 		mode, typ, msg string
 	}{
-		{"hang", "Runtime.InitError", "Runtime did not ask for an invocation within 0.30 seconds of starting"},
+		{"hang", "Runtime.InitError", "Runtime did not ask for an invocation within 0.30 seconds of starting; it never called the Runtime API"},
 		{"exit", "Runtime.InitError", "Runtime exited with error: exit status 3"},
 		{"error", "Config.Missing", "no config"},
 	} {
@@ -290,6 +290,36 @@ func TestBinaryInitError(t *testing.T) {
 			ie := invokeError(t, f, `{}`)
 			if ie.Type != tc.typ || ie.Message != tc.msg {
 				t.Errorf("got %+v; want {Type:%s Message:%s}", ie, tc.typ, tc.msg)
+			}
+		})
+	}
+	// A process that did something else says what, at its init timeout.
+	for _, tc := range []struct {
+		mode, did, want string
+	}{
+		{"listen", "listening on 127.0.0.1:", "; it never called the Runtime API and listens on TCP port "},
+		{"hostport", "asked", "; it made 1 other requests to the Runtime API (last: GET /2018-06-01/runtime/invocation/next)"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			// The timeout must fire after the process acted: try longer
+			// timeouts until it did, rather than guess how slow it starts.
+			for timeout := 300 * time.Millisecond; ; timeout *= 3 {
+				f, out := newTestBinary(t, "badinit", &Options{Env: map[string]string{"BADINIT": tc.mode}})
+				f.initTimeout = timeout
+				ie := invokeError(t, f, `{}`)
+				f.Close()
+				if strings.Contains(ie.Message, tc.want) {
+					if tc.mode == "listen" {
+						_, port, _ := strings.Cut(out.String(), tc.did)
+						if port, _, _ = strings.Cut(port, "\n"); !strings.Contains(ie.Message, "TCP port "+port+":") {
+							t.Errorf("got %q; want the port of %q", ie.Message, out)
+						}
+					}
+					return
+				}
+				if strings.Contains(out.String(), tc.did) && timeout > 5*time.Second || timeout > 30*time.Second {
+					t.Fatalf("got %+v; want a message containing %q (output %q)", ie, tc.want, out)
+				}
 			}
 		})
 	}
@@ -397,6 +427,19 @@ func TestNewBinaryErrors(t *testing.T) {
 		t.Fatalf("settings at Lambda's limits: %v", err)
 	}
 	f.Close()
+}
+
+func TestRPCOnly(t *testing.T) {
+	for v, want := range map[string]bool{
+		"v1.17.0": true, "v1.1.0": true, "v1.18.0": false, "v1.54.0": false, "v2.0.0": false, "(devel)": false,
+	} {
+		if got := rpcOnly(v); got != want {
+			t.Errorf("rpcOnly(%s) = %v; want %v", v, got, want)
+		}
+	}
+	if h := protocolHint(testBinary(t, "echo")); h != "" {
+		t.Errorf("hint for a binary built with today's aws-lambda-go: %q", h)
+	}
 }
 
 // mustNewBinary is NewBinary failing the test on error.
