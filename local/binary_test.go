@@ -68,8 +68,11 @@ func TestBinary(t *testing.T) {
 	write(t, c, "sleep 300ms")
 	write(t, c, "sleep 300ms")
 	a, b := readReply(), readReply()
-	if a.Pid == b.Pid || a.Start >= b.End || b.Start >= a.End {
-		t.Errorf("two slow messages: %+v and %+v, want two processes at once", a, b)
+	// A second process served the second message because the first was
+	// busy. Their run times need not overlap: on a loaded machine the
+	// second process may start after the first message ended.
+	if a.Pid == b.Pid {
+		t.Errorf("two slow messages: %+v and %+v, want two processes", a, b)
 	}
 	pids[a.Pid], pids[b.Pid] = true, true
 
