@@ -95,6 +95,10 @@
 //     (setsid) but descend from it or kept its AWS_LAMBDA_RUNTIME_API. On
 //     other systems those survive, and a process that both left the tree
 //     and cleared its environment survives everywhere.
+//   - lambdaenv.Options refuse what Lambda refuses (reserved variable names,
+//     Timeout over 15 min, MemorySize outside 128–10240), and also
+//     _LAMBDA_SERVER_PORT in Env, but accept a Timeout under Lambda's
+//     minimum of 1 s, for tests.
 //   - Binaries have no Extensions API (aws-lambda-go's
 //     lambda.WithEnableSIGTERM only logs a warning) and no response
 //     streaming; LAMBDA_RUNTIME_DIR and the working directory are the
