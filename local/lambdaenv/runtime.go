@@ -287,7 +287,7 @@ func startProcess(f *Function, b *program) (environment, error) {
 		// What the runtime started ends with it, as Lambda resets the
 		// sandbox; its group id cannot be reused while members remain.
 		killProcessGroup(p.cmd.Process)
-		killStrays(p.cmd.Process.Pid, p.marker)
+		killStrays(0, p.marker) // by the marker alone: the pid is free for reuse
 		w.flush()
 		if !p.killed.Load() {
 			f.log.Warn("lambdaenv: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))

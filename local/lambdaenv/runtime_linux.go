@@ -14,7 +14,7 @@ import (
 // entry, which children inherit, so that orphans are found too). It scans
 // again until a scan finds none, so that what they fork meanwhile ends too.
 // A descendant that both left the process tree and cleared its environment
-// escapes.
+// escapes. A pid of 0 finds by the marker alone.
 func killStrays(pid int, marker string) {
 	for range 10 {
 		found := strays(pid, []byte(marker))
