@@ -360,12 +360,13 @@ func (p *process) alive() bool {
 // stops the Runtime API.
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
-		close(p.stopping)
 		p.killed.Store(true)
 		if p.alive() {
 			killStrays(p.cmd.Process.Pid, p.marker) // first, while its descendants are still its own
 			killProcessGroup(p.cmd.Process)
 		}
+		// After the kill: a runtime refused its /next would log it.
+		close(p.stopping)
 		<-p.exited
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
