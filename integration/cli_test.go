@@ -206,7 +206,7 @@ func TestLocalAuth(t *testing.T) {
 
 // TestLocalServerlessPlain serves an AWS::Serverless::WebSocketApi whose
 // function uses only aws-lambda-go and the AWS SDK, unmodified: it sees
-// Lambda's environment, its template's variables and the stage, answers
+// Lambda's environment, its template's variables and LoggingConfig and the stage, answers
 // through the management API, and its output is prefixed with its name.
 func TestLocalServerlessPlain(t *testing.T) {
 	p := startLocal(t, awsEnv, "--template", repoPath(t, "integration/testdata/serverless.yaml"))
@@ -223,6 +223,7 @@ func TestLocalServerlessPlain(t *testing.T) {
 	want := map[string]string{
 		"route": "hello", "stage": "test", "stageVar": "blue", "function": "PlainFunction", "memory": "256",
 		"greeting": "hello from us-east-1", "table": "local-things", "handler": "bootstrap",
+		"logs": "JSON DEBUG", // LoggingConfig in Globals
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("the function saw\n\t%v\nwant\n\t%v", got, want)
@@ -323,6 +324,46 @@ Resources:
 	}
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("the function's process %d after lambdaws exited: %v, want it gone", pid, err)
+	}
+}
+
+// TestLocalInterruptBuild: SIGINT while a function builds stops the build
+// and says so, before anything is served. A stand-in for go builds for
+// ever.
+func TestLocalInterruptBuild(t *testing.T) {
+	buildLambdaws(t)
+	stub, dir := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		filepath.Join(stub, "go"):     "#!/bin/sh\ncase \"$1\" in\nbuild) exec sleep 600;;\nlist) pwd;;\nenv) echo /nonexistent;;\nesac\n",
+		filepath.Join(dir, "main.go"): "package main\n\nfunc main() {}\n",
+		filepath.Join(dir, "template.yaml"): `
+Resources:
+  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
+  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2023}}
+`,
+	}
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := runBinary(t, lambdawsBin, append(lambdawsEnv, "PATH="+stub+string(os.PathListSeparator)+os.Getenv("PATH")),
+		"local", "--addr", "127.0.0.1:0", "--template", filepath.Join(dir, "template.yaml"))
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^building Fn \(`), 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaws still running 30 s after SIGINT during a build")
+	}
+	for _, line := range []string{`(?m)^stopped the build of Fn \(`, `(?m)^lambdaws: interrupted: stopped the build`} {
+		if _, err := p.waitLog(regexp.MustCompile(line), 1, 0); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -7,7 +7,7 @@
 //	               [--env-vars FILE.json] [--create-tables] [--api LOGICAL_ID]
 //
 // It reads the template (default .aws-sam/build/template.yaml after sam
-// build, else template.yaml): the WebSocket API (AWS::ApiGatewayV2::Api with
+// build, else template.yaml, else template.yml): the WebSocket API (AWS::ApiGatewayV2::Api with
 // its routes, integrations, authorizer, route responses and stage, or
 // AWS::Serverless::WebSocketApi), the functions its routes and authorizer
 // invoke, and the DynamoDB tables; parameters take their Default or
@@ -17,8 +17,9 @@
 // --env-vars (SAM CLI's JSON format) overrides it.
 //
 // A Go function (Metadata BuildMethod go1.x, or Go source in CodeUri) is
-// built with go build for this machine into the user's cache folder, and
-// rebuilt when its sources change (polling the *.go files of its packages
+// built with go build for this machine into the user's cache folder (the
+// functions at once, as many as the machine has cores; folders of functions
+// not built for 30 days are removed), and rebuilt when its sources change (polling the *.go files of its packages
 // outside the module cache, and go.mod / go.sum): new execution environments
 // run the new binary, a build error is printed and the last good binary keeps
 // serving. A function whose CodeUri holds a bootstrap runs it as is. Other

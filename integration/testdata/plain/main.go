@@ -40,6 +40,7 @@ func handle(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (
 		"greeting": os.Getenv("GREETING"),
 		"table":    os.Getenv("TABLE"),
 		"handler":  os.Getenv("_HANDLER"),
+		"logs":     os.Getenv("AWS_LAMBDA_LOG_FORMAT") + " " + os.Getenv("AWS_LAMBDA_LOG_LEVEL"),
 	})
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

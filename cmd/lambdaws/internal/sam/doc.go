@@ -9,8 +9,21 @@
 //     intrinsic functions (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select,
 //     Fn::Split, Fn::If and the condition functions, Fn::FindInMap,
 //     Fn::Base64) against parameters, resources and pseudo parameters.
-//   - template.go: Load, and the model: Template, API, Route, Authorizer,
-//     Function, Table.
+//   - template.go: Load and Parse, Options, Template, Globals, and reading
+//     properties.
+//   - api.go: the WebSocket API (API, Route, Authorizer) in its
+//     AWS::ApiGatewayV2::* and AWS::Serverless::WebSocketApi forms.
+//   - function.go: Function, with Lambda's rules for its properties.
+//   - table.go: Table.
+//
+// It refuses what CloudFormation or Lambda would refuse at deployment:
+// templates over 1 MB (CloudFormation's limit for a template in
+// S3), intrinsic functions in Mappings, environment variable names Lambda
+// reserves or that do not match [a-zA-Z][a-zA-Z0-9_]+, values with NUL,
+// Timeout outside 1-900 s, MemorySize outside 128-10240 MB, and LoggingConfig
+// values outside Lambda's. LoggingConfig becomes the variables Lambda sets
+// (AWS_LAMBDA_LOG_FORMAT, and AWS_LAMBDA_LOG_LEVEL with JSON); lambdaws local
+// does not filter logs by level as Lambda does.
 //
 // A value it cannot resolve where it matters (a route's target, an
 // integration's URI) is an error naming the resource, the property and what
