@@ -92,7 +92,7 @@
 //     bootstraps do, is refused (404).
 //   - What a binary's process started ends with it, as the sandbox is reset:
 //     its process group, and on Linux the processes that left the group
-//     (setsid) but descend from it or kept its AWS_LAMBDA_RUNTIME_API. On
+//     (setsid) but descend from it or kept its AWS_LAMBDA_LOG_STREAM_NAME. On
 //     other systems those survive, and a process that both left the tree
 //     and cleared its environment survives everywhere.
 //   - lambdaenv.Options refuse what Lambda refuses (reserved variable names,

@@ -34,6 +34,13 @@ type Options struct {
 	// as on Lambda. It is not enforced. Default 128.
 	MemorySize int
 
+	// Runtime (NewBinary only) is the function's Lambda runtime, as a
+	// template's Runtime: "go1.x" runs the binary as AWS's go1.x runtime
+	// did, over aws-lambda-go's RPC protocol (_LAMBDA_SERVER_PORT);
+	// "provided.al2023" (the default), "provided.al2" and "provided" run it
+	// through the Lambda Runtime API. It also names AWS_EXECUTION_ENV.
+	Runtime string
+
 	// Env (NewBinary only) holds the function's environment variables, set
 	// after the ones Lambda sets. As on Lambda, names match
 	// [a-zA-Z][a-zA-Z0-9_]+, names Lambda reserves (AWS_REGION, _HANDLER,
@@ -109,6 +116,13 @@ func options(opts *Options) (Options, error) {
 		o.MemorySize = defaultMemorySize
 	case o.MemorySize < minMemorySize || o.MemorySize > maxMemorySize:
 		return o, fmt.Errorf("lambdaenv: function %s: MemorySize %d MB: Lambda allows %d to %d", o.Name, o.MemorySize, minMemorySize, maxMemorySize)
+	}
+	switch o.Runtime {
+	case "":
+		o.Runtime = "provided.al2023"
+	case "provided.al2023", "provided.al2", "provided", "go1.x":
+	default:
+		return o, fmt.Errorf("lambdaenv: function %s: Runtime %q: want go1.x or provided.al2023, provided.al2, provided", o.Name, o.Runtime)
 	}
 	size := 0
 	for k, v := range o.Env {

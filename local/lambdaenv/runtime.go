@@ -40,12 +40,20 @@ import (
 // When a process ends or is stopped, what it started is killed, as Lambda
 // resets the sandbox: the processes left in its group and, on Linux, those
 // that left the group (setsid) but descend from it or inherited its
-// AWS_LAMBDA_RUNTIME_API, found through /proc. Elsewhere such processes
+// AWS_LAMBDA_LOG_STREAM_NAME (random for each process), found through
+// /proc. Elsewhere such processes
 // survive. A process that exits during an invocation fails it
 // with Runtime.ExitError; one that exits between invocations is replaced at
 // the next. A process that does not ask for its first invocation within
 // 10 s, or exits before, fails that invocation with Runtime.InitError and is
 // killed.
+//
+// With Options.Runtime "go1.x" a process speaks the go1.x runtime's
+// protocol instead of the Runtime API: it gets _LAMBDA_SERVER_PORT, a
+// loopback port on which aws-lambda-go serves net/rpc, and each invocation is
+// a call of Function.Invoke. Its init ends when Function.Ping answers; a
+// panic in the handler (aws-lambda-go's ShouldExit) ends the process, as the
+// go1.x runtime did. Timeouts, exits and errors are as above.
 //
 // NewBinary returns an error if path is empty or opts are invalid (see
 // Options). A missing or unrunnable binary is an invocation error
@@ -62,20 +70,24 @@ func NewBinary(path string, opts *Options) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
+	start := startProcess
+	if o.Runtime == "go1.x" {
+		start = startRPC
+	}
 	f := newFunction(o)
-	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, f.name, o.MemorySize)}
+	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, f.name, o.Runtime, o.MemorySize)}
 	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
 		b.env = append(b.env, k+"="+o.Env[k])
 	}
-	f.start = func() (environment, error) { return startProcess(f, b) }
+	f.start = func() (environment, error) { return start(f, b) }
 	return f, nil
 }
 
 // lambdaEnv lists the variables Lambda sets for a function, those of the
 // caller a function needs to reach AWS or an emulator, but not
-// AWS_LAMBDA_RUNTIME_API and AWS_LAMBDA_LOG_STREAM_NAME, which differ between
-// processes.
-func lambdaEnv(path, name string, memory int) []string {
+// AWS_LAMBDA_RUNTIME_API, _LAMBDA_SERVER_PORT and AWS_LAMBDA_LOG_STREAM_NAME,
+// which differ between processes.
+func lambdaEnv(path, name, runtime string, memory int) []string {
 	dir := filepath.Dir(path)
 	env := []string{
 		"_HANDLER=" + filepath.Base(path),
@@ -88,7 +100,7 @@ func lambdaEnv(path, name string, memory int) []string {
 		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
 		"AWS_REGION=" + apigw.Region(),
 		"AWS_DEFAULT_REGION=" + apigw.Region(),
-		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
+		"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime,
 		"TZ=UTC",
 	}
 	for _, kv := range os.Environ() {
@@ -174,11 +186,20 @@ func (l *lineWriter) flush() {
 	}
 }
 
+// A child is a running process of a program, in its own process group.
+type child struct {
+	f       *Function
+	cmd     *exec.Cmd
+	marker  string        // its AWS_LAMBDA_LOG_STREAM_NAME entry, unique, which its children inherit
+	exited  chan struct{} // closed when the process was waited for
+	exitErr error         // the process's exit, set before exited closes
+	killed  atomic.Bool   // by kill: the exit is not news
+}
+
 // A process is an environment running a binary, with its own Runtime API.
 type process struct {
+	*child // nil if it did not start
 	f      *Function
-	cmd    *exec.Cmd
-	marker string // its AWS_LAMBDA_RUNTIME_API entry, which its children inherit
 	calls  apiCalls
 	srv    *http.Server
 	served chan struct{} // closed when srv.Serve returned
@@ -186,11 +207,8 @@ type process struct {
 	next     chan *invocation  // to the runtime's GET /next
 	ready    chan struct{}     // closed at the first /next
 	initErr  chan *InvokeError // from POST /runtime/init/error
-	exited   chan struct{}     // closed when the process was waited for
-	exitErr  error             // the process's exit, set before exited closes
 	stopping chan struct{}     // closed by stop
 	stopOnce sync.Once
-	killed   atomic.Bool // by stop: the exit is not news
 
 	mu   sync.Mutex
 	cur  *invocation // handed to /next and not answered yet
@@ -227,7 +245,6 @@ func startProcess(f *Function, b *program) (environment, error) {
 		next:     make(chan *invocation),
 		ready:    make(chan struct{}),
 		initErr:  make(chan *InvokeError, 1),
-		exited:   make(chan struct{}),
 		stopping: make(chan struct{}),
 	}
 	// Only the process may use its Runtime API: the paths start with a
@@ -263,57 +280,95 @@ func startProcess(f *Function, b *program) (environment, error) {
 		p.srv.Serve(ln)
 		close(p.served)
 	}()
+	if p.child, err = startChild(f, b, "AWS_LAMBDA_RUNTIME_API="+api); err == nil {
+		err = p.awaitInit(p.ready, p.initErr, func() string { return protocolHint(b.path) }, func() string {
+			return initTimeoutMessage(f.initTimeout, p.cmd.Process.Pid, b.path, &p.calls)
+		})
+	}
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
 
+// startChild starts a process of b with protocol, the variable that tells it
+// where its protocol is served (AWS_LAMBDA_RUNTIME_API or
+// _LAMBDA_SERVER_PORT), and b's variables.
+func startChild(f *Function, b *program, protocol string) (*child, error) {
 	var stream [16]byte
 	rand.Read(stream[:])
+	c := &child{f: f, exited: make(chan struct{})}
+	// The log stream's random part makes it the process's marker, by which
+	// killStrays finds its children.
+	c.marker = "AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:])
 	w := &lineWriter{o: b.out}
-	p.cmd = exec.Command(b.path)
-	p.cmd.Dir = filepath.Dir(b.path)
-	p.marker = "AWS_LAMBDA_RUNTIME_API=" + api
-	p.cmd.Env = append([]string{
-		p.marker,
-		"AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:]),
-	}, b.env...)
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
-	setProcessGroup(p.cmd)
-	if err := p.cmd.Start(); err != nil {
-		close(p.exited)
-		p.stop()
+	c.cmd = exec.Command(b.path)
+	c.cmd.Dir = filepath.Dir(b.path)
+	c.cmd.Env = append([]string{protocol, c.marker}, b.env...)
+	c.cmd.Stdout, c.cmd.Stderr = w, w
+	c.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
+	setProcessGroup(c.cmd)
+	if err := c.cmd.Start(); err != nil {
 		return nil, &InvokeError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
 	}
 	go func() {
-		err := p.cmd.Wait()
+		err := c.cmd.Wait()
 		// What the runtime started ends with it, as Lambda resets the
 		// sandbox; its group id cannot be reused while members remain.
-		killProcessGroup(p.cmd.Process)
-		killStrays(0, p.marker) // by the marker alone: the pid is free for reuse
+		killProcessGroup(c.cmd.Process)
+		killStrays(0, c.marker) // by the marker alone: the pid is free for reuse
 		w.flush()
-		if !p.killed.Load() {
-			f.log.Warn("lambdaenv: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))
+		if !c.killed.Load() {
+			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, "status", exitStatus(err))
 		}
-		p.exitErr = err
-		close(p.exited)
+		c.exitErr = err
+		close(c.exited)
 	}()
+	return c, nil
+}
 
+// awaitInit waits until ready is closed, or fails the init: with an error
+// from initErr, when the process exits (its exit, then exitHint()), or after
+// the init timeout (timedOut() says what the process did).
+func (c *child) awaitInit(ready <-chan struct{}, initErr <-chan *InvokeError, exitHint, timedOut func() string) error {
+	f := c.f
 	timer := time.NewTimer(f.initTimeout)
 	defer timer.Stop()
-	var ierr error
+	var err error
 	select {
-	case <-p.ready:
-		return p, nil
-	case ie := <-p.initErr:
-		ierr = ie
-	case <-p.exited:
-		ierr = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(p.exitErr) + protocolHint(b.path)}
+	case <-ready:
+		return nil
+	case ie := <-initErr:
+		err = ie
+	case <-c.exited:
+		err = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(c.exitErr) + exitHint()}
 	case <-timer.C:
-		ierr = &InvokeError{Type: "Runtime.InitError", Message: initTimeoutMessage(f.initTimeout, p.cmd.Process.Pid, b.path, &p.calls)}
+		err = &InvokeError{Type: "Runtime.InitError", Message: timedOut()}
 	case <-f.done:
-		ierr = errClosed
+		err = errClosed
 	}
-	p.stop()
-	f.log.Warn("lambdaenv: function init failed; process killed", "err", ierr)
-	return nil, ierr
+	f.log.Warn("lambdaenv: function init failed; process killed", "err", err)
+	return err
+}
+
+func (c *child) alive() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill kills the process, its group and its strays and waits for it.
+func (c *child) kill() {
+	c.killed.Store(true)
+	if c.alive() {
+		killStrays(c.cmd.Process.Pid, c.marker) // first, while its descendants are still its own
+		killProcessGroup(c.cmd.Process)
+	}
+	<-c.exited
 }
 
 func (p *process) invoke(payload []byte) ([]byte, bool, error) {
@@ -347,27 +402,15 @@ func (p *process) invoke(payload []byte) ([]byte, bool, error) {
 	}
 }
 
-func (p *process) alive() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // stop kills the process, its group and its strays, waits for it, and
 // stops the Runtime API.
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
-		p.killed.Store(true)
-		if p.alive() {
-			killStrays(p.cmd.Process.Pid, p.marker) // first, while its descendants are still its own
-			killProcessGroup(p.cmd.Process)
+		if p.child != nil {
+			p.kill()
 		}
 		// After the kill: a runtime refused its /next would log it.
 		close(p.stopping)
-		<-p.exited
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if p.srv.Shutdown(ctx) != nil {
@@ -407,15 +450,20 @@ func (p *process) serveNext(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.cur = inv
 	p.mu.Unlock()
-	var trace [20]byte
-	rand.Read(trace[:])
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", p.f.arn)
-	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), trace[:12], trace[12:]))
+	h.Set("Lambda-Runtime-Trace-Id", newTraceID())
 	w.Write(inv.payload)
+}
+
+// newTraceID returns an X-Ray trace header for an invocation, not sampled.
+func newTraceID() string {
+	var trace [20]byte
+	rand.Read(trace[:])
+	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), trace[:12], trace[12:])
 }
 
 // take returns the invocation a runtime answers, if id is the one it was

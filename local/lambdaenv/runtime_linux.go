@@ -10,9 +10,10 @@ import (
 
 // killStrays kills what a function's process pid started and its process
 // group misses, such as a child that called setsid(): its descendants, and
-// every process whose environment holds marker (its AWS_LAMBDA_RUNTIME_API
-// entry, which children inherit, so that orphans are found too). It scans
-// again until a scan finds none, so that what they fork meanwhile ends too.
+// every process whose environment holds marker (its
+// AWS_LAMBDA_LOG_STREAM_NAME entry, random for each process, which children
+// inherit, so that orphans are found too). It scans again until a scan
+// finds none, so that what they fork meanwhile ends too.
 // A descendant that both left the process tree and cleared its environment
 // escapes. A pid of 0 finds by the marker alone.
 func killStrays(pid int, marker string) {

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	if go1xBin != "" {
+		os.RemoveAll(filepath.Dir(go1xBin))
+	}
 	os.Exit(code)
 }
 
@@ -91,7 +94,12 @@ func (b *syncBuffer) String() string {
 // cleanup; its output and log go to the returned buffer.
 func newTestBinary(t *testing.T, name string, opts *Options) (*Function, *syncBuffer) {
 	t.Helper()
-	path := testBinary(t, name)
+	return newBinaryAt(t, testBinary(t, name), opts)
+}
+
+// newBinaryAt is newTestBinary of the program at path.
+func newBinaryAt(t *testing.T, path string, opts *Options) (*Function, *syncBuffer) {
+	t.Helper()
 	var out syncBuffer
 	if opts == nil {
 		opts = &Options{}
@@ -407,6 +415,7 @@ func TestNewBinaryErrors(t *testing.T) {
 		{"runtime API", "bootstrap", Options{Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}}, "AWS_LAMBDA_RUNTIME_API is reserved"},
 		{"credentials", "bootstrap", Options{Env: map[string]string{"AWS_SECRET_ACCESS_KEY": "x"}}, "AWS_SECRET_ACCESS_KEY is reserved"},
 		{"RPC port", "bootstrap", Options{Env: map[string]string{"_LAMBDA_SERVER_PORT": "1"}}, "_LAMBDA_SERVER_PORT is reserved"},
+		{"runtime", "bootstrap", Options{Runtime: "python3.12"}, `Runtime "python3.12"`},
 		{"over 4 KB", "bootstrap", Options{Env: map[string]string{"BIG": strings.Repeat("x", 4094)}}, "4097 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
