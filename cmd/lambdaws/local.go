@@ -25,7 +25,8 @@ const localUsage = `Usage: lambdaws local [flags]
 Serves the WebSocket API of a SAM or CloudFormation template on this machine,
 with its functions as they are deployed: Go functions are built from source
 (and rebuilt when their sources change), other functions run their bootstrap
-through the Lambda Runtime API.
+through the Lambda Runtime API, and go1.x functions run the executable their
+Handler names through aws-lambda-go's RPC protocol.
 
 Functions receive Lambda's environment variables, their template's
 Environment.Variables, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
@@ -113,7 +114,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
 		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
-			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: fn.Environment, Output: out, Logger: logger,
+			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: fn.Environment, Output: out, Logger: logger,
 		})
 		if err != nil {
 			return err

@@ -3,8 +3,9 @@
 // is untouched), it speaks only the go1.x runtime's RPC protocol. It listens
 // on _LAMBDA_SERVER_PORT and never asks the Runtime API for an invocation.
 //
-// It does what a command says: {"op", "arg", "ms"} from the tests of
-// lambdaenv, or the body of an API Gateway WebSocket message, "op arg".
+// It does what a command says: {"op", "arg", "ms"}, as an invocation's
+// payload or as the body of an API Gateway WebSocket message (a body that is
+// not JSON reads "op arg"), answering the message two-way.
 // It answers with its pid, its Lambda context and, for "env", its
 // environment. GO1X_INIT fails the init: "exit" exits with status 3, "hang"
 // never listens.
@@ -86,8 +87,11 @@ func handle(ctx context.Context, ev event) (interface{}, error) {
 	if ev.RequestContext.EventType != "MESSAGE" {
 		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 	}
-	op, arg, _ := strings.Cut(ev.Body, " ")
-	r, err := run(ctx, command{Op: op, Arg: arg})
+	var c command
+	if json.Unmarshal([]byte(ev.Body), &c) != nil {
+		c.Op, c.Arg, _ = strings.Cut(ev.Body, " ")
+	}
+	r, err := run(ctx, c)
 	if err != nil {
 		return nil, err
 	}
