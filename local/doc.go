@@ -103,6 +103,11 @@
 //     lambda.WithEnableSIGTERM only logs a warning) and no response
 //     streaming; LAMBDA_RUNTIME_DIR and the working directory are the
 //     binary's directory rather than /var/runtime and /var/task.
+//   - A go1.x function (lambdaenv.Options.Runtime) still runs, though AWS
+//     retired that runtime. lambdaenv picks its _LAMBDA_SERVER_PORT and
+//     closes it before the process listens there, so another program could
+//     take the port in between (the init then fails); its response is read
+//     whole before the 6 MB limit is checked.
 //   - An in-process handler that outlives its timeout keeps its goroutine
 //     until it returns (its environment is never used again); a process is
 //     killed. A handler given as a lambda.Handler value (rather than the

@@ -36,10 +36,10 @@
 // variables Lambda sets (_HANDLER, LAMBDA_TASK_ROOT,
 // AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
 // AWS_LAMBDA_FUNCTION_VERSION, the log group and stream, AWS_REGION, TZ=UTC
-// and others) but never _LAMBDA_SERVER_PORT, then the caller's PATH, HOME,
-// AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL* variables, then
-// Options.Env. Its stdout and stderr go to Options.Output one whole line at
-// a time, each prefixed with the function's name and ": ".
+// and others) but not _LAMBDA_SERVER_PORT (but see go1.x below), then the
+// caller's PATH, HOME, AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL*
+// variables, then Options.Env. Its stdout and stderr go to Options.Output
+// one whole line at a time, each prefixed with the function's name and ": ".
 //
 // A failed invocation is an [InvokeError] typed as Lambda types it:
 // Sandbox.Timedout (past the timeout; the process is killed),
@@ -50,4 +50,19 @@
 // never called the Runtime API, listens on a TCP port, made other requests,
 // or is a Go binary built for go1.x's RPC protocol), Runtime.InvalidEntrypoint (the binary could not be started),
 // Function.ResponseSizeTooLarge.
+//
+// # The go1.x protocol
+//
+// With Options.Runtime "go1.x", NewBinary runs the binary as AWS's go1.x
+// runtime did, for functions built with aws-lambda-go before v1.18, which
+// speak nothing else: instead of AWS_LAMBDA_RUNTIME_API a process gets
+// _LAMBDA_SERVER_PORT, a loopback port on which aws-lambda-go serves net/rpc,
+// and AWS_EXECUTION_ENV=AWS_Lambda_go1.x. Its init ends when Function.Ping
+// answers there; each invocation is a call of Function.Invoke with
+// aws-lambda-go's messages.InvokeRequest (payload, request id, trace id,
+// deadline, function ARN), answered by a messages.InvokeResponse whose Error
+// becomes the InvokeError. A panic (the response's ShouldExit) ends the
+// process, as the go1.x runtime ended it. Timeouts, exits, init failures and
+// the response limit are as above, the init timeout message naming the RPC
+// protocol.
 package lambdaenv
