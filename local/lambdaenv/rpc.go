@@ -170,10 +170,10 @@ func (p *rpcProcess) invoke(payload []byte) ([]byte, bool, error) {
 			return nil, false, errClosed
 		}
 	case resp.Error != nil:
-		err := &InvokeError{Type: resp.Error.Type, Message: resp.Error.Message}
+		err := handlerError(*resp.Error)
 		if resp.Error.ShouldExit {
 			// A panic: the go1.x runtime ended the process.
-			f.log.Warn("lambdaenv: handler panicked; environment discarded", "panic", err.Message)
+			f.log.Warn("lambdaenv: handler panicked; environment discarded", "panic", resp.Error.Message)
 			return nil, false, err
 		}
 		return nil, p.alive(), err
