@@ -147,7 +147,7 @@ func (p *rpcProcess) invoke(payload []byte) ([]byte, bool, error) {
 		select {
 		case <-call.Done: // answered, then exited
 		default:
-			return nil, false, &InvokeError{Type: "Runtime.ExitError", Message: exitMessage(p.exitErr)}
+			return nil, false, p.exitError()
 		}
 	case <-timer.C:
 		return nil, false, f.timedOut()
@@ -163,7 +163,7 @@ func (p *rpcProcess) invoke(payload []byte) ([]byte, bool, error) {
 		// The connection broke during the call: the process is exiting.
 		select {
 		case <-p.exited:
-			return nil, false, &InvokeError{Type: "Runtime.ExitError", Message: exitMessage(p.exitErr)}
+			return nil, false, p.exitError()
 		case <-timer.C:
 			return nil, false, f.timedOut()
 		case <-f.done:

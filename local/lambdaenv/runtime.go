@@ -361,6 +361,11 @@ func (c *child) alive() bool {
 	}
 }
 
+// exitError is the error of an invocation during which the process exited.
+func (c *child) exitError() error {
+	return &InvokeError{Type: "Runtime.ExitError", Message: exitMessage(c.exitErr)}
+}
+
 // kill kills the process, its group and its strays and waits for it.
 func (c *child) kill() {
 	c.killed.Store(true)
@@ -394,7 +399,7 @@ func (p *process) invoke(payload []byte) ([]byte, bool, error) {
 			return r.out, false, r.err
 		default:
 		}
-		return nil, false, &InvokeError{Type: "Runtime.ExitError", Message: exitMessage(p.exitErr)}
+		return nil, false, p.exitError()
 	case <-timer.C:
 		return nil, false, f.timedOut()
 	case <-f.done:
