@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
@@ -44,7 +45,7 @@ func (g *Gateway) authorize(c *apigw.Conn, header map[string][]string, query url
 			return http.StatusUnauthorized, nil
 		}
 	}
-	methodARN := "arn:aws:execute-api:" + region() + ":" + accountID + ":" + g.apiID + "/" + g.stage + "/" + registry.Connect
+	methodARN := "arn:aws:execute-api:" + apigw.Region() + ":" + apigw.AccountID + ":" + g.apiID + "/" + g.stage + "/" + registry.Connect
 	ev := apigw.Authorizer(c, methodARN, header, query)
 	out, inv := g.invoke(a.Function, ev)
 	status, auth, err := authorizerResult(out, inv.err, methodARN)
@@ -67,7 +68,7 @@ func headerValue(header map[string][]string, name string) string {
 // authorizerResult interprets an authorizer's output, or its failure err, as
 // API Gateway does.
 func authorizerResult(out []byte, err error, methodARN string) (int, map[string]any, error) {
-	var ie *InvokeError
+	var ie *lambdaenv.InvokeError
 	switch {
 	case errors.As(err, &ie) && ie.Message == "Unauthorized":
 		return http.StatusUnauthorized, nil, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // lockedBuffer collects a Function's output.
@@ -39,9 +40,8 @@ func (b *lockedBuffer) String() string {
 // $disconnect; then no process is left.
 func TestBinary(t *testing.T) {
 	out := &lockedBuffer{}
-	f := local.NewBinary(local.BuildTestdata(t, "wsecho"), &local.FunctionOptions{
+	f := newBinary(t, buildTestdata(t, "wsecho"), &lambdaenv.Options{
 		Name: "wsecho", Timeout: 2 * time.Second, Output: out, Logger: discard})
-	t.Cleanup(func() { f.Close() })
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -68,8 +68,11 @@ func TestBinary(t *testing.T) {
 	write(t, c, "sleep 300ms")
 	write(t, c, "sleep 300ms")
 	a, b := readReply(), readReply()
-	if a.Pid == b.Pid || a.Start >= b.End || b.Start >= a.End {
-		t.Errorf("two slow messages: %+v and %+v, want two processes at once", a, b)
+	// A second process served the second message because the first was
+	// busy. Their run times need not overlap: on a loaded machine the
+	// second process may start after the first message ended.
+	if a.Pid == b.Pid {
+		t.Errorf("two slow messages: %+v and %+v, want two processes", a, b)
 	}
 	pids[a.Pid], pids[b.Pid] = true, true
 

@@ -5,7 +5,7 @@
 // A [Gateway] is an http.Handler. WebSocket clients connect to it (on any
 // path); each connection, message and disconnection becomes an
 // events.APIGatewayWebsocketProxyRequest marshalled to JSON and passed to the
-// route's [Function], exactly as Lambda would, and the JSON
+// route's [lambdaenv.Function], exactly as Lambda would, and the JSON
 // events.APIGatewayProxyResponse it returns is interpreted as API Gateway
 // does. The same address serves the management API at
 // /{stage}/@connections/{connectionId}, so the real aws-sdk-go-v2
@@ -15,18 +15,10 @@
 //
 // # The model
 //
-// A Function is a pool of execution environments, each running one
-// invocation at a time: an invocation that finds every environment busy
-// starts a new one, up to FunctionOptions.Concurrency (default 10); idle
-// environments are reused warm. [NewFunction] runs a handler in-process, a
-// fresh lambda.NewHandler per environment, so environments run in parallel;
-// [NewBinary] runs an unmodified Lambda binary (a bootstrap built with
-// aws-lambda-go's lambda.Start, or any custom runtime), one process per
-// environment, served through the Lambda Runtime API that the Function
-// itself serves. An invocation that runs past FunctionOptions.Timeout fails
-// and its environment is discarded (a process is killed); a process that
-// exits mid-invocation fails it, and the next invocation starts a fresh
-// environment.
+// Each route is served by a [lambdaenv.Function], a pool of execution
+// environments with Lambda's execution model: in-process handlers
+// (lambdaenv.New) or unmodified Lambda binaries served through the Lambda
+// Runtime API (lambdaenv.NewBinary). Package lambdaenv documents them.
 //
 // Options.Routes maps route keys to Functions, one-way or two-way each; by
 // default New's handler serves $connect, $disconnect and $default, all
@@ -35,31 +27,6 @@
 // another order than the client sent them; AWS does not guarantee that order
 // either.
 // An Options.Authorizer is a Lambda REQUEST authorizer on $connect.
-//
-// # Binaries and the Lambda Runtime API
-//
-// NewBinary starts each environment as a process of the binary, in its own
-// process group and in the binary's directory. Each process has its own
-// Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API:
-// GET /2018-06-01/runtime/invocation/next returns the next event with
-// Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
-// -Invoked-Function-Arn and -Trace-Id headers; POST
-// .../invocation/{id}/response takes the result (202, or 400 for an unknown
-// id and 413 over 6 MB) and .../invocation/{id}/error a failure; POST
-// /2018-06-01/runtime/init/error reports a failed init. A process gets the
-// variables Lambda sets (_HANDLER, LAMBDA_TASK_ROOT,
-// AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-// AWS_LAMBDA_FUNCTION_VERSION, the log group and stream, AWS_REGION, TZ=UTC
-// and others) but never _LAMBDA_SERVER_PORT, then the caller's PATH, HOME,
-// AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL* variables, then
-// FunctionOptions.Env. Its stdout and stderr go to FunctionOptions.Output
-// one whole line at a time, each prefixed with the function's name and
-// ": ". A failed invocation is an [InvokeError] typed as Lambda types it:
-// Sandbox.Timedout (past the timeout; the process is killed),
-// Runtime.ExitError (the process exited during the invocation),
-// Runtime.InitError (the process exited or did not ask for its first
-// invocation within 10 s; an init error it reports keeps the runtime's own
-// errorType), Function.ResponseSizeTooLarge.
 //
 // # What it copies from AWS
 //
@@ -115,14 +82,32 @@
 // # Where it still differs from AWS
 //
 //   - A Function's environments share the process (in-process) or the
-//     machine (binaries): FunctionOptions.MemorySize is not enforced, there
+//     machine (binaries): lambdaenv.Options.MemorySize is not enforced, there
 //     is no freezing between invocations and no cold-start delay beyond the
 //     process's own start, and idle environments live until Function.Reset
 //     or Close.
+//   - A binary's AWS_LAMBDA_RUNTIME_API is 127.0.0.1:{port}/{secret}, not
+//     host:port alone: a runtime that keeps only its host and port, rather
+//     than appending the API's paths as aws-lambda-go and curl-based
+//     bootstraps do, is refused (404).
+//   - What a binary's process started ends with it, as the sandbox is reset:
+//     its process group, and on Linux the processes that left the group
+//     (setsid) but descend from it or kept its AWS_LAMBDA_LOG_STREAM_NAME. On
+//     other systems those survive, and a process that both left the tree
+//     and cleared its environment survives everywhere.
+//   - lambdaenv.Options refuse what Lambda refuses (reserved variable names,
+//     Timeout over 15 min, MemorySize outside 128–10240), and also
+//     _LAMBDA_SERVER_PORT in Env, but accept a Timeout under Lambda's
+//     minimum of 1 s, for tests.
 //   - Binaries have no Extensions API (aws-lambda-go's
 //     lambda.WithEnableSIGTERM only logs a warning) and no response
 //     streaming; LAMBDA_RUNTIME_DIR and the working directory are the
 //     binary's directory rather than /var/runtime and /var/task.
+//   - A go1.x function (lambdaenv.Options.Runtime) still runs, though AWS
+//     retired that runtime. lambdaenv picks its _LAMBDA_SERVER_PORT and
+//     closes it before the process listens there, so another program could
+//     take the port in between (the init then fails); its response is read
+//     whole before the 6 MB limit is checked.
 //   - An in-process handler that outlives its timeout keeps its goroutine
 //     until it returns (its environment is never used again); a process is
 //     killed. A handler given as a lambda.Handler value (rather than the
@@ -167,7 +152,7 @@
 //
 // The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:
 // its stage, stage variables, routes and authorizer, and its functions run
-// with NewBinary (Go functions built from source).
+// with lambdaenv.NewBinary (Go functions built from source).
 //
 // Roadmap: throttling (429 from a Function at its concurrency).
 package local

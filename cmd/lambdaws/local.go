@@ -17,6 +17,7 @@ import (
 
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 const localUsage = `Usage: lambdaws local [flags]
@@ -24,7 +25,8 @@ const localUsage = `Usage: lambdaws local [flags]
 Serves the WebSocket API of a SAM or CloudFormation template on this machine,
 with its functions as they are deployed: Go functions are built from source
 (and rebuilt when their sources change), other functions run their bootstrap
-through the Lambda Runtime API.
+through the Lambda Runtime API, and go1.x functions run the executable their
+Handler names through aws-lambda-go's RPC protocol.
 
 Functions receive Lambda's environment variables, their template's
 Environment.Variables, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
@@ -87,17 +89,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	// What local.NewBinary refuses, before any build.
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		for k := range tpl.Functions[id].Environment {
-			switch k {
-			case "":
-				return fmt.Errorf("function %s: an environment variable has an empty name", id)
-			case "AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT":
-				return fmt.Errorf("function %s, environment variable %s: Lambda reserves it; remove it from the template", id, k)
-			}
-		}
-	}
 	out := &syncWriter{w: stdout}
 	for _, w := range tpl.Warnings {
 		fmt.Fprintln(out, "warning:", w)
@@ -122,23 +113,22 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
 		trust = &localTLS{}
 	}
-	fns := map[string]*local.Function{}
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		fn := tpl.Functions[id]
-		vars := trust.functionEnv(fn.Environment)
-		var env []string
-		for _, k := range slices.Sorted(maps.Keys(vars)) {
-			env = append(env, k+"="+vars[k])
-		}
-		fns[id] = local.NewBinary(builds.binary(fn), &local.FunctionOptions{
-			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
-		})
-	}
+	fns := map[string]*lambdaenv.Function{}
 	defer func() {
 		for _, fn := range fns {
 			fn.Close()
 		}
 	}()
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
+			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: trust.functionEnv(fn.Environment), Output: out, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		fns[id] = f
+	}
 
 	api := tpl.API
 	gopts := &local.Options{
@@ -154,6 +144,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}
 	if a := api.Authorizer; a != nil {
 		gopts.Authorizer = &local.Authorizer{Function: fns[a.Function], IdentitySource: a.IdentitySource}
+	}
+	if err := gopts.Validate(); err != nil {
+		return err
 	}
 
 	ln, err := local.Listen(f.addr)
