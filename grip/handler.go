@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 	"github.com/lambdaws/lambdaws/ws"
 )
@@ -71,7 +72,8 @@ type Options struct {
 	HTTP http.Handler
 
 	// Logger receives protocol errors and rejected signatures. Nil means
-	// slog.Default().
+	// slog.Default(), or Lambda's JSON log format on stdout when
+	// AWS_LAMBDA_LOG_FORMAT is JSON (see ws.Router.Logger).
 	Logger *slog.Logger
 }
 
@@ -139,7 +141,7 @@ func (h *Handler) logger() *slog.Logger {
 	if h.opts.Logger != nil {
 		return h.opts.Logger
 	}
-	return slog.Default()
+	return logs.Default()
 }
 
 // ConnectionChannel returns the channel each connection is subscribed to at
@@ -181,7 +183,7 @@ func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.key != nil {
 		if err := h.key.verify(r.Header.Get("Grip-Sig"), h.iss, time.Now()); err != nil {
-			h.logger().WarnContext(r.Context(), "grip: refused request", "error", err, "path", r.URL.Path)
+			h.logger().WarnContext(r.Context(), "grip: refused request", logs.Error, err, logs.Path, r.URL.Path)
 			http.Error(w, "invalid or missing Grip-Sig", http.StatusUnauthorized)
 			return
 		}
@@ -206,7 +208,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, err := decodeEvents(body)
 	if err != nil {
-		h.logger().WarnContext(r.Context(), "grip: malformed events", "error", err, "connection_id", cid)
+		h.logger().WarnContext(r.Context(), "grip: malformed events", logs.Error, err, logs.ConnectionID, cid)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -296,7 +298,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 				queued := len(c.out) > 0
 				c.mu.Unlock()
 				if accepted || queued {
-					h.logger().WarnContext(ctx, "grip: OPEN refused after events", "connection_id", cid)
+					h.logger().WarnContext(ctx, "grip: OPEN refused after events", logs.ConnectionID, cid)
 				}
 				http.Error(w, resp.Body, resp.StatusCode)
 				return
@@ -339,7 +341,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 			c.setGone()
 			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, 1006, "")
 		default:
-			h.logger().WarnContext(ctx, "grip: ignoring unknown event", "type", ev.Type, "connection_id", cid)
+			h.logger().WarnContext(ctx, "grip: ignoring unknown event", logs.Type, ev.Type, logs.ConnectionID, cid)
 		}
 	}
 	c.mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"iter"
 	"sync"
+
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // BroadcastOptions configures one [Client.Broadcast]. A nil *BroadcastOptions
@@ -165,7 +167,7 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 	if stopErr == nil {
 		stopErr = stopped()
 	}
-	s.logger().DebugContext(ctx, "sender: broadcast", "sent", res.Sent, "gone", res.Gone,
-		"failed", res.Failed, "not_attempted", res.NotAttempted, "error", stopErr)
+	s.logger().DebugContext(ctx, "sender: broadcast", logs.Sent, res.Sent, logs.Gone, res.Gone,
+		logs.Failed, res.Failed, logs.NotAttempted, res.NotAttempted, logs.Error, stopErr)
 	return res, stopErr
 }

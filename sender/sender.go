@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // maxPayload is the PostToConnection Data limit (API Gateway quota, 128 KiB).
@@ -38,7 +39,8 @@ type Options struct {
 	// Default 64.
 	Concurrency int
 	// Logger receives retries and broadcast summaries at debug level, never
-	// message bodies. Default slog.Default().
+	// message bodies. Default slog.Default(), or Lambda's JSON log format on
+	// stdout when AWS_LAMBDA_LOG_FORMAT is JSON (see ws.Router.Logger).
 	Logger *slog.Logger
 }
 
@@ -120,7 +122,7 @@ func (s *Client) logger() *slog.Logger {
 	if s.opts.Logger != nil {
 		return s.opts.Logger
 	}
-	return slog.Default()
+	return logs.Default()
 }
 
 func (s *Client) caller(ctx context.Context) (caller, error) {
@@ -249,8 +251,8 @@ func (s *Client) retry(ctx context.Context, op, id string, call func(context.Con
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 			return e
 		}
-		s.logger().DebugContext(ctx, "sender: retrying", "op", op, "connection_id", id,
-			"attempt", attempt, "status", e.StatusCode, "delay", d)
+		s.logger().DebugContext(ctx, "sender: retrying", logs.Op, op, logs.ConnectionID, id,
+			logs.Attempt, attempt, logs.Status, e.StatusCode, logs.Delay, d)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():

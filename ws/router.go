@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 	"github.com/lambdaws/lambdaws/sender"
 )
@@ -26,7 +27,10 @@ type HandlerFunc func(ctx context.Context, req *Request) error
 // the route table is fixed when the first event is served.
 type Router struct {
 	// Logger receives one line per failed, rejected or unroutable event.
-	// Nil means slog.Default().
+	// Nil means slog.Default(), or, when AWS_LAMBDA_LOG_FORMAT is JSON,
+	// Lambda's JSON log format on stdout with the invocation's requestId at
+	// the level of AWS_LAMBDA_LOG_LEVEL (aws-lambda-go's
+	// lambdacontext.NewLogger, which a function's own slog calls can use too).
 	Logger *slog.Logger
 
 	// Sender delivers what this router's handlers send with [SendMessage],
@@ -149,8 +153,8 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 	r.once.Do(r.start)
 	rc := &event.RequestContext
 	if r.invalid != nil {
-		r.logger().ErrorContext(ctx, "ws: router misconfigured; refusing event", "error", r.invalid,
-			"connection_id", rc.ConnectionID, "route", rc.RouteKey, "request_id", rc.RequestID)
+		r.logger().ErrorContext(ctx, "ws: router misconfigured; refusing event", logs.Error, r.invalid,
+			logs.ConnectionID, rc.ConnectionID, logs.Route, rc.RouteKey, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusInternalServerError), nil
 	}
 	routeKey, bad := eventRoute(rc)
@@ -168,7 +172,7 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 	}
 	if bad != "" {
 		r.logger().WarnContext(ctx, "ws: "+bad+"; not an API Gateway WebSocket event?",
-			"connection_id", rc.ConnectionID, "route", rc.RouteKey, "event_type", rc.EventType, "request_id", rc.RequestID)
+			logs.ConnectionID, rc.ConnectionID, logs.Route, rc.RouteKey, logs.EventType, rc.EventType, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusBadRequest), nil
 	}
 	key, h, ok := r.chain.Route(routeKey, body, r.expr)
@@ -176,8 +180,8 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 		if key == registry.Connect || key == registry.Disconnect { // optional: accept, as API Gateway does
 			return status(http.StatusOK), nil
 		}
-		r.logger().WarnContext(ctx, "ws: no handler for route", "connection_id", rc.ConnectionID,
-			"route", routeKey, "request_id", rc.RequestID)
+		r.logger().WarnContext(ctx, "ws: no handler for route", logs.ConnectionID, rc.ConnectionID,
+			logs.Route, routeKey, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusNotFound), nil
 	}
 	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r}
@@ -226,16 +230,20 @@ func (r *Router) respond(ctx context.Context, req *Request, err error) events.AP
 		return resp
 	}
 	rc := &req.Event.RequestContext
-	attrs := []any{"connection_id", req.ConnectionID, "route", req.RouteKey, "request_id", rc.RequestID}
+	attrs := []any{logs.ConnectionID, req.ConnectionID, logs.Route, req.RouteKey, logs.GatewayRequestID, rc.RequestID}
 	if rej, ok := asReject(err); ok {
-		r.logger().InfoContext(ctx, "ws: rejected", append(attrs, "status", rej.status, "reason", rej.reason)...)
+		attrs = append(attrs, logs.Status, rej.status, logs.Reason, rej.reason)
+		if rej.cause != nil { // which field failed DecodeJSON: for the log, never for the client
+			attrs = append(attrs, logs.Error, rej.cause)
+		}
+		r.logger().InfoContext(ctx, "ws: rejected", attrs...)
 		resp.StatusCode, resp.Body = rej.status, rej.reason
 		return resp
 	}
 	if p, ok := err.(*panicError); ok {
-		attrs = append(attrs, "stack", string(p.stack))
+		attrs = append(attrs, logs.Stack, string(p.stack))
 	}
-	r.logger().ErrorContext(ctx, "ws: handler failed", append(attrs, "error", err)...)
+	r.logger().ErrorContext(ctx, "ws: handler failed", append(attrs, logs.Error, err)...)
 	return status(http.StatusInternalServerError)
 }
 
@@ -243,7 +251,7 @@ func (r *Router) logger() *slog.Logger {
 	if r.Logger != nil {
 		return r.Logger
 	}
-	return slog.Default()
+	return logs.Default()
 }
 
 func status(code int) events.APIGatewayProxyResponse {
