@@ -27,6 +27,9 @@ type Result struct {
 	Sent   int
 	Gone   int
 	Failed int
+	// Throttled counts, among Failed, the ids whose last attempt was
+	// throttled (429, [ErrThrottled]).
+	Throttled int
 	// NotAttempted counts the ids read but not sent because the broadcast
 	// stopped: its context ended, or a send failed in a way that fails every
 	// send (see [Client.Broadcast]).
@@ -101,6 +104,9 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 			res.Gone++
 		default:
 			res.Failed++
+			if errors.Is(err, ErrThrottled) {
+				res.Throttled++
+			}
 			if len(res.Failures) < maxFailures {
 				res.Failures = append(res.Failures, Failure{ID: id, Err: err})
 			}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/logs"
@@ -40,6 +42,21 @@ type Router struct {
 	// never uses it: give it to ContextWithSender.
 	Sender Sender
 
+	// MetricsNamespace, when set, makes the router print CloudWatch Embedded
+	// Metric Format documents on stdout, in this namespace: one per
+	// invocation, with the dimensions Service (POWERTOOLS_SERVICE_NAME, else
+	// the function's name) and Route, and the metrics Connects, Disconnects
+	// or Messages, Rejected, Errors and Duration (ms), plus, when the handler
+	// sent, Sent, Gone, Throttled, Failed, NotAttempted, SendDuration and
+	// BroadcastDuration (ms) of its SendMessage, Reply and Broadcast calls.
+	// Calls that end after the handler returned are not counted; calls
+	// outside a handler print their own document, without Route, when
+	// POWERTOOLS_METRICS_NAMESPACE is set. Empty means
+	// POWERTOOLS_METRICS_NAMESPACE, as Powertools for AWS Lambda reads it;
+	// with neither there are no metrics.
+	MetricsNamespace string
+
+	metricsOut io.Writer // nil: os.Stdout
 	pool       sender.Pool
 	routes     registry.Table[HandlerFunc]
 	middleware []func(HandlerFunc) HandlerFunc
@@ -151,6 +168,23 @@ func (r *Router) start() {
 // crash.
 func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	r.once.Do(r.start)
+	start := time.Now()
+	resp, req := r.serve(ctx, event)
+	if req != nil && req.metrics != nil {
+		r.flushMetrics(ctx, req.metrics, req.RouteKey, resp.StatusCode, req.rejected, time.Since(start))
+	} else if req == nil && r.namespace() != "" {
+		route := event.RequestContext.RouteKey
+		if route == "" {
+			route = "unknown"
+		}
+		r.flushMetrics(ctx, r.newMetrics(route), route, resp.StatusCode, false, time.Since(start))
+	}
+	return resp, nil
+}
+
+// serve answers an event, and returns the Request made for its handler, nil
+// when none was called.
+func (r *Router) serve(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, *Request) {
 	rc := &event.RequestContext
 	if r.invalid != nil {
 		r.logger().ErrorContext(ctx, "ws: router misconfigured; refusing event", logs.Error, r.invalid,
@@ -184,10 +218,10 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 			logs.Route, routeKey, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusNotFound), nil
 	}
-	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r}
+	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r, metrics: r.newMetrics(key)}
 	req.ctx = handlerContext{ctx, req}
 	err := call(&req.ctx, h, req)
-	return r.respond(ctx, req, err), nil
+	return r.respond(ctx, req, err), req
 }
 
 // eventRoute returns the event's route key, derived from its type when the
@@ -237,6 +271,7 @@ func (r *Router) respond(ctx context.Context, req *Request, err error) events.AP
 			attrs = append(attrs, logs.Error, rej.cause)
 		}
 		r.logger().InfoContext(ctx, "ws: rejected", attrs...)
+		req.rejected = true
 		resp.StatusCode, resp.Body = rej.status, rej.reason
 		return resp
 	}

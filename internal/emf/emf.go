@@ -80,13 +80,6 @@ func (s *Set) define(name, unit string) bool {
 	return true
 }
 
-// Empty reports whether nothing was recorded.
-func (s *Set) Empty() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.names) == 0
-}
-
 type metricDef struct {
 	Name string `json:"Name"`
 	Unit string `json:"Unit"`
