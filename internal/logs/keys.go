@@ -52,6 +52,4 @@ const (
 	Duration = "duration"
 	// Start is "cold" or "warm".
 	Start = "start"
-	// TraceID is the invocation's X-Ray trace header.
-	TraceID = "traceId"
 )

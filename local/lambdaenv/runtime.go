@@ -379,15 +379,23 @@ func (p *process) serveNext(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.cur = inv
 	p.mu.Unlock()
-	var trace [20]byte
-	rand.Read(trace[:])
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", p.f.arn)
-	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), trace[:12], trace[12:]))
+	h.Set("Lambda-Runtime-Trace-Id", newTraceID())
 	w.Write(inv.payload)
+}
+
+// newTraceID returns a new X-Ray trace header, as Lambda gives each
+// invocation: a root trace id (version 1, the time in seconds, 96 random
+// bits), a parent segment id and the sampling decision (not sampled: nothing
+// is sent to X-Ray).
+func newTraceID() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), b[:12], b[12:])
 }
 
 // take returns the invocation a runtime answers, if id is the one it was
