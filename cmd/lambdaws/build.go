@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
@@ -81,14 +82,78 @@ func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, er
 		if err := os.MkdirAll(filepath.Dir(g.bin), 0o755); err != nil {
 			return nil, err
 		}
-		if !b.build(ctx, g) {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	}
+	if err := b.buildAll(ctx); err != nil {
+		return nil, err
+	}
+	pruneCache(filepath.Dir(filepath.Dir(b.gos[0].bin)), 30*24*time.Hour)
+	return b, nil
+}
+
+// buildAll builds every Go function, runtime.NumCPU() at a time, and says
+// which failed or that ctx stopped them.
+func (b *builds) buildAll(ctx context.Context) error {
+	sem := make(chan struct{}, runtime.NumCPU())
+	ok := make([]bool, len(b.gos))
+	var wg sync.WaitGroup
+	for i, g := range b.gos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
-			return nil, fmt.Errorf("building %s failed", strings.Join(b.names[g.dir], ", "))
+			defer func() { <-sem }()
+			ok[i] = b.build(ctx, g)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: stopped the build (%w)", ctx.Err())
+	}
+	var failed []string
+	for i, g := range b.gos {
+		if !ok[i] {
+			failed = append(failed, b.names[g.dir]...)
 		}
 	}
-	return b, nil
+	if len(failed) > 0 {
+		return fmt.Errorf("building %s failed", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// pruneCache removes from the build cache the folders of functions not built
+// for maxAge (each start builds the functions it serves, so these belong to
+// templates not served since), and leftovers of builds that were killed.
+// A function keeps its current binary only: a build replaces it by renaming,
+// so that running processes keep the old file.
+func pruneCache(root string, maxAge time.Duration) {
+	dirs, _ := os.ReadDir(root)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, d.Name())
+		files, _ := os.ReadDir(dir)
+		var newest time.Time
+		for _, f := range files {
+			info, err := f.Info()
+			if err != nil {
+				continue
+			}
+			if strings.HasSuffix(f.Name(), ".tmp") && time.Since(info.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(dir, f.Name())) // of a build killed before its rename
+			} else if info.ModTime().After(newest) {
+				newest = info.ModTime()
+			}
+		}
+		if time.Since(newest) > maxAge {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // classify returns the binary a function runs and whether it is built from
@@ -125,9 +190,16 @@ func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 	return bootstrap, false, nil
 }
 
+// hasGoSource reports whether dir holds a .go file. (Not filepath.Glob: a
+// folder named like fn[1] is not a pattern.)
 func hasGoSource(dir string) bool {
-	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	return len(m) > 0
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") {
+			return true
+		}
+	}
+	return false
 }
 
 // runnable checks that an ELF binary is for this machine (a deployment
@@ -166,6 +238,7 @@ func (b *builds) label(g *goBuild) string {
 // outcome and reports success; on failure the old binary stays.
 func (b *builds) build(ctx context.Context, g *goBuild) bool {
 	start := time.Now()
+	fmt.Fprintf(b.out, "building %s…\n", b.label(g))
 	// What the build reads is noted before it starts, so that a file
 	// saved during the build changes the fingerprint and builds again.
 	b.listSources(ctx, g)
@@ -175,19 +248,24 @@ func (b *builds) build(ctx context.Context, g *goBuild) bool {
 	// For this machine whatever GOOS and GOARCH say; cgo as the user's
 	// builds have it, so that the build cache they filled serves.
 	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	// Stopped, go build is killed; its compilers may outlive it a moment
+	// holding the output open.
+	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		err = os.Rename(tmp, g.bin)
 	}
+	took := time.Since(start).Round(time.Millisecond)
 	if err != nil {
 		os.Remove(tmp)
 		if ctx.Err() != nil {
+			fmt.Fprintf(b.out, "stopped the build of %s after %s\n", b.label(g), took)
 			return false
 		}
-		fmt.Fprintf(b.out, "build of %s failed: %v\n%s", b.label(g), err, out)
+		fmt.Fprintf(b.out, "build of %s failed after %s: %v\n%s", b.label(g), took, err, out)
 		return false
 	}
-	fmt.Fprintf(b.out, "built %s in %s\n", b.label(g), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(b.out, "built %s in %s\n", b.label(g), took)
 	return true
 }
 
@@ -271,7 +349,7 @@ func (b *builds) watch(ctx context.Context, rebuilt func(codeURI string)) {
 			if fingerprint(g.watch) == g.state {
 				continue
 			}
-			fmt.Fprintf(b.out, "sources of %s changed: rebuilding\n", b.label(g))
+			fmt.Fprintf(b.out, "sources of %s changed\n", b.label(g))
 			if b.build(ctx, g) {
 				rebuilt(g.dir)
 			}

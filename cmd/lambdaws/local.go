@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -51,7 +50,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		fmt.Fprint(stderr, localUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.template, "template", "", "the template `FILE`; default .aws-sam/build/template.yaml when it exists (after sam build), else template.yaml")
+	fs.StringVar(&f.template, "template", "", "the template `FILE`; default .aws-sam/build/template.yaml when it exists (after sam build), else template.yaml, else template.yml")
 	fs.StringVar(&f.addr, "addr", local.DefaultAddr, "`HOST:PORT` to serve the API on (\":8080\" is 127.0.0.1:8080; 0.0.0.0:8080 serves every interface)")
 	fs.StringVar(&f.params, "parameter-overrides", "", "template parameters, as `'Key=Value Key2=Value2'` (or SAM's ParameterKey=K,ParameterValue=V)")
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
@@ -63,18 +62,15 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return nil, fmt.Errorf("local: unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("local: unexpected argument %q: lambdaws local takes flags only; for a template, write --template %s", fs.Arg(0), fs.Arg(0))
 	}
 	if f.logFormat = strings.ToLower(f.logFormat); f.logFormat != "text" && f.logFormat != "json" {
 		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
-		f.template = "template.yaml"
-		if _, err := os.Stat(filepath.Join(".aws-sam", "build", "template.yaml")); err == nil {
-			f.template = filepath.Join(".aws-sam", "build", "template.yaml")
-		}
+		f.template = defaultTemplate()
 	}
-	return f, nil
+	return f, checkAddr(f.addr)
 }
 
 func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stderr io.Writer) error {

@@ -79,6 +79,7 @@ func TestClassify(t *testing.T) {
 		return d
 	}
 	goSrc, boot, both, empty := mk("go", "main.go"), mk("boot", "bootstrap"), mk("both", "bootstrap", "main.go"), mk("empty")
+	bracket := mk("fn[1]", "main.go") // not a glob pattern
 	fn := func(code, runtime, build string) *sam.Function {
 		return &sam.Function{LogicalID: "F", CodeURI: code, Runtime: runtime, BuildMethod: build, Timeout: time.Second}
 	}
@@ -90,6 +91,7 @@ func TestClassify(t *testing.T) {
 		err  string
 	}{
 		{"go source", fn(goSrc, "provided.al2023", ""), "", true, ""},
+		{"go source in fn[1]", fn(bracket, "provided.al2023", ""), "", true, ""},
 		{"go build method", fn(both, "provided.al2", "go1.x"), "", true, ""},
 		{"bootstrap", fn(boot, "provided.al2023", ""), filepath.Join(boot, "bootstrap"), false, ""},
 		{"bootstrap beside go source", fn(both, "provided.al2023", ""), filepath.Join(both, "bootstrap"), false, ""},

@@ -6,8 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -58,4 +62,35 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// defaultTemplate is the template without --template, as SAM CLI finds it:
+// sam build's .aws-sam/build/template.yaml, else template.yaml, else
+// template.yml.
+func defaultTemplate() string {
+	for _, name := range []string{filepath.Join(".aws-sam", "build", "template.yaml"), "template.yaml", "template.yml"} {
+		if _, err := os.Stat(name); err == nil {
+			return name
+		}
+	}
+	return "template.yaml"
+}
+
+// checkAddr checks a --addr value (HOST:PORT, HOST a name or an address, or
+// empty) before anything is built.
+func checkAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q is not HOST:PORT (:8080, 127.0.0.1:8080, [::1]:8080)", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("--addr %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if net.ParseIP(host) == nil && strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
+		return fmt.Errorf("--addr %q: %q is neither a host name nor an IP address", addr, host)
+	}
+	return nil
 }

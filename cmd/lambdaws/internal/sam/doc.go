@@ -9,8 +9,12 @@
 //     intrinsic functions (Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select,
 //     Fn::Split, Fn::If and the condition functions, Fn::FindInMap,
 //     Fn::Base64) against parameters, resources and pseudo parameters.
-//   - template.go: Load, and the model: Template, API, Route, Authorizer,
-//     Function, Table.
+//   - template.go: Load and Parse, Options, Template, Globals, and reading
+//     properties.
+//   - api.go: the WebSocket API (API, Route, Authorizer) in its
+//     AWS::ApiGatewayV2::* and AWS::Serverless::WebSocketApi forms.
+//   - function.go: Function, with Lambda's rules for its properties.
+//   - table.go: Table.
 //
 // A value it cannot resolve where it matters (a route's target, an
 // integration's URI) is an error naming the resource, the property and what

@@ -27,6 +27,18 @@ func FuzzParse(f *testing.F) {
 		chain += fmt.Sprintf("  T%d: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Sub '${T%d}${T%d}'}}\n", i, i+1, i+1)
 	}
 	f.Add([]byte(chain + "  T40: {Type: AWS::DynamoDB::Table}\n"))
+	// What the third round of hardening found: mappings that look up each
+	// other, Sub variables naming the next twice, aliases without end,
+	// values Lambda refuses.
+	f.Add([]byte(mappingBomb(45)))
+	sub := `""`
+	for range 60 {
+		sub = fmt.Sprintf(`!Sub ["${A}${A}", {A: %s}]`, sub)
+	}
+	f.Add([]byte(minimal + "Globals: {Function: {Environment: {Variables: {VAR: " + sub + "}}}}\n"))
+	f.Add([]byte(aliasBomb()))
+	f.Add([]byte(minimal + "Globals: {Function: {Timeout: 99999999999, MemorySize: -5, Environment: {Variables: {\"A=\\0\": x, AWS_REGION: y}}}}\n"))
+	f.Add([]byte(minimal + "Metadata: {<<: {a: 1}, b: &b {c: 2}, d: {<<: [*b, *b]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tpl, err := sam.Parse(data, "/app", nil)
 		if err == nil && (tpl.API == nil || len(tpl.API.Routes) == 0) {

@@ -23,9 +23,21 @@ var shortTags = map[string]string{
 	"!Transform": "Fn::Transform",
 }
 
+// MaxTemplate is CloudFormation's limit on a template's size: 1 MB
+// (1,048,576 bytes) for a template in S3, as sam deploy uploads it. A
+// template passed inline (TemplateBody) may have only 51,200 bytes.
+const MaxTemplate = 1 << 20
+
+// maxValues bounds the values a template decodes into, YAML aliases
+// expanded (a template of 1 MB without aliases has fewer).
+const maxValues = 1 << 20
+
 // decode parses a YAML (or JSON) template into generic values, with short
 // tags such as !Ref rewritten into their long forms ({"Ref": ...}).
 func decode(data []byte) (map[string]any, error) {
+	if len(data) > MaxTemplate {
+		return nil, fmt.Errorf("the template has %d bytes, over CloudFormation's limit of 1,048,576 bytes (1 MB, for a template in S3)", len(data))
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, err
@@ -33,14 +45,117 @@ func decode(data []byte) (map[string]any, error) {
 	if err := longForm(&root); err != nil {
 		return nil, err
 	}
-	var doc map[string]any
-	if err := root.Decode(&doc); err != nil {
+	d := &decoder{left: maxValues}
+	v, err := d.value(&root)
+	if err != nil {
 		return nil, err
 	}
-	if doc == nil {
+	if v == nil {
 		return nil, errors.New("the template is empty")
 	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the template is %s, not a mapping", describe(v))
+	}
 	return doc, nil
+}
+
+// decoder turns a YAML node tree into generic values as yaml.v3 decodes
+// into an interface{}, but finds duplicate keys with a map (yaml.v3 compares
+// every pair of keys of a mapping: 40 s for one of 100,000 keys).
+type decoder struct {
+	left int // values it may still make
+}
+
+func (d *decoder) value(n *yaml.Node) (any, error) {
+	if d.left--; d.left < 0 {
+		return nil, fmt.Errorf("the template makes over %d values (YAML aliases?)", maxValues)
+	}
+	switch n.Kind {
+	case 0: // an empty document
+		return nil, nil
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return d.value(n.Content[0])
+	case yaml.AliasNode:
+		return d.value(n.Alias)
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!str" {
+			return n.Value, nil
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			var err error
+			if out[i], err = d.value(c); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case yaml.MappingNode:
+		return d.mapping(n)
+	}
+	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
+}
+
+// mapping decodes a mapping node. Its keys must be unique; keys merged in
+// with "<<" give way to its own, and later merged mappings to earlier ones
+// as YAML's merge key says.
+func (d *decoder) mapping(n *yaml.Node) (map[string]any, error) {
+	out := make(map[string]any, len(n.Content)/2)
+	lines := make(map[string]int, len(n.Content)/2)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("line %d: a mapping key must be a scalar", k.Line)
+		}
+		if line, dup := lines[k.Value]; dup {
+			return nil, fmt.Errorf("line %d: mapping key %q already defined at line %d", k.Line, k.Value, line)
+		}
+		lines[k.Value] = k.Line
+		x, err := d.value(v)
+		if err != nil {
+			return nil, err
+		}
+		out[k.Value] = x
+	}
+	for _, m := range merges {
+		for m.Kind == yaml.AliasNode {
+			m = m.Alias
+		}
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			x, err := d.value(src)
+			if err != nil {
+				return nil, err
+			}
+			merged, ok := x.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("line %d: a merge key (<<) takes a mapping or a list of mappings", m.Line)
+			}
+			for k, v := range merged {
+				if _, ok := out[k]; !ok {
+					out[k] = v
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // longForm rewrites every node tagged !X, in its scalar, sequence and mapping
@@ -357,7 +472,7 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 			}
 		}
 		return result, nil
-	case "Fn::FindInMap":
+	case "Fn::FindInMap": // Mappings hold literal values only: see checkMappings
 		l, err := r.list(fn, arg, 3)
 		if err != nil {
 			return nil, err
@@ -385,6 +500,45 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		return base64.StdEncoding.EncodeToString([]byte(s)), nil
 	}
 	return nil, fmt.Errorf("%s is not supported by lambdaws local", fn)
+}
+
+// checkMappings refuses intrinsic functions in the Mappings section, as
+// CloudFormation does (a mapping that looks up others twice at each level
+// expands exponentially).
+func checkMappings(mappings map[string]any) error {
+	for _, name := range slices.Sorted(maps.Keys(mappings)) {
+		if fn := findIntrinsic(mappings[name]); fn != "" {
+			return fmt.Errorf("Mappings %s: %s: CloudFormation allows only literal values in Mappings, no intrinsic functions", name, fn)
+		}
+	}
+	return nil
+}
+
+// findIntrinsic returns the name of an intrinsic function (Ref, Fn::*) in
+// v, or "". A key Condition is a mapping's key here.
+func findIntrinsic(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		if isIntrinsic(v) {
+			for k := range v {
+				if k != "Condition" {
+					return k
+				}
+			}
+		}
+		for _, x := range v {
+			if fn := findIntrinsic(x); fn != "" {
+				return fn
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if fn := findIntrinsic(x); fn != "" {
+				return fn
+			}
+		}
+	}
+	return ""
 }
 
 func (r *resolver) condition(name string) (bool, error) {
@@ -501,8 +655,10 @@ func (r *resolver) getAtt(name, attr string) (any, error) {
 
 // sub resolves Fn::Sub: ${Name} is a variable, a parameter, a resource or a
 // pseudo parameter, ${Res.Attr} an attribute, and ${!Text} the literal ${Text}.
+// Each name is resolved once, however often s names it.
 func (r *resolver) sub(s string, vars map[string]any) (string, error) {
 	var b strings.Builder
+	seen := map[string]string{}
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
@@ -521,21 +677,24 @@ func (r *resolver) sub(s string, vars map[string]any) (string, error) {
 			b.WriteString("${" + name[1:] + "}")
 			continue
 		}
-		var v any
-		var err error
-		if def, ok := vars[name]; ok {
-			v, err = r.resolve(def)
-		} else if res, attr, ok := strings.Cut(name, "."); ok {
-			v, err = r.getAtt(res, attr)
-		} else {
-			v, err = r.ref(name)
-		}
-		if err != nil {
-			return "", err
-		}
-		str, err := scalarString(v)
-		if err != nil {
-			return "", fmt.Errorf("Fn::Sub: ${%s} is %w", name, err)
+		str, ok := seen[name]
+		if !ok {
+			var v any
+			var err error
+			if def, ok := vars[name]; ok {
+				v, err = r.resolve(def)
+			} else if res, attr, ok := strings.Cut(name, "."); ok {
+				v, err = r.getAtt(res, attr)
+			} else {
+				v, err = r.ref(name)
+			}
+			if err != nil {
+				return "", err
+			}
+			if str, err = scalarString(v); err != nil {
+				return "", fmt.Errorf("Fn::Sub: ${%s} is %w", name, err)
+			}
+			seen[name] = str
 		}
 		if b.Len()+len(str) > maxString {
 			return "", errors.New("Fn::Sub: the result is over 1 MiB")

@@ -1,0 +1,224 @@
+package sam
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Function is an AWS::Serverless::Function or AWS::Lambda::Function with
+// Globals applied.
+type Function struct {
+	LogicalID   string
+	CodeURI     string // absolute folder
+	Handler     string
+	Runtime     string
+	BuildMethod string // Metadata.BuildMethod, such as "go1.x"
+	MemorySize  int
+	Timeout     time.Duration
+	// Environment is Environment.Variables, resolved and overridden by
+	// Options.EnvVars, with the variables Lambda sets for Logging:
+	// AWS_LAMBDA_LOG_FORMAT (JSON or Text) and, for JSON,
+	// AWS_LAMBDA_LOG_LEVEL (the application log level, INFO by default).
+	Environment map[string]string
+	// Logging is LoggingConfig, Lambda's advanced logging controls.
+	Logging LoggingConfig
+}
+
+// LoggingConfig is the LoggingConfig of a function: "" where not set.
+type LoggingConfig struct {
+	LogFormat           string // JSON or Text
+	ApplicationLogLevel string // TRACE, DEBUG, INFO, WARN, ERROR or FATAL
+	SystemLogLevel      string // DEBUG, INFO or WARN
+}
+
+// logging reads property LoggingConfig into fn.Logging and sets the
+// environment variables Lambda sets for it. Log levels apply to the JSON
+// format only: with Text, Lambda does not filter, so they are not passed.
+func (l *loader) logging(fn *Function, props map[string]any) error {
+	lc := mapOf(props["LoggingConfig"])
+	if lc == nil {
+		return nil
+	}
+	for _, p := range []struct {
+		name  string
+		field *string
+		valid []string
+	}{
+		{"LogFormat", &fn.Logging.LogFormat, []string{"JSON", "Text"}},
+		{"ApplicationLogLevel", &fn.Logging.ApplicationLogLevel, []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}},
+		{"SystemLogLevel", &fn.Logging.SystemLogLevel, []string{"DEBUG", "INFO", "WARN"}},
+	} {
+		v, err := l.prop(fn.LogicalID, lc, p.name)
+		if err != nil {
+			return err
+		}
+		if v != "" && !slices.Contains(p.valid, v) {
+			return fmt.Errorf("function %s, property LoggingConfig.%s: %q is not one of %s, as Lambda requires", fn.LogicalID, p.name, v, strings.Join(p.valid, ", "))
+		}
+		*p.field = v
+	}
+	lg := fn.Logging
+	if lg.LogFormat != "JSON" && (lg.ApplicationLogLevel != "" || lg.SystemLogLevel != "") {
+		l.warn("function %s, property LoggingConfig: log levels apply only with LogFormat JSON; they are ignored", fn.LogicalID)
+	}
+	if lg.LogFormat != "" {
+		fn.Environment["AWS_LAMBDA_LOG_FORMAT"] = lg.LogFormat
+	}
+	if lg.LogFormat == "JSON" {
+		fn.Environment["AWS_LAMBDA_LOG_LEVEL"] = orDefault(lg.ApplicationLogLevel, "INFO")
+	}
+	return nil
+}
+
+func (l *loader) readFunction(id string) error {
+	if _, ok := l.t.Functions[id]; ok {
+		return nil
+	}
+	res := l.r.resources[id]
+	props := res.Properties
+	fn := &Function{LogicalID: id, MemorySize: 128, Timeout: 3 * time.Second}
+	codeProp := "CodeUri"
+	if res.Type == "AWS::Serverless::Function" {
+		props = l.withGlobals("Function", props)
+	} else {
+		codeProp = "Code"
+	}
+	if pt, _ := props["PackageType"].(string); pt == "Image" {
+		return fmt.Errorf("function %s: PackageType Image is not supported; lambdaws local runs zip functions (CodeUri)", id)
+	}
+	var err error
+	str := func(name string) string {
+		var s string
+		if err == nil {
+			s, err = l.prop(id, props, name)
+		}
+		return s
+	}
+	fn.Handler, fn.Runtime = str("Handler"), str("Runtime")
+	mem, timeout := str("MemorySize"), str("Timeout")
+	if err != nil {
+		return err
+	}
+	if mem != "" {
+		n, err := strconv.Atoi(mem)
+		if err != nil || n < 128 || n > 10240 {
+			return fmt.Errorf("function %s, property MemorySize: %q is not a whole number of MB from 128 to 10240, as Lambda requires", id, mem)
+		}
+		fn.MemorySize = n
+	}
+	if timeout != "" {
+		sec, err := strconv.Atoi(timeout)
+		if err != nil || sec < 1 || sec > 900 {
+			return fmt.Errorf("function %s, property Timeout: %q is not a whole number of seconds from 1 to 900, as Lambda requires", id, timeout)
+		}
+		fn.Timeout = time.Duration(sec) * time.Second
+	}
+	fn.BuildMethod, _ = res.Metadata["BuildMethod"].(string)
+
+	code := "." // SAM CLI's default CodeUri
+	switch c := props[codeProp].(type) {
+	case nil:
+	case string:
+		code = c
+	default:
+		// CDK's synthesized templates name the local asset in Metadata.
+		asset, ok := res.Metadata["aws:asset:path"].(string)
+		if !ok {
+			return fmt.Errorf("function %s, property %s: code in S3 or inline cannot run locally; point %s at the function's folder", id, codeProp, codeProp)
+		}
+		code = asset
+	}
+	if strings.HasPrefix(code, "s3://") || strings.HasSuffix(code, ".zip") {
+		return fmt.Errorf("function %s, property %s: %q cannot run locally; point %s at the function's folder", id, codeProp, code, codeProp)
+	}
+	if !filepath.IsAbs(code) {
+		code = filepath.Join(l.dir, code)
+	}
+	fn.CodeURI = code
+
+	if err := l.environment(fn, props); err != nil {
+		return err
+	}
+	if err := l.logging(fn, props); err != nil {
+		return err
+	}
+	l.t.Functions[id] = fn
+	return nil
+}
+
+// environment sets fn.Environment as SAM CLI does: an intrinsic it cannot
+// resolve gives "" (with a warning), and --env-vars overrides the variables
+// the template declares.
+func (l *loader) environment(fn *Function, props map[string]any) error {
+	vars := mapOf(mapOf(props["Environment"])["Variables"])
+	fn.Environment = map[string]string{}
+	overrides := func(name string) (string, bool) {
+		if v, ok := l.opts.EnvVars[fn.LogicalID][name]; ok {
+			return v, true
+		}
+		v, ok := l.opts.EnvVars["Parameters"][name]
+		return v, ok
+	}
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if v, ok := overrides(name); ok {
+			fn.Environment[name] = v
+			continue
+		}
+		v, err := l.r.resolve(vars[name])
+		if err == nil && v != noValue {
+			var s string
+			if s, err = scalarString(v); err == nil {
+				fn.Environment[name] = s
+				continue
+			}
+		}
+		if v == noValue {
+			continue
+		}
+		fn.Environment[name] = ""
+		l.warn("function %s, environment variable %s: %v; it is empty: set it with --env-vars", fn.LogicalID, name, err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(fn.Environment)) {
+		if err := checkEnv(name, fn.Environment[name]); err != nil {
+			return fmt.Errorf("function %s, property Environment.Variables: %w", fn.LogicalID, err)
+		}
+	}
+	return nil
+}
+
+// reservedEnv are the environment variables Lambda sets and refuses in a
+// function's configuration (Lambda's documented reserved list, and
+// _LAMBDA_SERVER_PORT of the go1.x runtime).
+var reservedEnv = []string{
+	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+	"AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+	"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "_LAMBDA_SERVER_PORT",
+}
+
+// checkEnv applies Lambda's rules to an environment variable: the name
+// matches [a-zA-Z][a-zA-Z0-9_]+ and is not reserved; no value holds NUL
+// (a process cannot receive it).
+func checkEnv(name, value string) error {
+	if slices.Contains(reservedEnv, name) {
+		return fmt.Errorf("%s is reserved: Lambda sets it and refuses it in a function's configuration", name)
+	}
+	ok := len(name) >= 2
+	for i, c := range []byte(name) {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		ok = ok && (letter || i > 0 && (c == '_' || c >= '0' && c <= '9'))
+	}
+	if !ok {
+		return fmt.Errorf("name %q: Lambda requires a letter, then letters, digits or _ (at least 2 characters in all)", name)
+	}
+	if strings.IndexByte(value, 0) >= 0 {
+		return fmt.Errorf("%s: the value holds a NUL byte, which no process can receive", name)
+	}
+	return nil
+}
