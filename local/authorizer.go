@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -40,8 +41,8 @@ func (g *Gateway) authorize(c *apigw.Conn, header map[string][]string, query url
 			v = headerValue(header, name)
 		}
 		if v == "" {
-			g.log.Info("local: authorizer", "connectionId", c.ID, "route", registry.Connect, "status", http.StatusUnauthorized,
-				"err", "identity source "+src+" is missing or empty")
+			g.log.Info("local: authorizer", logs.ConnectionID, c.ID, logs.Route, registry.Connect, logs.Status, http.StatusUnauthorized,
+				logs.Error, "identity source "+src+" is missing or empty")
 			return http.StatusUnauthorized, nil
 		}
 	}

@@ -136,6 +136,10 @@
 //     queue to drain.
 //   - A $connect response without statusCode (for example JSON null) is
 //     treated as 200.
+//   - Each invocation gets a new X-Ray trace header (Lambda-Runtime-Trace-Id,
+//     and "x-amzn-trace-id" in an in-process handler's context), never
+//     sampled: there is no X-Ray, and API Gateway's own trace segment is not
+//     emulated, so the trace does not start at the client's request.
 //   - Listen and ListenAndServe bind 127.0.0.1 unless given an explicit host.
 //   - Plain HTTP (ws://, http://) is served, and is the only scheme unless
 //     Options.TLS is set; then Serve serves TLS on the same port too, with

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
@@ -86,7 +87,7 @@ func decodeResponse(out []byte, err error) (resp events.APIGatewayProxyResponse,
 // logInvocation logs one line for an invocation of f for the route of
 // connection c: what the `lambdaws local` command prints.
 func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *lambdaenv.Function, status int, inv outcome, err error) {
-	attrs := append([]any{"connectionId", c.ID, "route", route, "status", status}, invocationAttrs(requestID, f, inv, err)...)
+	attrs := append([]any{logs.ConnectionID, c.ID, logs.Route, route, logs.Status, status}, invocationAttrs(requestID, f, inv, err)...)
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelError
@@ -101,9 +102,9 @@ func invocationAttrs(requestID string, f *lambdaenv.Function, inv outcome, err e
 	if inv.cold {
 		start = "cold"
 	}
-	attrs := []any{"function", f.Name(), "duration", inv.took, "start", start, "requestId", requestID}
+	attrs := []any{logs.Function, f.Name(), logs.Duration, inv.took, logs.Start, start, logs.GatewayRequestID, requestID}
 	if err != nil {
-		attrs = append(attrs, "err", err)
+		attrs = append(attrs, logs.Error, err)
 	}
 	return attrs
 }

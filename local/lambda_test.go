@@ -320,9 +320,9 @@ func TestInvocationLog(t *testing.T) {
 	h.nextOf("DISCONNECT")
 	h.g.Close()
 	type line struct {
-		Msg, ConnectionID, Route, Function, Start, RequestID string
-		Status                                               int
-		Duration                                             int64
+		Msg, ConnectionID, Route, Function, Start, GatewayRequestID string
+		Status                                                      int
+		Duration                                                    int64
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -338,7 +338,7 @@ func TestInvocationLog(t *testing.T) {
 	// so their lines come in any order.
 	msgs, statuses := map[string]int{}, map[int]int{}
 	for _, ln := range lines {
-		if ln.Function != "function" || ln.ConnectionID == "" || ln.Route == "" || ln.RequestID == "" || ln.Duration <= 0 ||
+		if ln.Function != "function" || ln.ConnectionID == "" || ln.Route == "" || ln.GatewayRequestID == "" || ln.Duration <= 0 ||
 			ln.Start != "cold" && ln.Start != "warm" {
 			t.Errorf("incomplete line %+v", ln)
 		}

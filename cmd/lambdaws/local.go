@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
@@ -39,6 +40,7 @@ Flags:
 type localFlags struct {
 	template, addr, params, envVars, api string
 	createTables                         bool
+	logFormat                            string
 }
 
 func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
@@ -55,12 +57,16 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
 	fs.BoolVar(&f.createTables, "create-tables", false, "create the template's DynamoDB tables that do not exist at AWS_ENDPOINT_URL_DYNAMODB")
 	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
+	fs.StringVar(&f.logFormat, "log-format", "text", "`FORMAT` of this command's per-invocation lines: text, or json (one object per line with timestamp, level and message, as Lambda's JSON format)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return nil, fmt.Errorf("local: unexpected argument %q: lambdaws local takes flags only; for a template, write --template %s", fs.Arg(0), fs.Arg(0))
+	}
+	if f.logFormat = strings.ToLower(f.logFormat); f.logFormat != "text" && f.logFormat != "json" {
+		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
 		f.template = defaultTemplate()
@@ -94,6 +100,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fmt.Fprintln(out, "warning:", w)
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
+	if f.logFormat == "json" {
+		logger = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
+	}
 
 	if f.createTables {
 		if err := createTables(ctx, tpl.Tables, out); err != nil {

@@ -214,6 +214,12 @@ func TestDefaultTemplate(t *testing.T) {
 	if f, _ := parseLocalFlags([]string{"--template", "other.yaml"}, io.Discard); f.template != "other.yaml" {
 		t.Errorf("--template: %s", f.template)
 	}
+	if f, err := parseLocalFlags([]string{"--log-format", "JSON"}, io.Discard); err != nil || f.logFormat != "json" {
+		t.Errorf("--log-format JSON: %v, %v", f, err)
+	}
+	if _, err := parseLocalFlags([]string{"--log-format", "xml"}, io.Discard); err == nil {
+		t.Error("--log-format xml accepted")
+	}
 	if _, err := parseLocalFlags([]string{"extra"}, io.Discard); err == nil {
 		t.Error("an argument was accepted")
 	}

@@ -366,6 +366,10 @@ func (e *handlerEnv) invoke(payload []byte) ([]byte, bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: apigw.NewUUID(), InvokedFunctionArn: f.arn})
+	// The trace header where aws-lambda-go puts it (it reads
+	// Lambda-Runtime-Trace-Id), so that sends carry it as on Lambda.
+	//lint:ignore SA1029 aws-lambda-go's key
+	ctx = context.WithValue(ctx, "x-amzn-trace-id", newTraceID())
 	type result struct {
 		out      []byte
 		err      error

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -69,6 +70,9 @@ func await[T any](t *testing.T, c <-chan T, what string) T {
 	}
 }
 
+// traceID is the form of Lambda's trace header (X-Ray's trace id format).
+var traceID = regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=[01]$`)
+
 type cmd struct {
 	Op  string `json:"op"`
 	Arg string `json:"arg,omitempty"`
@@ -79,6 +83,9 @@ func TestFunctionEcho(t *testing.T) {
 		lc, ok := lambdacontext.FromContext(ctx)
 		if !ok || len(lc.AwsRequestID) != 36 || !strings.HasSuffix(lc.InvokedFunctionArn, ":function:echo") {
 			return cmd{}, fmt.Errorf("lambda context %+v", lc)
+		}
+		if tid, _ := ctx.Value("x-amzn-trace-id").(string); !traceID.MatchString(tid) {
+			return cmd{}, fmt.Errorf("trace header %q", tid)
 		}
 		return c, nil
 	}, &Options{Name: "echo"})

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"io"
 	"log/slog"
 	"maps"
@@ -320,7 +321,7 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 		killStrays(0, c.marker) // by the marker alone: the pid is free for reuse
 		w.flush()
 		if !c.killed.Load() {
-			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, "status", exitStatus(err))
+			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, logs.Status, exitStatus(err))
 		}
 		c.exitErr = err
 		close(c.exited)
@@ -348,7 +349,7 @@ func (c *child) awaitInit(ready <-chan struct{}, initErr <-chan *InvokeError, ex
 	case <-f.done:
 		err = errClosed
 	}
-	f.log.Warn("lambdaenv: function init failed; process killed", "err", err)
+	f.log.Warn("lambdaenv: function init failed; process killed", logs.Error, err)
 	return err
 }
 
@@ -464,11 +465,14 @@ func (p *process) serveNext(w http.ResponseWriter, r *http.Request) {
 	w.Write(inv.payload)
 }
 
-// newTraceID returns an X-Ray trace header for an invocation, not sampled.
+// newTraceID returns a new X-Ray trace header, as Lambda gives each
+// invocation: a root trace id (version 1, the time in seconds, 96 random
+// bits), a parent segment id and the sampling decision (not sampled: nothing
+// is sent to X-Ray).
 func newTraceID() string {
-	var trace [20]byte
-	rand.Read(trace[:])
-	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), trace[:12], trace[12:])
+	var b [20]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), b[:12], b[12:])
 }
 
 // take returns the invocation a runtime answers, if id is the one it was

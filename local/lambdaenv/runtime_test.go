@@ -644,10 +644,11 @@ func TestRuntimeAPIBodies(t *testing.T) {
 			if ms, err := strconv.ParseInt(resp.Header.Get("Lambda-Runtime-Deadline-Ms"), 10, 64); err != nil || ms != inv.deadline.UnixMilli() {
 				t.Errorf("Lambda-Runtime-Deadline-Ms %q", resp.Header.Get("Lambda-Runtime-Deadline-Ms"))
 			}
-			for _, h := range []string{"Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Trace-Id"} {
-				if resp.Header.Get(h) == "" {
-					t.Errorf("no %s", h)
-				}
+			if resp.Header.Get("Lambda-Runtime-Invoked-Function-Arn") == "" {
+				t.Errorf("no Lambda-Runtime-Invoked-Function-Arn")
+			}
+			if tid := resp.Header.Get("Lambda-Runtime-Trace-Id"); !traceID.MatchString(tid) {
+				t.Errorf("Lambda-Runtime-Trace-Id %q is not an X-Ray trace header", tid)
 			}
 			// Chunked, like aws-lambda-go's POSTs.
 			req, _ := http.NewRequest("POST", srv.URL+"/"+id+"/"+tc.path, struct{ *strings.Reader }{strings.NewReader(tc.body)})
