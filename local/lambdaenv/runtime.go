@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lambdaws/lambdaws/internal/logs"
 	"io"
 	"log/slog"
 	"maps"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // NewBinary runs an unmodified Lambda binary: any `bootstrap`, whether
