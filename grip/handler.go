@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 	"github.com/lambdaws/lambdaws/ws"
 )
@@ -71,7 +72,8 @@ type Options struct {
 	HTTP http.Handler
 
 	// Logger receives protocol errors and rejected signatures. Nil means
-	// slog.Default().
+	// slog.Default(), or Lambda's JSON log format on stdout when
+	// AWS_LAMBDA_LOG_FORMAT is JSON (see ws.Router.Logger).
 	Logger *slog.Logger
 }
 
@@ -144,7 +146,7 @@ func (h *Handler) logger() *slog.Logger {
 	if h.opts.Logger != nil {
 		return h.opts.Logger
 	}
-	return slog.Default()
+	return logs.Default()
 }
 
 // connNamespace begins the name of every connection's own channel (after
@@ -198,7 +200,7 @@ func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.key != nil {
 		if err := h.key.verify(r.Header.Get("Grip-Sig"), h.iss, time.Now()); err != nil {
-			h.logger().WarnContext(r.Context(), "grip: refused request", "error", err, "path", r.URL.Path)
+			h.logger().WarnContext(r.Context(), "grip: refused request", logs.Error, err, logs.Path, r.URL.Path)
 			http.Error(w, "invalid or missing Grip-Sig", http.StatusUnauthorized)
 			return
 		}
@@ -224,13 +226,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(body) > maxBody {
 		// Never serve a cut body: a cut on an event boundary would parse,
 		// and the events after it (a CLOSE, a DISCONNECT) would be lost.
-		h.logger().WarnContext(r.Context(), "grip: request body too large", "limit", maxBody, "connection_id", cid)
+		h.logger().WarnContext(r.Context(), "grip: request body too large", "limit", maxBody, logs.ConnectionID, cid)
 		http.Error(w, fmt.Sprintf("request body over %d bytes", maxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
 	evs, err := decodeEvents(body)
 	if err != nil {
-		h.logger().WarnContext(r.Context(), "grip: malformed events", "error", err, "connection_id", cid)
+		h.logger().WarnContext(r.Context(), "grip: malformed events", logs.Error, err, logs.ConnectionID, cid)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -324,7 +326,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 				queued := len(c.out) > 0
 				c.mu.Unlock()
 				if accepted || queued {
-					h.logger().WarnContext(ctx, "grip: OPEN refused after events", "connection_id", cid)
+					h.logger().WarnContext(ctx, "grip: OPEN refused after events", logs.ConnectionID, cid)
 				}
 				http.Error(w, resp.Body, resp.StatusCode)
 				return
@@ -367,7 +369,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, cid string, evs 
 			c.setGone()
 			h.dispatch(ctx, c, "DISCONNECT", registry.Disconnect, nil, false, 1006, "")
 		default:
-			h.logger().WarnContext(ctx, "grip: ignoring unknown event", "type", ev.Type, "connection_id", cid)
+			h.logger().WarnContext(ctx, "grip: ignoring unknown event", logs.Type, ev.Type, logs.ConnectionID, cid)
 		}
 	}
 	c.mu.Lock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/ws"
 )
 
@@ -199,7 +200,7 @@ func TestIdleTimeout(t *testing.T) {
 // router whose handlers read its identity with Request.Authorizer, each on
 // its own Function, as `sam deploy` would wire them.
 func TestAuthorizer(t *testing.T) {
-	auth := local.NewFunction(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	auth := lambdaenv.New(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		switch req.Query("token") {
 		case "secret":
 			return "ann", map[string]any{"plan": "pro", "seats": 3}, nil
@@ -207,7 +208,7 @@ func TestAuthorizer(t *testing.T) {
 			return "", nil, ws.Reject(http.StatusForbidden, "")
 		}
 		return "", nil, ws.Reject(http.StatusUnauthorized, "")
-	}), &local.FunctionOptions{Name: "authorizer", Logger: quietLogger()})
+	}), &lambdaenv.Options{Name: "authorizer", Logger: quietLogger()})
 	t.Cleanup(func() { auth.Close() })
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {

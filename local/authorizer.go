@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
@@ -38,12 +40,12 @@ func (g *Gateway) authorize(c *apigw.Conn, header map[string][]string, query url
 			v = headerValue(header, name)
 		}
 		if v == "" {
-			g.log.Info("local: authorizer", "connectionId", c.ID, "route", registry.Connect, "status", http.StatusUnauthorized,
-				"err", "identity source "+src+" is missing or empty")
+			g.log.Info("local: authorizer", logs.ConnectionID, c.ID, logs.Route, registry.Connect, logs.Status, http.StatusUnauthorized,
+				logs.Error, "identity source "+src+" is missing or empty")
 			return http.StatusUnauthorized, nil
 		}
 	}
-	methodARN := "arn:aws:execute-api:" + region() + ":" + accountID + ":" + g.apiID + "/" + g.stage + "/" + registry.Connect
+	methodARN := "arn:aws:execute-api:" + apigw.Region() + ":" + apigw.AccountID + ":" + g.apiID + "/" + g.stage + "/" + registry.Connect
 	ev := apigw.Authorizer(c, methodARN, header, query)
 	out, inv := g.invoke(a.Function, ev)
 	status, auth, err := authorizerResult(out, inv.err, methodARN)
@@ -66,7 +68,7 @@ func headerValue(header map[string][]string, name string) string {
 // authorizerResult interprets an authorizer's output, or its failure err, as
 // API Gateway does.
 func authorizerResult(out []byte, err error, methodARN string) (int, map[string]any, error) {
-	var ie *InvokeError
+	var ie *lambdaenv.InvokeError
 	switch {
 	case errors.As(err, &ie) && ie.Message == "Unauthorized":
 		return http.StatusUnauthorized, nil, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 func policy(effect, resource string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
@@ -84,7 +85,7 @@ func TestAuthorizer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			invoked := make(chan json.RawMessage, 1)
-			auth := local.NewFunction(func(ev json.RawMessage) (json.RawMessage, error) {
+			auth := lambdaenv.New(func(ev json.RawMessage) (json.RawMessage, error) {
 				invoked <- ev
 				if err, ok := tt.out.(error); ok {
 					return nil, err
@@ -93,7 +94,7 @@ func TestAuthorizer(t *testing.T) {
 					return json.RawMessage(tt.raw), nil
 				}
 				return json.Marshal(tt.out)
-			}, &local.FunctionOptions{Name: "auth", Logger: discard})
+			}, &lambdaenv.Options{Name: "auth", Logger: discard})
 			t.Cleanup(func() { auth.Close() })
 			h := start(t, &local.Options{Authorizer: &local.Authorizer{Function: auth,
 				IdentitySource: []string{"route.request.querystring.token", "route.request.header.Auth"}}}, nil)
@@ -150,10 +151,10 @@ func TestAuthorizer(t *testing.T) {
 // principalId and context reach every later event of the connection.
 func TestAuthorizerContext(t *testing.T) {
 	events := make(chan map[string]any, 1)
-	auth := local.NewFunction(func(ev map[string]any) (any, error) {
+	auth := lambdaenv.New(func(ev map[string]any) (any, error) {
 		events <- ev
 		return policy("Allow", ev["methodArn"].(string), map[string]any{"user": "ann", "n": 1, "admin": true, "principalId": "admin"}), nil
-	}, &local.FunctionOptions{Name: "auth", Logger: discard})
+	}, &lambdaenv.Options{Name: "auth", Logger: discard})
 	t.Cleanup(func() { auth.Close() })
 	vars := map[string]string{"table": "t1"}
 	h := start(t, &local.Options{
@@ -207,9 +208,9 @@ func TestAuthorizerContext(t *testing.T) {
 func TestAuthorizerIdentitySourceCase(t *testing.T) {
 	for _, src := range []string{"Sec-WebSocket-Protocol", "sec-websocket-protocol", "X-TOKEN"} {
 		t.Run(src, func(t *testing.T) {
-			auth := local.NewFunction(func(ev map[string]any) (any, error) {
+			auth := lambdaenv.New(func(ev map[string]any) (any, error) {
 				return policy("Allow", "*", nil), nil
-			}, &local.FunctionOptions{Name: "auth", Logger: discard})
+			}, &lambdaenv.Options{Name: "auth", Logger: discard})
 			t.Cleanup(func() { auth.Close() })
 			h := start(t, &local.Options{Authorizer: &local.Authorizer{Function: auth,
 				IdentitySource: []string{"route.request.header." + src}}}, nil)

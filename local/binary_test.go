@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // TestBinary serves every route with an unmodified binary that uses only
@@ -21,9 +22,8 @@ import (
 // $disconnect; then no process is left.
 func TestBinary(t *testing.T) {
 	out := &testenv.LockedBuffer{}
-	f := local.NewBinary(local.BuildTestdata(t, "wsecho"), &local.FunctionOptions{
+	f := newBinary(t, buildTestdata(t, "wsecho"), &lambdaenv.Options{
 		Name: "wsecho", Timeout: 2 * time.Second, Output: out, Logger: discard})
-	t.Cleanup(func() { f.Close() })
 	h := serve(t, local.New(f, &local.Options{Logger: discard, Routes: twoWay()}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -50,8 +50,11 @@ func TestBinary(t *testing.T) {
 	write(t, c, "sleep 300ms")
 	write(t, c, "sleep 300ms")
 	a, b := readReply(), readReply()
-	if a.Pid == b.Pid || a.Start >= b.End || b.Start >= a.End {
-		t.Errorf("two slow messages: %+v and %+v, want two processes at once", a, b)
+	// A second process served the second message because the first was
+	// busy. Their run times need not overlap: on a loaded machine the
+	// second process may start after the first message ended.
+	if a.Pid == b.Pid {
+		t.Errorf("two slow messages: %+v and %+v, want two processes", a, b)
 	}
 	pids[a.Pid], pids[b.Pid] = true, true
 

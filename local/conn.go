@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
@@ -159,7 +160,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		g.log.Info("local: connect", "connectionId", c.info.ID, "route", registry.Connect, "status", status)
+		g.log.Info("local: connect", logs.ConnectionID, c.info.ID, logs.Route, registry.Connect, logs.Status, status)
 	}
 
 	if protocol != "" {
@@ -182,7 +183,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil { // checkHandshake makes this unlikely (a failed hijack)
 		g.unregister(c)
 		c.cancel()
-		g.log.Error("local: handshake failed after $connect", "connectionId", c.info.ID, "err", err)
+		g.log.Error("local: handshake failed after $connect", logs.ConnectionID, c.info.ID, logs.Error, err)
 		c.disconnect(closeError{websocket.StatusAbnormalClosure, ""})
 		return
 	}
@@ -400,7 +401,7 @@ func (c *conn) writeLoop() {
 		switch {
 		case have:
 			if err := c.ws.Write(c.wctx, websocket.MessageText, frame); err != nil {
-				c.g.log.Debug("local: write failed", "connectionId", c.info.ID, "err", err)
+				c.g.log.Debug("local: write failed", logs.ConnectionID, c.info.ID, logs.Error, err)
 			}
 		case pending.code != 0:
 			if c.wctx.Err() == nil {
@@ -461,7 +462,7 @@ func (c *conn) message(body []byte) {
 	if key == "" {
 		requestID := apigw.NewID()
 		c.send(errorFrame("Forbidden", c.info.ID, requestID))
-		g.log.Info("local: message", "connectionId", c.info.ID, "route", "", "status", http.StatusForbidden, "requestId", requestID)
+		g.log.Info("local: message", logs.ConnectionID, c.info.ID, logs.Route, "", logs.Status, http.StatusForbidden, logs.GatewayRequestID, requestID)
 		release()
 		return
 	}
@@ -481,7 +482,7 @@ func (c *conn) message(body []byte) {
 			c.send(errorFrame("Internal server error", c.info.ID, requestID))
 		default:
 			if rt.TwoWay && resp.Body != "" && c.send([]byte(resp.Body)) == full {
-				g.log.Warn("local: route response dropped: client is not reading", "connectionId", c.info.ID, "route", key)
+				g.log.Warn("local: route response dropped: client is not reading", logs.ConnectionID, c.info.ID, logs.Route, key)
 			}
 			if status == 0 {
 				status = http.StatusOK
@@ -524,7 +525,7 @@ func errorFrame(message, connID, requestID string) []byte {
 // the connection's end.
 func (c *conn) disconnect(final closeError) {
 	g := c.g
-	attrs := []any{"connectionId", c.info.ID, "route", registry.Disconnect}
+	attrs := []any{logs.ConnectionID, c.info.ID, logs.Route, registry.Disconnect}
 	if rt, ok := g.routes[registry.Disconnect]; ok {
 		ev := apigw.Disconnect(&c.info, int(final.code), final.reason)
 		out, inv := g.invoke(rt.Function, ev)
@@ -533,11 +534,11 @@ func (c *conn) disconnect(final closeError) {
 		if err != nil {
 			status = http.StatusInternalServerError
 		}
-		attrs = append(attrs, "status", status)
+		attrs = append(attrs, logs.Status, status)
 		attrs = append(attrs, invocationAttrs(ev.RequestContext.RequestID, rt.Function, inv, err)...)
 	} else {
-		attrs = append(attrs, "status", 0)
+		attrs = append(attrs, logs.Status, 0)
 	}
-	attrs = append(attrs, "code", int(final.code), "reason", final.reason, "connected", time.Since(c.info.ConnectedAt))
+	attrs = append(attrs, "code", int(final.code), logs.Reason, final.reason, "connected", time.Since(c.info.ConnectedAt))
 	g.log.Info("local: disconnect", attrs...)
 }

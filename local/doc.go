@@ -5,7 +5,7 @@
 // A [Gateway] is an http.Handler. WebSocket clients connect to it (on any
 // path); each connection, message and disconnection becomes an
 // events.APIGatewayWebsocketProxyRequest marshalled to JSON and passed to the
-// route's [Function], exactly as Lambda would, and the JSON
+// route's [lambdaenv.Function], exactly as Lambda would, and the JSON
 // events.APIGatewayProxyResponse it returns is interpreted as API Gateway
 // does. The same address serves the management API at
 // /{stage}/@connections/{connectionId}, so the real aws-sdk-go-v2
@@ -15,18 +15,10 @@
 //
 // # The model
 //
-// A Function is a pool of execution environments, each running one
-// invocation at a time: an invocation that finds every environment busy
-// starts a new one, up to FunctionOptions.Concurrency (default 10); idle
-// environments are reused warm. [NewFunction] runs a handler in-process, a
-// fresh lambda.NewHandler per environment, so environments run in parallel;
-// [NewBinary] runs an unmodified Lambda binary (a bootstrap built with
-// aws-lambda-go's lambda.Start, or any custom runtime), one process per
-// environment, served through the Lambda Runtime API that the Function
-// itself serves. An invocation that runs past FunctionOptions.Timeout fails
-// and its environment is discarded (a process is killed); a process that
-// exits mid-invocation fails it, and the next invocation starts a fresh
-// environment.
+// Each route is served by a [lambdaenv.Function], a pool of execution
+// environments with Lambda's execution model: in-process handlers
+// (lambdaenv.New) or unmodified Lambda binaries served through the Lambda
+// Runtime API (lambdaenv.NewBinary). Package lambdaenv documents them.
 //
 // Options.Routes maps route keys to Functions, one-way or two-way each; by
 // default New's handler serves $connect, $disconnect and $default, all
@@ -45,10 +37,9 @@
 // timeouts and the management API's errors. Where AWS's behaviour is
 // undocumented it chooses the safe behaviour. Both lists, what it copies
 // and where it differs, are in AWS.md in the package's directory
-// (https://github.com/lambdaws/lambdaws/blob/main/local/AWS.md), as is the
-// Lambda Runtime API that binaries are served.
+// (https://github.com/lambdaws/lambdaws/blob/main/local/AWS.md).
 //
 // The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:
 // its stage, stage variables, routes and authorizer, and its functions run
-// with NewBinary (Go functions built from source).
+// with lambdaenv.NewBinary (Go functions built from source).
 package local

@@ -2,8 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,22 +12,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // errIntegrationTimeout is the error of an invocation that API Gateway gave
 // up on after its 29 s integration timeout (queue time included); the
 // function may still be running.
 var errIntegrationTimeout = errors.New("local: integration timed out (API Gateway waits 29 s)")
-
-// newUUID returns a random version 4 UUID, the shape of Lambda request ids.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
 
 // outcome describes one finished invocation, for the log.
 type outcome struct {
@@ -42,7 +32,7 @@ type outcome struct {
 // most g.timeout, the integration timeout, for a free environment and the
 // result together. An invocation it gave up on keeps its environment until
 // the function's own timeout.
-func (g *Gateway) invoke(f *Function, ev any) ([]byte, outcome) {
+func (g *Gateway) invoke(f *lambdaenv.Function, ev any) ([]byte, outcome) {
 	type result struct {
 		out []byte
 		o   outcome
@@ -56,7 +46,7 @@ func (g *Gateway) invoke(f *Function, ev any) ([]byte, outcome) {
 // invokeAsync is invoke calling done with the result instead of returning
 // it, so that an invocation waiting for an environment holds no goroutine.
 // done runs once, in another goroutine or before invokeAsync returns.
-func (g *Gateway) invokeAsync(f *Function, ev any, done func([]byte, outcome)) {
+func (g *Gateway) invokeAsync(f *lambdaenv.Function, ev any, done func([]byte, outcome)) {
 	start := time.Now()
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -69,20 +59,17 @@ func (g *Gateway) invokeAsync(f *Function, ev any, done func([]byte, outcome)) {
 			done(out, o)
 		}
 	}
-	c := &call{payload: payload}
+	// ctx bounds the wait for an environment; giveUp stops waiting for a
+	// running invocation, which keeps its environment until its own timeout.
+	ctx, cancel := context.WithTimeoutCause(context.Background(), g.timeout, errIntegrationTimeout)
+	giveUp := context.AfterFunc(ctx, func() { finish(nil, outcome{time.Since(start), false, errIntegrationTimeout}) })
 	g.calls.Add(1) // until f returns or the call leaves the queue
-	timer := time.AfterFunc(g.timeout, func() {
-		if f.dequeue(c) {
-			g.calls.Done()
-		}
-		finish(nil, outcome{time.Since(start), false, errIntegrationTimeout})
-	})
-	c.done = func(out []byte, cold bool, err error) {
-		timer.Stop()
+	f.InvokeFunc(ctx, payload, func(out []byte, cold bool, err error) {
+		giveUp()
+		cancel()
 		finish(out, outcome{time.Since(start), cold, err})
 		g.calls.Done()
-	}
-	f.enqueue(c)
+	})
 }
 
 // decodeResponse decodes a function's output as an APIGatewayProxyResponse,
@@ -99,8 +86,8 @@ func decodeResponse(out []byte, err error) (resp events.APIGatewayProxyResponse,
 
 // logInvocation logs one line for an invocation of f for the route of
 // connection c: what the `lambdaws local` command prints.
-func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *Function, status int, inv outcome, err error) {
-	attrs := append([]any{"connectionId", c.ID, "route", route, "status", status}, invocationAttrs(requestID, f, inv, err)...)
+func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *lambdaenv.Function, status int, inv outcome, err error) {
+	attrs := append([]any{logs.ConnectionID, c.ID, logs.Route, route, logs.Status, status}, invocationAttrs(requestID, f, inv, err)...)
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelError
@@ -110,14 +97,14 @@ func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route stri
 
 // invocationAttrs are the log attributes of an invocation after connectionId,
 // route and status.
-func invocationAttrs(requestID string, f *Function, inv outcome, err error) []any {
+func invocationAttrs(requestID string, f *lambdaenv.Function, inv outcome, err error) []any {
 	start := "warm"
 	if inv.cold {
 		start = "cold"
 	}
-	attrs := []any{"function", f.name, "duration", inv.took, "start", start, "requestId", requestID}
+	attrs := []any{logs.Function, f.Name(), logs.Duration, inv.took, logs.Start, start, logs.GatewayRequestID, requestID}
 	if err != nil {
-		attrs = append(attrs, "err", err)
+		attrs = append(attrs, logs.Error, err)
 	}
 	return attrs
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // An echo function on a two-way route, served on a port chosen by the
@@ -89,9 +90,9 @@ func ExampleNew_authorizer() {
 		return events.APIGatewayProxyResponse{StatusCode: 200, Body: fmt.Sprint(auth["principalId"], " on ", auth["plan"])}, nil
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	auth := local.NewFunction(authorize, &local.FunctionOptions{Name: "auth", Logger: quiet})
+	auth := lambdaenv.New(authorize, &lambdaenv.Options{Name: "auth", Logger: quiet})
 	defer auth.Close() // the caller's Functions: closed after the Gateway
-	me := local.NewFunction(whoami, &local.FunctionOptions{Name: "whoami", Logger: quiet})
+	me := lambdaenv.New(whoami, &lambdaenv.Options{Name: "whoami", Logger: quiet})
 	defer me.Close()
 	g := local.New(nil, &local.Options{
 		Routes:     map[string]local.Route{"$default": {Function: me, TwoWay: true}},

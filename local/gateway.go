@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
 
@@ -105,7 +106,7 @@ type Options struct {
 // A Route is the integration of one route key.
 type Route struct {
 	// Function serves the route. Nil means New's handler.
-	Function *Function
+	Function *lambdaenv.Function
 
 	// TwoWay gives the route a route response: the body the function
 	// returns is sent to the client. A one-way route's body is dropped, as
@@ -124,7 +125,7 @@ type Authorizer struct {
 	// Function is the authorizer function. It receives the $connect request
 	// as an authorizer event and returns an
 	// events.APIGatewayCustomAuthorizerResponse. Required.
-	Function *Function
+	Function *lambdaenv.Function
 
 	// IdentitySource lists the request parts that must be present and
 	// non-empty, else the handshake is refused with 401 without invoking
@@ -149,11 +150,11 @@ type Gateway struct {
 	fallback   http.Handler
 	faultRate  float64
 	tls        *tls.Config
-	owned      *Function     // created by New from its handler; closed by Close
-	timeout    time.Duration // the integration timeout; tests shorten it
-	reqTimeout time.Duration // requestTimeout; tests shorten it
-	keepAlive  time.Duration // keepAliveTimeout; tests shorten it
-	grace      time.Duration // shutdownGrace; tests shorten it
+	owned      *lambdaenv.Function // created by New from its handler; closed by Close
+	timeout    time.Duration       // the integration timeout; tests shorten it
+	reqTimeout time.Duration       // requestTimeout; tests shorten it
+	keepAlive  time.Duration       // keepAliveTimeout; tests shorten it
+	grace      time.Duration       // shutdownGrace; tests shorten it
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -163,14 +164,14 @@ type Gateway struct {
 }
 
 // New returns a Gateway invoking handler as Lambda would. handler is a
-// *Function, or anything lambda.Start accepts, which New serves with
-// NewFunction(handler, nil) (so `ws.Handler` and `r.Handler` run on
+// *lambdaenv.Function, or anything lambda.Start accepts, which New serves
+// with lambdaenv.New(handler, nil) (so `ws.Handler` and `r.Handler` run on
 // concurrent environments). It may be nil only if every route of
 // opts.Routes has its Function. The Gateway closes the Function it creates;
 // the caller closes the ones it passed, after the Gateway. New panics on a
-// configuration mistake: no handler for a route, an empty route key, an
-// Authorizer without Function or with an identity source it cannot read, a
-// RouteSelectionExpression that does not parse, a FaultRate outside [0, 1].
+// configuration mistake: a route without Function when handler is nil, or
+// options that Options.Validate refuses (check options read from a file
+// with Validate first).
 func New(handler any, opts *Options) *Gateway {
 	var o Options
 	if opts != nil {
@@ -182,13 +183,10 @@ func New(handler any, opts *Options) *Gateway {
 	if o.RouteSelectionExpression == "" {
 		o.RouteSelectionExpression = registry.DefaultExpression
 	}
-	if !(o.FaultRate >= 0 && o.FaultRate <= 1) {
-		panic(fmt.Sprintf("local: Options.FaultRate %v is not between 0 and 1", o.FaultRate))
+	if err := o.Validate(); err != nil {
+		panic(err.Error())
 	}
-	expr, err := registry.ParseExpression(o.RouteSelectionExpression)
-	if err != nil {
-		panic("local: " + err.Error())
-	}
+	expr, _ := registry.ParseExpression(o.RouteSelectionExpression)
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 10 * time.Minute
 	}
@@ -220,19 +218,16 @@ func New(handler any, opts *Options) *Gateway {
 		keepAlive:  keepAliveTimeout,
 		grace:      shutdownGrace,
 	}
-	var def *Function
+	var def *lambdaenv.Function
 	switch h := handler.(type) {
 	case nil:
-	case *Function:
+	case *lambdaenv.Function:
 		def = h
 	default:
-		g.owned = NewFunction(handler, &FunctionOptions{Logger: o.Logger})
+		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger})
 		def = g.owned
 	}
 	for key, rt := range o.Routes {
-		if key == "" {
-			panic("local: empty route key in Options.Routes")
-		}
 		if rt.Function == nil {
 			if def == nil {
 				panic(fmt.Sprintf("local: route %q has no Function and New has no handler", key))
@@ -241,17 +236,40 @@ func New(handler any, opts *Options) *Gateway {
 		}
 		g.routes[key] = rt
 	}
+	return g
+}
+
+// Validate reports what New would panic on, except a route without Function
+// (which New's handler may serve): an empty route key, an Authorizer
+// without Function or with an identity source it cannot read, a
+// RouteSelectionExpression that does not parse, a FaultRate outside [0, 1].
+// A nil *Options is valid.
+func (o *Options) Validate() error {
+	if o == nil {
+		return nil
+	}
+	if !(o.FaultRate >= 0 && o.FaultRate <= 1) {
+		return fmt.Errorf("local: Options.FaultRate %v is not between 0 and 1", o.FaultRate)
+	}
+	if o.RouteSelectionExpression != "" {
+		if _, err := registry.ParseExpression(o.RouteSelectionExpression); err != nil {
+			return fmt.Errorf("local: %w", err)
+		}
+	}
+	if _, ok := o.Routes[""]; ok {
+		return errors.New("local: empty route key in Options.Routes")
+	}
 	if a := o.Authorizer; a != nil {
 		if a.Function == nil {
-			panic("local: Authorizer without Function")
+			return errors.New("local: Authorizer without Function")
 		}
 		for _, src := range a.IdentitySource {
 			if _, _, ok := parseIdentitySource(src); !ok {
-				panic(fmt.Sprintf("local: identity source %q, want route.request.header.{name} or route.request.querystring.{name}", src))
+				return fmt.Errorf("local: identity source %q, want route.request.header.{name} or route.request.querystring.{name}", src)
 			}
 		}
 	}
-	return g
+	return nil
 }
 
 // ServeHTTP serves WebSocket handshakes (on any path), the management API at
@@ -378,8 +396,12 @@ func Listen(addr string) (net.Listener, error) {
 
 // Serve is ListenAndServe on a listener the caller opened, for example with
 // Listen("127.0.0.1:0") to learn the port from ln.Addr() first. Serve
-// closes ln.
+// closes ln. It returns the error of opts.Validate at once.
 func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) error {
+	if err := opts.Validate(); err != nil {
+		ln.Close()
+		return err
+	}
 	return New(handler, opts).serve(ctx, ln)
 }
 

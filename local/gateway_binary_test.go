@@ -12,13 +12,13 @@ import (
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // TestBinaryInitFailure: a $connect whose process fails its init is refused
 // with 502, as a failed invocation.
 func TestBinaryInitFailure(t *testing.T) {
-	f := local.NewBinary(local.BuildTestdata(t, "badinit"), &local.FunctionOptions{Env: []string{"BADINIT=exit"}, Output: &testenv.LockedBuffer{}, Logger: discard})
-	t.Cleanup(func() { f.Close() })
+	f := newBinary(t, buildTestdata(t, "badinit"), &lambdaenv.Options{Env: map[string]string{"BADINIT": "exit"}, Output: &testenv.LockedBuffer{}, Logger: discard})
 	h := serve(t, local.New(f, &local.Options{Logger: discard}))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -30,10 +30,10 @@ func TestBinaryInitFailure(t *testing.T) {
 // TestBinaryLeaks: once the gateway and its binary Function are closed, no
 // goroutine of package local, process or file descriptor is left.
 func TestBinaryLeaks(t *testing.T) {
-	path := local.BuildTestdata(t, "wsecho") // the build is no leak
+	path := buildTestdata(t, "wsecho") // the build is no leak
 	fds := openFDs(t)
 	out := &testenv.LockedBuffer{}
-	f := local.NewBinary(path, &local.FunctionOptions{Output: out, Logger: discard})
+	f := newBinary(t, path, &lambdaenv.Options{Output: out, Logger: discard})
 	h := serve(t, local.New(f, &local.Options{Logger: discard, Routes: twoWay()}))
 	for _, c := range []*websocket.Conn{h.dial("?token=t", nil), h.dial("?token=t", nil)} {
 		write(t, c, "sleep 200ms")

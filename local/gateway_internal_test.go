@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,19 +18,24 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
+
+// quiet is a logger for gateways under test.
+var quiet = slog.New(slog.DiscardHandler)
 
 // TestIntegrationTimeout checks the frame a client gets when API Gateway
 // stops waiting for a function that is still running (its own timeout is
 // longer): "Endpoint request timed out", then the next message is served.
 func TestIntegrationTimeout(t *testing.T) {
 	hang := make(chan struct{})
-	f := newTestFunction(t, func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	f := lambdaenv.New(func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 		if ev.Body == "hang" {
 			<-hang
 		}
 		return events.APIGatewayProxyResponse{StatusCode: 200, Body: ev.Body}, nil
-	}, &FunctionOptions{Timeout: time.Minute})
+	}, &lambdaenv.Options{Timeout: time.Minute, Logger: quiet})
+	t.Cleanup(func() { f.Close() })
 	g := New(f, &Options{Logger: quiet, Routes: map[string]Route{"$default": {TwoWay: true}}})
 	g.timeout = 200 * time.Millisecond
 	c := serveAndDial(t, g)

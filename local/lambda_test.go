@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 // barrier returns a function that blocks until n callers are inside it at
@@ -79,7 +81,7 @@ func TestHungHandler(t *testing.T) {
 		}
 		return response{StatusCode: 200, Body: ev.Body}, nil
 	}
-	f := local.NewFunction(fn, &local.FunctionOptions{Timeout: 300 * time.Millisecond, Logger: discard})
+	f := lambdaenv.New(fn, &lambdaenv.Options{Timeout: 300 * time.Millisecond, Logger: discard})
 	t.Cleanup(func() { f.Close() })
 	g := local.New(f, &local.Options{Logger: discard, Routes: twoWay()})
 	url := serve(t, g).url()
@@ -150,11 +152,11 @@ func TestHandlerPanic(t *testing.T) {
 // which routes are two-way.
 func TestRouteFunctions(t *testing.T) {
 	seen := make(chan string, 16)
-	named := func(name string) *local.Function {
-		f := local.NewFunction(func(ev event) (response, error) {
+	named := func(name string) *lambdaenv.Function {
+		f := lambdaenv.New(func(ev event) (response, error) {
 			seen <- name + " " + ev.RequestContext.RouteKey
 			return response{StatusCode: 200, Body: name + " says " + ev.Body}, nil
-		}, &local.FunctionOptions{Name: name, Logger: discard})
+		}, &lambdaenv.Options{Name: name, Logger: discard})
 		t.Cleanup(func() { f.Close() })
 		return f
 	}
@@ -202,14 +204,14 @@ func TestRouteFunctions(t *testing.T) {
 // environments work through them.
 func TestQueuedMessagesHoldNoGoroutine(t *testing.T) {
 	started, release := make(chan struct{}, 64), make(chan struct{})
-	busy := local.NewFunction(func(ev event) (response, error) {
+	busy := lambdaenv.New(func(ev event) (response, error) {
 		started <- struct{}{}
 		<-release
 		return response{StatusCode: 200}, nil
-	}, &local.FunctionOptions{Concurrency: 1, Logger: discard})
-	fast := local.NewFunction(func(ev event) (response, error) {
+	}, &lambdaenv.Options{Concurrency: 1, Logger: discard})
+	fast := lambdaenv.New(func(ev event) (response, error) {
 		return response{StatusCode: 200, Body: "pong"}, nil
-	}, &local.FunctionOptions{Logger: discard})
+	}, &lambdaenv.Options{Logger: discard})
 	t.Cleanup(func() { busy.Close(); fast.Close() })
 	h := serve(t, local.New(nil, &local.Options{Logger: discard, Routes: map[string]local.Route{
 		"$default": {Function: busy},
@@ -246,23 +248,50 @@ func TestQueuedMessagesHoldNoGoroutine(t *testing.T) {
 	}
 }
 
-func TestNewPanics(t *testing.T) {
-	for name, opts := range map[string]*local.Options{
-		"route without function": {Routes: map[string]local.Route{"$default": {}}},
-		"authorizer without function": {Authorizer: &local.Authorizer{}, Routes: map[string]local.Route{
-			"$default": {Function: local.NewFunction(func() error { return nil }, nil)}}},
-		"bad identity source": {Authorizer: &local.Authorizer{Function: local.NewFunction(func() error { return nil }, nil),
-			IdentitySource: []string{"method.request.header.Auth"}}, Routes: map[string]local.Route{
-			"$default": {Function: local.NewFunction(func() error { return nil }, nil)}}},
+// TestOptionsValidate: configuration mistakes are errors from
+// Options.Validate and Serve, panics from New; a route without Function is
+// New's alone (its handler may serve it).
+func TestOptionsValidate(t *testing.T) {
+	fn := lambdaenv.New(func() error { return nil }, nil)
+	t.Cleanup(func() { fn.Close() })
+	def := map[string]local.Route{"$default": {Function: fn}}
+	for name, tc := range map[string]struct {
+		opts *local.Options
+		want string // Validate's error; "" for none
+	}{
+		"route without function":      {&local.Options{Routes: map[string]local.Route{"$default": {}}}, ""},
+		"empty route key":             {&local.Options{Routes: map[string]local.Route{"": {Function: fn}}}, "empty route key"},
+		"authorizer without function": {&local.Options{Authorizer: &local.Authorizer{}, Routes: def}, "Authorizer without Function"},
+		"bad identity source": {&local.Options{Authorizer: &local.Authorizer{Function: fn,
+			IdentitySource: []string{"method.request.header.Auth"}}, Routes: def}, `identity source "method.request.header.Auth"`},
+		"bad expression": {&local.Options{RouteSelectionExpression: "$request.body.", Routes: def}, "local: "},
+		"fault rate":     {&local.Options{FaultRate: 2, Routes: def}, "FaultRate 2"},
+		"NaN fault rate": {&local.Options{FaultRate: math.NaN(), Routes: def}, "FaultRate NaN"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			err := tc.opts.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), "local: ") || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Validate: %v; want %q", err, tc.want)
+			}
+			if tc.want != "" {
+				ln, lerr := local.Listen("127.0.0.1:0")
+				if lerr != nil {
+					t.Fatal(lerr)
+				}
+				if serr := local.Serve(context.Background(), ln, nil, tc.opts); serr == nil || serr.Error() != err.Error() {
+					t.Errorf("Serve: %v; want %v", serr, err)
+				}
+			}
 			defer func() {
 				if p := recover(); p == nil || !strings.HasPrefix(p.(string), "local: ") {
-					t.Errorf("panic %v, want one prefixed local:", p)
+					t.Errorf("New: panic %v, want one prefixed local:", p)
 				}
 			}()
-			local.New(nil, opts)
+			local.New(nil, tc.opts)
 		})
+	}
+	if err := (*local.Options)(nil).Validate(); err != nil {
+		t.Errorf("nil Options: %v", err)
 	}
 }
 
@@ -285,9 +314,9 @@ func TestInvocationLog(t *testing.T) {
 	h.nextOf("DISCONNECT")
 	h.g.Close()
 	type line struct {
-		Msg, ConnectionID, Route, Function, Start, RequestID string
-		Status                                               int
-		Duration                                             int64
+		Msg, ConnectionID, Route, Function, Start, GatewayRequestID string
+		Status                                                      int
+		Duration                                                    int64
 	}
 	var lines []line
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -301,7 +330,7 @@ func TestInvocationLog(t *testing.T) {
 	// so their lines come in any order.
 	msgs, statuses := map[string]int{}, map[int]int{}
 	for _, ln := range lines {
-		if ln.Function != "function" || ln.ConnectionID == "" || ln.Route == "" || ln.RequestID == "" || ln.Duration <= 0 ||
+		if ln.Function != "function" || ln.ConnectionID == "" || ln.Route == "" || ln.GatewayRequestID == "" || ln.Duration <= 0 ||
 			ln.Start != "cold" && ln.Start != "warm" {
 			t.Errorf("incomplete line %+v", ln)
 		}

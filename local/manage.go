@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
 // parsePath splits an escaped request path of the form
@@ -47,7 +49,7 @@ func parsePath(escaped string) (stage, id string, isAPI, ok bool) {
 // manage serves PostToConnection, GetConnection and DeleteConnection for the
 // connection id.
 func (g *Gateway) manage(w http.ResponseWriter, r *http.Request, id string) {
-	w.Header().Set("X-Amzn-RequestId", newUUID())
+	w.Header().Set("X-Amzn-RequestId", apigw.NewUUID())
 	if g.faultRate > 0 && rand.Float64() < g.faultRate {
 		if rand.IntN(2) == 0 {
 			writeError(w, http.StatusTooManyRequests, "LimitExceededException", "Rate exceeded")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"iter"
 	"sync"
+
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // BroadcastOptions configures one [Client.Broadcast]. A nil *BroadcastOptions
@@ -30,6 +32,9 @@ type Result struct {
 	Sent   int
 	Gone   int
 	Failed int
+	// Throttled counts, among Failed, the ids whose last attempt was
+	// throttled (429, [ErrThrottled]).
+	Throttled int
 	// NotAttempted counts the ids read but not sent because the broadcast
 	// stopped: its context ended, or a send failed in a way that fails every
 	// send (see [Client.Broadcast]).
@@ -107,6 +112,9 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 			res.Gone++
 		default:
 			res.Failed++
+			if errors.Is(err, ErrThrottled) {
+				res.Throttled++
+			}
 			if len(res.Failures) < maxFailures {
 				res.Failures = append(res.Failures, Failure{ID: id, Err: err})
 			}
@@ -176,7 +184,7 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 	if stopErr == nil {
 		stopErr = stopped()
 	}
-	s.logger().DebugContext(ctx, "sender: broadcast", "sent", res.Sent, "gone", res.Gone,
-		"failed", res.Failed, "not_attempted", res.NotAttempted, "error", stopErr)
+	s.logger().DebugContext(ctx, "sender: broadcast", logs.Sent, res.Sent, logs.Gone, res.Gone,
+		logs.Failed, res.Failed, logs.NotAttempted, res.NotAttempted, logs.Error, stopErr)
 	return res, stopErr
 }

@@ -103,6 +103,23 @@ func TestBroadcast(t *testing.T) {
 		}
 	})
 
+	t.Run("throttled ids counted among the failed", func(t *testing.T) {
+		fc := newFake(func(_, id string, _ int) error {
+			switch id {
+			case "c1", "c2":
+				return sdkError("PostToConnection", 429, &types.LimitExceededException{})
+			case "c3":
+				return statusError(500)
+			}
+			return nil
+		})
+		s := sender.New(fc, &sender.Options{MaxAttempts: 2, BackoffBase: time.Millisecond})
+		res, err := s.Broadcast(context.Background(), ids(20, nil), []byte("hi"), nil)
+		if err != nil || res.Sent != 17 || res.Failed != 3 || res.Throttled != 2 {
+			t.Errorf("Result = %d sent, %d failed, %d throttled (%v); want 17, 3, 2", res.Sent, res.Failed, res.Throttled, err)
+		}
+	})
+
 	t.Run("streams ids without running ahead", func(t *testing.T) {
 		fc := newFake(nil)
 		fc.delay = 200 * time.Microsecond

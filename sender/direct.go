@@ -121,6 +121,9 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 	if method == http.MethodPost {
 		req.Header["Content-Type"] = octetStream
 	}
+	if tid := traceHeader(ctx); tid != "" {
+		req.Header["X-Amzn-Trace-Id"] = []string{tid} // not signed, as SigV4 ignores it
+	}
 	if d.creds != nil {
 		creds, err := d.creds.Retrieve(ctx)
 		if err != nil {
@@ -212,6 +215,20 @@ func apiError(resp *http.Response) error {
 		msg = &code
 	}
 	return &smithy.GenericAPIError{Code: code, Message: *msg}
+}
+
+// traceHeader returns the X-Ray trace header of the Lambda invocation of
+// ctx, which aws-lambda-go puts in the context under "x-amzn-trace-id" (from
+// Lambda-Runtime-Trace-Id), or "" when there is none or it is not a valid
+// header value.
+func traceHeader(ctx context.Context) string {
+	tid, _ := ctx.Value("x-amzn-trace-id").(string)
+	for i := 0; i < len(tid); i++ {
+		if tid[i] < ' ' || tid[i] > '~' {
+			return ""
+		}
+	}
+	return tid
 }
 
 // discard reads what is left of a short response body and closes it, so

@@ -17,7 +17,7 @@ import (
 
 // recorded are error responses of the management API as AWS sends them
 // (status, X-Amzn-ErrorType, body): the SDK's response snapshots and what
-// real deployments answer (see /work/shared/reference/apigw.md §3).
+// real deployments answer.
 var recorded = []struct {
 	name    string
 	status  int

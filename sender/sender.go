@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"golang.org/x/time/rate"
 )
 
@@ -59,7 +60,8 @@ type Options struct {
 	// host.
 	HTTPClient *http.Client
 	// Logger receives retries and broadcast summaries at debug level, never
-	// message bodies. Default slog.Default().
+	// message bodies. Default slog.Default(), or Lambda's JSON log format on
+	// stdout when AWS_LAMBDA_LOG_FORMAT is JSON (see ws.Router.Logger).
 	Logger *slog.Logger
 }
 
@@ -159,7 +161,7 @@ func (s *Client) logger() *slog.Logger {
 	if s.opts.Logger != nil {
 		return s.opts.Logger
 	}
-	return slog.Default()
+	return logs.Default()
 }
 
 func (s *Client) caller(ctx context.Context) (caller, error) {
@@ -362,8 +364,8 @@ func (s *Client) retry(ctx context.Context, op, id string, lim *rate.Limiter, ca
 			// The deadline is why it gives up: say so, as below.
 			return stop(fmt.Errorf("next attempt in %v would be past the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded))
 		}
-		s.logger().DebugContext(ctx, "sender: retrying", "op", op, "connection_id", id,
-			"attempt", attempt, "status", e.StatusCode, "delay", d)
+		s.logger().DebugContext(ctx, "sender: retrying", logs.Op, op, logs.ConnectionID, id,
+			logs.Attempt, attempt, logs.Status, e.StatusCode, logs.Delay, d)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():

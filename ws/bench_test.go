@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"testing"
 
@@ -44,20 +45,27 @@ func BenchmarkDispatch(b *testing.B) {
 	action := e
 	action.Body = `{"action":"sendmessage","text":"hello, everyone"}`
 	for _, tc := range []struct {
-		name   string
-		custom bool
-		event  events.APIGatewayWebsocketProxyRequest
+		name    string
+		custom  bool
+		event   events.APIGatewayWebsocketProxyRequest
+		metrics bool
 	}{
-		{"ws.Handler", false, e},
-		{"ws.Handler+custom-routes", true, e},
+		{"ws.Handler", false, e, false},
+		{"ws.Handler+custom-routes", true, e, false},
 		// The body names the custom route: validated and scanned.
-		{"ws.Handler+custom-routes+action", true, action},
+		{"ws.Handler+custom-routes+action", true, action, false},
+		// An EMF document per invocation (to io.Discard).
+		{"ws.Handler+metrics", false, e, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := ws.NewRouter()
 			r.OnConnect(func(context.Context, *ws.Request) error { return nil })
 			r.OnDisconnect(func(context.Context, *ws.Request) error { return nil })
 			r.OnMessage(func(_ context.Context, req *ws.Request) error { work(req.Body); return nil })
+			if tc.metrics {
+				r.MetricsNamespace = "bench"
+				ws.SetMetricsOutput(r, io.Discard)
+			}
 			if tc.custom { // every $default message is then checked for an "action"
 				r.OnRoute("sendmessage", func(_ context.Context, req *ws.Request) error { work(req.Body); return nil })
 			}

@@ -26,8 +26,13 @@
 //
 // Outcomes: a handler returning nil answers 200; [Reject] answers its
 // status; any other error, or a panic, answers 500 and is logged through
-// log/slog with the connection id, route and request id, never the message
-// body and never sending the error's text to the client. Without an
+// log/slog with the connection id, route and request id (in Lambda's JSON
+// log format when AWS_LAMBDA_LOG_FORMAT is JSON: see [Router.Logger]), never
+// the message body and never sending the error's text to the client; the
+// cause of a DecodeJSON rejection is logged the same way. With
+// [Router.MetricsNamespace] or POWERTOOLS_METRICS_NAMESPACE set, each
+// invocation also prints its metrics as one CloudWatch Embedded Metric Format
+// document on stdout. Without an
 // OnConnect handler $connect is accepted (200), as API Gateway accepts a
 // connection when the API has no $connect route; without an OnDisconnect
 // handler $disconnect is answered 200. A router with handlers but none that

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/lambdaws/lambdaws/ws"
 )
 
@@ -137,4 +139,26 @@ func ExampleContextWithSender() {
 		fmt.Println(err)
 	}
 	// Output: to abc=: {"type":"reminder"}
+}
+
+// A function's own log lines can share the format of lambdaws's: when the
+// function's LoggingConfig sets LogFormat JSON, Lambda sets
+// AWS_LAMBDA_LOG_FORMAT=JSON and lambdaws logs through aws-lambda-go's
+// lambdacontext.NewLogger: one JSON object per line with "timestamp",
+// "level", "message" and the invocation's "requestId", at the level of
+// AWS_LAMBDA_LOG_LEVEL. Make it the default logger and pass the handler's
+// context:
+//
+//	{"timestamp":"…","level":"INFO","message":"joined","room":"lobby","requestId":"8f5c0bd4-…"}
+func Example_jsonLogs() {
+	if os.Getenv("AWS_LAMBDA_LOG_FORMAT") == "JSON" {
+		slog.SetDefault(lambdacontext.NewLogger())
+	}
+	r := ws.NewRouter()
+	r.OnRoute("join", func(ctx context.Context, req *ws.Request) error {
+		slog.InfoContext(ctx, "joined", "room", "lobby", "connectionId", req.ConnectionID)
+		return nil
+	})
+	r.OnMessage(func(context.Context, *ws.Request) error { return nil })
+	// lambda.Start(r.Handler)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/emf"
 	"github.com/lambdaws/lambdaws/sender"
 )
 
@@ -28,6 +29,8 @@ type Request struct {
 	ctx      handlerContext    // the handler's context, in the same allocation
 	headers  map[string]string // response headers
 	response string            // response body
+	metrics  *emf.Set          // this invocation's, nil without a namespace
+	rejected bool              // answered by a Reject
 }
 
 type requestKey struct{}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 	"github.com/lambdaws/lambdaws/sender"
 )
@@ -26,7 +29,10 @@ type HandlerFunc func(ctx context.Context, req *Request) error
 // the route table is fixed when the first event is served.
 type Router struct {
 	// Logger receives one line per failed, rejected or unroutable event.
-	// Nil means slog.Default().
+	// Nil means slog.Default(), or, when AWS_LAMBDA_LOG_FORMAT is JSON,
+	// Lambda's JSON log format on stdout with the invocation's requestId at
+	// the level of AWS_LAMBDA_LOG_LEVEL (aws-lambda-go's
+	// lambdacontext.NewLogger, which a function's own slog calls can use too).
 	Logger *slog.Logger
 
 	// Sender delivers what this router's handlers send with [SendMessage],
@@ -36,6 +42,21 @@ type Router struct {
 	// never uses it: give it to ContextWithSender.
 	Sender Sender
 
+	// MetricsNamespace, when set, makes the router print CloudWatch Embedded
+	// Metric Format documents on stdout, in this namespace: one per
+	// invocation, with the dimensions Service (POWERTOOLS_SERVICE_NAME, else
+	// the function's name) and Route, and the metrics Connects, Disconnects
+	// or Messages, Rejected, Errors and Duration (ms), plus, when the handler
+	// sent, Sent, Gone, Throttled, Failed, NotAttempted, SendDuration and
+	// BroadcastDuration (ms) of its SendMessage, Reply and Broadcast calls.
+	// Calls that end after the handler returned are not counted; calls
+	// outside a handler print their own document, without Route, when
+	// POWERTOOLS_METRICS_NAMESPACE is set. Empty means
+	// POWERTOOLS_METRICS_NAMESPACE, as Powertools for AWS Lambda reads it;
+	// with neither there are no metrics.
+	MetricsNamespace string
+
+	metricsOut io.Writer // nil: os.Stdout
 	pool       sender.Pool
 	routes     registry.Table[HandlerFunc]
 	middleware []func(HandlerFunc) HandlerFunc
@@ -147,10 +168,27 @@ func (r *Router) start() {
 // crash.
 func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	r.once.Do(r.start)
+	start := time.Now()
+	resp, req := r.serve(ctx, event)
+	if req != nil && req.metrics != nil {
+		r.flushMetrics(ctx, req.metrics, req.RouteKey, resp.StatusCode, req.rejected, time.Since(start))
+	} else if req == nil && r.namespace() != "" {
+		route := event.RequestContext.RouteKey
+		if route == "" {
+			route = "unknown"
+		}
+		r.flushMetrics(ctx, r.newMetrics(route), route, resp.StatusCode, false, time.Since(start))
+	}
+	return resp, nil
+}
+
+// serve answers an event, and returns the Request made for its handler, nil
+// when none was called.
+func (r *Router) serve(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, *Request) {
 	rc := &event.RequestContext
 	if r.invalid != nil {
-		r.logger().ErrorContext(ctx, "ws: router misconfigured; refusing event", "error", r.invalid,
-			"connection_id", rc.ConnectionID, "route", rc.RouteKey, "request_id", rc.RequestID)
+		r.logger().ErrorContext(ctx, "ws: router misconfigured; refusing event", logs.Error, r.invalid,
+			logs.ConnectionID, rc.ConnectionID, logs.Route, rc.RouteKey, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusInternalServerError), nil
 	}
 	routeKey, bad := eventRoute(rc)
@@ -168,7 +206,7 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 	}
 	if bad != "" {
 		r.logger().WarnContext(ctx, "ws: "+bad+"; not an API Gateway WebSocket event?",
-			"connection_id", rc.ConnectionID, "route", rc.RouteKey, "event_type", rc.EventType, "request_id", rc.RequestID)
+			logs.ConnectionID, rc.ConnectionID, logs.Route, rc.RouteKey, logs.EventType, rc.EventType, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusBadRequest), nil
 	}
 	key, h, ok := r.chain.Route(routeKey, body, r.expr)
@@ -176,14 +214,14 @@ func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketPr
 		if key == registry.Connect || key == registry.Disconnect { // optional: accept, as API Gateway does
 			return status(http.StatusOK), nil
 		}
-		r.logger().WarnContext(ctx, "ws: no handler for route", "connection_id", rc.ConnectionID,
-			"route", routeKey, "request_id", rc.RequestID)
+		r.logger().WarnContext(ctx, "ws: no handler for route", logs.ConnectionID, rc.ConnectionID,
+			logs.Route, routeKey, logs.GatewayRequestID, rc.RequestID)
 		return status(http.StatusNotFound), nil
 	}
-	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r}
+	req := &Request{ConnectionID: rc.ConnectionID, RouteKey: key, Body: body, Event: event, router: r, metrics: r.newMetrics(key)}
 	req.ctx = handlerContext{ctx, req}
 	err := call(&req.ctx, h, req)
-	return r.respond(ctx, req, err), nil
+	return r.respond(ctx, req, err), req
 }
 
 // eventRoute returns the event's route key, derived from its type when the
@@ -226,16 +264,21 @@ func (r *Router) respond(ctx context.Context, req *Request, err error) events.AP
 		return resp
 	}
 	rc := &req.Event.RequestContext
-	attrs := []any{"connection_id", req.ConnectionID, "route", req.RouteKey, "request_id", rc.RequestID}
+	attrs := []any{logs.ConnectionID, req.ConnectionID, logs.Route, req.RouteKey, logs.GatewayRequestID, rc.RequestID}
 	if rej, ok := asReject(err); ok {
-		r.logger().InfoContext(ctx, "ws: rejected", append(attrs, "status", rej.status, "reason", rej.reason)...)
+		attrs = append(attrs, logs.Status, rej.status, logs.Reason, rej.reason)
+		if rej.cause != nil { // which field failed DecodeJSON: for the log, never for the client
+			attrs = append(attrs, logs.Error, rej.cause)
+		}
+		r.logger().InfoContext(ctx, "ws: rejected", attrs...)
+		req.rejected = true
 		resp.StatusCode, resp.Body = rej.status, rej.reason
 		return resp
 	}
 	if p, ok := err.(*panicError); ok {
-		attrs = append(attrs, "stack", string(p.stack))
+		attrs = append(attrs, logs.Stack, string(p.stack))
 	}
-	r.logger().ErrorContext(ctx, "ws: handler failed", append(attrs, "error", err)...)
+	r.logger().ErrorContext(ctx, "ws: handler failed", append(attrs, logs.Error, err)...)
 	return status(http.StatusInternalServerError)
 }
 
@@ -243,7 +286,7 @@ func (r *Router) logger() *slog.Logger {
 	if r.Logger != nil {
 		return r.Logger
 	}
-	return slog.Default()
+	return logs.Default()
 }
 
 func status(code int) events.APIGatewayProxyResponse {

@@ -203,8 +203,8 @@ func TestOutcomes(t *testing.T) {
 				t.Fatalf("want 1 log record, got %v", recs)
 			}
 			rec := recs[0]
-			if rec["level"] != tt.wantLevel || rec["msg"] != tt.wantLog || rec["connection_id"] != "R1kmxc2VNjMCFIA=" ||
-				rec["route"] != "sendmessage" || rec["request_id"] != "R1kp2H3jNjMFd2g=" {
+			if rec["level"] != tt.wantLevel || rec["msg"] != tt.wantLog || rec["connectionId"] != "R1kmxc2VNjMCFIA=" ||
+				rec["route"] != "sendmessage" || rec["gatewayRequestId"] != "R1kp2H3jNjMFd2g=" {
 				t.Errorf("log record %v lacks level %s, msg %q, connection id, route or request id", rec, tt.wantLevel, tt.wantLog)
 			}
 			if strings.Contains(logs.String(), "hello, world") {

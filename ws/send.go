@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"os"
+	"time"
 
 	"github.com/lambdaws/lambdaws/sender"
 )
@@ -48,7 +49,10 @@ func SendMessage(ctx context.Context, connectionID string, data any) error {
 	if err != nil {
 		return err
 	}
-	return s.Send(ctx, connectionID, b)
+	start := time.Now()
+	err = s.Send(ctx, connectionID, b)
+	recordSend(ctx, err, time.Since(start))
+	return err
 }
 
 // Reply sends data to the connection whose event the handler of ctx is
@@ -93,7 +97,10 @@ func Broadcast(ctx context.Context, ids iter.Seq2[string, error], data any, opts
 	if err != nil {
 		return sender.Result{}, err
 	}
-	return s.Broadcast(ctx, ids, b, opts)
+	start := time.Now()
+	res, err := s.Broadcast(ctx, ids, b, opts)
+	recordBroadcast(ctx, res, time.Since(start))
+	return res, err
 }
 
 // outside sends for contexts that are not a handler's, one client per

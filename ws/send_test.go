@@ -126,7 +126,7 @@ func TestSendingOutsideAHandler(t *testing.T) {
 }
 
 // managementAPI is an httptest server that answers PostToConnection as API
-// Gateway does (see shared reference apigw.md §3): 200 for known ids, 410
+// Gateway does: 200 for known ids, 410
 // with X-Amzn-ErrorType and a JSON body for "gone". Being on a loopback
 // host, it is treated as the emulator: the sender does not sign requests.
 type managementAPI struct {

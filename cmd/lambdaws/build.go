@@ -22,12 +22,13 @@ import (
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 )
 
-// builds holds the binary of every function: a bootstrap from its CodeUri,
-// or one built from the Go source in its CodeUri (shared by the functions
-// with the same CodeUri).
+// builds holds the binary of every function: a bootstrap (go1.x: the file
+// Handler names) from its CodeUri, or one built from the Go source in its
+// CodeUri (shared by the functions with the same CodeUri, runtime and
+// Handler).
 type builds struct {
 	out      io.Writer
-	bins     map[string]string   // CodeURI → binary
+	bins     map[string]string   // binKey → binary
 	gos      []*goBuild          // in CodeURI order
 	modCache string              // GOMODCACHE, whose sources never change
 	names    map[string][]string // CodeURI → function logical ids
@@ -37,6 +38,7 @@ type builds struct {
 type goBuild struct {
 	dir   string   // CodeURI
 	bin   string   // the binary, in the user's cache
+	rpc   bool     // for go1.x: keeps aws-lambda-go's RPC protocol
 	watch []string // files and folders whose change rebuilds it
 	state string   // their fingerprint when last built
 }
@@ -55,16 +57,16 @@ func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, er
 	for _, id := range ids {
 		fn := tpl.Functions[id]
 		b.names[fn.CodeURI] = append(b.names[fn.CodeURI], id)
-		if _, ok := b.bins[fn.CodeURI]; ok {
+		if _, ok := b.bins[binKey(fn)]; ok {
 			continue
 		}
 		bin, isGo, err := classify(fn)
 		if err != nil {
 			return nil, err
 		}
-		b.bins[fn.CodeURI] = bin
+		b.bins[binKey(fn)] = bin
 		if isGo {
-			b.gos = append(b.gos, &goBuild{dir: fn.CodeURI, bin: bin})
+			b.gos = append(b.gos, &goBuild{dir: fn.CodeURI, bin: bin, rpc: fn.Runtime == "go1.x"})
 		}
 	}
 	if len(b.gos) == 0 {
@@ -165,7 +167,16 @@ func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 	if st, err := os.Stat(fn.CodeURI); err != nil || !st.IsDir() {
 		return "", false, fmt.Errorf("function %s: CodeUri %s is not a folder", fn.LogicalID, fn.CodeURI)
 	}
-	bootstrap := filepath.Join(fn.CodeURI, "bootstrap")
+	// go1.x ran the executable Handler names, over aws-lambda-go's RPC
+	// protocol; the other runtimes run a bootstrap.
+	name, what := "bootstrap", "a bootstrap"
+	if fn.Runtime == "go1.x" {
+		if !filepath.IsLocal(fn.Handler) {
+			return "", false, fmt.Errorf("function %s: Runtime go1.x runs the executable Handler names in CodeUri, and Handler %q is not a file name there", fn.LogicalID, fn.Handler)
+		}
+		name, what = fn.Handler, "the executable "+fn.Handler
+	}
+	bootstrap := filepath.Join(fn.CodeURI, name)
 	_, statErr := os.Stat(bootstrap)
 	hasBootstrap := statErr == nil
 	// Go source is built when the template asks for it, or when there is
@@ -175,14 +186,14 @@ func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 		if err != nil {
 			return "", false, fmt.Errorf("function %s: no cache folder for its binary: %w", fn.LogicalID, err)
 		}
-		sum := sha256.Sum256([]byte(fn.CodeURI))
-		return filepath.Join(cache, "lambdaws", "build", hex.EncodeToString(sum[:8]), "bootstrap"), true, nil
+		sum := sha256.Sum256([]byte(binKey(fn)))
+		return filepath.Join(cache, "lambdaws", "build", hex.EncodeToString(sum[:8]), filepath.Base(name)), true, nil
 	}
 	if !hasBootstrap {
 		if fn.BuildMethod != "" {
 			return "", false, fmt.Errorf("function %s: BuildMethod %s: run sam build first, then lambdaws local (it reads .aws-sam/build/template.yaml)", fn.LogicalID, fn.BuildMethod)
 		}
-		return "", false, fmt.Errorf("function %s: CodeUri %s holds neither a bootstrap nor Go source", fn.LogicalID, fn.CodeURI)
+		return "", false, fmt.Errorf("function %s: CodeUri %s holds neither %s nor Go source", fn.LogicalID, fn.CodeURI, what)
 	}
 	if err := runnable(bootstrap); err != nil {
 		return "", false, fmt.Errorf("function %s: %s %w", fn.LogicalID, bootstrap, err)
@@ -221,7 +232,15 @@ func runnable(path string) error {
 	return nil
 }
 
-func (b *builds) binary(fn *sam.Function) string { return b.bins[fn.CodeURI] }
+func (b *builds) binary(fn *sam.Function) string { return b.bins[binKey(fn)] }
+
+// binKey is the same for functions that run the same binary.
+func binKey(fn *sam.Function) string {
+	if fn.Runtime == "go1.x" {
+		return fn.CodeURI + "\x00go1.x\x00" + fn.Handler
+	}
+	return fn.CodeURI
+}
 
 func (b *builds) label(g *goBuild) string {
 	rel := g.dir
@@ -243,7 +262,11 @@ func (b *builds) build(ctx context.Context, g *goBuild) bool {
 	// saved during the build changes the fingerprint and builds again.
 	b.listSources(ctx, g)
 	tmp := fmt.Sprintf("%s.%d.tmp", g.bin, os.Getpid())
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", tmp, ".")
+	args := []string{"build", "-o", tmp}
+	if !g.rpc { // only go1.x speaks aws-lambda-go's RPC protocol
+		args = append(args, "-tags", "lambda.norpc")
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, ".")...)
 	cmd.Dir = g.dir
 	// For this machine whatever GOOS and GOARCH say; cgo as the user's
 	// builds have it, so that the build cache they filled serves.

@@ -15,8 +15,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
 
 const localUsage = `Usage: lambdaws local [flags]
@@ -24,7 +26,8 @@ const localUsage = `Usage: lambdaws local [flags]
 Serves the WebSocket API of a SAM or CloudFormation template on this machine,
 with its functions as they are deployed: Go functions are built from source
 (and rebuilt when their sources change), other functions run their bootstrap
-through the Lambda Runtime API.
+through the Lambda Runtime API, and go1.x functions run the executable their
+Handler names through aws-lambda-go's RPC protocol.
 
 Functions receive Lambda's environment variables, their template's
 Environment.Variables, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
@@ -37,6 +40,7 @@ Flags:
 type localFlags struct {
 	template, addr, params, envVars, api string
 	createTables                         bool
+	logFormat                            string
 }
 
 func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
@@ -53,12 +57,16 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
 	fs.BoolVar(&f.createTables, "create-tables", false, "create the template's DynamoDB tables that do not exist at AWS_ENDPOINT_URL_DYNAMODB")
 	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
+	fs.StringVar(&f.logFormat, "log-format", "text", "`FORMAT` of this command's per-invocation lines: text, or json (one object per line with timestamp, level and message, as Lambda's JSON format)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return nil, fmt.Errorf("local: unexpected argument %q: lambdaws local takes flags only; for a template, write --template %s", fs.Arg(0), fs.Arg(0))
+	}
+	if f.logFormat = strings.ToLower(f.logFormat); f.logFormat != "text" && f.logFormat != "json" {
+		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
 		f.template = defaultTemplate()
@@ -87,22 +95,14 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	// What local.NewBinary refuses, before any build.
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		for k := range tpl.Functions[id].Environment {
-			switch k {
-			case "":
-				return fmt.Errorf("function %s: an environment variable has an empty name", id)
-			case "AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT":
-				return fmt.Errorf("function %s, environment variable %s: Lambda reserves it; remove it from the template", id, k)
-			}
-		}
-	}
 	out := &syncWriter{w: stdout}
 	for _, w := range tpl.Warnings {
 		fmt.Fprintln(out, "warning:", w)
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
+	if f.logFormat == "json" {
+		logger = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
+	}
 
 	if f.createTables {
 		if err := createTables(ctx, tpl.Tables, out); err != nil {
@@ -122,23 +122,22 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
 		trust = &localTLS{}
 	}
-	fns := map[string]*local.Function{}
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		fn := tpl.Functions[id]
-		vars := trust.functionEnv(fn.Environment)
-		var env []string
-		for _, k := range slices.Sorted(maps.Keys(vars)) {
-			env = append(env, k+"="+vars[k])
-		}
-		fns[id] = local.NewBinary(builds.binary(fn), &local.FunctionOptions{
-			Name: id, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, Output: out, Logger: logger,
-		})
-	}
+	fns := map[string]*lambdaenv.Function{}
 	defer func() {
 		for _, fn := range fns {
 			fn.Close()
 		}
 	}()
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
+			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: trust.functionEnv(fn.Environment), Output: out, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		fns[id] = f
+	}
 
 	api := tpl.API
 	gopts := &local.Options{
@@ -154,6 +153,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}
 	if a := api.Authorizer; a != nil {
 		gopts.Authorizer = &local.Authorizer{Function: fns[a.Function], IdentitySource: a.IdentitySource}
+	}
+	if err := gopts.Validate(); err != nil {
+		return err
 	}
 
 	ln, err := local.Listen(f.addr)

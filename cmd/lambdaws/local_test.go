@@ -83,6 +83,10 @@ func TestClassify(t *testing.T) {
 	fn := func(code, runtime, build string) *sam.Function {
 		return &sam.Function{LogicalID: "F", CodeURI: code, Runtime: runtime, BuildMethod: build, Timeout: time.Second}
 	}
+	hello := mk("hello", "hello")
+	go1x := func(code, handler string) *sam.Function {
+		return &sam.Function{LogicalID: "F", CodeURI: code, Handler: handler, Runtime: "go1.x", Timeout: time.Second}
+	}
 	for _, tc := range []struct {
 		name string
 		fn   *sam.Function
@@ -96,6 +100,11 @@ func TestClassify(t *testing.T) {
 		{"bootstrap", fn(boot, "provided.al2023", ""), filepath.Join(boot, "bootstrap"), false, ""},
 		{"bootstrap beside go source", fn(both, "provided.al2023", ""), filepath.Join(both, "bootstrap"), false, ""},
 		{"built by sam build", fn(boot, "provided.al2023", "go1.x"), filepath.Join(boot, "bootstrap"), false, ""},
+		{"go1.x executable", go1x(hello, "hello"), filepath.Join(hello, "hello"), false, ""},
+		{"go1.x source", go1x(goSrc, "hello"), "", true, ""},
+		{"go1.x without its executable", go1x(boot, "hello"), "", false, "holds neither the executable hello nor Go source"},
+		{"go1.x handler outside CodeUri", go1x(hello, "../hello/hello"), "", false, `Handler "../hello/hello" is not a file name there`},
+		{"go1.x without handler", go1x(hello, ""), "", false, `Handler "" is not a file name there`},
 		{"node", fn(boot, "nodejs20.x", ""), "", false, "function F: runtime nodejs20.x is not supported"},
 		{"empty", fn(empty, "provided.al2023", ""), "", false, "holds neither a bootstrap nor Go source"},
 		{"makefile", fn(empty, "provided.al2023", "makefile"), "", false, "BuildMethod makefile: run sam build first"},
@@ -114,6 +123,9 @@ func TestClassify(t *testing.T) {
 			}
 			if isGo && (!strings.Contains(bin, filepath.Join("lambdaws", "build")) || strings.HasPrefix(bin, tc.fn.CodeURI)) {
 				t.Errorf("built binary %s is not in the user's cache", bin)
+			}
+			if isGo && tc.fn.Runtime == "go1.x" && filepath.Base(bin) != tc.fn.Handler {
+				t.Errorf("built binary %s is not named by Handler %s", bin, tc.fn.Handler)
 			}
 		})
 	}
@@ -202,6 +214,12 @@ func TestDefaultTemplate(t *testing.T) {
 	if f, _ := parseLocalFlags([]string{"--template", "other.yaml"}, io.Discard); f.template != "other.yaml" {
 		t.Errorf("--template: %s", f.template)
 	}
+	if f, err := parseLocalFlags([]string{"--log-format", "JSON"}, io.Discard); err != nil || f.logFormat != "json" {
+		t.Errorf("--log-format JSON: %v, %v", f, err)
+	}
+	if _, err := parseLocalFlags([]string{"--log-format", "xml"}, io.Discard); err == nil {
+		t.Error("--log-format xml accepted")
+	}
 	if _, err := parseLocalFlags([]string{"extra"}, io.Discard); err == nil {
 		t.Error("an argument was accepted")
 	}
@@ -251,10 +269,10 @@ Resources:
 }
 
 // TestReservedVariable: a template whose function sets a variable that the
-// Lambda Runtime API needs (or an empty name) is refused with an error that
+// Lambda reserves or refuses (or an empty name) is refused with an error that
 // names the function and the variable, not a panic.
 func TestReservedVariable(t *testing.T) {
-	for _, name := range []string{"AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT", `""`} {
+	for _, name := range []string{"AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT", `""`, "AWS_REGION", `"A=B"`} {
 		dir := t.TempDir()
 		if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
 			t.Fatal(err)

@@ -9,17 +9,20 @@
 // headers and query parameters on CONNECT only, fixed stub headers plus
 // disconnectStatusCode / disconnectReason on DISCONNECT, the authorizer's
 // principalId and context on every event of a connection, and the stage
-// variables on every event.
+// variables on every event. It also holds the identity of the emulated
+// resources (AccountID, Region) and Lambda's request ids (NewUUID).
 package apigw
 
 import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -37,6 +40,31 @@ func NewID() string {
 	var b [11]byte
 	rand.Read(b[:])
 	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+// AccountID is the AWS account of the emulated resources, in their ARNs.
+const AccountID = "123456789012"
+
+// Region is the caller's AWS region (AWS_REGION, else AWS_DEFAULT_REGION,
+// else us-east-1), in the emulated resources' ARNs and as the functions see
+// it.
+func Region() string {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "us-east-1"
+}
+
+// NewUUID returns a random version 4 UUID, the shape of Lambda request ids.
+func NewUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // APIID returns the API id the local emulator gives a stage: 10 lowercase

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/local"
+	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/sender"
 	"github.com/lambdaws/lambdaws/ws"
 )
@@ -83,7 +84,7 @@ func TwoWay() Option {
 func Authorizer(handler any, identitySource ...string) Option {
 	return Option{func(o *local.Options) {
 		o.Authorizer = &local.Authorizer{
-			Function:       local.NewFunction(handler, &local.FunctionOptions{Name: "authorizer", Logger: o.Logger}),
+			Function:       lambdaenv.New(handler, &lambdaenv.Options{Name: "authorizer", Logger: o.Logger}),
 			IdentitySource: identitySource,
 		}
 	}}

@@ -1,10 +1,12 @@
-package local
+package lambdaenv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,24 +21,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdaws/lambdaws/internal/apigw"
 	"github.com/lambdaws/lambdaws/internal/testenv"
 )
 
 // binDir holds the testdata programs, built once per test binary run by
-// testBinary and removed by RemoveTestBinaries.
+// testBinary and removed by TestMain.
 var (
 	binDir    string
 	buildOnce sync.Once
 	buildErr  error
 )
 
-// RemoveTestBinaries removes the programs testBinary built. TestMain, in
-// package local_test so that checkNoLeaks does not take it for a leak of
-// package local, calls it.
-func RemoveTestBinaries() {
+func TestMain(m *testing.M) {
+	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	if go1xBin != "" {
+		os.RemoveAll(filepath.Dir(go1xBin))
+	}
+	os.Exit(code)
 }
 
 // testBinary returns the path of the program in testdata/name, building
@@ -48,7 +53,7 @@ func testBinary(t testing.TB, name string) string {
 		t.Skip("go is not on PATH: cannot build the testdata Lambda binaries")
 	}
 	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "lambdaws-local-"); buildErr != nil {
+		if binDir, buildErr = os.MkdirTemp("", "lambdaws-lambdaenv-"); buildErr != nil {
 			return
 		}
 		args := []string{"build", "-o", binDir + string(filepath.Separator)}
@@ -69,22 +74,26 @@ func testBinary(t testing.TB, name string) string {
 	return filepath.Join(binDir, name)
 }
 
-// BuildTestdata is testBinary for the tests of package local_test, such as
-// gateway tests serving routes with a binary.
-func BuildTestdata(t testing.TB, name string) string { return testBinary(t, name) }
-
 // newTestBinary is NewBinary of testdata program name, closed by the test's
 // cleanup; its output and log go to the returned buffer.
-func newTestBinary(t *testing.T, name string, opts *FunctionOptions) (*Function, *testenv.LockedBuffer) {
+func newTestBinary(t *testing.T, name string, opts *Options) (*Function, *testenv.LockedBuffer) {
 	t.Helper()
-	path := testBinary(t, name)
+	return newBinaryAt(t, testBinary(t, name), opts)
+}
+
+// newBinaryAt is newTestBinary of the program at path.
+func newBinaryAt(t *testing.T, path string, opts *Options) (*Function, *testenv.LockedBuffer) {
+	t.Helper()
 	var out testenv.LockedBuffer
 	if opts == nil {
-		opts = &FunctionOptions{}
+		opts = &Options{}
 	}
 	opts.Output = &out
 	opts.Logger = slog.New(slog.NewTextHandler(&out, nil))
-	f := NewBinary(path, opts)
+	f, err := NewBinary(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { f.Close() })
 	return f, &out
 }
@@ -142,7 +151,7 @@ func reaped(pid int) bool {
 }
 
 func TestBinaryEcho(t *testing.T) {
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Name: "echo", Timeout: 5 * time.Second})
+	f, _ := newTestBinary(t, "echo", &Options{Name: "echo", Timeout: 5 * time.Second})
 	r1, cold := echo(t, f, `{"arg":"hi"}`)
 	if r1.Arg != "hi" || !cold {
 		t.Errorf("first invoke: %+v, cold %v; want the echo, cold", r1, cold)
@@ -179,7 +188,7 @@ func TestBinaryParallel(t *testing.T) {
 // TestBinaryConcurrencyCap: six slow invocations on a function of
 // concurrency 2 run in two processes, never more than two at a time.
 func TestBinaryConcurrencyCap(t *testing.T) {
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Concurrency: 2})
+	f, _ := newTestBinary(t, "echo", &Options{Concurrency: 2})
 	all := echoAll(t, f, 6, `{"op":"sleep","ms":50}`)
 	pids := map[int]bool{}
 	for _, r := range all {
@@ -202,7 +211,7 @@ func TestBinaryConcurrencyCap(t *testing.T) {
 }
 
 func TestBinaryTimeout(t *testing.T) {
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Timeout: 500 * time.Millisecond})
+	f, _ := newTestBinary(t, "echo", &Options{Timeout: 500 * time.Millisecond})
 	r1, _ := echo(t, f, `{}`)
 	ie := invokeError(t, f, `{"op":"hang"}`)
 	if ie.Type != "Sandbox.Timedout" || ie.Message != "Task timed out after 0.50 seconds" {
@@ -258,21 +267,56 @@ func TestBinaryInitError(t *testing.T) {
 	for _, tc := range []struct {
 		mode, typ, msg string
 	}{
-		{"hang", "Runtime.InitError", "Runtime did not ask for an invocation within 0.30 seconds of starting"},
+		{"hang", "Runtime.InitError", "Runtime did not ask for an invocation within 0.30 seconds of starting; it never called the Runtime API"},
 		{"exit", "Runtime.InitError", "Runtime exited with error: exit status 3"},
 		{"error", "Config.Missing", "no config"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			f, _ := newTestBinary(t, "badinit", &FunctionOptions{Env: []string{"BADINIT=" + tc.mode}})
-			f.initTimeout = 300 * time.Millisecond
+			f, _ := newTestBinary(t, "badinit", &Options{Env: map[string]string{"BADINIT": tc.mode}})
+			if tc.mode == "hang" {
+				// Only the hang waits for the init timeout: the other modes
+				// end on their event (the exit, the error report), however
+				// slow a loaded machine starts the process.
+				f.initTimeout = 300 * time.Millisecond
+			}
 			ie := invokeError(t, f, `{}`)
 			if ie.Type != tc.typ || ie.Message != tc.msg {
 				t.Errorf("got %+v; want {Type:%s Message:%s}", ie, tc.typ, tc.msg)
 			}
 		})
 	}
+	// A process that did something else says what, at its init timeout.
+	for _, tc := range []struct {
+		mode, did, want string
+	}{
+		{"listen", "listening on 127.0.0.1:", "; it never called the Runtime API and listens on TCP port "},
+		{"hostport", "asked", "; it made 1 other requests to the Runtime API (last: GET /2018-06-01/runtime/invocation/next)"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			// The timeout must fire after the process acted: try longer
+			// timeouts until it did, rather than guess how slow it starts.
+			for timeout := 300 * time.Millisecond; ; timeout *= 3 {
+				f, out := newTestBinary(t, "badinit", &Options{Env: map[string]string{"BADINIT": tc.mode}})
+				f.initTimeout = timeout
+				ie := invokeError(t, f, `{}`)
+				f.Close()
+				if strings.Contains(ie.Message, tc.want) {
+					if tc.mode == "listen" {
+						_, port, _ := strings.Cut(out.String(), tc.did)
+						if port, _, _ = strings.Cut(port, "\n"); !strings.Contains(ie.Message, "TCP port "+port+":") {
+							t.Errorf("got %q; want the port of %q", ie.Message, out)
+						}
+					}
+					return
+				}
+				if strings.Contains(out.String(), tc.did) && timeout > 5*time.Second || timeout > 30*time.Second {
+					t.Fatalf("got %+v; want a message containing %q (output %q)", ie, tc.want, out)
+				}
+			}
+		})
+	}
 	t.Run("missing binary", func(t *testing.T) {
-		f := NewBinary(filepath.Join(t.TempDir(), "bootstrap"), &FunctionOptions{Logger: quiet})
+		f := mustNewBinary(t, filepath.Join(t.TempDir(), "bootstrap"), &Options{Logger: quiet})
 		defer f.Close()
 		if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InvalidEntrypoint" {
 			t.Errorf("got %+v; want Runtime.InvalidEntrypoint", ie)
@@ -286,7 +330,7 @@ func TestBinaryEnv(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
 	t.Setenv("AWS_REGION", "eu-west-3")
 	t.Setenv("LAMBDAWS_UNRELATED", "x")
-	f, _ := newTestBinary(t, "echo", &FunctionOptions{Name: "envfn", MemorySize: 512, Env: []string{"TZ=Europe/Paris", "EXTRA=1"}})
+	f, _ := newTestBinary(t, "echo", &Options{Name: "envfn", MemorySize: 512, Env: map[string]string{"TZ": "Europe/Paris", "EXTRA": "1"}})
 	r, _ := echo(t, f, `{"op":"env"}`)
 	dir := filepath.Dir(testBinary(t, "echo"))
 	for k, want := range map[string]string{
@@ -301,7 +345,7 @@ func TestBinaryEnv(t *testing.T) {
 		"AWS_REGION":                      "eu-west-3",
 		"AWS_DEFAULT_REGION":              "eu-west-3",
 		"AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
-		"TZ":                              "Europe/Paris", // FunctionOptions.Env comes last
+		"TZ":                              "Europe/Paris", // Options.Env comes last
 		"EXTRA":                           "1",
 		"AWS_ACCESS_KEY_ID":               "AKIDLOCAL",
 		"AWS_ENDPOINT_URL_DYNAMODB":       "http://127.0.0.1:8000",
@@ -326,26 +370,83 @@ func TestBinaryEnv(t *testing.T) {
 	}
 }
 
-func TestNewBinaryPanics(t *testing.T) {
-	for name, env := range map[string][]string{
-		"no equals":   {"FOO"},
-		"empty key":   {"=x"},
-		"runtime API": {"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1"},
-		"RPC port":    {"_LAMBDA_SERVER_PORT=1"},
+// TestNewBinaryErrors: settings Lambda refuses, which may come from a
+// template, are errors naming what is wrong, not panics.
+func TestNewBinaryErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, path string
+		opts       Options
+		want       string
+	}{
+		{"empty path", "", Options{}, "empty binary path"},
+		{"bad name", "bootstrap", Options{Name: "a b"}, `function name "a b"`},
+		{"long name", "bootstrap", Options{Name: strings.Repeat("f", 65)}, "function name"},
+		{"negative timeout", "bootstrap", Options{Timeout: -time.Second}, "negative Timeout"},
+		{"overflowed timeout", "bootstrap", Options{Timeout: time.Duration(1<<63 - 1)}, "over Lambda's 15m0s"},
+		{"long timeout", "bootstrap", Options{Timeout: 901 * time.Second}, "over Lambda's 15m0s"},
+		{"negative concurrency", "bootstrap", Options{Concurrency: -1}, "negative Concurrency"},
+		{"negative memory", "bootstrap", Options{MemorySize: -1}, "MemorySize -1 MB"},
+		{"small memory", "bootstrap", Options{MemorySize: 64}, "MemorySize 64 MB"},
+		{"large memory", "bootstrap", Options{MemorySize: 10241}, "MemorySize 10241 MB"},
+		{"empty name", "bootstrap", Options{Env: map[string]string{"": "x"}}, `name ""`},
+		{"equals in name", "bootstrap", Options{Env: map[string]string{"A=B": "x"}}, `name "A=B"`},
+		{"NUL in name", "bootstrap", Options{Env: map[string]string{"A\x00B": "x"}}, `name "A\x00B"`},
+		{"one letter", "bootstrap", Options{Env: map[string]string{"A": "x"}}, `name "A"`},
+		{"digit first", "bootstrap", Options{Env: map[string]string{"1A": "x"}}, `name "1A"`},
+		{"NUL in value", "bootstrap", Options{Env: map[string]string{"AB": "x\x00"}}, "AB holds a NUL"},
+		{"region", "bootstrap", Options{Env: map[string]string{"AWS_REGION": "x"}}, "AWS_REGION is reserved"},
+		{"handler", "bootstrap", Options{Env: map[string]string{"_HANDLER": "x"}}, "_HANDLER is reserved"},
+		{"runtime API", "bootstrap", Options{Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}}, "AWS_LAMBDA_RUNTIME_API is reserved"},
+		{"credentials", "bootstrap", Options{Env: map[string]string{"AWS_SECRET_ACCESS_KEY": "x"}}, "AWS_SECRET_ACCESS_KEY is reserved"},
+		{"RPC port", "bootstrap", Options{Env: map[string]string{"_LAMBDA_SERVER_PORT": "1"}}, "_LAMBDA_SERVER_PORT is reserved"},
+		{"runtime", "bootstrap", Options{Runtime: "python3.12"}, `Runtime "python3.12"`},
+		{"over 4 KB", "bootstrap", Options{Env: map[string]string{"BIG": strings.Repeat("x", 4094)}}, "4097 bytes"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if p, _ := recover().(string); !strings.HasPrefix(p, "local: ") {
-					t.Errorf("panic %q; want a \"local: \" panic", p)
-				}
-			}()
-			NewBinary("bootstrap", &FunctionOptions{Env: env})
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := NewBinary(tc.path, &tc.opts)
+			if err == nil {
+				f.Close()
+				t.Fatalf("no error; want one containing %q", tc.want)
+			}
+			if !strings.HasPrefix(err.Error(), "lambdaenv: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q; want a \"lambdaenv: \" error containing %q", err, tc.want)
+			}
 		})
+	}
+	// What Lambda accepts, at its limits.
+	f, err := NewBinary("bootstrap", &Options{Name: strings.Repeat("f", 64), Timeout: 15 * time.Minute, MemorySize: 10240,
+		Env: map[string]string{"TZ": "UTC", "AWS_LAMBDA_EXEC_WRAPPER": "", "BIG": strings.Repeat("x", 4096-len("TZUTCAWS_LAMBDA_EXEC_WRAPPERBIG"))}})
+	if err != nil {
+		t.Fatalf("settings at Lambda's limits: %v", err)
+	}
+	f.Close()
+}
+
+func TestRPCOnly(t *testing.T) {
+	for v, want := range map[string]bool{
+		"v1.17.0": true, "v1.1.0": true, "v1.18.0": false, "v1.54.0": false, "v2.0.0": false, "(devel)": false,
+	} {
+		if got := rpcOnly(v); got != want {
+			t.Errorf("rpcOnly(%s) = %v; want %v", v, got, want)
+		}
+	}
+	if h := protocolHint(testBinary(t, "echo")); h != "" {
+		t.Errorf("hint for a binary built with today's aws-lambda-go: %q", h)
 	}
 }
 
+// mustNewBinary is NewBinary failing the test on error.
+func mustNewBinary(t testing.TB, path string, opts *Options) *Function {
+	t.Helper()
+	f, err := NewBinary(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestBinaryOutput(t *testing.T) {
-	f, out := newTestBinary(t, "echo", &FunctionOptions{Name: "printer"})
+	f, out := newTestBinary(t, "echo", &Options{Name: "printer"})
 	r, _ := echo(t, f, `{"op":"print","arg":"hello"}`)
 	f.Close() // flushes the unterminated last line
 	for _, want := range []string{"printer: hello\n", "printer: to stderr\n", "printer: no newline\n"} {
@@ -425,29 +526,49 @@ func TestRuntimeAPI(t *testing.T) {
 	f.mu.Lock()
 	p := f.idle[0].(*process)
 	f.mu.Unlock()
-	api := "http://" + strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=") + "/2018-06-01/runtime/"
+	env := strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=")
+	addr, secret, _ := strings.Cut(env, "/")
+	if len(secret) != 32 {
+		t.Fatalf("AWS_LAMBDA_RUNTIME_API=%s; want a secret path after the address", env)
+	}
+	api := "http://" + env + "/2018-06-01/runtime/"
 	for _, tc := range []struct {
-		method, path string
-		status       int
+		method, url string
+		header      http.Header
+		status      int
 	}{
-		{"POST", "invocation/00000000-0000-4000-8000-000000000000/response", 400},
-		{"POST", "invocation/00000000-0000-4000-8000-000000000000/error", 400},
-		{"POST", "init/error", 403}, // after init
-		{"GET", "invocation/x/response", 405},
-		{"POST", "invocation/next", 405},
-		{"GET", "other", 404},
+		{"POST", api + "invocation/00000000-0000-4000-8000-000000000000/response", nil, 400},
+		{"POST", api + "invocation/00000000-0000-4000-8000-000000000000/error", nil, 400},
+		{"POST", api + "init/error", nil, 403}, // after init
+		{"GET", api + "invocation/x/response", nil, 405},
+		{"POST", api + "invocation/next", nil, 405},
+		{"GET", api + "other", nil, 404},
+		// Only the process, which knows the secret, may take invocations.
+		{"GET", "http://" + addr + "/2018-06-01/runtime/invocation/next", nil, 404},
+		{"GET", "http://" + addr + "/" + strings.Repeat("0", 32) + "/2018-06-01/runtime/invocation/next", nil, 404},
+		// What a web page could send: an Origin, or a rebound host name.
+		{"GET", api + "invocation/next", http.Header{"Origin": {"http://evil.example"}}, 403},
+		{"POST", api + "invocation/next", http.Header{"Origin": {"null"}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Host": {"evil.example:" + strings.Split(addr, ":")[1]}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Host": {"localhost:" + strings.Split(addr, ":")[1]}}, 403},
 	} {
-		req, _ := http.NewRequest(tc.method, api+tc.path, strings.NewReader(`{}`))
+		req, _ := http.NewRequest(tc.method, tc.url, strings.NewReader(`{}`))
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		if h := tc.header.Get("Host"); h != "" {
+			req.Host = h
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != tc.status {
-			t.Errorf("%s %s: %d; want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+			t.Errorf("%s %s %v: %d; want %d", tc.method, tc.url, tc.header, resp.StatusCode, tc.status)
 		}
 	}
-	// The process still serves after the junk.
+	// The process still serves after the junk: none took its invocation.
 	if _, cold := echo(t, f, `{}`); cold {
 		t.Error("the process was replaced")
 	}
@@ -485,7 +606,7 @@ func TestRuntimeAPIBodies(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFunction(&FunctionOptions{Logger: quiet})
+			f := newFunction(Options{Name: "function", Timeout: time.Minute, Logger: quiet})
 			p := &process{f: f, next: make(chan *invocation, 1), ready: make(chan struct{}), stopping: make(chan struct{})}
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /next", p.serveNext)
@@ -493,7 +614,7 @@ func TestRuntimeAPIBodies(t *testing.T) {
 			mux.HandleFunc("POST /{id}/error", p.serveError)
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
-			inv := &invocation{id: newUUID(), payload: []byte(`{}`), deadline: time.Now().Add(time.Minute), result: make(chan result, 1)}
+			inv := &invocation{id: apigw.NewUUID(), payload: []byte(`{}`), deadline: time.Now().Add(time.Minute), result: make(chan result, 1)}
 			p.next <- inv
 			resp, err := http.Get(srv.URL + "/next")
 			if err != nil {
@@ -507,10 +628,11 @@ func TestRuntimeAPIBodies(t *testing.T) {
 			if ms, err := strconv.ParseInt(resp.Header.Get("Lambda-Runtime-Deadline-Ms"), 10, 64); err != nil || ms != inv.deadline.UnixMilli() {
 				t.Errorf("Lambda-Runtime-Deadline-Ms %q", resp.Header.Get("Lambda-Runtime-Deadline-Ms"))
 			}
-			for _, h := range []string{"Lambda-Runtime-Invoked-Function-Arn", "Lambda-Runtime-Trace-Id"} {
-				if resp.Header.Get(h) == "" {
-					t.Errorf("no %s", h)
-				}
+			if resp.Header.Get("Lambda-Runtime-Invoked-Function-Arn") == "" {
+				t.Errorf("no Lambda-Runtime-Invoked-Function-Arn")
+			}
+			if tid := resp.Header.Get("Lambda-Runtime-Trace-Id"); !traceID.MatchString(tid) {
+				t.Errorf("Lambda-Runtime-Trace-Id %q is not an X-Ray trace header", tid)
 			}
 			// Chunked, like aws-lambda-go's POSTs.
 			req, _ := http.NewRequest("POST", srv.URL+"/"+id+"/"+tc.path, struct{ *strings.Reader }{strings.NewReader(tc.body)})
@@ -555,6 +677,9 @@ func TestLineWriter(t *testing.T) {
 		{"empty line", []string{"\n"}, "f: \n"},
 		{"no newline", []string{"a\nb"}, "f: a\nf: b\n"},
 		{"long line", []string{long + "y", "z\n"}, "f: " + long + "\nf: yz\n"}, // cut: held back no more than maxLine
+		{"line of maxLine", []string{long[1:], "x\n", "a\n"}, "f: " + long + "\nf: a\n"},
+		{"filled by pieces", []string{long[2:], "xx", "yy\n"}, "f: " + long + "\nf: yy\n"},
+		{"lines and a cut", []string{"a\n" + long + "b\nc"}, "f: a\nf: " + long + "\nf: b\nf: c\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder
@@ -570,6 +695,29 @@ func TestLineWriter(t *testing.T) {
 	}
 }
 
+// TestLineWriterLinear: a write without a newline costs no copy of the line
+// held back (it did, so 640 KiB written byte by byte took 44 s).
+func TestLineWriterLinear(t *testing.T) {
+	l := &lineWriter{o: &output{w: io.Discard, prefix: "f: "}}
+	l.Write(bytes.Repeat([]byte("x"), maxLine/2)) // a long partial line
+	one := []byte("\r")
+	if allocs := testing.AllocsPerRun(1000, func() { l.Write(one) }); allocs != 0 {
+		t.Errorf("%v allocations per 1-byte write; want 0", allocs)
+	}
+}
+
+// BenchmarkLineWriter writes 640 KiB of output one byte at a time, as a
+// progress bar does.
+func BenchmarkLineWriter(b *testing.B) {
+	one := []byte("x")
+	for b.Loop() {
+		l := &lineWriter{o: &output{w: io.Discard, prefix: "f: "}}
+		for range 640 << 10 {
+			l.Write(one)
+		}
+	}
+}
+
 // BenchmarkInvoke measures an invocation of an echo function, in-process and
 // through the Runtime API of a binary, one at a time and from parallel
 // callers.
@@ -578,9 +726,9 @@ func BenchmarkInvoke(b *testing.B) {
 	for _, kind := range []string{"in-process", "binary"} {
 		var f *Function
 		if kind == "binary" {
-			f = NewBinary(testBinary(b, "echo"), &FunctionOptions{Logger: quiet})
+			f = mustNewBinary(b, testBinary(b, "echo"), &Options{Logger: quiet})
 		} else {
-			f = NewFunction(func(c cmd) (cmd, error) { return c, nil }, &FunctionOptions{Logger: quiet})
+			f = New(func(c cmd) (cmd, error) { return c, nil }, &Options{Logger: quiet})
 		}
 		b.Run(kind, func(b *testing.B) {
 			for b.Loop() {
@@ -612,7 +760,7 @@ func TestBinaryExitKillsGroup(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f := NewBinary(script, &FunctionOptions{Output: &testenv.LockedBuffer{}, Logger: quiet})
+	f := mustNewBinary(t, script, &Options{Output: &testenv.LockedBuffer{}, Logger: quiet})
 	defer f.Close()
 	if ie := invokeError(t, f, `{}`); ie.Type != "Runtime.InitError" {
 		t.Fatalf("got %+v, want Runtime.InitError", ie)
@@ -633,6 +781,70 @@ func TestBinaryExitKillsGroup(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestBinaryKillsSetsidChildren: a child that left the process group with
+// setsid() ends with its function's process, whether that process exits
+// by itself or Close kills it.
+func TestBinaryKillsSetsidChildren(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("strays are tracked through Linux's /proc only")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid command")
+	}
+	echoPath := testBinary(t, "echo")
+	mySession, err := getsid(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, then string
+	}{
+		{"process exits", "exit 3"},
+		{"Close", "exec " + echoPath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			script := filepath.Join(dir, "bootstrap")
+			// The grandchild also leaves the tree: its parent exits at once.
+			src := "#!/bin/sh\nsetsid sh -c 'sh -c \"echo \\$\\$ > child.tmp; mv child.tmp child.pid; exec sleep 300\" &' \nwhile [ ! -e child.pid ]; do sleep 0.01; done\n" + tc.then + "\n"
+			if err := os.WriteFile(script, []byte(src), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			f := mustNewBinary(t, script, &Options{Output: &testenv.LockedBuffer{}, Logger: quiet})
+			_, _, err := f.invoke(context.Background(), []byte(`{}`))
+			b, rerr := os.ReadFile(filepath.Join(dir, "child.pid"))
+			if rerr != nil {
+				t.Fatalf("invocation: %v; child: %v", err, rerr)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+			if sid, _ := getsid(pid); sid == mySession {
+				t.Fatalf("child %d: session %d, the function's; want another", pid, sid)
+			}
+			f.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			for !ended(pid) {
+				if time.Now().After(deadline) {
+					t.Fatalf("child %d of the function's process still runs after Close", pid)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// getsid returns the session id of process pid.
+func getsid(pid int) (int, error) {
+	sid, _, errno := syscall.RawSyscall(syscall.SYS_GETSID, uintptr(pid), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(sid), nil
 }
 
 // ended reports whether process pid has ended: it is gone, or a zombie

@@ -1,4 +1,4 @@
-package local
+package lambdaenv
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -21,16 +22,16 @@ import (
 // quiet is a logger for functions under test.
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// newTestFunction is NewFunction closed by the test's cleanup.
-func newTestFunction(t *testing.T, handler any, opts *FunctionOptions) *Function {
+// newTestFunction is New closed by the test's cleanup.
+func newTestFunction(t *testing.T, handler any, opts *Options) *Function {
 	t.Helper()
 	if opts == nil {
-		opts = &FunctionOptions{}
+		opts = &Options{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = quiet
 	}
-	f := NewFunction(handler, opts)
+	f := New(handler, opts)
 	t.Cleanup(func() { f.Close() })
 	return f
 }
@@ -69,6 +70,9 @@ func await[T any](t *testing.T, c <-chan T, what string) T {
 	}
 }
 
+// traceID is the form of Lambda's trace header (X-Ray's trace id format).
+var traceID = regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=[01]$`)
+
 type cmd struct {
 	Op  string `json:"op"`
 	Arg string `json:"arg,omitempty"`
@@ -80,8 +84,11 @@ func TestFunctionEcho(t *testing.T) {
 		if !ok || len(lc.AwsRequestID) != 36 || !strings.HasSuffix(lc.InvokedFunctionArn, ":function:echo") {
 			return cmd{}, fmt.Errorf("lambda context %+v", lc)
 		}
+		if tid, _ := ctx.Value("x-amzn-trace-id").(string); !traceID.MatchString(tid) {
+			return cmd{}, fmt.Errorf("trace header %q", tid)
+		}
 		return c, nil
-	}, &FunctionOptions{Name: "echo"})
+	}, &Options{Name: "echo"})
 	out, cold := mustInvoke(t, f, `{"op":"echo","arg":"hi"}`)
 	if out != `{"op":"echo","arg":"hi"}` || !cold {
 		t.Errorf("first invoke = %s, cold %v; want the echo, cold", out, cold)
@@ -99,7 +106,7 @@ func TestFunctionDeadline(t *testing.T) {
 			return 0, errors.New("no deadline")
 		}
 		return time.Until(d), nil
-	}, &FunctionOptions{Timeout: timeout})
+	}, &Options{Timeout: timeout})
 	out, _ := mustInvoke(t, f, `{}`)
 	var left time.Duration
 	json.Unmarshal([]byte(out), &left)
@@ -143,7 +150,7 @@ func TestFunctionConcurrencyCap(t *testing.T) {
 		started <- struct{}{}
 		<-release
 		return nil
-	}, &FunctionOptions{Concurrency: 2})
+	}, &Options{Concurrency: 2})
 	errc := make(chan error, 2)
 	for range 2 {
 		go func() { _, _, err := f.invoke(context.Background(), []byte(`{}`)); errc <- err }()
@@ -174,7 +181,7 @@ func TestFunctionTimeout(t *testing.T) {
 			<-hung // ignores its context, as a stuck call would
 		}
 		return "ok", nil
-	}, &FunctionOptions{Timeout: 200 * time.Millisecond})
+	}, &Options{Timeout: 200 * time.Millisecond})
 	mustInvoke(t, f, `{}`)
 	ie := invokeError(t, f, `{"op":"hang"}`)
 	if ie.Type != "Sandbox.Timedout" || ie.Message != "Task timed out after 0.20 seconds" {
@@ -283,7 +290,7 @@ func TestFunctionClose(t *testing.T) {
 	}
 }
 
-func TestNewFunctionPanics(t *testing.T) {
+func TestNewPanics(t *testing.T) {
 	for name, h := range map[string]any{
 		"nil":          nil,
 		"nil func":     (func() error)(nil),
@@ -297,18 +304,26 @@ func TestNewFunctionPanics(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
-				if p, _ := recover().(string); !strings.HasPrefix(p, "local: ") {
-					t.Errorf("panic %q; want a \"local: \" panic", p)
+				if p, _ := recover().(string); !strings.HasPrefix(p, "lambdaenv: ") {
+					t.Errorf("panic %q; want a \"lambdaenv: \" panic", p)
 				}
 			}()
-			NewFunction(h, nil)
+			New(h, nil)
 		})
 	}
+	t.Run("invalid options", func(t *testing.T) {
+		defer func() {
+			if p, _ := recover().(string); !strings.HasPrefix(p, "lambdaenv: function function: negative Timeout") {
+				t.Errorf("panic %q; want the options' error", p)
+			}
+		}()
+		New(func() error { return nil }, &Options{Timeout: -1})
+	})
 }
 
 func TestFunctionCloseLeaks(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
-	f := NewFunction(func(c cmd) (cmd, error) { return c, nil }, &FunctionOptions{Logger: quiet})
+	f := New(func(c cmd) (cmd, error) { return c, nil }, &Options{Logger: quiet})
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)

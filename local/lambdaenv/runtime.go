@@ -1,4 +1,4 @@
-package local
+package lambdaenv
 
 import (
 	"bytes"
@@ -11,16 +11,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // NewBinary runs an unmodified Lambda binary: any `bootstrap`, whether
@@ -31,59 +36,59 @@ import (
 // environment serves on a loopback port of its own. Besides Lambda's
 // variables a process gets the caller's PATH, HOME, AWS credentials,
 // AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and
-// AWS_ENDPOINT_URL*, then FunctionOptions.Env.
+// AWS_ENDPOINT_URL*, then Options.Env.
 //
-// When a process ends, the processes left in its group are killed, as Lambda
-// resets the sandbox. A process that exits during an invocation fails it
+// When a process ends or is stopped, what it started is killed, as Lambda
+// resets the sandbox: the processes left in its group and, on Linux, those
+// that left the group (setsid) but descend from it or inherited its
+// AWS_LAMBDA_LOG_STREAM_NAME (random for each process), found through
+// /proc. Elsewhere such processes
+// survive. A process that exits during an invocation fails it
 // with Runtime.ExitError; one that exits between invocations is replaced at
 // the next. A process that does not ask for its first invocation within
 // 10 s, or exits before, fails that invocation with Runtime.InitError and is
 // killed.
 //
-// NewBinary panics if path is empty or FunctionOptions.Env has an entry
-// without "=" or sets AWS_LAMBDA_RUNTIME_API or _LAMBDA_SERVER_PORT (which
-// would make aws-lambda-go wait for a legacy RPC call that never comes). A
-// missing or unrunnable binary is an invocation error
+// With Options.Runtime "go1.x" a process speaks the go1.x runtime's
+// protocol instead of the Runtime API: it gets _LAMBDA_SERVER_PORT, a
+// loopback port on which aws-lambda-go serves net/rpc, and each invocation is
+// a call of Function.Invoke. Its init ends when Function.Ping answers; a
+// panic in the handler (aws-lambda-go's ShouldExit) ends the process, as the
+// go1.x runtime did. Timeouts, exits and errors are as above.
+//
+// NewBinary returns an error if path is empty or opts are invalid (see
+// Options). A missing or unrunnable binary is an invocation error
 // (Runtime.InvalidEntrypoint), so the binary may be built after NewBinary.
-func NewBinary(path string, opts *FunctionOptions) *Function {
+func NewBinary(path string, opts *Options) (*Function, error) {
 	if path == "" {
-		panic("local: empty binary path")
+		return nil, errors.New("lambdaenv: empty binary path")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		panic("local: " + err.Error())
+		return nil, fmt.Errorf("lambdaenv: binary %s: %w", path, err)
 	}
-	var o FunctionOptions
-	if opts != nil {
-		o = *opts
+	o, err := options(opts)
+	if err != nil {
+		return nil, err
 	}
-	for _, kv := range o.Env {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			panic(fmt.Sprintf("local: FunctionOptions.Env entry %q is not KEY=value", kv))
-		}
-		if k == "AWS_LAMBDA_RUNTIME_API" || k == "_LAMBDA_SERVER_PORT" {
-			panic("local: FunctionOptions.Env may not set " + k)
-		}
+	start := startProcess
+	if o.Runtime == "go1.x" {
+		start = startRPC
 	}
-	f := newFunction(opts)
-	if o.Output == nil {
-		o.Output = os.Stderr
+	f := newFunction(o)
+	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, f.name, o.Runtime, o.MemorySize)}
+	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
+		b.env = append(b.env, k+"="+o.Env[k])
 	}
-	if o.MemorySize <= 0 {
-		o.MemorySize = defaultMemorySize
-	}
-	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, f.name, o.MemorySize)}
-	b.env = append(b.env, o.Env...)
-	f.start = func() (environment, error) { return startProcess(f, b) }
-	return f
+	f.start = func() (environment, error) { return start(f, b) }
+	return f, nil
 }
 
 // lambdaEnv lists the variables Lambda sets for a function, those of the
 // caller a function needs to reach AWS or an emulator, but not
-// AWS_LAMBDA_RUNTIME_API and AWS_LAMBDA_LOG_STREAM_NAME, which differ between
-// processes.
-func lambdaEnv(path, name string, memory int) []string {
+// AWS_LAMBDA_RUNTIME_API, _LAMBDA_SERVER_PORT and AWS_LAMBDA_LOG_STREAM_NAME,
+// which differ between processes.
+func lambdaEnv(path, name, runtime string, memory int) []string {
 	dir := filepath.Dir(path)
 	env := []string{
 		"_HANDLER=" + filepath.Base(path),
@@ -94,9 +99,9 @@ func lambdaEnv(path, name string, memory int) []string {
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + name,
 		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-		"AWS_REGION=" + region(),
-		"AWS_DEFAULT_REGION=" + region(),
-		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
+		"AWS_REGION=" + apigw.Region(),
+		"AWS_DEFAULT_REGION=" + apigw.Region(),
+		"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime,
 		"TZ=UTC",
 	}
 	for _, kv := range os.Environ() {
@@ -138,21 +143,31 @@ type lineWriter struct {
 
 const maxLine = 64 << 10 // bytes of a line held back waiting for its end
 
+// Write passes on the complete lines of b and holds back the rest, up to
+// maxLine bytes. Each byte is copied once into the held-back line, so small
+// writes without newlines (a progress bar) cost linear time.
 func (l *lineWriter) Write(b []byte) (int, error) {
-	l.buf = append(l.buf, b...)
-	for {
-		if i := bytes.IndexByte(l.buf, '\n'); i >= 0 {
-			l.emit(l.buf[:i])
-			l.buf = l.buf[i+1:]
-		} else if len(l.buf) >= maxLine {
-			l.emit(l.buf[:maxLine])
-			l.buf = l.buf[maxLine:]
-		} else {
-			break
+	n := len(b)
+	for len(b) > 0 {
+		end := bytes.IndexByte(b, '\n')
+		ended := end >= 0
+		if !ended {
+			end = len(b)
+		}
+		take := min(end, maxLine-len(l.buf))
+		l.buf = append(l.buf, b[:take]...)
+		b = b[take:]
+		switch {
+		case ended && take == end:
+			l.emit(l.buf)
+			l.buf = l.buf[:0]
+			b = b[1:] // the newline
+		case len(l.buf) == maxLine:
+			l.emit(l.buf)
+			l.buf = l.buf[:0]
 		}
 	}
-	l.buf = append(l.buf[:0:0], l.buf...)
-	return len(b), nil
+	return n, nil
 }
 
 // emit writes one line, prefixed and ending in a newline.
@@ -168,25 +183,33 @@ func (l *lineWriter) emit(line []byte) {
 func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
 		l.emit(l.buf)
-		l.buf = nil
+		l.buf = l.buf[:0]
 	}
+}
+
+// A child is a running process of a program, in its own process group.
+type child struct {
+	f       *Function
+	cmd     *exec.Cmd
+	marker  string        // its AWS_LAMBDA_LOG_STREAM_NAME entry, unique, which its children inherit
+	exited  chan struct{} // closed when the process was waited for
+	exitErr error         // the process's exit, set before exited closes
+	killed  atomic.Bool   // by kill: the exit is not news
 }
 
 // A process is an environment running a binary, with its own Runtime API.
 type process struct {
+	*child // nil if it did not start
 	f      *Function
-	cmd    *exec.Cmd
+	calls  apiCalls
 	srv    *http.Server
 	served chan struct{} // closed when srv.Serve returned
 
 	next     chan *invocation  // to the runtime's GET /next
 	ready    chan struct{}     // closed at the first /next
 	initErr  chan *InvokeError // from POST /runtime/init/error
-	exited   chan struct{}     // closed when the process was waited for
-	exitErr  error             // the process's exit, set before exited closes
 	stopping chan struct{}     // closed by stop
 	stopOnce sync.Once
-	killed   atomic.Bool // by stop: the exit is not news
 
 	mu   sync.Mutex
 	cur  *invocation // handed to /next and not answered yet
@@ -208,14 +231,14 @@ type result struct {
 
 // errStale is a process that exited before taking an invocation: the
 // invocation goes to a fresh environment, as on Lambda.
-var errStale = errors.New("local: environment exited before the invocation")
+var errStale = errors.New("lambdaenv: environment exited before the invocation")
 
 // startProcess starts a process of b with its Runtime API and waits until it
 // asks for its first invocation.
 func startProcess(f *Function, b *program) (environment, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("local: runtime API: %w", err)
+		return nil, fmt.Errorf("lambdaenv: runtime API: %w", err)
 	}
 	p := &process{
 		f:        f,
@@ -223,16 +246,34 @@ func startProcess(f *Function, b *program) (environment, error) {
 		next:     make(chan *invocation),
 		ready:    make(chan struct{}),
 		initErr:  make(chan *InvokeError, 1),
-		exited:   make(chan struct{}),
 		stopping: make(chan struct{}),
 	}
+	// Only the process may use its Runtime API: the paths start with a
+	// secret that only its environment holds, and requests that a browser
+	// could send (an Origin header, or a Host that DNS rebinding gives) are
+	// refused.
+	addr := ln.Addr().String()
+	var key [16]byte
+	rand.Read(key[:])
+	secret := hex.EncodeToString(key[:])
+	api := addr + "/" + secret
+	base := "/" + secret + "/2018-06-01/runtime/"
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", p.serveNext)
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", p.serveResponse)
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", p.serveError)
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", p.serveInitError)
+	mux.HandleFunc("GET "+base+"invocation/next", p.serveNext)
+	mux.HandleFunc("POST "+base+"invocation/{id}/response", p.serveResponse)
+	mux.HandleFunc("POST "+base+"invocation/{id}/error", p.serveError)
+	mux.HandleFunc("POST "+base+"init/error", p.serveInitError)
 	p.srv = &http.Server{
-		Handler:           mux,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Host != addr || r.Header["Origin"] != nil {
+				runtimeError(w, http.StatusForbidden, "AccessDenied", "not the function's runtime")
+				return
+			}
+			if r.URL.Path != base+"invocation/next" {
+				p.calls.note(r, secret)
+			}
+			mux.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(f.log.Handler(), slog.LevelDebug),
 	}
@@ -240,60 +281,105 @@ func startProcess(f *Function, b *program) (environment, error) {
 		p.srv.Serve(ln)
 		close(p.served)
 	}()
+	if p.child, err = startChild(f, b, "AWS_LAMBDA_RUNTIME_API="+api); err == nil {
+		err = p.awaitInit(p.ready, p.initErr, func() string { return protocolHint(b.path) }, func() string {
+			return initTimeoutMessage(f.initTimeout, p.cmd.Process.Pid, b.path, &p.calls)
+		})
+	}
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
 
+// startChild starts a process of b with protocol, the variable that tells it
+// where its protocol is served (AWS_LAMBDA_RUNTIME_API or
+// _LAMBDA_SERVER_PORT), and b's variables.
+func startChild(f *Function, b *program, protocol string) (*child, error) {
 	var stream [16]byte
 	rand.Read(stream[:])
+	c := &child{f: f, exited: make(chan struct{})}
+	// The log stream's random part makes it the process's marker, by which
+	// killStrays finds its children.
+	c.marker = "AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:])
 	w := &lineWriter{o: b.out}
-	p.cmd = exec.Command(b.path)
-	p.cmd.Dir = filepath.Dir(b.path)
-	p.cmd.Env = append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(),
-		"AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:]),
-	}, b.env...)
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
-	setProcessGroup(p.cmd)
-	if err := p.cmd.Start(); err != nil {
-		close(p.exited)
-		p.stop()
+	c.cmd = exec.Command(b.path)
+	c.cmd.Dir = filepath.Dir(b.path)
+	c.cmd.Env = append([]string{protocol, c.marker}, b.env...)
+	c.cmd.Stdout, c.cmd.Stderr = w, w
+	c.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
+	setProcessGroup(c.cmd)
+	if err := c.cmd.Start(); err != nil {
 		return nil, &InvokeError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
 	}
 	go func() {
-		err := p.cmd.Wait()
+		err := c.cmd.Wait()
 		// What the runtime started ends with it, as Lambda resets the
 		// sandbox; its group id cannot be reused while members remain.
-		killProcessGroup(p.cmd.Process)
+		killProcessGroup(c.cmd.Process)
+		killStrays(0, c.marker) // by the marker alone: the pid is free for reuse
 		w.flush()
-		if !p.killed.Load() {
-			f.log.Warn("local: function process exited", "pid", p.cmd.Process.Pid, "status", exitStatus(err))
+		if !c.killed.Load() {
+			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, logs.Status, exitStatus(err))
 		}
-		p.exitErr = err
-		close(p.exited)
+		c.exitErr = err
+		close(c.exited)
 	}()
+	return c, nil
+}
 
+// awaitInit waits until ready is closed, or fails the init: with an error
+// from initErr, when the process exits (its exit, then exitHint()), or after
+// the init timeout (timedOut() says what the process did).
+func (c *child) awaitInit(ready <-chan struct{}, initErr <-chan *InvokeError, exitHint, timedOut func() string) error {
+	f := c.f
 	timer := time.NewTimer(f.initTimeout)
 	defer timer.Stop()
-	var ierr error
+	var err error
 	select {
-	case <-p.ready:
-		return p, nil
-	case ie := <-p.initErr:
-		ierr = ie
-	case <-p.exited:
-		ierr = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(p.exitErr)}
+	case <-ready:
+		return nil
+	case ie := <-initErr:
+		err = ie
+	case <-c.exited:
+		err = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(c.exitErr) + exitHint()}
 	case <-timer.C:
-		ierr = &InvokeError{Type: "Runtime.InitError", Message: fmt.Sprintf("Runtime did not ask for an invocation within %.2f seconds of starting", f.initTimeout.Seconds())}
+		err = &InvokeError{Type: "Runtime.InitError", Message: timedOut()}
 	case <-f.done:
-		ierr = errClosed
+		err = errClosed
 	}
-	p.stop()
-	f.log.Warn("local: function init failed; process killed", "err", ierr)
-	return nil, ierr
+	f.log.Warn("lambdaenv: function init failed; process killed", logs.Error, err)
+	return err
+}
+
+func (c *child) alive() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// exitError is the error of an invocation during which the process exited.
+func (c *child) exitError() error {
+	return &InvokeError{Type: "Runtime.ExitError", Message: exitMessage(c.exitErr)}
+}
+
+// kill kills the process, its group and its strays and waits for it.
+func (c *child) kill() {
+	c.killed.Store(true)
+	if c.alive() {
+		killStrays(c.cmd.Process.Pid, c.marker) // first, while its descendants are still its own
+		killProcessGroup(c.cmd.Process)
+	}
+	<-c.exited
 }
 
 func (p *process) invoke(payload []byte) ([]byte, bool, error) {
 	f := p.f
-	inv := &invocation{id: newUUID(), payload: payload, deadline: time.Now().Add(f.timeout), result: make(chan result, 1)}
+	inv := &invocation{id: apigw.NewUUID(), payload: payload, deadline: time.Now().Add(f.timeout), result: make(chan result, 1)}
 	timer := time.NewTimer(f.timeout)
 	defer timer.Stop()
 	select {
@@ -314,7 +400,7 @@ func (p *process) invoke(payload []byte) ([]byte, bool, error) {
 			return r.out, false, r.err
 		default:
 		}
-		return nil, false, &InvokeError{Type: "Runtime.ExitError", Message: exitMessage(p.exitErr)}
+		return nil, false, p.exitError()
 	case <-timer.C:
 		return nil, false, f.timedOut()
 	case <-f.done:
@@ -322,25 +408,15 @@ func (p *process) invoke(payload []byte) ([]byte, bool, error) {
 	}
 }
 
-func (p *process) alive() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop kills the process and its group, waits for it, and stops the Runtime
-// API.
+// stop kills the process, its group and its strays, waits for it, and
+// stops the Runtime API.
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
-		close(p.stopping)
-		p.killed.Store(true)
-		if p.alive() {
-			killProcessGroup(p.cmd.Process)
+		if p.child != nil {
+			p.kill()
 		}
-		<-p.exited
+		// After the kill: a runtime refused its /next would log it.
+		close(p.stopping)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if p.srv.Shutdown(ctx) != nil {
@@ -380,15 +456,23 @@ func (p *process) serveNext(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.cur = inv
 	p.mu.Unlock()
-	var trace [20]byte
-	rand.Read(trace[:])
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", p.f.arn)
-	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), trace[:12], trace[12:]))
+	h.Set("Lambda-Runtime-Trace-Id", newTraceID())
 	w.Write(inv.payload)
+}
+
+// newTraceID returns a new X-Ray trace header, as Lambda gives each
+// invocation: a root trace id (version 1, the time in seconds, 96 random
+// bits), a parent segment id and the sampling decision (not sampled: nothing
+// is sent to X-Ray).
+func newTraceID() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), b[:12], b[12:])
 }
 
 // take returns the invocation a runtime answers, if id is the one it was

@@ -1,41 +1,41 @@
-package local
+package lambdaenv
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
 // Lambda's limits and defaults that a Function copies.
 const (
 	defaultConcurrency = 10
 	defaultMemorySize  = 128
+	defaultTimeout     = 29 * time.Second // API Gateway's integration timeout
 	defaultInitTimeout = 10 * time.Second // process start to the first /next
 	maxResponse        = 6 << 20          // bytes of a synchronous invocation's response
-	accountID          = "123456789012"   // in function ARNs
 )
 
 // errClosed is the error of an invocation of a closed Function, or one that
 // was running when Close ended its environment.
-var errClosed = errors.New("local: function closed")
+var errClosed = errors.New("lambdaenv: function closed")
 
 // A Function is a Lambda function: a pool of execution environments, each
 // running one invocation at a time. An invocation that finds every
-// environment busy starts a new one, up to FunctionOptions.Concurrency;
+// environment busy starts a new one, up to Options.Concurrency;
 // idle environments are reused warm. An invocation that runs past
-// FunctionOptions.Timeout fails with Sandbox.Timedout and its environment is
+// Options.Timeout fails with Sandbox.Timedout and its environment is
 // discarded. A Function is safe for concurrent use.
 type Function struct {
 	name        string
@@ -66,41 +66,6 @@ type call struct {
 	done func(out []byte, cold bool, err error)
 }
 
-// FunctionOptions configures a Function. A nil *FunctionOptions and zero
-// fields mean the documented defaults.
-type FunctionOptions struct {
-	// Name is the function's name: AWS_LAMBDA_FUNCTION_NAME, part of its ARN,
-	// and the prefix of its output lines. Default "function".
-	Name string
-
-	// Timeout ends an invocation that runs longer, as the function's
-	// Timeout setting. Time spent waiting for a free environment and a
-	// process's init do not count. Default 29 s, API Gateway's integration
-	// timeout.
-	Timeout time.Duration
-
-	// Concurrency is the most environments the Function runs at once, as a
-	// reserved concurrency; an invocation that finds all of them busy waits.
-	// Default 10.
-	Concurrency int
-
-	// MemorySize is AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB. It is not
-	// enforced. Default 128.
-	MemorySize int
-
-	// Env (NewBinary only) lists extra "KEY=value" variables for the
-	// processes, applied after the ones Lambda sets.
-	Env []string
-
-	// Output (NewBinary only) receives the processes' stdout and stderr, each
-	// line prefixed with "Name: ". Default os.Stderr.
-	Output io.Writer
-
-	// Logger receives the life of environments: timeouts, exits, init
-	// failures. Default slog.Default().
-	Logger *slog.Logger
-}
-
 // InvokeError is a failed invocation as Lambda reports it. Type is the
 // function's own errorType (an in-process handler's error or panic value is
 // named as aws-lambda-go names it, such as "errorString"), or one of
@@ -115,10 +80,10 @@ type InvokeError struct {
 }
 
 func (e *InvokeError) Error() string {
-	return "local: " + e.Type + ": " + e.Message
+	return "lambdaenv: " + e.Type + ": " + e.Message
 }
 
-// NewFunction serves handler, anything lambda.Start accepts, in-process.
+// New serves handler, anything lambda.Start accepts, in-process.
 // Each environment has its own lambda.NewHandler(handler), so environments run
 // in parallel. If handler already is a lambda.Handler (for example the result
 // of lambda.NewHandler), every environment shares that one value and
@@ -128,60 +93,42 @@ func (e *InvokeError) Error() string {
 // running in its goroutine until it returns, but its environment is never
 // used again; a shared lambda.Handler's later invocations wait for it until
 // it returns, and time out meanwhile (the wait counts against their
-// timeout). NewFunction panics if handler is not a valid Lambda handler.
-func NewFunction(handler any, opts *FunctionOptions) *Function {
+// timeout). New panics if handler is not a valid Lambda handler or opts
+// are invalid: both are mistakes in code (NewBinary, whose options may come
+// from a file, returns an error instead).
+func New(handler any, opts *Options) *Function {
 	if handler == nil {
-		panic("local: nil handler")
+		panic("lambdaenv: nil handler")
 	}
-	f := newFunction(opts)
+	o, err := options(opts)
+	if err != nil {
+		panic(err.Error())
+	}
+	f := newFunction(o)
 	if h, ok := handler.(lambda.Handler); ok {
 		lock := make(chan struct{}, 1)
 		f.start = func() (environment, error) { return &handlerEnv{f: f, h: h, lock: lock}, nil }
 		return f
 	}
 	if err := validateHandler(handler); err != nil {
-		panic("local: " + err.Error())
+		panic("lambdaenv: " + err.Error())
 	}
 	f.start = func() (environment, error) { return &handlerEnv{f: f, h: lambda.NewHandler(handler)}, nil }
 	return f
 }
 
-func newFunction(opts *FunctionOptions) *Function {
-	var o FunctionOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Name == "" {
-		o.Name = "function"
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = integrationTimeout
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = defaultConcurrency
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+// newFunction returns a Function of options o, with defaults, without its
+// start.
+func newFunction(o Options) *Function {
 	return &Function{
 		name:        o.Name,
-		arn:         "arn:aws:lambda:" + region() + ":" + accountID + ":function:" + o.Name,
+		arn:         "arn:aws:lambda:" + apigw.Region() + ":" + apigw.AccountID + ":function:" + o.Name,
 		timeout:     o.Timeout,
 		initTimeout: defaultInitTimeout,
 		log:         o.Logger.With("function", o.Name),
 		concurrency: o.Concurrency,
 		done:        make(chan struct{}),
 	}
-}
-
-// region is the caller's AWS region, as the functions see it.
-func region() string {
-	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	return "us-east-1"
 }
 
 // An environment runs one invocation at a time.
@@ -195,10 +142,54 @@ type environment interface {
 	stop()
 }
 
-// invoke runs one invocation: it waits for a free environment, or starts one
-// up to Concurrency (ctx bounds the wait), and returns the function's
-// response, whether the environment was started for it, and an error, an
-// *InvokeError if the invocation failed.
+// Name is the function's name, Options.Name.
+func (f *Function) Name() string { return f.name }
+
+// Invoke runs one invocation of payload, a JSON event, and returns the
+// function's response, or an error: an *InvokeError if the invocation
+// failed. It waits for a free environment, or starts one up to
+// Options.Concurrency; ctx bounds only that wait (the error then wraps
+// context.Cause(ctx)): once started, an invocation is bounded by
+// Options.Timeout alone, as on Lambda.
+func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, _, err := f.invoke(ctx, payload)
+	return out, err
+}
+
+// InvokeFunc is Invoke calling done with the result instead of returning it,
+// so that an invocation waiting for an environment holds no goroutine (the
+// gateway queues thousands of messages this way). done runs once, in
+// another goroutine or before InvokeFunc returns; cold reports whether a new
+// environment was started for the invocation.
+func (f *Function) InvokeFunc(ctx context.Context, payload []byte, done func(out []byte, cold bool, err error)) {
+	if ctx.Err() != nil {
+		done(nil, false, f.waitError(ctx))
+		return
+	}
+	var stop atomic.Pointer[func() bool]
+	c := &call{payload: payload, done: func(out []byte, cold bool, err error) {
+		if s := stop.Load(); s != nil {
+			(*s)()
+		}
+		done(out, cold, err)
+	}}
+	f.enqueue(c)
+	s := context.AfterFunc(ctx, func() {
+		if f.dequeue(c) {
+			done(nil, false, f.waitError(ctx))
+		}
+	})
+	stop.Store(&s)
+}
+
+// waitError is the error of an invocation that ctx ended while it waited
+// for an environment.
+func (f *Function) waitError(ctx context.Context) error {
+	return fmt.Errorf("lambdaenv: waiting for an environment of %s: %w", f.name, context.Cause(ctx))
+}
+
+// invoke is Invoke, also reporting whether the invocation started an
+// environment.
 func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, cold bool, err error) {
 	type result struct {
 		out  []byte
@@ -206,18 +197,9 @@ func (f *Function) invoke(ctx context.Context, payload []byte) (out []byte, cold
 		err  error
 	}
 	res := make(chan result, 1)
-	c := &call{payload: payload, done: func(out []byte, cold bool, err error) { res <- result{out, cold, err} }}
-	f.enqueue(c)
-	select {
-	case r := <-res:
-		return r.out, r.cold, r.err
-	case <-ctx.Done():
-		if f.dequeue(c) {
-			return nil, false, fmt.Errorf("local: waiting for an environment of %s: %w", f.name, context.Cause(ctx))
-		}
-		r := <-res // it started: ctx bounds only the wait
-		return r.out, r.cold, r.err
-	}
+	f.InvokeFunc(ctx, payload, func(out []byte, cold bool, err error) { res <- result{out, cold, err} })
+	r := <-res
+	return r.out, r.cold, r.err
 }
 
 // enqueue runs c on a worker, starting one if fewer than Concurrency run,
@@ -362,7 +344,7 @@ func (f *Function) Close() error {
 
 // timedOut is the error of an invocation that ran past the timeout.
 func (f *Function) timedOut() error {
-	f.log.Warn("local: invocation timed out; environment discarded", "timeout", f.timeout)
+	f.log.Warn("lambdaenv: invocation timed out; environment discarded", "timeout", f.timeout)
 	return &InvokeError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", f.timeout.Seconds())}
 }
 
@@ -383,7 +365,11 @@ func (e *handlerEnv) invoke(payload []byte) ([]byte, bool, error) {
 	f := e.f
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newUUID(), InvokedFunctionArn: f.arn})
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: apigw.NewUUID(), InvokedFunctionArn: f.arn})
+	// The trace header where aws-lambda-go puts it (it reads
+	// Lambda-Runtime-Trace-Id), so that sends carry it as on Lambda.
+	//lint:ignore SA1029 aws-lambda-go's key
+	ctx = context.WithValue(ctx, "x-amzn-trace-id", newTraceID())
 	type result struct {
 		out      []byte
 		err      error
@@ -419,7 +405,7 @@ func (e *handlerEnv) invoke(payload []byte) ([]byte, bool, error) {
 			return nil, false, f.timedOut()
 		case r.panicked:
 			e.broken = true
-			f.log.Warn("local: handler panicked; environment discarded", "panic", r.err.(*InvokeError).Message)
+			f.log.Warn("lambdaenv: handler panicked; environment discarded", "panic", r.err.(*InvokeError).Message)
 			return nil, false, r.err
 		case r.err != nil:
 			return nil, true, handlerError(r.err)

@@ -1,0 +1,68 @@
+// Package lambdaenv runs Lambda functions on this machine with Lambda's
+// execution model: the Lambda half of the local emulator. Package local's
+// Gateway invokes them as API Gateway invokes Lambda, and package local
+// documents what differs from AWS.
+//
+// A [Function] is a pool of execution environments, each running one
+// invocation at a time: an invocation that finds every environment busy
+// starts a new one, up to Options.Concurrency (default 10); idle
+// environments are reused warm, the most recently used first. [New] runs a
+// handler in-process, a fresh lambda.NewHandler per environment, so
+// environments run in parallel; [NewBinary] runs an unmodified Lambda binary
+// (a bootstrap built with aws-lambda-go's lambda.Start, or any custom
+// runtime), one process per environment, each served through a Lambda
+// Runtime API of its own. [Function.Invoke] runs one invocation
+// ([Function.InvokeFunc] without holding a goroutine while it waits). An
+// invocation that runs past Options.Timeout fails and its environment is
+// discarded (a process is killed); a process that exits mid-invocation
+// fails it, and the next invocation starts a fresh environment.
+// [Function.Reset] retires the environments (after a rebuild),
+// [Function.Close] ends them.
+//
+// # Binaries and the Lambda Runtime API
+//
+// NewBinary starts each environment as a process of the binary, in its own
+// process group and in the binary's directory. Each process has its own
+// Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API,
+// which is 127.0.0.1:{port}/{secret}: runtimes append the paths to it, and
+// requests without the secret, with an Origin header or with another Host
+// are refused, so that neither a web page nor another local user can take
+// an invocation. GET /2018-06-01/runtime/invocation/next returns the next event with
+// Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
+// -Invoked-Function-Arn and -Trace-Id headers; POST
+// .../invocation/{id}/response takes the result (202, or 400 for an unknown
+// id and 413 over 6 MB) and .../invocation/{id}/error a failure; POST
+// /2018-06-01/runtime/init/error reports a failed init. A process gets the
+// variables Lambda sets (_HANDLER, LAMBDA_TASK_ROOT,
+// AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+// AWS_LAMBDA_FUNCTION_VERSION, the log group and stream, AWS_REGION, TZ=UTC
+// and others) but not _LAMBDA_SERVER_PORT (but see go1.x below), then the
+// caller's PATH, HOME, AWS credentials, AWS_PROFILE and AWS_ENDPOINT_URL*
+// variables, then Options.Env. Its stdout and stderr go to Options.Output
+// one whole line at a time, each prefixed with the function's name and ": ".
+//
+// A failed invocation is an [InvokeError] typed as Lambda types it:
+// Sandbox.Timedout (past the timeout; the process is killed),
+// Runtime.ExitError (the process exited during the invocation),
+// Runtime.InitError (the process exited or did not ask for its first
+// invocation within 10 s; an init error it reports keeps the runtime's own
+// errorType; the message of a timeout says what the process did instead:
+// never called the Runtime API, listens on a TCP port, made other requests,
+// or is a Go binary built for go1.x's RPC protocol), Runtime.InvalidEntrypoint (the binary could not be started),
+// Function.ResponseSizeTooLarge.
+//
+// # The go1.x protocol
+//
+// With Options.Runtime "go1.x", NewBinary runs the binary as AWS's go1.x
+// runtime did, for functions built with aws-lambda-go before v1.18, which
+// speak nothing else: instead of AWS_LAMBDA_RUNTIME_API a process gets
+// _LAMBDA_SERVER_PORT, a loopback port on which aws-lambda-go serves net/rpc,
+// and AWS_EXECUTION_ENV=AWS_Lambda_go1.x. Its init ends when Function.Ping
+// answers there; each invocation is a call of Function.Invoke with
+// aws-lambda-go's messages.InvokeRequest (payload, request id, trace id,
+// deadline, function ARN), answered by a messages.InvokeResponse whose Error
+// becomes the InvokeError. A panic (the response's ShouldExit) ends the
+// process, as the go1.x runtime ended it. Timeouts, exits, init failures and
+// the response limit are as above, the init timeout message naming the RPC
+// protocol.
+package lambdaenv

@@ -1,0 +1,120 @@
+package lambdaenv
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// killStrays kills what a function's process pid started and its process
+// group misses, such as a child that called setsid(): its descendants, and
+// every process whose environment holds marker (its
+// AWS_LAMBDA_LOG_STREAM_NAME entry, random for each process, which children
+// inherit, so that orphans are found too). It scans again until a scan
+// finds none, so that what they fork meanwhile ends too.
+// A descendant that both left the process tree and cleared its environment
+// escapes. A pid of 0 finds by the marker alone.
+func killStrays(pid int, marker string) {
+	for range 10 {
+		found := strays(pid, []byte(marker))
+		if len(found) == 0 {
+			return
+		}
+		for _, p := range found {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+	}
+}
+
+// strays lists the live processes, other than root and this one, that hold
+// marker in their environment or descend from root or from such a process,
+// from /proc.
+func strays(root int, marker []byte) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	parent := map[int]int{}
+	marked := map[int]bool{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self || pid == root {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold anything, even ") ".
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		i := bytes.LastIndexByte(stat, ')')
+		if err != nil || i < 0 {
+			continue
+		}
+		fields := bytes.Fields(stat[i+1:])
+		if len(fields) < 2 || string(fields[0]) == "Z" {
+			continue // ended, waiting to be reaped
+		}
+		parent[pid], _ = strconv.Atoi(string(fields[1]))
+		if env, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && hasEntry(env, marker) {
+			marked[pid] = true
+		}
+	}
+	// A stray is marked, or descends from root or a marked process.
+	stray := func(pid int) bool {
+		for n := 0; pid > 1 && n <= len(parent); pid, n = parent[pid], n+1 {
+			if pid == root || marked[pid] {
+				return true
+			}
+		}
+		return false
+	}
+	var found []int
+	for pid := range parent {
+		if stray(pid) {
+			found = append(found, pid)
+		}
+	}
+	return found
+}
+
+// hasEntry reports whether environ, NUL-separated entries, holds entry.
+func hasEntry(environ, entry []byte) bool {
+	for e := range bytes.SplitSeq(environ, []byte{0}) {
+		if bytes.Equal(e, entry) {
+			return true
+		}
+	}
+	return false
+}
+
+// listeningPorts lists the TCP ports process pid listens on, from /proc.
+func listeningPorts(pid int) []int {
+	fds, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		return nil
+	}
+	sockets := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + fd.Name())
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			sockets[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	var ports []int
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, _ := os.ReadFile(table)
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		for line := range strings.Lines(string(b)) {
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !sockets[f[9]] { // 0A: LISTEN
+				continue
+			}
+			if i := strings.LastIndexByte(f[1], ':'); i >= 0 {
+				if port, err := strconv.ParseUint(f[1][i+1:], 16, 16); err == nil {
+					ports = append(ports, int(port))
+				}
+			}
+		}
+	}
+	return ports
+}
