@@ -3,7 +3,7 @@
 // that knows their shape: the local emulator, the GRIP transport and the test
 // kit all build their events here.
 //
-// The shapes follow AWS's captures (see apigw.md in the project's references):
+// The shapes follow events captured from deployed APIs:
 // ids like "R1kmxc2VNjMCFIA=", connectedAt and requestTimeEpoch in ms,
 // requestTime in UTC Common Log Format, messageId on MESSAGE only, handshake
 // headers and query parameters on CONNECT only, fixed stub headers plus
