@@ -70,22 +70,16 @@ func serve(ctx context.Context, room *ChatRoom) error {
 }
 
 // serveLocal serves DefaultRouter behind the API Gateway emulator, and the
-// page at GET /, until ctx is done. Routes are one-way, as in template.yaml.
+// page at GET /, until ctx is done. Routes are one-way (local's default), as in
+// template.yaml: the handlers answer through the management API.
 func serveLocal(ctx context.Context, addr string) error {
 	ln, err := local.Listen(addr)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("chat: listening on ws://%s/ (page: http://%s/)\n", ln.Addr(), ln.Addr())
-	return local.Serve(ctx, ln, ws.Handler, &local.Options{
-		Routes:   oneWay,
-		Fallback: pageHandler(),
-	})
+	return local.Serve(ctx, ln, ws.Handler, &local.Options{Fallback: pageHandler()})
 }
-
-// oneWay is template.yaml's routes: without route responses, since the
-// handlers answer through the management API.
-var oneWay = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
 
 // pageHandler serves the chat page at GET / and 404 elsewhere.
 func pageHandler() http.Handler {

@@ -85,7 +85,8 @@ func unknown(body []byte) string {
 }
 
 // serveLocal serves the handlers behind the API Gateway emulator until
-// SIGINT or SIGTERM. Routes are one-way, as in template.yaml.
+// SIGINT or SIGTERM. Routes are one-way (local's default), as in
+// template.yaml: the handlers answer through the management API.
 func serveLocal(addr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,8 +95,5 @@ func serveLocal(addr string) error {
 		return err
 	}
 	fmt.Printf("echo: listening on ws://%s/\n", ln.Addr())
-	// template.yaml's routes: one-way, since the handlers answer through
-	// the management API.
-	oneWay := map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {}}
-	return local.Serve(ctx, ln, ws.Handler, &local.Options{Routes: oneWay})
+	return local.Serve(ctx, ln, ws.Handler, nil)
 }
