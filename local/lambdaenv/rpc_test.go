@@ -199,10 +199,14 @@ func TestRPCExit(t *testing.T) {
 	if !cold || r2.Pid == r1.Pid {
 		t.Errorf("after an exit: pid %d, cold %v; want a fresh process", r2.Pid, cold)
 	}
+	f.mu.Lock()
+	idle := f.idle[len(f.idle)-1].(*rpcProcess)
+	f.mu.Unlock()
 	syscall.Kill(r2.Pid, syscall.SIGKILL)
-	for !reaped(r2.Pid) {
-		time.Sleep(time.Millisecond)
-	}
+	// Until the Function has seen the exit, an invocation may still reach
+	// the dead process (and fail with Runtime.ExitError, as one whose
+	// process dies mid-invoke); the process being reaped is not enough.
+	<-idle.exited
 	if r3, cold := go1x(t, f, `{}`); !cold || r3.Pid == r2.Pid {
 		t.Errorf("after a kill while idle: pid %d, cold %v; want a fresh process", r3.Pid, cold)
 	}
