@@ -26,14 +26,17 @@ func Dynalite(t testing.TB) (endpoint string) {
 	if err != nil {
 		Require(t, "dynalite needs node, which is not on PATH", "install Node.js (Debian: apt-get install nodejs npm), then "+howDynalite)
 	}
-	cli := filepath.Join(RepoRoot(t), "tools", "node_modules", "dynalite", "cli.js")
+	tools := filepath.Join(RepoRoot(t), "tools")
+	cli := filepath.Join(tools, "node_modules", "dynalite", "cli.js")
 	if _, err := os.Stat(cli); err != nil {
 		Require(t, "dynalite not installed ("+cli+" missing)", howDynalite)
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken in between
 		port := FreePort(t)
-		p, err := start(node, cli,
+		// dynalite-guard.cjs keeps a request the client aborts from
+		// ending the server (see the file).
+		p, err := start(node, "--require", filepath.Join(tools, "dynalite-guard.cjs"), cli,
 			"--host", "127.0.0.1", "--port", strconv.Itoa(port),
 			// Tables become ACTIVE after 50 ms instead of 500 ms: the
 			// CREATING state is still seen by callers that wait for it.
