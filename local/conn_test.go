@@ -46,6 +46,7 @@ func TestDomainNameIsTheGateway(t *testing.T) {
 // TestCloseKeepsAcceptedFrames checks that frames PostToConnection accepted
 // reach the client before a close that follows them.
 func TestCloseKeepsAcceptedFrames(t *testing.T) {
+	t.Parallel()
 	const frames = 21
 	posted := make(chan struct{}, 1)
 	fn := func(ctx context.Context, ev event) (response, error) {
@@ -308,6 +309,7 @@ func TestDisconnectCodeAfterLargeFrame(t *testing.T) {
 // before reading the next (32 could wait, each as a JSON event up to six
 // times its body: 25 MB per client while the Function was busy).
 func TestInFlightBoundedInBytes(t *testing.T) {
+	t.Parallel()
 	entered := make(chan struct{}, 64)
 	release := make(chan struct{})
 	h := start(t, nil, func(ctx context.Context, ev event) (response, error) {

@@ -28,6 +28,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // stops waiting for a function that is still running (its own timeout is
 // longer): "Endpoint request timed out", then the next message is served.
 func TestIntegrationTimeout(t *testing.T) {
+	t.Parallel() // waits out timeouts: overlaps the other such tests
 	hang := make(chan struct{})
 	f := lambdaenv.New(func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 		if ev.Body == "hang" {
@@ -57,6 +58,7 @@ func TestIntegrationTimeout(t *testing.T) {
 // (drainTimeout passed while the writer was between frames) still ends the
 // connection: the client sees it closed and $disconnect runs.
 func TestCloseAfterDrainTimeout(t *testing.T) {
+	t.Parallel() // its cleanup waits out a close: overlaps the other such tests
 	disconnected := make(chan struct{})
 	ids := make(chan string, 1)
 	g := New(func(ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -146,6 +148,7 @@ func rawConn(t *testing.T, addr string) net.Conn {
 // request timeout the management API answers 400 and the connection is
 // closed, on the management API and elsewhere.
 func TestSlowRequestBody(t *testing.T) {
+	t.Parallel() // waits out timeouts: overlaps the other such tests
 	for _, tc := range []struct {
 		name, path, header string
 		status             int
@@ -155,6 +158,7 @@ func TestSlowRequestBody(t *testing.T) {
 		{"handshake", "/", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", http.StatusMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			g := New(rawOK, &Options{Logger: quiet})
 			g.reqTimeout = 300 * time.Millisecond
 			addr, stop := serveGateway(t, g)
@@ -200,6 +204,7 @@ func TestSlowRequestBody(t *testing.T) {
 // TestKeepAliveTimeout checks that an HTTP connection left idle between
 // requests is closed after the gateway's keep-alive timeout.
 func TestKeepAliveTimeout(t *testing.T) {
+	t.Parallel() // waits out timeouts: overlaps the other such tests
 	g := New(rawOK, &Options{Logger: quiet})
 	g.keepAlive = 300 * time.Millisecond
 	addr, _ := serveGateway(t, g)
@@ -230,6 +235,7 @@ func rawOK(events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyRespon
 // Serve's shutdown grace ends (a Fallback streaming, say) does not make
 // Serve fail or outlive it: its connection is closed and Serve returns nil.
 func TestServeShutdownBusyRequest(t *testing.T) {
+	t.Parallel() // waits out timeouts: overlaps the other such tests
 	entered := make(chan struct{})
 	g := New(rawOK, &Options{Logger: quiet, Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)

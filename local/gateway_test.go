@@ -446,7 +446,9 @@ func writeFragmented(ctx context.Context, c *websocket.Conn, n, size int) error 
 }
 
 func TestTimeouts(t *testing.T) {
+	t.Parallel() // waits out timeouts: overlaps the other such tests
 	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
 		const idle = 500 * time.Millisecond
 		h := start(t, &local.Options{IdleTimeout: idle}, nil)
 		c := h.dial("", nil)
@@ -474,6 +476,7 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 	t.Run("max lifetime", func(t *testing.T) {
+		t.Parallel()
 		h := start(t, &local.Options{MaxLifetime: 300 * time.Millisecond}, nil)
 		c := h.dial("", nil)
 		stop := make(chan struct{})
@@ -496,6 +499,7 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 	t.Run("dropped connection", func(t *testing.T) {
+		t.Parallel()
 		h := start(t, nil, nil)
 		c := h.dial("", nil)
 		h.next()

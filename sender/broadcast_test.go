@@ -32,7 +32,9 @@ func ids(n int, yielded *atomic.Int64) iter.Seq2[string, error] {
 }
 
 func TestBroadcast(t *testing.T) {
+	t.Parallel()
 	t.Run("mixed accounting, skip, OnGone", func(t *testing.T) {
+		t.Parallel()
 		fc := newFake(func(_, id string, _ int) error {
 			var n int
 			fmt.Sscanf(id, "c%d", &n)
@@ -104,6 +106,7 @@ func TestBroadcast(t *testing.T) {
 	})
 
 	t.Run("throttled ids counted among the failed", func(t *testing.T) {
+		t.Parallel()
 		fc := newFake(func(_, id string, _ int) error {
 			switch id {
 			case "c1", "c2":
@@ -121,6 +124,7 @@ func TestBroadcast(t *testing.T) {
 	})
 
 	t.Run("streams ids without running ahead", func(t *testing.T) {
+		t.Parallel()
 		fc := newFake(nil)
 		fc.delay = 200 * time.Microsecond
 		s := sender.New(fc, &sender.Options{Concurrency: 4})

@@ -79,6 +79,7 @@ func TestRecordedErrors(t *testing.T) {
 		s := newClient(t, kind, srv.URL+"/prod", &sender.Options{MaxAttempts: 2, BackoffBase: 1})
 		for _, rec := range recorded {
 			t.Run(kind+"/"+rec.name, func(t *testing.T) {
+				t.Parallel() // each waits out its retries' backoff
 				id := kind + "." + strings.ReplaceAll(rec.name, " ", "_")
 				err := s.Send(context.Background(), id, []byte("x"))
 				var se *sender.Error

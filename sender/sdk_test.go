@@ -159,6 +159,9 @@ func testReal(t *testing.T, kind string) {
 	}
 	for _, tt := range errTests {
 		t.Run("error "+tt.id, func(t *testing.T) {
+			// After the sequential subtests: each waits out its retries'
+			// backoff, and the 429s slow the pacer down for the rest.
+			t.Parallel()
 			err := s.Send(ctx, tt.id, []byte("x"))
 			var se *sender.Error
 			if !errors.As(err, &se) || se.ConnectionID != tt.id {

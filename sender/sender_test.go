@@ -242,6 +242,7 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // after the subtests below: one replaces jitter
 			fc := newFake(func(_, _ string, a int) error { return tt.respond(a) })
 			s := sender.New(fc, &sender.Options{MaxAttempts: 4, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 			err := s.Send(context.Background(), "c1", []byte("hi"))

@@ -66,6 +66,7 @@ func TestStatusOnlyFromOperation(t *testing.T) {
 // TestContextEndsDuringBackoff: the context's error is returned, wrapping
 // the last attempt's.
 func TestContextEndsDuringBackoff(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fc := newFake(func(_, _ string, attempt int) error {
