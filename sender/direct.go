@@ -116,7 +116,7 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 		return nil, fail(err)
 	}
 	escID := escapeID(id)
-	req.URL = &url.URL{Scheme: d.scheme, Host: d.host, Path: d.path + id, RawPath: d.rawPath + escID}
+	*req.URL = url.URL{Scheme: d.scheme, Host: d.host, Path: d.path + id, RawPath: d.rawPath + escID} // the empty one parsed
 	req.Host = d.host
 	if method == http.MethodPost {
 		req.Header["Content-Type"] = octetStream

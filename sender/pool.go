@@ -77,16 +77,31 @@ func newEnv(o Options) *env { return &env{conns: o.Concurrency, given: o.HTTPCli
 // sized keeps conns idle keep-alive connections per host: the SDK's
 // default of 10 would make a broadcast with more calls in flight reconnect
 // (and redo TLS) constantly. The SDK's transport allows HTTP/2 as well.
+// It asks for no gzip: the management API's answers are empty or a few
+// hundred bytes, and the Accept-Encoding header costs every call 4
+// allocations (one a header map) and its bytes on the wire. Calls go
+// straight to the transport (see roundTripper); a client with a timeout
+// set is used as it is.
 func (e *env) sized(c aws.HTTPClient) aws.HTTPClient {
 	bc, ok := c.(*awshttp.BuildableClient)
-	if !ok {
+	if !ok || bc.GetTimeout() != 0 {
 		return c
 	}
-	return bc.WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, e.conns)
-		t.MaxIdleConns = max(t.MaxIdleConns, e.conns)
-	})
+	t := bc.GetTransport()
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, e.conns)
+	t.MaxIdleConns = max(t.MaxIdleConns, e.conns)
+	t.DisableCompression = true
+	return roundTripper{t}
 }
+
+// roundTripper makes each call one round trip of its transport, without
+// http.Client: that copies every request's headers for redirects, and
+// the management API redirects nowhere (the SDK's client would follow a
+// 307 or 308; here it is an error as any other status). The calls'
+// contexts bound them, as they do through the SDK's client.
+type roundTripper struct{ t *http.Transport }
+
+func (r roundTripper) Do(req *http.Request) (*http.Response, error) { return r.t.RoundTrip(req) }
 
 // config returns the AWS configuration and the HTTP client built from it.
 func (e *env) config(ctx context.Context) (aws.Config, aws.HTTPClient, error) {

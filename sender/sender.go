@@ -54,10 +54,11 @@ type Options struct {
 	DisablePacing bool
 	// HTTPClient, if set, makes every call of a Client from [NewForEndpoint]
 	// or a [Pool], signed or not (a proxy, custom TLS, instrumentation).
-	// Default: the AWS configuration's HTTP client (the SDK's net/http
-	// transport, which honours AWS_CA_BUNDLE and the proxy variables and
-	// speaks HTTP/1.1 and HTTP/2), keeping Concurrency idle connections per
-	// host.
+	// Default: the transport of the AWS configuration's HTTP client (the
+	// SDK's net/http transport, which honours AWS_CA_BUNDLE and the proxy
+	// variables and speaks HTTP/1.1 and HTTP/2), keeping Concurrency idle
+	// connections per host, called without an http.Client: no redirect is
+	// followed.
 	HTTPClient *http.Client
 	// Logger receives retries and broadcast summaries at debug level, never
 	// message bodies. Default slog.Default(), or Lambda's JSON log format on
