@@ -306,11 +306,12 @@ func TestKeepAliveSizedToConcurrency(t *testing.T) {
 		}
 	}
 	// http.Transport dials while it waits for an idle connection and keeps
-	// whichever comes first, so a few more than 16 may be opened on a busy
-	// machine; without the sizing (the SDK keeps 10 idle per host) every
-	// round of 16 closes 6 and a broadcast of 500 opens hundreds.
-	if n := dialed.Load(); n > 2*16 {
-		t.Errorf("%d connections for 1,000 sends at Concurrency 16, want at most 32", n)
+	// whichever comes first, so more than 16 may be opened on a busy
+	// machine (35 seen under load; 71-99 for the first broadcast at 64);
+	// without the sizing (the SDK keeps 10 idle per host) every round of 16
+	// closes 6, and the two broadcasts open about 200 (214 measured).
+	if n := dialed.Load(); n > 6*16 {
+		t.Errorf("%d connections for 1,000 sends at Concurrency 16, want at most 96", n)
 	}
 }
 
