@@ -304,6 +304,9 @@ Resources:
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^lambdaws: stopping: .*interrupt again to stop at once$`), 1, 30*time.Second); err != nil {
+		t.Fatalf("the first SIGINT is not acknowledged: %v", err)
+	}
 	m, err := p.waitLog(regexp.MustCompile(`(?m)^Fn: hanging in \$disconnect, pid (\d+)$`), 1, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)

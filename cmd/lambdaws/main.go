@@ -34,6 +34,9 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
+		// Said at once: the $disconnects of open connections, or a build,
+		// may take a while.
+		fmt.Fprintln(os.Stderr, "lambdaws: stopping: closing connections (their $disconnect runs); interrupt again to stop at once")
 		stop()
 		<-sigs
 		close(hurry)
