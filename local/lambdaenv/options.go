@@ -41,12 +41,23 @@ type Options struct {
 	// through the Lambda Runtime API. It also names AWS_EXECUTION_ENV.
 	Runtime string
 
+	// Handler (NewBinary only) is the function's Handler setting, which
+	// Lambda passes as _HANDLER. Default: the binary's file name.
+	Handler string
+
 	// Env (NewBinary only) holds the function's environment variables, set
 	// after the ones Lambda sets. As on Lambda, names match
 	// [a-zA-Z][a-zA-Z0-9_]+, names Lambda reserves (AWS_REGION, _HANDLER,
 	// AWS_LAMBDA_RUNTIME_API, the credentials, ...) are refused, and names
 	// and values total at most 4 KB.
 	Env map[string]string
+
+	// ExtraEnv (NewBinary only) holds variables that the host running the
+	// function adds beside Lambda's, such as the trust of a local CA or the
+	// endpoints of local services: set after Lambda's and before Env (which
+	// overrides them), neither checked against Lambda's rules nor counted
+	// in the 4 KB, which apply to what the function's configuration sets.
+	ExtraEnv map[string]string
 
 	// Output (NewBinary only) receives the processes' stdout and stderr, each
 	// line prefixed with "Name: ". Default os.Stderr.

@@ -76,9 +76,15 @@ func NewBinary(path string, opts *Options) (*Function, error) {
 		start = startRPC
 	}
 	f := newFunction(o)
-	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, f.name, o.Runtime, o.MemorySize)}
-	for _, k := range slices.Sorted(maps.Keys(o.Env)) {
-		b.env = append(b.env, k+"="+o.Env[k])
+	handler := o.Handler
+	if handler == "" {
+		handler = filepath.Base(abs)
+	}
+	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, handler, f.name, o.Runtime, o.MemorySize)}
+	for _, vars := range []map[string]string{o.ExtraEnv, o.Env} {
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
+			b.env = append(b.env, k+"="+vars[k])
+		}
 	}
 	f.start = func() (environment, error) { return start(f, b) }
 	return f, nil
@@ -88,10 +94,10 @@ func NewBinary(path string, opts *Options) (*Function, error) {
 // caller a function needs to reach AWS or an emulator, but not
 // AWS_LAMBDA_RUNTIME_API, _LAMBDA_SERVER_PORT and AWS_LAMBDA_LOG_STREAM_NAME,
 // which differ between processes.
-func lambdaEnv(path, name, runtime string, memory int) []string {
+func lambdaEnv(path, handler, name, runtime string, memory int) []string {
 	dir := filepath.Dir(path)
 	env := []string{
-		"_HANDLER=" + filepath.Base(path),
+		"_HANDLER=" + handler,
 		"LAMBDA_TASK_ROOT=" + dir,
 		"LAMBDA_RUNTIME_DIR=" + dir,
 		"AWS_LAMBDA_FUNCTION_NAME=" + name,
