@@ -67,6 +67,11 @@ type Options struct {
 	// Authorizer, if set, is a Lambda REQUEST authorizer on $connect.
 	Authorizer *Authorizer
 
+	// Functions are served by the Lambda Invoke API, by name, besides the
+	// Functions of Routes and Authorizer (see invoke.go's doc in AWS.md).
+	// Default none.
+	Functions []*lambdaenv.Function
+
 	// IdleTimeout closes a connection that sent no message for this long,
 	// with 1001 "Going away". Default 10 minutes.
 	IdleTimeout time.Duration
@@ -151,6 +156,7 @@ type Gateway struct {
 	faultRate  float64
 	tls        *tls.Config
 	owned      *lambdaenv.Function // created by New from its handler; closed by Close
+	lambdaAPI  *invokeAPI          // the Lambda Invoke API
 	timeout    time.Duration       // the integration timeout; tests shorten it
 	reqTimeout time.Duration       // requestTimeout; tests shorten it
 	keepAlive  time.Duration       // keepAliveTimeout; tests shorten it
@@ -236,6 +242,7 @@ func New(handler any, opts *Options) *Gateway {
 		}
 		g.routes[key] = rt
 	}
+	g.lambdaAPI = newInvokeAPI(g.routes, g.authorizer, o.Functions)
 	return g
 }
 
@@ -273,7 +280,9 @@ func (o *Options) Validate() error {
 }
 
 // ServeHTTP serves WebSocket handshakes (on any path), the management API at
-// /{stage}/@connections/{id}, and hands anything else to Options.Fallback.
+// /{stage}/@connections/{id}, the Lambda Invoke API of its Functions at
+// /2015-03-31/functions/{name}/invocations to this machine's processes, and
+// hands anything else to Options.Fallback.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The server's ReadHeaderTimeout bounds headers and its IdleTimeout a
 	// connection between requests. This bounds a body, read by a handler or
@@ -287,6 +296,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if upgrade {
 		g.serveWebSocket(w, r)
+		return
+	}
+	if isInvokePath(r.URL.EscapedPath()) {
+		g.serveInvoke(w, r)
 		return
 	}
 	if stage, id, isAPI, ok := parsePath(r.URL.EscapedPath()); isAPI {
@@ -341,6 +354,7 @@ func (g *Gateway) Close() error {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.wg.Wait()
+	g.lambdaAPI.stop()
 	if g.owned != nil {
 		g.owned.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/afterconnect"
 	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
@@ -71,4 +72,15 @@ func Message(id, body string) events.APIGatewayWebsocketProxyRequest {
 // WebSocket status code, as API Gateway sends it.
 func Disconnect(id string, code int) events.APIGatewayWebsocketProxyRequest {
 	return *apigw.Disconnect(eventConn(id, ""), code, "")
+}
+
+// AfterConnect returns the event with which a Router that has an
+// AfterConnect handler invokes its own function after the $connect event
+// connect succeeded. For table tests of Router.Handler: serve connect, then
+// this event, and the AfterConnect handler runs as on AWS. With a [Recorder]
+// as the Router's Sender, every connection is live, so the handler runs at
+// once and Recorder.Messages shows its welcome. (Serving connect itself
+// invokes nothing outside Lambda: it logs that there is no function.)
+func AfterConnect(connect events.APIGatewayWebsocketProxyRequest) events.APIGatewayWebsocketProxyRequest {
+	return afterconnect.Event(connect)
 }
