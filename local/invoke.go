@@ -252,20 +252,30 @@ func (g *Gateway) runAsync(f *lambdaenv.Function, payload []byte, n int) {
 }
 
 // foreignCaller returns why a request may not come from a process of this
-// machine, "" when it does.
+// machine, "" when it does: it must come from a loopback address or the
+// address it reached (a gateway listening on a LAN address), name one of
+// them in Host, and carry none of the headers browsers add.
 func foreignCaller(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+	var local net.IP
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if h, _, err := net.SplitHostPort(a.String()); err == nil {
+			local = net.ParseIP(h)
+		}
+	}
+	ours := func(hostport string) bool {
+		h := hostport
+		if hh, _, err := net.SplitHostPort(hostport); err == nil {
+			h = hh
+		}
+		ip := net.ParseIP(strings.Trim(h, "[]"))
+		return strings.EqualFold(h, "localhost") || ip != nil && (ip.IsLoopback() || ip.Equal(local))
+	}
+	switch {
+	case !ours(r.RemoteAddr):
 		return "request from another host"
-	}
-	h := r.Host
-	if hh, _, err := net.SplitHostPort(h); err == nil {
-		h = hh
-	}
-	if ip := net.ParseIP(h); !strings.EqualFold(h, "localhost") && (ip == nil || !ip.IsLoopback()) {
-		return "Host is not a loopback address"
-	}
-	if r.Header["Origin"] != nil {
+	case !ours(r.Host):
+		return "Host is not this machine's address"
+	case r.Header["Origin"] != nil:
 		return "a browser's request (Origin)"
 	}
 	for k := range r.Header {

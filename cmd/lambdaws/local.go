@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -122,6 +123,14 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
 		trust = &localTLS{}
 	}
+	// Listening first gives the functions the address of the Lambda Invoke
+	// API, which the gateway serves on its port.
+	ln, err := local.Listen(f.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // when returning early; Serve closes it too
+	lambdaURL := invokeURL(ln.Addr())
 	fns := map[string]*lambdaenv.Function{}
 	defer func() {
 		for _, fn := range fns {
@@ -132,6 +141,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fn := tpl.Functions[id]
 		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
 			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: trust.functionEnv(fn.Environment), Output: out, Logger: logger,
+			ExtraEnv: map[string]string{"AWS_ENDPOINT_URL_LAMBDA": lambdaURL},
 		})
 		if err != nil {
 			return err
@@ -148,6 +158,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		Logger:                   logger,
 		TLS:                      trust.config,
 	}
+	for _, id := range slices.Sorted(maps.Keys(fns)) {
+		gopts.Functions = append(gopts.Functions, fns[id])
+	}
 	for _, r := range api.Routes {
 		gopts.Routes[r.Key] = local.Route{Function: fns[r.Function], TwoWay: r.TwoWay}
 	}
@@ -158,14 +171,11 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		return err
 	}
 
-	ln, err := local.Listen(f.addr)
-	if err != nil {
-		return err
-	}
 	addr := ln.Addr().String()
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	trust.print(out, addr, api.Stage)
+	fmt.Fprintf(out, "Lambda Invoke API for the functions: %s (AWS_ENDPOINT_URL_LAMBDA)\n", lambdaURL)
 	for _, r := range api.Routes {
 		how := "one-way"
 		if r.TwoWay {
@@ -301,4 +311,18 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// invokeURL is the URL of the Lambda Invoke API that the gateway listening
+// on addr serves, for the functions on this machine: on a loopback address
+// when addr is every interface's.
+func invokeURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
