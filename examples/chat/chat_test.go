@@ -53,7 +53,7 @@ func TestJoinFailureKeepsChannel(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			store := failing{connstore.NewMemory(), op, "broken"}
 			g := newChat(t, store)
-			alice, bob := g.Dial(t), g.Dial(t)
+			alice, bob := dial(t, g), dial(t, g)
 			alice.Send(t, "/nick alice")
 			alice.Expect(t, "nickname set to [alice]")
 			bob.Send(t, "/nick bob")
@@ -77,7 +77,7 @@ func TestJoinFailureKeepsChannel(t *testing.T) {
 // and changes nothing.
 func TestNamesAndLines(t *testing.T) {
 	g := newChat(t, connstore.NewMemory())
-	alice, bob := g.Dial(t), g.Dial(t)
+	alice, bob := dial(t, g), dial(t, g)
 
 	const (
 		badNick    = "nickname not changed: a nickname has only letters, digits, '-', '_' and '.'"
@@ -123,7 +123,7 @@ func TestNamesAndLines(t *testing.T) {
 func TestLines(t *testing.T) {
 	store := connstore.NewMemory()
 	g := newChat(t, store)
-	alice, bob, carol := g.Dial(t), g.Dial(t), g.Dial(t)
+	alice, bob, carol := dial(t, g), dial(t, g), dial(t, g)
 	carol.Send(t, "/join random")
 	carol.Expect(t, "joined #random")
 
@@ -165,5 +165,40 @@ func TestPublishWithAGoneMember(t *testing.T) {
 	}
 	if got := rec.Messages("alice"); !slices.Equal(got, []string{"nickname set to [alice]"}) {
 		t.Errorf("alice received %q, want only her /nick reply", got)
+	}
+}
+
+// dial opens a connection and reads its welcome, which comes first.
+func dial(t *testing.T, g *wstest.Gateway) *wstest.Conn {
+	t.Helper()
+	c := g.Dial(t)
+	if got := c.Next(t); !strings.HasPrefix(got, "welcome, anonymous! #general: ") {
+		t.Fatalf("first message %q, want the welcome", got)
+	}
+	return c
+}
+
+// TestWelcome: each connection is greeted, without sending anything, with
+// who else is in #general, and only once.
+func TestWelcome(t *testing.T) {
+	g := newChat(t, connstore.NewMemory())
+	const hint = "; /nick NAME sets your nickname, /join CHANNEL changes channel"
+	alice := g.Dial(t)
+	alice.Expect(t, "welcome, anonymous! #general: nobody else here"+hint)
+	alice.Send(t, "/nick alice")
+	alice.Expect(t, "nickname set to [alice]")
+	bob := g.Dial(t)
+	bob.Expect(t, "welcome, anonymous! #general: alice"+hint)
+	carol := g.Dial(t)
+	carol.Expect(t, "welcome, anonymous! #general: alice, anonymous"+hint)
+	for range maxWelcomeNames {
+		dial(t, g)
+	}
+	last := g.Dial(t) // 13 others: 10 names are listed
+	if got := last.Next(t); !strings.HasSuffix(got, " and more"+hint) || strings.Count(got, ", ") != maxWelcomeNames-1 {
+		t.Errorf("welcome with %d others: %q", 3+maxWelcomeNames, got)
+	}
+	for _, c := range []*wstest.Conn{alice, bob, carol, last} {
+		c.ExpectNone(t, 0)
 	}
 }
