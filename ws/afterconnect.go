@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -81,6 +82,7 @@ type lambdas struct {
 	mu      sync.Mutex
 	fixed   invoker // set by tests
 	clients map[string]invoker
+	warned  atomic.Bool // that there is no function to invoke
 }
 
 func (l *lambdas) get(ctx context.Context, endpoint string) (invoker, error) {
@@ -122,7 +124,9 @@ func (r *Router) invokeAfterConnect(ctx context.Context, event events.APIGateway
 	fn := r.afterConnectFunction(ctx)
 	attrs := []any{logs.ConnectionID, rc.ConnectionID, logs.GatewayRequestID, rc.RequestID, logs.Function, fn}
 	if fn == "" {
-		r.logger().WarnContext(ctx, "ws: AfterConnect not invoked: no Lambda function (not running on Lambda? set Router.AfterConnectFunction)", attrs...)
+		if !r.lambda.warned.Swap(true) { // not on Lambda (a table test, say): once
+			r.logger().WarnContext(ctx, "ws: AfterConnect not invoked: no Lambda function (not running on Lambda? set Router.AfterConnectFunction); said once", attrs...)
+		}
 		return
 	}
 	payload, err := json.Marshal(afterconnect.Event(event))
