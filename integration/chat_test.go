@@ -38,9 +38,11 @@ func TestChatDynamoDB(t *testing.T) {
 // never those of another channel.
 func chatScenario(t *testing.T, url string) {
 	ctx := testContext(t, 2*time.Minute)
-	alice := newChatter(t, ctx, "alice", url)
-	bob := newChatter(t, ctx, "bob", url)
-	carol := newChatter(t, ctx, "carol", url)
+	// Each is greeted first, before sending anything, with who else is in
+	// #general.
+	alice := newChatter(t, ctx, "alice", url, "nobody else here")
+	bob := newChatter(t, ctx, "bob", url, "anonymous")
+	carol := newChatter(t, ctx, "carol", url, "anonymous, anonymous")
 
 	alice.command("/nick alice", "nickname set to [alice]")
 	bob.command("/nick bob", "nickname set to [bob]")
@@ -61,7 +63,7 @@ func chatScenario(t *testing.T, url string) {
 	carol.say("welcome alice", alice)
 	// dave arrives in #general, which bob now has to himself: lines in one
 	// channel never reach another.
-	dave := newChatter(t, ctx, "dave", url)
+	dave := newChatter(t, ctx, "dave", url, "bob")
 	dave.command("/nick dave", "nickname set to [dave]")
 	bob.say("general only", dave)
 	alice.command("/nick al", "nickname set to [al]")
@@ -98,8 +100,19 @@ type chatter struct {
 	seen []string
 }
 
-func newChatter(t *testing.T, ctx context.Context, name, url string) *chatter {
-	return &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous", room: "general"}
+// newChatter connects and reads the chat's welcome, which names the others
+// in #general (who).
+func newChatter(t *testing.T, ctx context.Context, name, url, who string) *chatter {
+	t.Helper()
+	c := &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous", room: "general"}
+	c.expect(chatWelcome(who))
+	return c
+}
+
+// chatWelcome is the chat's welcome of a new connection, when who are the
+// others in #general.
+func chatWelcome(who string) string {
+	return "welcome, anonymous! #general: " + who + "; /nick NAME sets your nickname, /join CHANNEL changes channel"
 }
 
 // command sends a command and waits for its reply; messages received before
