@@ -137,7 +137,7 @@ func TestGripEcho(t *testing.T) {
 // Pushpin: channel membership lives in Pushpin, and a line is one publish.
 func TestGripChat(t *testing.T) {
 	url, _ := startGripExample(t, "chat")
-	chatScenario(t, url)
+	chatScenario(t, url, false)
 }
 
 // TestGripHandshake: $connect rejects with 401 (the client sees it), accepts
