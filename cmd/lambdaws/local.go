@@ -33,6 +33,8 @@ Handler names through aws-lambda-go's RPC protocol.
 Functions receive Lambda's environment variables, their template's
 Environment.Variables, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
 AWS_REGION and credential variables, so they can reach a local DynamoDB.
+The same port serves the Lambda Invoke API for the template's functions,
+which get AWS_ENDPOINT_URL_LAMBDA pointing at it (ws.AfterConnect uses it).
 
 Flags:
 `

@@ -19,9 +19,12 @@
 //     for the handlers, so tests need no sleeps. Its Options ([Stage],
 //     [IdleTimeout], [TwoWay], [Authorizer]) change a deployed API's
 //     defaults; as on AWS, routes are one-way unless TwoWay.
+//     A Router's AfterConnect handler runs after each successful Dial, as
+//     on AWS, through the emulator's Lambda Invoke API.
 //   - event.go: [Connect], [Message] and [Disconnect] build the events API
 //     Gateway sends (as package local does), for table tests of
 //     Router.Handler; give the Router a Sender for what its handlers send.
+//     [AfterConnect] builds the event of an AfterConnect handler.
 //   - recorder.go: [Recorder], a ws.Sender that records what handlers send
 //     and can make connections gone or throttled.
 //
