@@ -99,3 +99,24 @@ func TestAfterConnectRecorder(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterConnectWaitIdle: WaitIdle waits for the AfterConnect handlers of
+// the connections opened.
+func TestAfterConnectWaitIdle(t *testing.T) {
+	var ran atomic.Int32
+	r := ws.NewRouter()
+	r.OnMessage(func(context.Context, *ws.Request) error { return nil })
+	r.AfterConnect(func(context.Context, *ws.Request) error {
+		time.Sleep(50 * time.Millisecond) // the wait must not end before this
+		ran.Add(1)
+		return nil
+	})
+	g := wstest.NewGateway(t, r)
+	for range 3 {
+		g.Dial(t)
+	}
+	g.WaitIdle(t)
+	if n := ran.Load(); n != 3 {
+		t.Errorf("WaitIdle returned after %d of 3 AfterConnect handlers", n)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/afterconnect"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/sender"
@@ -37,6 +38,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	changed  chan struct{}     // closed and replaced on every change below
 	inflight int               // invocations running
+	events   int               // Event invocations accepted by the emulator and not yet served (AfterConnect's)
 	accepted map[string]string // Sec-WebSocket-Accept of an accepted $connect → connection id
 	conns    map[string]*state
 }
@@ -113,7 +115,7 @@ func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
 		conns:    map[string]*state{},
 	}
 	emulator := local.New(g.handle, &o)
-	srv := httptest.NewServer(emulator)
+	srv := httptest.NewServer(g.watchEvents(emulator))
 	stage := o.Stage
 	if stage == "" {
 		stage = "local"
@@ -146,14 +148,14 @@ func (g *Gateway) URL() string { return g.url }
 // to test code that sends from outside a handler.
 func (g *Gateway) Sender() *sender.Client { return g.client }
 
-// WaitIdle waits until no invocation is in flight, every message sent by a
-// Conn has been handled, and every connection seen closed has had its
+// WaitIdle waits until no invocation is in flight or queued (AfterConnect
+// handlers included), every message sent by a Conn has been handled, and every connection seen closed has had its
 // $disconnect run. It fails the test after Timeout. A message that the API
 // routes to no function (see local.Options.Routes) is never handled.
 func (g *Gateway) WaitIdle(t testing.TB) {
 	t.Helper()
 	g.wait(t, "the gateway to be idle", func() bool {
-		if g.inflight > 0 {
+		if g.inflight > 0 || g.events > 0 {
 			return false
 		}
 		for _, s := range g.conns {
@@ -174,6 +176,8 @@ func (g *Gateway) handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 		g.inflight--
 		s := g.state(rc.ConnectionID)
 		switch rc.EventType {
+		case afterconnect.EventType:
+			g.events--
 		case "CONNECT":
 			if key := header(ev.Headers, "Sec-WebSocket-Key"); key != "" && resp.StatusCode/100 == 2 {
 				g.accepted[acceptKey(key)] = rc.ConnectionID
@@ -185,6 +189,34 @@ func (g *Gateway) handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 		}
 	})
 	return resp, err
+}
+
+// watchEvents counts the Event invocations the emulator's Lambda Invoke API
+// accepts (an AfterConnect's), so that WaitIdle waits for them too.
+func (g *Gateway) watchEvents(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || r.Header.Get("X-Amz-Invocation-Type") != "Event" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		g.update(func() { g.events++ }) // before the invocation can run
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status != http.StatusAccepted {
+			g.update(func() { g.events-- })
+		}
+	})
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // state returns the state of a connection; g.mu is held.
