@@ -230,24 +230,21 @@ func (g *Gateway) runAsync(f *lambdaenv.Function, payload []byte, n int) {
 			return
 		}
 		g.log.Warn("local: invoke failed; retrying", append(attrs, logs.Delay, a.retries[n], logs.Error, err)...)
-		var mu sync.Mutex // orders the two assignments before either func runs
+		ready := make(chan struct{}) // closed once t and stop are set
 		var t *time.Timer
 		var stop func() bool
-		mu.Lock()
-		defer mu.Unlock()
 		t = time.AfterFunc(a.retries[n], func() {
-			mu.Lock()
-			mu.Unlock()
+			<-ready
 			stop()
 			g.runAsync(f, payload, n+1) // after Close, fails at once and ends
 		})
 		stop = context.AfterFunc(a.ctx, func() {
-			mu.Lock()
-			mu.Unlock()
+			<-ready
 			if t.Stop() {
 				a.wg.Done()
 			}
 		})
+		close(ready)
 	})
 }
 
