@@ -17,6 +17,7 @@ check:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
+	scripts/check-tracked.sh
 
 deps:
 	scripts/deps.sh
