@@ -239,7 +239,7 @@ func TestGripChannelNamespace(t *testing.T) {
 	env := startGrip(t, r, nil)
 	ch = env.handler.Channels()
 	ctx := testContext(t, time.Minute)
-	out := ws.ContextWithSender(ctx, r.Sender)
+	out := ws.ContextWithSender(ctx, env.handler.Sender())
 
 	victim := dial(t, ctx, "victim", env.wsURL, nil)
 	victimID := <-ids
@@ -422,7 +422,7 @@ func TestGripPublishOutside(t *testing.T) {
 		cl.expect("sync")
 	}
 
-	out := ws.ContextWithSender(context.Background(), r.Sender)
+	out := ws.ContextWithSender(context.Background(), env.handler.Sender())
 	if err := ws.SendMessage(out, cID, map[string]string{"to": "c"}); err != nil {
 		t.Fatal(err)
 	}
@@ -687,7 +687,7 @@ func BenchmarkGripBroadcast(b *testing.B) {
 		return 1
 	})
 	measure("per-connection-batched", func() int {
-		out := ws.ContextWithSender(ctx, r.Sender)
+		out := ws.ContextWithSender(ctx, env.handler.Sender())
 		res, err := ws.Broadcast(out, func(yield func(string, error) bool) {
 			for _, id := range connIDs {
 				if !yield(id, nil) {
