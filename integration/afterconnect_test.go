@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 )
 
 // The lines the function of testdata/afterconnect prints, prefixed by
@@ -43,6 +44,7 @@ func welcomeOf(c *client) string {
 // no error. The function counts the management API's 410 answers: no
 // welcome is ever posted to a connection not yet open.
 func TestLocalAfterConnect(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--template", repoPath(t, "integration/testdata/afterconnect/template.yaml"))
 	if _, err := p.waitLog(regexp.MustCompile(`Lambda Invoke API for the functions: http://127\.0\.0\.1:\d+ \(AWS_ENDPOINT_URL_LAMBDA\)`), 1, 0); err != nil {
 		t.Error(err)
