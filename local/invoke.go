@@ -94,7 +94,7 @@ func isInvokePath(escaped string) bool { return strings.HasPrefix(escaped, invok
 func (a *invokeAPI) lookup(name string) *lambdaenv.Function {
 	parts := strings.Split(name, ":")
 	switch {
-	case len(parts) >= 6 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" && len(parts) <= 8:
+	case len(parts) >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" && len(parts) <= 8:
 		if parts[4] != apigw.AccountID {
 			return nil
 		}

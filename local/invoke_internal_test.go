@@ -107,3 +107,20 @@ func TestEventStopsWithGateway(t *testing.T) {
 		t.Errorf("Event invocation after Close: status %d, want 503", resp.StatusCode)
 	}
 }
+
+// FuzzInvokeLookup: any name a request carries is either refused or names
+// a served function by its name, partial ARN or ARN.
+func FuzzInvokeLookup(f *testing.F) {
+	for _, s := range []string{"echo", "echo:$LATEST", "123456789012:function:echo", "arn:aws:lambda:us-east-1:123456789012:function:echo",
+		"arn:aws:lambda:us-east-1:123456789012:function", "arn:aws:lambda:us-east-1:123456789012:function:echo:live", ":", "::::::"} {
+		f.Add(s)
+	}
+	echo := lambdaenv.New(func(context.Context, struct{}) error { return nil }, &lambdaenv.Options{Name: "echo", Logger: slog.New(slog.DiscardHandler)})
+	defer echo.Close()
+	a := newInvokeAPI(nil, nil, []*lambdaenv.Function{echo})
+	f.Fuzz(func(t *testing.T, name string) {
+		if fn := a.lookup(name); fn != nil && !strings.Contains(name, "echo") {
+			t.Errorf("%q found %s", name, fn.Name())
+		}
+	})
+}
