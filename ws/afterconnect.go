@@ -28,7 +28,7 @@ import (
 const (
 	invokeTimeout = 2 * time.Second        // bounds the Invoke call a $connect makes
 	awaitMax      = 3 * time.Second        // the longest wait for API Gateway to open the connection
-	awaitFirst    = 10 * time.Millisecond  // the first pause after a GetConnection answered 410
+	awaitFirst    = 5 * time.Millisecond   // the first pause after a GetConnection answered 410
 	awaitMaxPause = 500 * time.Millisecond // the longest pause between GetConnection calls
 	maxLambdas    = 16                     // Lambda clients a Router keeps, one per endpoint
 )
