@@ -279,13 +279,15 @@ func (l *loader) identitySource(id string, v any) ([]string, error) {
 }
 
 func (l *loader) readServerlessAPI(id string) error {
-	props := l.withGlobals("WebSocketApi", l.r.resources[id].Properties)
+	props, err := l.withGlobals("WebSocketApi", id)
+	if err != nil {
+		return err
+	}
 	api := &API{LogicalID: id}
 	l.t.API = api
 	if err := l.routeSelection(id, props, api); err != nil {
 		return err
 	}
-	var err error
 	if api.Stage, err = l.prop(id, props, "StageName"); err != nil {
 		return err
 	}
