@@ -69,7 +69,10 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
-		f.template = defaultTemplate()
+		var err error
+		if f.template, err = defaultTemplate(); err != nil {
+			return nil, err
+		}
 	}
 	return f, checkAddr(f.addr)
 }
@@ -102,12 +105,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	if f.logFormat == "json" {
 		logger = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
-	}
-
-	if f.createTables {
-		if err := createTables(ctx, tpl.Tables, out); err != nil {
-			return err
-		}
 	}
 
 	builds, err := prepare(ctx, tpl, out)
@@ -156,6 +153,13 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}
 	if err := gopts.Validate(); err != nil {
 		return err
+	}
+	// Last: nothing is created before the template, its functions and the
+	// gateway's options are found good.
+	if f.createTables {
+		if err := createTables(ctx, tpl.Tables, out); err != nil {
+			return err
+		}
 	}
 
 	ln, err := local.Listen(f.addr)
