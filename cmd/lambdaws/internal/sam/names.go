@@ -84,6 +84,9 @@ func checkNames(doc map[string]any, root *yaml.Node) error {
 		path := []string{"Resources", id}
 		check(path, res, attrs, fmt.Sprintf("resource %s (%s) has no attribute", quoteName(id), typ), nil)
 		props := mapOf(res["Properties"])
+		if p, ok := res["Properties"]; ok && p != nil && props == nil {
+			found = append(found, unknown{keyLine(root, append(path, "Properties")...), fmt.Sprintf("resource %s (%s): Properties is %s, not a mapping", quoteName(id), typ, describe(p))})
+		}
 		path = append(path, "Properties")
 		check(path, props, t.Properties, fmt.Sprintf("resource %s (%s) has no property", quoteName(id), typ), nil)
 		checkNested(props, t.Nested, func(sub []string, m map[string]any, valid []string) {
@@ -108,6 +111,9 @@ func checkNames(doc map[string]any, root *yaml.Node) error {
 				continue
 			}
 			m := mapOf(globals[section])
+			if m == nil {
+				found = append(found, unknown{keyLine(root, path...), fmt.Sprintf("Globals.%s is %s, not a mapping of properties", section, describe(globals[section]))})
+			}
 			t := known.Types["AWS::Serverless::"+section]
 			check(path, m, valid, fmt.Sprintf("Globals.%s has no property", section), func(k string) string {
 				if slices.Contains(t.Properties, k) {
