@@ -64,6 +64,7 @@ func echoTemplate(t *testing.T, codeURI string, edits ...string) string {
 // TestLocalVersion: lambdaws version and --version print the build's
 // module version and Go version.
 func TestLocalVersion(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	out := runLambdaws(t, t.TempDir(), nil, false, "version")
 	if !strings.HasPrefix(out, "lambdaws ") || !strings.HasSuffix(out, ", "+runtime.Version()+"\n") {
 		t.Errorf("version: %q", out)
@@ -76,6 +77,7 @@ func TestLocalVersion(t *testing.T) {
 // TestLocalNoTemplate: run where there is no template, lambdaws local says
 // where it looked and how to name one.
 func TestLocalNoTemplate(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	dir := t.TempDir()
 	out := runLambdaws(t, dir, nil, true, "local", "--addr", "127.0.0.1:0")
 	want := "lambdaws: local: no template in " + dir + " (looked for .aws-sam/build/template.yaml, template.yaml, template.yml): run lambdaws local in the folder of your template.yaml, or name it with --template FILE\n"
@@ -87,6 +89,7 @@ func TestLocalNoTemplate(t *testing.T) {
 // TestLocalMisspelledProperty: a misspelled property is refused before
 // anything is built, with its line and the name meant.
 func TestLocalMisspelledProperty(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	path := echoTemplate(t, "", "      Timeout: 10\n", "      Timeout: 10\n      Enviroment: {Variables: {TABLE: t}}\n")
 	out := runLambdaws(t, t.TempDir(), nil, true, "local", "--template", path, "--addr", "127.0.0.1:0")
 	want := "lambdaws: " + path + ": line 54: resource Function (AWS::Serverless::Function) has no property Enviroment: did you mean Environment?\n"
@@ -98,6 +101,7 @@ func TestLocalMisspelledProperty(t *testing.T) {
 // TestLocalDuplicateKey: a key defined twice is served as SAM CLI reads it,
 // the last one, with a warning naming both lines.
 func TestLocalDuplicateKey(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	path := echoTemplate(t, "", "      Timeout: 10\n", "      Timeout: 10\n      Timeout: 12\n")
 	p := startLocal(t, nil, "--template", path)
 	if _, err := p.waitLog(regexp.MustCompile(`(?m)^warning: line 54: Timeout is defined again \(first at line 53\); the last one is used, as SAM CLI does$`), 1, 0); err != nil {
@@ -114,6 +118,7 @@ func TestLocalDuplicateKey(t *testing.T) {
 // TestLocalNoTableBeforeRefusal: with --create-tables, a template refused
 // (here: a function without code) leaves the DynamoDB endpoint as it was.
 func TestLocalNoTableBeforeRefusal(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command and dynalite")
 	endpoint := testenv.Dynalite(t)
 	empty := t.TempDir()
 	path := echoTemplate(t, empty, "\nOutputs:", `
