@@ -22,8 +22,10 @@
 // It refuses what CloudFormation or Lambda would refuse at deployment:
 // templates over 1 MB (CloudFormation's limit for a template in
 // S3), a property (or resource attribute, or Globals section) that a type it
-// reads does not have, with its line and the closest valid name, intrinsic
-// functions in Mappings, environment variable names Lambda
+// reads does not have, with its line and the closest valid name, what SAM's
+// transform refuses in an AWS::Serverless::WebSocketApi (route keys other
+// than letters and digits, Auth without $connect), intrinsic functions in
+// Mappings, environment variable names Lambda
 // reserves or that do not match [a-zA-Z][a-zA-Z0-9_]+, values with NUL,
 // Timeout outside 1-900 s, MemorySize outside 128-10240 MB, and LoggingConfig
 // values outside Lambda's. LoggingConfig becomes the variables Lambda sets
