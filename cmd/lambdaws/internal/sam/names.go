@@ -134,15 +134,19 @@ func checkNames(doc map[string]any, root *yaml.Node) error {
 		return nil
 	}
 	slices.SortStableFunc(found, func(a, b unknown) int { return a.line - b.line })
-	var errs []error
+	if len(found) == 1 {
+		return fmt.Errorf("line %d: %s", found[0].line, found[0].msg)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d names that SAM or CloudFormation would refuse:", len(found))
 	for i, u := range found {
 		if i == maxNameErrors {
-			errs = append(errs, fmt.Errorf("and %d more", len(found)-i))
+			fmt.Fprintf(&b, "\n  and %d more", len(found)-i)
 			break
 		}
-		errs = append(errs, fmt.Errorf("line %d: %s", u.line, u.msg))
+		fmt.Fprintf(&b, "\n  line %d: %s", u.line, u.msg)
 	}
-	return errors.Join(errs...)
+	return errors.New(b.String())
 }
 
 // quoteName returns a name of the template as it is when it is made of

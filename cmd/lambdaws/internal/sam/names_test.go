@@ -1,6 +1,7 @@
 package sam_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,8 +70,9 @@ func TestMisspelledNames(t *testing.T) {
 		{"StageNam of a WebSocketApi", serverlessAPI("StageNam: prod"),
 			"line 4: resource Api (AWS::Serverless::WebSocketApi) has no property StageNam: did you mean StageName?"},
 		{"two on separate lines", minimal + "  Other:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Runtim: go\n      MemorySise: 128\n",
-			"line 10: resource Other (AWS::Serverless::Function) has no property Runtim: did you mean Runtime?\n" +
-				"line 11: resource Other (AWS::Serverless::Function) has no property MemorySise: did you mean MemorySize?"},
+			"2 names that SAM or CloudFormation would refuse:\n" +
+				"  line 10: resource Other (AWS::Serverless::Function) has no property Runtim: did you mean Runtime?\n" +
+				"  line 11: resource Other (AWS::Serverless::Function) has no property MemorySise: did you mean MemorySize?"},
 		{"a resource attribute", minimal + "  T:\n    Type: AWS::DynamoDB::Table\n    Propertes: {TableName: t}\n",
 			"line 8: resource T (AWS::DynamoDB::Table) has no attribute Propertes: did you mean Properties?"},
 		{"IgnoreGlobals outside SAM", withV2("", "") + "    IgnoreGlobals: '*'\n",
@@ -207,5 +209,24 @@ func TestIgnoreGlobals(t *testing.T) {
 				t.Errorf("Timeout %v, MemorySize %d; want %ds, %d", fn.Timeout, fn.MemorySize, tc.timeout, tc.memory)
 			}
 		})
+	}
+}
+
+// TestManyMisspelledNames: an error lists the first 20 unknown names, in
+// line order, and counts the rest.
+func TestManyMisspelledNames(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(minimal + "  Other:\n    Type: AWS::Serverless::Function\n    Properties:\n")
+	for i := range 25 {
+		fmt.Fprintf(&b, "      Typo%02d: x\n", i)
+	}
+	_, err := sam.Parse([]byte(b.String()), "/app", nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 22 || lines[0] != "25 names that SAM or CloudFormation would refuse:" ||
+		lines[1] != "  line 9: resource Other (AWS::Serverless::Function) has no property Typo00" || lines[21] != "  and 5 more" {
+		t.Errorf("error:\n%v", err)
 	}
 }
