@@ -81,8 +81,14 @@ func newEnv(o Options) *env { return &env{conns: o.Concurrency, given: o.HTTPCli
 // hundred bytes, and the Accept-Encoding header costs every call 4
 // allocations (one a header map) and its bytes on the wire. Calls go
 // straight to the transport (see roundTripper); a client with a timeout
-// set is used as it is.
+// set is used as it is. A nil c is the SDK's default client, as in the SDK
+// clients: config.LoadDefaultConfig sets aws.Config.HTTPClient only for a
+// CA bundle (AWS_CA_BUNDLE or a profile's ca_bundle), which Lambda does not
+// set.
 func (e *env) sized(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient()
+	}
 	bc, ok := c.(*awshttp.BuildableClient)
 	if !ok || bc.GetTimeout() != 0 {
 		return c
