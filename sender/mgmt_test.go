@@ -48,6 +48,7 @@ type mgmtAPI struct {
 	received map[string][]byte // id → last POST body
 	rawPaths []string
 	authz    []string
+	tokens   []string // X-Amz-Security-Token of each request
 	ctypes   []string
 	badSigs  []string // signed requests whose signature does not verify
 }
@@ -129,6 +130,7 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 	m.requests[r.Method+" "+id]++
 	m.rawPaths = append(m.rawPaths, raw)
 	m.authz = append(m.authz, r.Header.Get("Authorization"))
+	m.tokens = append(m.tokens, r.Header.Get("X-Amz-Security-Token"))
 	if r.Header.Get("Authorization") != "" {
 		if err := verifySigV4(r, body); err != nil {
 			m.badSigs = append(m.badSigs, err.Error())
