@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,6 +155,12 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 		return resp, nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// The management API never redirects; a redirect is not followed
+		// (see Options.HTTPClient), and whatever it says is ignored.
+		return nil, fail(d.responseError(resp, &smithy.GenericAPIError{Code: "Redirect",
+			Message: "HTTP " + strconv.Itoa(resp.StatusCode) + " redirect not followed: the management API does not redirect"}))
+	}
 	return nil, fail(d.responseError(resp, apiError(resp)))
 }
 

@@ -35,6 +35,7 @@ import (
 //	forbidden*   403 ForbiddenException
 //	tiny*        413 PayloadTooLargeException with a message
 //	broken*      500
+//	noroute*     404 NotFoundException, as for a path that is no route
 //
 // anything else is a live connection.
 type mgmtAPI struct {
@@ -156,6 +157,9 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasPrefix(id, "forbidden"):
 		writeErr(w, http.StatusForbidden, "ForbiddenException", "", true)
+		return
+	case strings.HasPrefix(id, "noroute"):
+		writeErr(w, http.StatusNotFound, "NotFoundException", "No method found matching route "+raw, true)
 		return
 	case strings.HasPrefix(id, "broken"):
 		w.WriteHeader(http.StatusInternalServerError)

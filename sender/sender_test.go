@@ -368,9 +368,12 @@ func TestBroadcastTooLargeMessage(t *testing.T) {
 }
 
 // TestInvalidID: ids that cannot name a connection fail before the network
-// with ErrInvalidID, in Send, Close and Info alike; real ids pass.
+// with ErrInvalidID, in Send, Close and Info alike; real ids (API Gateway's,
+// the local emulator's, UUIDs) pass. "." and ".." address another path once
+// normalised, "?" and "#" end a path where they are not escaped (issue
+// 24.10).
 func TestInvalidID(t *testing.T) {
-	for _, id := range []string{"L0SM9cOFvHcCIhw=", "Lb9A4dZ+oAMCJUA=", apigw.NewID(), "conn-1=", strings.Repeat("x", 128)} {
+	for _, id := range []string{"L0SM9cOFvHcCIhw=", "Lb9A4dZ+oAMCJUA=", apigw.NewID(), "3f1c6a2e-8b0d-4e7a-9c55-0d2b7e4f9a11", "conn-1=", "c_1", strings.Repeat("x", 128)} {
 		if !sender.ValidID(id) {
 			t.Errorf("ValidID(%q) = false", id)
 		}
@@ -378,7 +381,8 @@ func TestInvalidID(t *testing.T) {
 	fc := newFake(nil)
 	s := sender.New(fc, nil)
 	ctx := context.Background()
-	for _, id := range []string{"", "a/b", "/", "c\x00", "sp ace", "\x7f", "é", "line\n", strings.Repeat("x", 129)} {
+	for _, id := range []string{"", "a/b", "/", "c\x00", "sp ace", "\x7f", "é", "line\n", strings.Repeat("x", 129),
+		".", "..", "a?b", "a#b", "%41", "a.b", `a\b`, "a:b", "a;b", "a&b", "*"} {
 		if sender.ValidID(id) {
 			t.Errorf("ValidID(%q) = true", id)
 		}
