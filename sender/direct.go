@@ -23,7 +23,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// octetStream is the Content-Type of every POST (shared, never modified).
+// octetStream is the Content-Type of every POST, shared by all requests and
+// never modified (a constant but for Go's lack of constant slices).
 var octetStream = []string{"application/octet-stream"}
 
 // emptyHash is the hex SHA-256 of an empty payload (GET and DELETE).

@@ -100,6 +100,8 @@ type Client struct {
 	lazy  *lazyClient   // set by NewForEndpoint and Pool.Get
 	limit *rate.Limiter // Options.Rate, or nil
 	pacer *pacer        // the endpoint's, or nil when DisablePacing
+
+	jitter func(ceil time.Duration) time.Duration // a test's choice in [0, ceil], else random
 }
 
 // newClient returns a Client with o (defaults applied), pacing its calls
@@ -390,8 +392,8 @@ func (s *Client) backoff(attempt int) time.Duration {
 			ceil = d
 		}
 	}
-	return jitter(ceil)
+	if s.jitter != nil {
+		return s.jitter(ceil)
+	}
+	return rand.N(ceil + 1)
 }
-
-// jitter returns a random duration in [0, ceil]; tests replace it.
-var jitter = func(ceil time.Duration) time.Duration { return rand.N(ceil + 1) }

@@ -242,7 +242,7 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel() // after the subtests below: one replaces jitter
+			t.Parallel()
 			fc := newFake(func(_, _ string, a int) error { return tt.respond(a) })
 			s := sender.New(fc, &sender.Options{MaxAttempts: 4, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 			err := s.Send(context.Background(), "c1", []byte("hi"))
@@ -278,9 +278,9 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("delay longer than deadline not attempted", func(t *testing.T) {
-		sender.SetJitter(t, func(ceil time.Duration) time.Duration { return ceil })
 		fc := newFake(func(string, string, int) error { return statusError(429) })
 		s := sender.New(fc, &sender.Options{MaxAttempts: 5, BackoffBase: time.Hour, BackoffMax: time.Hour})
+		sender.SetJitter(s, func(ceil time.Duration) time.Duration { return ceil })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		err := s.Send(ctx, "c1", nil)
