@@ -92,6 +92,108 @@ func TestLocalCA(t *testing.T) {
 	}
 }
 
+// TestLocalCANameCase: names the CA may sign for are permitted in any
+// case, as its name constraints permit them to verifiers.
+func TestLocalCANameCase(t *testing.T) {
+	ca := mustLoadCA(t, filepath.Join(t.TempDir(), "lambdaws", caDirName))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	names := []string{"LOCALHOST", "foo.LOCAL", "Box.Local"}
+	cert, refused, err := ca.leaf(append(names, "EXAMPLE.com", "notlocal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(refused, " ") != "EXAMPLE.com notlocal" {
+		t.Errorf("refused %v, want the names outside localhost and .local", refused)
+	}
+	for _, name := range names {
+		if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: pool}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestLocalCAIncomplete: a CA folder left empty, or with its key or its
+// certificate missing, is replaced by a new CA (by one of several lambdaws
+// starting at once); one holding other files is left alone, with an error
+// that says what to delete.
+func TestLocalCAIncomplete(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		err     string // "" if replaced
+	}{
+		{"empty folder", func(t *testing.T, dir string) {
+			if err := os.MkdirAll(dir, caDirPerm); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"missing cert.pem", func(t *testing.T, dir string) {
+			mustLoadCA(t, dir)
+			os.Remove(filepath.Join(dir, caCertFile))
+		}, ""},
+		{"missing key.pem", func(t *testing.T, dir string) {
+			mustLoadCA(t, dir)
+			os.Remove(filepath.Join(dir, caKeyFile))
+		}, ""},
+		{"other files", func(t *testing.T, dir string) {
+			mustLoadCA(t, dir)
+			os.Remove(filepath.Join(dir, caKeyFile))
+			os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600)
+		}, "holds notes.txt (delete the folder for a new CA)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "lambdaws", caDirName)
+			tc.prepare(t, dir)
+			cas := make([]*localCA, 4)
+			errs := make([]error, len(cas))
+			var wg sync.WaitGroup
+			for i := range cas {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cas[i], errs[i] = loadCA(dir)
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				switch {
+				case tc.err == "" && err != nil:
+					t.Fatalf("not replaced: %v", err)
+				case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), dir)):
+					t.Fatalf("error %v, want one naming %s and saying %q", err, dir, tc.err)
+				}
+			}
+			if tc.err != "" {
+				if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
+					t.Errorf("the folder was not left alone: %v", err)
+				}
+				return
+			}
+			for _, ca := range cas[1:] {
+				if !ca.cert.Equal(cas[0].cert) {
+					t.Fatal("concurrent starts made different CAs")
+				}
+			}
+			if again := mustLoadCA(t, dir); !again.cert.Equal(cas[0].cert) {
+				t.Error("the next start made another CA")
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+				t.Errorf("%d entries next to the CA's folder, want it alone", len(entries))
+			}
+		})
+	}
+}
+
+func mustLoadCA(t *testing.T, dir string) *localCA {
+	t.Helper()
+	ca, err := loadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
 // TestSystemRoots checks that the bundle holds every root of the system
 // file Go reads, so that a function trusts no less with it.
 func TestSystemRoots(t *testing.T) {
