@@ -24,6 +24,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 )
 
 // The local CA: a certificate authority lambdaws local creates once per
@@ -387,15 +389,23 @@ type localTLS struct {
 	env    map[string]string // for every function, unless its template sets them
 }
 
-// functionEnv returns a function's variables: vars, and those that make it
-// trust the local CA unless vars sets them.
-func (t *localTLS) functionEnv(vars map[string]string) map[string]string {
-	env := maps.Clone(t.env)
-	if env == nil {
-		env = map[string]string{}
+// functionEnv returns a function's variables as lambdaenv.Options takes
+// them: env, those its template sets, which count against Lambda's 4 KB,
+// and extra, those that Lambda or lambdaws sets beside them and env
+// overrides: the ones that make it trust the local CA and the ones of its
+// LoggingConfig.
+func (t *localTLS) functionEnv(fn *sam.Function) (env, extra map[string]string) {
+	logging := fn.LoggingEnv()
+	extra = maps.Clone(t.env)
+	if extra == nil {
+		extra = map[string]string{}
 	}
-	maps.Copy(env, vars)
-	return env
+	maps.Copy(extra, logging)
+	env = maps.Clone(fn.Environment)
+	for k := range logging {
+		delete(env, k)
+	}
+	return env, extra
 }
 
 // setupTLS loads or creates the local CA, makes a certificate for a
