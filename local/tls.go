@@ -40,7 +40,9 @@ type tlsListener struct {
 }
 
 // newTLSListener serves ln's connections as tlsListener says. A client
-// must send its first byte within timeout, else its connection is closed.
+// must send its first byte, complete a TLS handshake and send its first
+// request's headers within timeout of connecting, else its connection is
+// closed; the http.Server must use connState.
 // config's NextProtos default to http/1.1 only: a WebSocket handshake needs
 // HTTP/1.1, and http.Server serves no HTTP/2 on a listener it did not
 // configure.
