@@ -48,7 +48,7 @@ func (l *loader) logging(fn *Function, props map[string]any) error {
 	if m, ok := v.(map[string]any); ok && isIntrinsic(m) {
 		x, err := l.r.resolve(v)
 		if err != nil {
-			return fmt.Errorf("function %s, property LoggingConfig: %w", fn.LogicalID, err)
+			return fmt.Errorf("function %s, property LoggingConfig: %w; give it a literal value or a parameter (--parameter-overrides)", fn.LogicalID, err)
 		}
 		if x == noValue {
 			return nil
