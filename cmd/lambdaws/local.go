@@ -72,7 +72,10 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
-		f.template = defaultTemplate()
+		var err error
+		if f.template, err = defaultTemplate(); err != nil {
+			return nil, err
+		}
 	}
 	return f, checkAddr(f.addr)
 }
@@ -107,12 +110,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		logger = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 	}
 
-	if f.createTables {
-		if err := createTables(ctx, tpl.Tables, out); err != nil {
-			return err
-		}
-	}
-
 	builds, err := prepare(ctx, tpl, out)
 	if err != nil {
 		return err
@@ -141,9 +138,10 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}()
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
+		env, extra := trust.functionEnv(fn)
+		extra["AWS_ENDPOINT_URL_LAMBDA"] = lambdaURL
 		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
-			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: trust.functionEnv(fn.Environment), Output: out, Logger: logger,
-			ExtraEnv: map[string]string{"AWS_ENDPOINT_URL_LAMBDA": lambdaURL},
+			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, ExtraEnv: extra, Output: out, Logger: logger,
 		})
 		if err != nil {
 			return err
@@ -171,6 +169,13 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}
 	if err := gopts.Validate(); err != nil {
 		return err
+	}
+	// Last: nothing is created before the template, its functions and the
+	// gateway's options are found good.
+	if f.createTables {
+		if err := createTables(ctx, tpl.Tables, out); err != nil {
+			return err
+		}
 	}
 
 	addr := ln.Addr().String()
