@@ -50,6 +50,11 @@ type Options struct {
 	// stageVariables. Default none.
 	StageVariables map[string]string
 
+	// APIID is the API's id: requestContext.apiId and part of the
+	// authorizer's methodArn, as a template's Ref of the API gives it.
+	// Letters and digits. Default: 10 derived from Stage.
+	APIID string
+
 	// RouteSelectionExpression picks the route of a message, as the API's
 	// setting of the same name. Default registry.DefaultExpression
 	// ("$request.body.action").
@@ -199,9 +204,12 @@ func New(handler any, opts *Options) *Gateway {
 	if o.Routes == nil {
 		o.Routes = map[string]Route{registry.Connect: {}, registry.Disconnect: {}, registry.Default: {}}
 	}
+	if o.APIID == "" {
+		o.APIID = apigw.APIID(o.Stage)
+	}
 	g := &Gateway{
 		stage:      o.Stage,
-		apiID:      apigw.APIID(o.Stage),
+		apiID:      o.APIID,
 		stageVars:  maps.Clone(o.StageVariables),
 		expr:       expr,
 		routes:     make(map[string]Route, len(o.Routes)),
@@ -258,6 +266,9 @@ func (o *Options) Validate() error {
 	}
 	if _, ok := o.Routes[""]; ok {
 		return errors.New("local: empty route key in Options.Routes")
+	}
+	if strings.Trim(o.APIID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+		return fmt.Errorf("local: Options.APIID %q: want letters and digits", o.APIID)
 	}
 	if a := o.Authorizer; a != nil {
 		if a.Function == nil {

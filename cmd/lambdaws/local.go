@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -79,7 +81,20 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	opts := &sam.Options{API: f.api, Region: os.Getenv("AWS_REGION")}
+	// Listen first: the template's values that name the API's address on
+	// AWS name this one instead.
+	ln, err := local.Listen(f.addr)
+	if err != nil {
+		return err
+	}
+	served := false
+	defer func() {
+		if !served {
+			ln.Close()
+		}
+	}()
+	addr := ln.Addr().String()
+	opts := &sam.Options{API: f.api, Region: os.Getenv("AWS_REGION"), Endpoint: localEndpoint(ln.Addr())}
 	if opts.Region == "" {
 		opts.Region = os.Getenv("AWS_DEFAULT_REGION")
 	}
@@ -98,6 +113,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	out := &syncWriter{w: stdout}
 	for _, w := range tpl.Warnings {
 		fmt.Fprintln(out, "warning:", w)
+	}
+	for _, r := range tpl.Rewrites {
+		fmt.Fprintln(out, "local address:", r)
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	if f.logFormat == "json" {
@@ -142,6 +160,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	api := tpl.API
 	gopts := &local.Options{
 		Stage:                    api.Stage,
+		APIID:                    api.ID,
 		StageVariables:           api.StageVariables,
 		RouteSelectionExpression: api.RouteSelectionExpression,
 		Routes:                   map[string]local.Route{},
@@ -158,11 +177,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		return err
 	}
 
-	ln, err := local.Listen(f.addr)
-	if err != nil {
-		return err
-	}
-	addr := ln.Addr().String()
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	trust.print(out, addr, api.Stage)
@@ -190,10 +204,11 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 			}
 		})
 	}()
-	served := make(chan error, 1)
-	go func() { served <- local.Serve(ctx, ln, nil, gopts) }()
+	served = true
+	result := make(chan error, 1)
+	go func() { result <- local.Serve(ctx, ln, nil, gopts) }()
 	select {
-	case err = <-served:
+	case err = <-result:
 	case <-hurry:
 		stopWatching()
 		// The deferred Function.Close calls kill the processes.
@@ -301,4 +316,22 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// localEndpoint is the host:port at which the functions reach the API
+// listening on a: its address, with 127.0.0.1 (or ::1) for an unspecified
+// one (0.0.0.0 serves loopback too).
+func localEndpoint(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := tcp.IP
+	switch {
+	case ip.IsUnspecified() && ip.To4() != nil:
+		ip = net.IPv4(127, 0, 0, 1)
+	case ip.IsUnspecified():
+		ip = net.IPv6loopback
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
 }

@@ -14,7 +14,10 @@ import (
 // integrations, authorizer, route responses and stage, or an
 // AWS::Serverless::WebSocketApi.
 type API struct {
-	LogicalID                string
+	LogicalID string
+	// ID is the API's id: what Ref and Fn::GetAtt ApiId give, and the
+	// apiId of the events and the authorizer's methodArn.
+	ID                       string
 	RouteSelectionExpression string
 	Stage                    string
 	StageVariables           map[string]string
@@ -40,7 +43,7 @@ type Authorizer struct {
 // belongsTo reports whether resource id's ApiId refers to api.
 func (l *loader) belongsTo(id, api string) (bool, error) {
 	v, err := l.prop(id, l.r.resources[id].Properties, "ApiId")
-	return v == api, err
+	return v == apiID(api) || v == api, err
 }
 
 func (l *loader) readAPI() error {
@@ -69,9 +72,14 @@ func (l *loader) readAPI() error {
 		id = apis[0]
 	}
 	if l.r.resources[id].Type == "AWS::Serverless::WebSocketApi" {
-		return l.readServerlessAPI(id)
+		if err := l.readServerlessAPI(id); err != nil {
+			return err
+		}
+	} else if err := l.readV2API(id); err != nil {
+		return err
 	}
-	return l.readV2API(id)
+	l.t.API.ID = apiID(id)
+	return nil
 }
 
 func list(ids []string) string {

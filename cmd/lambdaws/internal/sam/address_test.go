@@ -1,0 +1,81 @@
+package sam_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+)
+
+// addressTemplate passes a function the API's own address in the ways CDK,
+// Serverless and Terraform apps do.
+const addressTemplate = `
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: a, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: dev, StageVariables: {cb: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/dev"}}
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: $default, Target: !Join [/, [integrations, !Ref Integration]]}
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !GetAtt Api.ApiId
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Environment:
+        Variables:
+          CALLBACK_URL: !Join ["", ["https://", !Ref Api, ".execute-api.", !Ref AWS::Region, ".", !Ref AWS::URLSuffix, "/", !Ref Stage]]
+          ENDPOINT: !GetAtt Api.ApiEndpoint
+          API_ID: !Ref Api
+          API_ID_ATT: !GetAtt Api.ApiId
+          OTHER: https://abcdefghij.execute-api.eu-west-1.amazonaws.com/dev
+`
+
+// TestAPIAddress: the API id is one value everywhere; values naming the API's
+// host on AWS name the local address, and each rewrite is reported.
+func TestAPIAddress(t *testing.T) {
+	tpl, err := sam.Parse([]byte(addressTemplate), t.TempDir(), &sam.Options{Region: "eu-west-1", Endpoint: "127.0.0.1:9000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tpl.API.ID
+	if len(id) != 10 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		t.Fatalf("API id %q: want 10 lowercase letters and digits, as on AWS", id)
+	}
+	env := tpl.Functions["Fn"].Environment
+	for k, want := range map[string]string{
+		"CALLBACK_URL": "https://127.0.0.1:9000/dev",
+		"ENDPOINT":     "wss://127.0.0.1:9000",
+		"API_ID":       id,
+		"API_ID_ATT":   id,
+		"OTHER":        "https://abcdefghij.execute-api.eu-west-1.amazonaws.com/dev", // another API: untouched
+	} {
+		if env[k] != want {
+			t.Errorf("%s = %q, want %q", k, env[k], want)
+		}
+	}
+	if got := tpl.API.StageVariables["cb"]; got != "https://127.0.0.1:9000/dev" {
+		t.Errorf("stage variable cb = %q", got)
+	}
+	if len(tpl.Rewrites) != 3 || !strings.Contains(strings.Join(tpl.Rewrites, "\n"), "function Fn, variable CALLBACK_URL: https://"+id+".execute-api.eu-west-1.amazonaws.com/dev → https://127.0.0.1:9000/dev") {
+		t.Errorf("rewrites %q: want CALLBACK_URL, ENDPOINT and the stage variable, each named", tpl.Rewrites)
+	}
+
+	// Without Endpoint, values are as on AWS.
+	tpl, err = sam.Parse([]byte(addressTemplate), t.TempDir(), &sam.Options{Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tpl.Functions["Fn"].Environment["ENDPOINT"], "wss://"+id+".execute-api.eu-west-1.amazonaws.com"; got != want || len(tpl.Rewrites) != 0 {
+		t.Errorf("ENDPOINT = %q, rewrites %q; want %q and none", got, tpl.Rewrites, want)
+	}
+}
