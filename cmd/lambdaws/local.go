@@ -185,10 +185,10 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		if r.TwoWay {
 			how = "two-way"
 		}
-		fmt.Fprintf(out, "  route %s → %s (%s)\n", r.Key, r.Function, how)
+		fmt.Fprintf(out, "  route %s → %s (%s)%s\n", r.Key, r.Function, how, construct(tpl.Functions[r.Function]))
 	}
 	if a := api.Authorizer; a != nil {
-		fmt.Fprintf(out, "  authorizer on $connect → %s (%s)\n", a.Function, strings.Join(a.IdentitySource, ", "))
+		fmt.Fprintf(out, "  authorizer on $connect → %s (%s)%s\n", a.Function, strings.Join(a.IdentitySource, ", "), construct(tpl.Functions[a.Function]))
 	}
 
 	watchCtx, stopWatching := context.WithCancel(ctx)
@@ -334,4 +334,13 @@ func localEndpoint(a net.Addr) string {
 		ip = net.IPv6loopback
 	}
 	return net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
+}
+
+// construct names the CDK construct a function belongs to, for a start-up
+// line: " [Stack/Handler/Resource]", or "" outside CDK.
+func construct(fn *sam.Function) string {
+	if fn == nil || fn.ConstructPath == "" {
+		return ""
+	}
+	return " [" + fn.ConstructPath + "]"
 }

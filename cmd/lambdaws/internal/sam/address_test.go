@@ -79,3 +79,25 @@ func TestAPIAddress(t *testing.T) {
 		t.Errorf("ENDPOINT = %q, rewrites %q; want %q and none", got, tpl.Rewrites, want)
 	}
 }
+
+// TestUnusedAuthorizer: an authorizer no route uses (a CDK app attaching it
+// through a custom resource) is named at start, as $connect runs open here.
+func TestUnusedAuthorizer(t *testing.T) {
+	tpl := addressTemplate + `
+  Auth:
+    Type: AWS::ApiGatewayV2::Authorizer
+    Properties:
+      ApiId: !Ref Api
+      Name: auth
+      AuthorizerType: REQUEST
+      AuthorizerUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+      IdentitySource: [route.request.querystring.token]
+`
+	got, err := sam.Parse([]byte(tpl), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(got.Warnings, "\n"); !strings.Contains(w, "authorizer Auth of API Api is used by no route") {
+		t.Errorf("warnings %q: want one naming the unused authorizer Auth", got.Warnings)
+	}
+}

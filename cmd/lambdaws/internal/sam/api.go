@@ -113,6 +113,7 @@ func (l *loader) readV2API(id string) error {
 		twoWay[route] = true
 	}
 
+	var usedAuthorizer string // the logical id of the authorizer on $connect
 	for _, rid := range l.ofType("AWS::ApiGatewayV2::Route") {
 		if ok, err := l.belongsTo(rid, id); err != nil || !ok {
 			if err != nil {
@@ -171,8 +172,16 @@ func (l *loader) readV2API(id string) error {
 			if api.Authorizer, err = l.readV2Authorizer(authID); err != nil {
 				return fmt.Errorf("route %s (%s), property AuthorizerId: %w", rid, key, err)
 			}
+			usedAuthorizer = authID
 		default:
 			return fmt.Errorf("route %s (%s): unknown AuthorizationType %s", rid, key, authType)
+		}
+	}
+	for _, aid := range l.ofType("AWS::ApiGatewayV2::Authorizer") {
+		if ok, err := l.belongsTo(aid, id); err == nil && ok && aid != usedAuthorizer {
+			// A CDK app may attach it through a custom resource, which does
+			// not run here: without this, $connect would run open unnoticed.
+			l.warn("authorizer %s of API %s is used by no route: $connect runs without it here; attach it with the $connect route's AuthorizationType CUSTOM and AuthorizerId", aid, id)
 		}
 	}
 	slices.SortFunc(api.Routes, func(a, b Route) int { return strings.Compare(a.Key, b.Key) })

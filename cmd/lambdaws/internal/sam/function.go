@@ -18,8 +18,11 @@ type Function struct {
 	Handler     string
 	Runtime     string
 	BuildMethod string // Metadata.BuildMethod, such as "go1.x"
-	MemorySize  int
-	Timeout     time.Duration
+	// ConstructPath is Metadata aws:cdk:path, the CDK construct that a
+	// synthesized template's hashed logical id belongs to, or "".
+	ConstructPath string
+	MemorySize    int
+	Timeout       time.Duration
 	// Environment is Environment.Variables, resolved and overridden by
 	// Options.EnvVars, with the variables Lambda sets for Logging:
 	// AWS_LAMBDA_LOG_FORMAT (JSON or Text) and, for JSON,
@@ -119,6 +122,7 @@ func (l *loader) readFunction(id string) error {
 		fn.Timeout = time.Duration(sec) * time.Second
 	}
 	fn.BuildMethod, _ = res.Metadata["BuildMethod"].(string)
+	fn.ConstructPath, _ = res.Metadata["aws:cdk:path"].(string)
 
 	code := "." // SAM CLI's default CodeUri
 	switch c := props[codeProp].(type) {

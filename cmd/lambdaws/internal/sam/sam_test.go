@@ -109,6 +109,11 @@ func TestServerlessWebSocketAPI(t *testing.T) {
 
 func TestCDK(t *testing.T) {
 	tpl := load(t, "cdk.json", &sam.Options{Region: "eu-west-1"})
+	for _, w := range tpl.Warnings {
+		if strings.Contains(w, "used by no route") {
+			t.Errorf("warning %q about the authorizer $connect uses", w)
+		}
+	}
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "WsApi1D2B3C4A",
 		ID:                       "034a98xkbl",
@@ -127,7 +132,7 @@ func TestCDK(t *testing.T) {
 		},
 	})
 	equal(t, "ConnectHandler", tpl.Functions["ConnectHandler1A2B3C4D"], &sam.Function{
-		LogicalID: "ConnectHandler1A2B3C4D", CodeURI: abs(t, "asset.0a1b2c"), Handler: "bootstrap",
+		LogicalID: "ConnectHandler1A2B3C4D", CodeURI: abs(t, "asset.0a1b2c"), Handler: "bootstrap", ConstructPath: "Stack/ConnectHandler/Resource",
 		Runtime: "provided.al2023", MemorySize: 512, Timeout: 5 * time.Second,
 		Environment: map[string]string{
 			"TABLE_NAME": "Table", "TABLE_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Table",
