@@ -128,6 +128,16 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		}
 	}
 
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		if strings.HasSuffix(fn.CodeURI, ".zip") {
+			dir, err := unzipCode(fn.CodeURI)
+			if err != nil {
+				return fmt.Errorf("function %s: %w", id, err)
+			}
+			fn.CodeURI = dir
+		}
+	}
 	builds, err := prepare(ctx, tpl, out)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package sam
 import (
 	"fmt"
 	"maps"
+	"os"
+	pathpkg "path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -130,15 +132,19 @@ func (l *loader) readFunction(id string) error {
 	case string:
 		code = c
 	default:
-		// CDK's synthesized templates name the local asset in Metadata.
-		asset, ok := res.Metadata["aws:asset:path"].(string)
-		if !ok {
-			return fmt.Errorf("function %s, property %s: code in S3 or inline cannot run locally; point %s at the function's folder", id, codeProp, codeProp)
+		// CDK's synthesized templates name the local asset in Metadata;
+		// Serverless Framework's name the package in S3Key, beside the
+		// template in .serverless.
+		if asset, ok := res.Metadata["aws:asset:path"].(string); ok {
+			code = asset
+		} else if pkg := l.serverlessArtifact(mapOf(c)); pkg != "" {
+			code = pkg
+		} else {
+			return fmt.Errorf("function %s, property %s: code in S3 or inline cannot run locally; point %s at the function's folder or .zip package", id, codeProp, codeProp)
 		}
-		code = asset
 	}
-	if strings.HasPrefix(code, "s3://") || strings.HasSuffix(code, ".zip") {
-		return fmt.Errorf("function %s, property %s: %q cannot run locally; point %s at the function's folder", id, codeProp, code, codeProp)
+	if strings.HasPrefix(code, "s3://") {
+		return fmt.Errorf("function %s, property %s: %q cannot run locally; point %s at the function's folder or .zip package", id, codeProp, code, codeProp)
 	}
 	if !filepath.IsAbs(code) {
 		code = filepath.Join(l.dir, code)
@@ -153,6 +159,25 @@ func (l *loader) readFunction(id string) error {
 	}
 	l.t.Functions[id] = fn
 	return nil
+}
+
+// serverlessArtifact returns the package that `serverless package` wrote
+// for a function whose Code is {S3Bucket, S3Key}: the file named as S3Key's
+// last part in the template's folder (.serverless), or "".
+func (l *loader) serverlessArtifact(code map[string]any) string {
+	key, err := l.r.resolve(code["S3Key"])
+	if err != nil {
+		return ""
+	}
+	s, ok := key.(string)
+	if !ok || !strings.HasSuffix(s, ".zip") {
+		return ""
+	}
+	path := filepath.Join(l.dir, pathpkg.Base(s))
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	return path
 }
 
 // environment sets fn.Environment as SAM CLI does: an intrinsic it cannot
