@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -137,7 +138,7 @@ func (l *loader) readFunction(id string) error {
 		// template in .serverless.
 		if asset, ok := res.Metadata["aws:asset:path"].(string); ok {
 			code = asset
-		} else if pkg := l.serverlessArtifact(mapOf(c)); pkg != "" {
+		} else if pkg := l.serverlessArtifact(l.functionName(id), mapOf(c)); pkg != "" {
 			code = pkg
 		} else {
 			return fmt.Errorf("function %s, property %s: code in S3 or inline cannot run locally; point %s at the function's folder or .zip package", id, codeProp, codeProp)
@@ -161,23 +162,57 @@ func (l *loader) readFunction(id string) error {
 	return nil
 }
 
-// serverlessArtifact returns the package that `serverless package` wrote
-// for a function whose Code is {S3Bucket, S3Key}: the file named as S3Key's
-// last part in the template's folder (.serverless), or "".
-func (l *loader) serverlessArtifact(code map[string]any) string {
-	key, err := l.r.resolve(code["S3Key"])
+// functionName is the FunctionName of function id, or "".
+func (l *loader) functionName(id string) string {
+	v, err := l.r.ref(id)
+	s, _ := v.(string)
 	if err != nil {
 		return ""
 	}
-	s, ok := key.(string)
-	if !ok || !strings.HasSuffix(s, ".zip") {
-		return ""
+	return s
+}
+
+// serverlessArtifact returns the package that `serverless package` wrote
+// or was given for the function fnName whose Code is {S3Bucket, S3Key}: the
+// function's (or the service's) package.artifact in serverless-state.json
+// beside the template, relative to the service's folder (the template's
+// parent), else the file named as S3Key's last part beside the template.
+// It returns "" when there is none.
+func (l *loader) serverlessArtifact(fnName string, code map[string]any) string {
+	var state struct {
+		Service struct {
+			Functions map[string]struct {
+				Name    string
+				Package struct{ Artifact string }
+			}
+			Package struct{ Artifact string }
+		}
 	}
-	path := filepath.Join(l.dir, pathpkg.Base(s))
-	if _, err := os.Stat(path); err != nil {
-		return ""
+	var candidates []string
+	if b, err := os.ReadFile(filepath.Join(l.dir, "serverless-state.json")); err == nil && json.Unmarshal(b, &state) == nil {
+		for _, f := range state.Service.Functions {
+			if f.Name == fnName && f.Package.Artifact != "" {
+				candidates = append(candidates, f.Package.Artifact)
+			}
+		}
+		if a := state.Service.Package.Artifact; a != "" {
+			candidates = append(candidates, a)
+		}
 	}
-	return path
+	if key, err := l.r.resolve(code["S3Key"]); err == nil {
+		if s, ok := key.(string); ok {
+			candidates = append(candidates, filepath.Join(l.dir, pathpkg.Base(s)))
+		}
+	}
+	for _, c := range candidates {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(filepath.Dir(l.dir), c)
+		}
+		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() && strings.HasSuffix(c, ".zip") {
+			return c
+		}
+	}
+	return ""
 }
 
 // environment sets fn.Environment as SAM CLI does: an intrinsic it cannot
