@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,10 +44,11 @@ type localFlags struct {
 	template, addr, params, envVars, api string
 	createTables                         bool
 	logFormat                            string
+	sources                              sourceFlag
 }
 
 func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
-	f := &localFlags{}
+	f := &localFlags{sources: sourceFlag{}}
 	fs := flag.NewFlagSet("lambdaws local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -60,6 +62,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	fs.BoolVar(&f.createTables, "create-tables", false, "create the template's DynamoDB tables that do not exist at AWS_ENDPOINT_URL_DYNAMODB")
 	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
 	fs.StringVar(&f.logFormat, "log-format", "text", "`FORMAT` of this command's per-invocation lines: text, or json (one object per line with timestamp, level and message, as Lambda's JSON format)")
+	fs.Var(f.sources, "source", "`LOGICAL_ID=DIR`, repeatable: the Go source of a function whose binary is built for another machine (a CDK GoFunction's linux/arm64 bootstrap), when the binary does not name it")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,15 +131,8 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		}
 	}
 
-	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
-		fn := tpl.Functions[id]
-		if strings.HasSuffix(fn.CodeURI, ".zip") {
-			dir, err := unzipCode(fn.CodeURI)
-			if err != nil {
-				return fmt.Errorf("function %s: %w", id, err)
-			}
-			fn.CodeURI = dir
-		}
+	if err := localCode(tpl, f, out); err != nil {
+		return err
 	}
 	builds, err := prepare(ctx, tpl, out)
 	if err != nil {
@@ -353,4 +349,42 @@ func construct(fn *sam.Function) string {
 		return ""
 	}
 	return " [" + fn.ConstructPath + "]"
+}
+
+// localCode makes the code of every function of tpl runnable here: a .zip
+// package is unpacked, and a Go binary built for another machine (CDK's
+// GoFunction builds linux binaries, often arm64) is replaced by its source,
+// which lambdaws local then builds for this machine and rebuilds on save.
+func localCode(tpl *sam.Template, f *localFlags, out io.Writer) error {
+	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
+		fn := tpl.Functions[id]
+		if strings.HasSuffix(fn.CodeURI, ".zip") {
+			dir, err := unzipCode(fn.CodeURI)
+			if err != nil {
+				return fmt.Errorf("function %s: %w", id, err)
+			}
+			fn.CodeURI = dir
+		}
+		bin := filepath.Join(fn.CodeURI, "bootstrap")
+		if fn.Runtime == "go1.x" {
+			bin = filepath.Join(fn.CodeURI, fn.Handler)
+		}
+		dir := f.sources[id]
+		if dir == "" {
+			foreign := runnable(bin)
+			if foreign == nil || hasGoSource(fn.CodeURI) {
+				continue
+			}
+			var err error
+			if dir, err = goSourceOf(bin, filepath.Dir(f.template)); err != nil {
+				return fmt.Errorf("function %s: %s %v, and lambdaws local cannot build it for this machine: %v; name its Go source with --source %s=DIR", id, bin, foreign, err, id)
+			}
+		}
+		if !hasGoSource(dir) {
+			return fmt.Errorf("function %s: --source %s holds no Go source", id, dir)
+		}
+		fmt.Fprintf(out, "function %s: building it for this machine from %s\n", id, dir)
+		fn.CodeURI, fn.BuildMethod = dir, "go1.x"
+	}
+	return nil
 }
