@@ -119,3 +119,60 @@ func TestLocalServerlessFramework(t *testing.T) {
 		t.Errorf("warnings at start:\n%s", p.out.String())
 	}
 }
+
+// TestLocalCDK synthesizes a CDK app (integration/testdata/cdkapp: a
+// WebSocketApi and WebSocketStage, GoFunctions built for linux/arm64, a
+// WebSocketLambdaAuthorizer and a Code.fromAsset zip function) without an
+// account or Docker, and serves the synthesized template: the arm64
+// functions are built from their source for this machine, the zip asset is
+// unpacked, the functions' callbackUrl, apiEndpoint and apiId name the local
+// API, and the authorizer's ARN, built from apiId, matches the methodArn.
+func TestLocalCDK(t *testing.T) {
+	testenv.Integration(t, "the CDK (node) and the lambdaws command")
+	app := repoPath(t, "integration/testdata/cdkapp")
+	if _, err := os.Stat(filepath.Join(app, "node_modules", "aws-cdk-lib")); err != nil {
+		testenv.Require(t, "the CDK fixture's packages are not installed", "run scripts/deps.sh (npm ci --prefix integration/testdata/cdkapp)")
+	}
+	dir := t.TempDir()
+	zipFunction(t, "integration/testdata/callback", filepath.Join(dir, "callback.zip"))
+	out := filepath.Join(dir, "cdk.out")
+	synth := exec.Command("node", "synth.js")
+	synth.Dir = app
+	synth.Env = append(os.Environ(), "CDK_OUTDIR="+out, "CALLBACK_ZIP="+filepath.Join(dir, "callback.zip"))
+	if b, err := synth.CombinedOutput(); err != nil {
+		t.Fatalf("synth: %v\n%s", err, b)
+	}
+
+	p := startLocal(t, awsEnv, "--template", filepath.Join(out, "WsChat.template.json"))
+	ctx := testContext(t, time.Minute)
+	for _, line := range []string{
+		`function Auth\w+: building it for this machine from \S+/integration/testdata/apiauth`,
+		`function Chat\w+: building it for this machine from \S+/integration/testdata/callback`,
+		`route \$default → Chat\w+ \(one-way\) \[WsChat/Chat/Resource\]`,
+		`local address: function Chat\w+, variable CALLBACK_URL: https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/dev → https://` + regexp.QuoteMeta(p.Addr) + `/dev`,
+	} {
+		if _, err := p.waitLog(regexp.MustCompile(line), 1, 0); err != nil {
+			t.Error(err)
+		}
+	}
+	if got, _ := dialStatus(t, ctx, p.URL+"?token=nope", nil); got != http.StatusForbidden {
+		t.Errorf("$connect with a token the authorizer denies: %d, want 403", got)
+	}
+	c := dial(t, ctx, "client", p.URL+"?token=letmein", nil)
+	for _, msg := range []string{"hello", `{"action":"zip"}`} { // the GoFunction, then the zip asset
+		c.send(ctx, msg)
+		var got map[string]string
+		if err := json.Unmarshal([]byte(c.next()), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["apiId"] == "" || got["apiId"] != got["envApiId"] {
+			t.Errorf("%s: the event's apiId %q, the function's API_ID %q: want one value", msg, got["apiId"], got["envApiId"])
+		}
+		if want := "https://" + p.Addr + "/dev"; got["callback"] != want {
+			t.Errorf("%s: CALLBACK_URL %q, want %q", msg, got["callback"], want)
+		}
+		if want := "wss://" + p.Addr; got["endpoint"] != want {
+			t.Errorf("%s: API_ENDPOINT %q, want %q", msg, got["endpoint"], want)
+		}
+	}
+}

@@ -2,8 +2,10 @@
 # Installs what the integration tests need, when it is missing:
 #   - Debian packages: pushpin (GRIP proxy), chromium (browser check of the chat
 #     page), and nodejs + npm when there is no node;
-#   - npm packages from tools/package-lock.json (dynalite, a DynamoDB API server),
-#     again whenever the lock file is newer than tools/node_modules.
+#   - npm packages from tools/package-lock.json (dynalite, a DynamoDB API server)
+#     and integration/testdata/cdkapp/package-lock.json (the AWS CDK, for the
+#     CDK app the integration tests synthesize), again whenever a lock file is
+#     newer than its node_modules.
 # The tests start and stop these programs themselves (see internal/testenv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ ! -d tools/node_modules ] || [ tools/package-lock.json -nt tools/node_modules ]; then
-  npm ci --prefix tools --no-audit --no-fund
-fi
+for dir in tools integration/testdata/cdkapp; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund
+  fi
+done
 
 # The modules of the integration tests' fixture functions that have their own
 # (aws-sdk-go v1 is a 35 MB download), so that lambdaws local's build of them

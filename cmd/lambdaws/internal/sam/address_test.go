@@ -1,6 +1,8 @@
 package sam_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -99,5 +101,31 @@ func TestUnusedAuthorizer(t *testing.T) {
 	}
 	if w := strings.Join(got.Warnings, "\n"); !strings.Contains(w, "authorizer Auth of API Api is used by no route") {
 		t.Errorf("warnings %q: want one naming the unused authorizer Auth", got.Warnings)
+	}
+}
+
+// TestCDKAssetManifest: a template synthesized without asset metadata (an
+// app run without the CDK CLI) finds a function's code through the asset
+// manifest beside it, by the S3Key the function names.
+func TestCDKAssetManifest(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Stack.assets.json"), []byte(`{"version": "55.0.0", "files": {
+		"abc": {"source": {"path": "asset.abc", "packaging": "zip"},
+			"destinations": {"d": {"bucketName": "b", "objectKey": "abc.zip"}}},
+		"evil": {"source": {"path": "../outside", "packaging": "zip"},
+			"destinations": {"d": {"bucketName": "b", "objectKey": "evil.zip"}}}}}`), 0o644)
+	tpl := func(key string) string {
+		return strings.Replace(addressTemplate, `      Runtime: provided.al2023`, `      Code: {S3Bucket: b, S3Key: `+key+`}
+      Runtime: provided.al2023`, 1)
+	}
+	got, err := sam.Parse([]byte(strings.Replace(tpl("abc.zip"), "AWS::Serverless::Function", "AWS::Lambda::Function", 1)), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "asset.abc"); got.Functions["Fn"].CodeURI != want {
+		t.Errorf("code %q, want %q", got.Functions["Fn"].CodeURI, want)
+	}
+	if _, err := sam.Parse([]byte(strings.Replace(tpl("evil.zip"), "AWS::Serverless::Function", "AWS::Lambda::Function", 1)), dir, nil); err == nil {
+		t.Error("an asset path outside the template's folder was taken")
 	}
 }

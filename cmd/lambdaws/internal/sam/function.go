@@ -133,10 +133,12 @@ func (l *loader) readFunction(id string) error {
 	case string:
 		code = c
 	default:
-		// CDK's synthesized templates name the local asset in Metadata;
-		// Serverless Framework's name the package in S3Key, beside the
-		// template in .serverless.
+		// CDK's synthesized templates name the local asset in Metadata
+		// (cdk synth) and in the asset manifest; Serverless Framework's
+		// name the package in serverless-state.json.
 		if asset, ok := res.Metadata["aws:asset:path"].(string); ok {
+			code = asset
+		} else if asset := l.cdkAsset(mapOf(c)); asset != "" {
 			code = asset
 		} else if pkg := l.serverlessArtifact(l.functionName(id), mapOf(c)); pkg != "" {
 			code = pkg
@@ -160,6 +162,42 @@ func (l *loader) readFunction(id string) error {
 	}
 	l.t.Functions[id] = fn
 	return nil
+}
+
+// cdkAsset returns the local copy of the CDK file asset that a function's
+// Code {S3Bucket, S3Key} names: the source path of the asset whose object
+// key is S3Key, in a *.assets.json manifest beside the template, or "".
+func (l *loader) cdkAsset(code map[string]any) string {
+	key, err := l.r.resolve(code["S3Key"])
+	s, ok := key.(string)
+	if err != nil || !ok {
+		return ""
+	}
+	manifests, _ := filepath.Glob(filepath.Join(l.dir, "*.assets.json"))
+	for _, m := range manifests {
+		var manifest struct {
+			Files map[string]struct {
+				Source struct {
+					Path string
+				}
+				Destinations map[string]struct {
+					ObjectKey string
+				}
+			}
+		}
+		b, err := os.ReadFile(m)
+		if err != nil || json.Unmarshal(b, &manifest) != nil {
+			continue
+		}
+		for _, f := range manifest.Files {
+			for _, d := range f.Destinations {
+				if d.ObjectKey == s && filepath.IsLocal(f.Source.Path) {
+					return filepath.Join(l.dir, f.Source.Path)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // functionName is the FunctionName of function id, or "".
