@@ -96,6 +96,14 @@ func (b Body) MarshalJSON() ([]byte, error) {
 	return json.Marshal(string(b))
 }
 
+// UnmarshalJSON decodes a string.
+func (b *Body) UnmarshalJSON(data []byte) error {
+	var s string
+	err := json.Unmarshal(data, &s)
+	*b = Body(s)
+	return err
+}
+
 // Cut returns b, or a copy of its first BodyPreview bytes and true if it
 // is longer, so that a ring does not hold large buffers.
 func Cut(b []byte) (Body, bool) {
