@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +15,9 @@ import (
 	"github.com/lambdaws/lambdaws/local"
 )
 
-type inspectedConn struct {
-	State  inspect.Event
-	Frames []inspect.Event
-}
-
 // inspect opens the inspector's event stream of h's gateway, returns its
 // snapshot and a function returning the next live event.
-func inspectStream(t *testing.T, h *harness) (conns []inspectedConn, events []inspect.Event, next func() inspect.Event) {
+func inspectStream(t *testing.T, h *harness) (conns []inspect.Event, events []inspect.Event, next func() inspect.Event) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -43,7 +39,7 @@ func inspectStream(t *testing.T, h *harness) (conns []inspectedConn, events []in
 		return nil
 	}
 	var snap struct {
-		Conns  []inspectedConn
+		Conns  []inspect.Event
 		Events []inspect.Event
 	}
 	if err := json.Unmarshal(data(), &snap); err != nil {
@@ -80,11 +76,18 @@ func TestInspector(t *testing.T) {
 	if len(conns) != 1 {
 		t.Fatalf("%d connections", len(conns))
 	}
-	s := conns[0].State
+	s := conns[0]
 	if s.State != inspect.Open || s.SourceIP != "127.0.0.1" || s.Query != "name=ann&token=****" || s.In != 1 || s.Out != 1 {
 		t.Errorf("connection %+v", s)
 	}
-	if f := conns[0].Frames; len(f) != 2 || f[0].Dir != inspect.In || f[0].Data != "hello" || f[1].Dir != inspect.Out || f[1].Data != "echo hello" {
+	resp, err = http.Get(h.srv.URL + inspect.Path + "/frames?conn=" + url.QueryEscape(s.Conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f []inspect.Event
+	err = json.NewDecoder(resp.Body).Decode(&f)
+	resp.Body.Close()
+	if err != nil || len(f) != 2 || f[0].Dir != inspect.In || f[0].Data != "hello" || f[1].Dir != inspect.Out || f[1].Data != "echo hello" {
 		t.Errorf("frames %+v", f)
 	}
 	var msg, gone *inspect.Event

@@ -46,6 +46,7 @@ func Handler(r *Recorder, prefix string, a Actions) http.Handler {
 	})
 	mux.Handle("GET "+prefix+"/{file}", static)
 	mux.HandleFunc("GET "+prefix+"/events", func(w http.ResponseWriter, req *http.Request) { serveEvents(w, req, r) })
+	mux.HandleFunc("GET "+prefix+"/frames", func(w http.ResponseWriter, req *http.Request) { serveFrames(w, req, r) })
 	mux.HandleFunc("POST "+prefix+"/post", func(w http.ResponseWriter, req *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(req.Body, maxAction))
 		if err != nil {
@@ -106,16 +107,23 @@ func sameOrigin(req *http.Request) bool {
 	return req.Header.Get("Origin") != ""
 }
 
+// flushEvery is how often the stream writes what happened meanwhile: the
+// page renders at most this often, and one write per interval, rather than
+// one per event, keeps a busy gateway's stream cheap.
+const flushEvery = 100 * time.Millisecond
+
 // serveEvents streams r's events as Server-Sent Events: a "reset" event with
-// a snapshot, then one message per event. A page that falls behind gets a
-// new snapshot.
+// a snapshot, then one message per event, written every flushEvery. A page
+// that falls behind gets a new snapshot.
 func serveEvents(w http.ResponseWriter, req *http.Request, r *Recorder) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the stream outlives the gateway's request deadline
 	w.Header().Set("Content-Type", "text/event-stream")
-	bw := bufio.NewWriter(w)
-	ping := time.NewTicker(15 * time.Second)
-	defer ping.Stop()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	idle := 0
 	for {
 		snap, s := r.subscribe()
 		if s == nil {
@@ -126,68 +134,63 @@ func serveEvents(w http.ResponseWriter, req *http.Request, r *Recorder) {
 			mask(&snap.Events[i])
 		}
 		for i := range snap.Conns {
-			mask(&snap.Conns[i].State)
+			mask(&snap.Conns[i])
 		}
 		bw.WriteString("event: reset\ndata: ")
-		json.NewEncoder(bw).Encode(snap) // ends with the newline
+		enc.Encode(snap) // ends with the newline
 		bw.WriteString("\n")
-		if bw.Flush() != nil || rc.Flush() != nil {
-			r.unsubscribe(s)
-			return
-		}
-		if !follow(req, r, s, bw, rc, ping.C) {
-			return
+	stream:
+		for {
+			if bw.Flush() != nil || rc.Flush() != nil {
+				r.unsubscribe(s)
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-req.Context().Done():
+				r.unsubscribe(s)
+				return
+			}
+			n := 0
+			for {
+				select {
+				case e, ok := <-s.ch:
+					if !ok { // lost (then resubscribe), or the Recorder closed
+						r.mu.Lock()
+						lost := s.lost
+						r.mu.Unlock()
+						if !lost {
+							bw.Flush()
+							return
+						}
+						break stream
+					}
+					mask(&e)
+					bw.WriteString("data: ")
+					enc.Encode(e)
+					bw.WriteString("\n")
+					n++
+					continue
+				default:
+				}
+				break
+			}
+			if idle++; n > 0 {
+				idle = 0
+			} else if idle < int(15*time.Second/flushEvery) {
+				continue // nothing to write: no syscall
+			} else {
+				idle = 0
+				bw.WriteString(": ping\n\n")
+			}
 		}
 	}
 }
 
-// follow writes s's events until it ends; it reports whether to resubscribe
-// (the page fell behind).
-func follow(req *http.Request, r *Recorder, s *stream, bw *bufio.Writer, rc *http.ResponseController, ping <-chan time.Time) bool {
-	enc := json.NewEncoder(bw)
-	write := func(e Event) {
-		mask(&e)
-		bw.WriteString("data: ")
-		enc.Encode(e) // ends with the newline
-		bw.WriteString("\n")
-	}
-	ended := func() bool { // s.ch was closed: lost, or the Recorder closed
-		bw.Flush()
-		rc.Flush()
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return s.lost
-	}
-	for {
-		select {
-		case e, ok := <-s.ch:
-			if !ok {
-				return ended()
-			}
-			write(e)
-		drain:
-			for {
-				select {
-				case e, ok := <-s.ch:
-					if !ok {
-						return ended()
-					}
-					write(e)
-				default:
-					break drain
-				}
-			}
-		case <-ping:
-			bw.WriteString(": ping\n\n")
-		case <-req.Context().Done():
-			r.unsubscribe(s)
-			return false
-		}
-		if bw.Flush() != nil || rc.Flush() != nil {
-			r.unsubscribe(s)
-			return false
-		}
-	}
+// serveFrames answers the frames kept of one connection, oldest first.
+func serveFrames(w http.ResponseWriter, req *http.Request, r *Recorder) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(r.frames(req.URL.Query().Get("conn")))
 }
 
 // secretName matches the names of headers and query parameters whose values

@@ -257,15 +257,12 @@ func (r *Recorder) end(s *stream) {
 	}
 }
 
-// A snapshot is what a page receives first.
+// A snapshot is what a page receives first: the connections' states and
+// the other events kept. It fetches a connection's frames when it shows
+// them.
 type snapshot struct {
-	Conns  []connSnapshot `json:"conns"`
-	Events []Event        `json:"events"`
-}
-
-type connSnapshot struct {
-	State  Event   `json:"state"`
-	Frames []Event `json:"frames"`
+	Conns  []Event `json:"conns"`
+	Events []Event `json:"events"`
 }
 
 // subscribe returns a snapshot and a stream of the events after it, or a
@@ -276,14 +273,24 @@ func (r *Recorder) subscribe() (snapshot, *stream) {
 	if r.done || len(r.streams) >= maxStreams {
 		return snapshot{}, nil
 	}
-	snap := snapshot{Events: r.global.all(), Conns: make([]connSnapshot, 0, len(r.conns))}
+	snap := snapshot{Events: r.global.all(), Conns: make([]Event, 0, len(r.conns))}
 	for _, c := range r.conns {
-		snap.Conns = append(snap.Conns, connSnapshot{c.state, c.frames.all()})
+		snap.Conns = append(snap.Conns, c.state)
 	}
-	slices.SortFunc(snap.Conns, func(a, b connSnapshot) int { return a.State.Time.Compare(b.State.Time) })
+	slices.SortFunc(snap.Conns, func(a, b Event) int { return a.Time.Compare(b.Time) })
 	s := &stream{ch: make(chan Event, streamBuffer)}
 	r.streams[s] = true
 	return snap, s
+}
+
+// frames returns the frames kept of connection id, oldest first.
+func (r *Recorder) frames(id string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.conns[id]; c != nil {
+		return c.frames.all()
+	}
+	return []Event{}
 }
 
 // unsubscribe ends s.

@@ -41,11 +41,11 @@ func TestConnFramesAndClosedConns(t *testing.T) {
 	snap, s := r.subscribe()
 	r.unsubscribe(s)
 	c := snap.Conns[0]
-	if c.State.State != Closed || c.State.Code != 1000 || c.State.Query != "x=1" || c.State.In != ConnFrames+5 || c.State.Out != 1 {
-		t.Errorf("state %+v", c.State)
+	if c.State != Closed || c.Code != 1000 || c.Query != "x=1" || c.In != ConnFrames+5 || c.Out != 1 {
+		t.Errorf("state %+v", c)
 	}
-	if len(c.Frames) != ConnFrames || c.Frames[0].Data != "6" || c.Frames[len(c.Frames)-1].Data != "bye" {
-		t.Errorf("%d frames from %q to %q, want %d from \"6\" to \"bye\"", len(c.Frames), c.Frames[0].Data, c.Frames[len(c.Frames)-1].Data, ConnFrames)
+	if f := r.frames("a"); len(f) != ConnFrames || f[0].Data != "6" || f[len(f)-1].Data != "bye" {
+		t.Errorf("%d frames from %q to %q, want %d from \"6\" to \"bye\"", len(f), f[0].Data, f[len(f)-1].Data, ConnFrames)
 	}
 
 	for i := range ClosedConns + 1 {
@@ -67,9 +67,7 @@ func TestFramePreview(t *testing.T) {
 	r.Frame("a", In, false, []byte(long), 0, "")
 	r.Frame("a", In, true, []byte{0, 1, 2, 0xff}, 100, "refused: Binary frames are not supported")
 	r.Frame("a", In, false, []byte{'a', 0xff}, 0, "refused: Invalid UTF-8")
-	snap, s := r.subscribe()
-	r.unsubscribe(s)
-	f := snap.Conns[0].Frames
+	f := r.frames("a")
 	if f[0].Size != 2*FramePreview || !f[0].Cut || len(f[0].Data) > FramePreview {
 		t.Errorf("long text frame: size %d, cut %v, %d bytes kept", f[0].Size, f[0].Cut, len(f[0].Data))
 	}

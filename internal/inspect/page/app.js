@@ -58,7 +58,8 @@ function apply(e) {
 
 function reset(snap) {
   st.conns.clear(); st.invs = []; st.byReq.clear(); st.logs.clear(); st.manage = []; st.envs.clear();
-  for (const c of snap.conns || []) st.conns.set(c.state.conn, { state: c.state, frames: c.frames || [] });
+  for (const c of snap.conns || []) st.conns.set(c.conn, { state: c, frames: [] });
+  if (st.conn) loadFrames(st.conn);
   for (const e of snap.events || []) if (e.kind !== "conn") apply(e);
   dirty = true;
 }
@@ -95,7 +96,7 @@ function renderConns() {
     const tr = row([s.conn, time(s.time), s.sourceIp || "", { text: state, cls: "state-" + s.state }, (s.in || 0) + "/" + (s.out || 0)],
       { id: s.conn, state: s.state, in: s.in || 0, out: s.out || 0 });
     if (s.conn === st.conn) tr.className = "selected";
-    tr.onclick = () => { st.conn = s.conn; dirty = true; render(); };
+    tr.onclick = () => { st.conn = s.conn; loadFrames(s.conn); dirty = true; render(); };
     return tr;
   });
 }
@@ -125,6 +126,19 @@ function renderConn() {
     frag.append(li);
   }
   $("frames").replaceChildren(frag);
+}
+
+// loadFrames fetches the frames kept of a connection; the stream brings
+// the later ones.
+async function loadFrames(id) {
+  const r = await fetch("frames?conn=" + encodeURIComponent(id));
+  if (!r.ok) return;
+  const kept = await r.json();
+  const c = st.conns.get(id);
+  if (!c) return;
+  const last = kept.length ? kept[kept.length - 1].seq : 0;
+  c.frames = kept.concat(c.frames.filter((f) => f.seq > last)).slice(-32);
+  dirty = true;
 }
 
 const statusClass = (s) => (s === 410 || s === 429 || s === 413 || s >= 500) ? "bad" : s >= 400 ? "warn" : "";
