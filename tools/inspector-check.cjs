@@ -92,7 +92,7 @@ async function main() {
 
     await page.click('#invocations tbody tr[data-route="$default"]');
     await page.click(bob);
-    await page.screenshot({ path: screenshot });
+    await page.screenshot({ path: screenshot, fullPage: true });
     console.log("ok");
   } finally {
     await browser.close();

@@ -283,6 +283,13 @@ func (r *Recorder) subscribe() (snapshot, *stream) {
 	return snap, s
 }
 
+// Events returns the events kept other than frames, oldest first.
+func (r *Recorder) Events() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.global.all()
+}
+
 // frames returns the frames kept of connection id, oldest first.
 func (r *Recorder) frames(id string) []Event {
 	r.mu.Lock()

@@ -13,7 +13,7 @@ import (
 type tap struct {
 	f       *Function
 	id      int64
-	req     atomic.Pointer[string] // the request id of the invocation running, for its output lines
+	req     atomic.Pointer[string] // the request id of the last invocation, for its output lines
 	stopped atomic.Bool
 }
 
@@ -41,12 +41,13 @@ func (t *tap) busy(req string, cold bool) {
 	t.publish(inspect.Busy, req, "", cold)
 }
 
-// idle marks the environment waiting for an invocation.
+// idle marks the environment waiting for an invocation. Its output lines
+// stay tagged with the last invocation: a line read from the pipe after the
+// response was printed during it.
 func (t *tap) idle() {
 	if t == nil {
 		return
 	}
-	t.req.Store(nil)
 	t.publish(inspect.Idle, "", "", false)
 }
 
