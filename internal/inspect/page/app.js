@@ -145,9 +145,9 @@ const statusClass = (s) => (s === 410 || s === 429 || s === 413 || s >= 500) ? "
 
 function renderInvs() {
   rows($("invocations").tBodies[0], st.invs, (e) => {
-    const tr = row([time(e.time), e.route, e.function, e.cold ? "cold" : "warm", e.ms.toFixed(1),
-      { text: e.status + (e.error ? " ✖" : ""), cls: e.error ? "error" : statusClass(e.status), title: e.error || "" }, e.conn || ""],
-      { route: e.route, status: e.status, request: e.request || "", conn: e.conn || "" });
+    const tr = row([time(e.time), e.route, e.function, e.cold ? "cold" : "warm", (e.ms || 0).toFixed(1),
+      { text: (e.status || "–") + (e.error ? " ✖" : ""), cls: e.error ? "error" : statusClass(e.status), title: e.error || "" }, e.conn || ""],
+      { route: e.route, status: e.status || 0, request: e.request || "", conn: e.conn || "" });
     if (e === st.inv) tr.className = "selected";
     tr.onclick = () => { st.inv = e; dirty = true; render(); };
     return tr;
@@ -168,13 +168,13 @@ function renderInv() {
   $("inv-event").textContent = pretty(e.event);
   $("inv-response").textContent = pretty(e.response);
   const lines = (st.logs.get(e.request) || []).map((l) => time(l.time) + " " + l.function + "[" + l.env + "] " + l.line);
-  $("inv-log").textContent = lines.join("\n");
+  $("inv-log").textContent = lines.length ? lines.join("\n") : "(no output lines: an in-process handler, or a function that printed nothing)";
 }
 
 function renderManage() {
   rows($("manage").tBodies[0], st.manage, (e) =>
-    row([time(e.time), e.method, e.conn, { text: e.status, cls: statusClass(e.status) }, e.size || 0, e.note || ""],
-      { status: e.status, method: e.method, conn: e.conn }));
+    row([time(e.time), e.method, e.conn, { text: e.status || "–", cls: statusClass(e.status) }, e.size || 0, e.note || ""],
+      { status: e.status || 0, method: e.method, conn: e.conn }));
 }
 
 function renderEnvs() {
