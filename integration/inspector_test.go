@@ -26,6 +26,7 @@ import (
 // bob and disconnects him, which bob sees. LAMBDAWS_INSPECTOR_SCREENSHOT
 // names where to keep the screenshot (docs/inspector.png is one).
 func TestInspectorBrowser(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command, Chromium and playwright-core")
 	chromium := testenv.Chromium(t)
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -86,6 +87,7 @@ func TestInspectorBrowser(t *testing.T) {
 // rebinding) or another site's Origin, nor an action without its own
 // Origin, and that --inspect=false turns it off.
 func TestInspectorRefuses(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/echo/template.yaml"))
 	m, err := p.waitLog(regexpInspector, 1, 0)
 	if err != nil {
