@@ -121,7 +121,7 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	seq     uint64
-	global  ring
+	global  ring[Event]
 	conns   map[string]*connRec
 	closed  []string // ids of closed connections, oldest first
 	streams map[*stream]bool
@@ -130,7 +130,28 @@ type Recorder struct {
 
 type connRec struct {
 	state  Event
-	frames ring
+	frames ring[frame]
+}
+
+// frame is a KindFrame event as a connection's ring keeps it, in a fifth of
+// an Event's size (80 bytes and the preview), since every connection has a
+// ring.
+type frame struct {
+	seq           uint64
+	time          int64 // Unix ns
+	size, in, out int
+	data, note    string
+	dirOut        bool // direction Out
+	binary, cut   bool
+}
+
+func (f *frame) event(conn string) Event {
+	e := Event{Seq: f.seq, Time: time.Unix(0, f.time), Kind: KindFrame, Conn: conn, Dir: In, Binary: f.binary, Size: f.size,
+		Data: f.data, Cut: f.cut, Note: f.note, In: f.in, Out: f.out}
+	if f.dirOut {
+		e.Dir = Out
+	}
+	return e
 }
 
 // stream is one page's subscription.
@@ -141,7 +162,7 @@ type stream struct {
 
 // New returns a Recorder.
 func New() *Recorder {
-	return &Recorder{global: ring{max: GlobalEvents}, conns: map[string]*connRec{}, streams: map[*stream]bool{}}
+	return &Recorder{global: ring[Event]{max: GlobalEvents}, conns: map[string]*connRec{}, streams: map[*stream]bool{}}
 }
 
 // Publish records e, setting its Seq and Time. A KindConn event updates the
@@ -164,7 +185,7 @@ func (r *Recorder) Publish(e Event) {
 			c.state.Out++
 		}
 		e.In, e.Out = c.state.In, c.state.Out
-		c.frames.add(e)
+		c.frames.add(frame{e.Seq, e.Time.UnixNano(), e.Size, e.In, e.Out, e.Data, e.Note, e.Dir == Out, e.Binary, e.Cut})
 	case KindConn:
 		c := r.conn(e.Conn)
 		if c.state.State == Closed {
@@ -202,7 +223,7 @@ func (r *Recorder) Publish(e Event) {
 func (r *Recorder) conn(id string) *connRec {
 	c := r.conns[id]
 	if c == nil {
-		c = &connRec{state: Event{Kind: KindConn, Conn: id, State: Open}, frames: ring{max: ConnFrames}}
+		c = &connRec{state: Event{Kind: KindConn, Conn: id, State: Open}, frames: ring[frame]{max: ConnFrames}}
 		r.conns[id] = c
 	}
 	return c
@@ -294,10 +315,16 @@ func (r *Recorder) Events() []Event {
 func (r *Recorder) frames(id string) []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if c := r.conns[id]; c != nil {
-		return c.frames.all()
+	c := r.conns[id]
+	if c == nil {
+		return []Event{}
 	}
-	return []Event{}
+	frames := c.frames.all()
+	events := make([]Event, len(frames))
+	for i := range frames {
+		events[i] = frames[i].event(id)
+	}
+	return events
 }
 
 // unsubscribe ends s.
@@ -307,14 +334,14 @@ func (r *Recorder) unsubscribe(s *stream) {
 	r.end(s)
 }
 
-// ring keeps the last max events.
-type ring struct {
-	buf  []Event
+// ring keeps the last max values.
+type ring[T any] struct {
+	buf  []T
 	next int // where the next event goes once buf is full
 	max  int
 }
 
-func (r *ring) add(e Event) {
+func (r *ring[T]) add(e T) {
 	if len(r.buf) < r.max {
 		r.buf = append(r.buf, e)
 		return
@@ -323,8 +350,8 @@ func (r *ring) add(e Event) {
 	r.next = (r.next + 1) % r.max
 }
 
-// all returns the events, oldest first.
-func (r *ring) all() []Event {
+// all returns the values, oldest first.
+func (r *ring[T]) all() []T {
 	return append(slices.Clone(r.buf[r.next:]), r.buf[:r.next]...)
 }
 
