@@ -52,7 +52,7 @@ const (
 // An Event is one thing that happened. Kind says which fields are set.
 type Event struct {
 	Seq  uint64    `json:"seq"`
-	Time time.Time `json:"time"`
+	Time time.Time `json:"time"` // when it happened; of a KindConn event, when the connection opened
 	Kind string    `json:"kind"`
 
 	Conn       string         `json:"conn,omitempty"`       // connection id
@@ -194,7 +194,7 @@ func (r *Recorder) Publish(e Event) {
 		e.In, e.Out = c.state.In, c.state.Out
 		if e.State != Open { // keep what the opening said
 			s := c.state
-			s.Seq, s.Time, s.State, s.Code, s.Reason = e.Seq, e.Time, e.State, e.Code, e.Reason
+			s.Seq, s.State, s.Code, s.Reason = e.Seq, e.State, e.Code, e.Reason
 			e = s
 		}
 		c.state = e

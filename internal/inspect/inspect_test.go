@@ -44,6 +44,9 @@ func TestConnFramesAndClosedConns(t *testing.T) {
 	if c.State != Closed || c.Code != 1000 || c.Query != "x=1" || c.In != ConnFrames+5 || c.Out != 1 {
 		t.Errorf("state %+v", c)
 	}
+	if opened := snap.Events[0]; opened.State != Open || !c.Time.Equal(opened.Time) {
+		t.Errorf("closed connection's time %v, want when it opened, %v", c.Time, opened.Time)
+	}
 	if f := r.frames("a"); len(f) != ConnFrames || f[0].Data != "6" || f[len(f)-1].Data != "bye" {
 		t.Errorf("%d frames from %q to %q, want %d from \"6\" to \"bye\"", len(f), f[0].Data, f[len(f)-1].Data, ConnFrames)
 	}

@@ -23,6 +23,7 @@ function apply(e) {
       const c = st.conns.get(e.conn) || { frames: [] };
       c.state = e;
       st.conns.set(e.conn, c);
+      if (e.state === "closed") prune(st.conns, (c) => c.state.state === "closed", 100);
       break;
     }
     case "frame": {
@@ -51,9 +52,16 @@ function apply(e) {
       break;
     case "env":
       st.envs.set(e.function + "#" + e.env, e);
+      if (e.state === "stopped") prune(st.envs, (v) => v.state === "stopped", 50);
       break;
   }
   dirty = true;
+}
+
+// prune deletes the oldest entries of map m that match done, beyond keep.
+function prune(m, done, keep) {
+  const old = [...m.entries()].filter(([, v]) => done(v));
+  for (const [k] of old.slice(0, Math.max(0, old.length - keep))) m.delete(k);
 }
 
 function reset(snap) {
@@ -88,7 +96,7 @@ function row(cells, attrs) {
 }
 
 function renderConns() {
-  const list = [...st.conns.values()].sort((a, b) => a.state.time < b.state.time ? -1 : 1);
+  const list = [...st.conns.values()]; // in the order they opened
   rows($("conns").tBodies[0], list, (c) => {
     const s = c.state;
     let state = s.state;
