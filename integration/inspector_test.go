@@ -23,7 +23,8 @@ import (
 // clients' connections and frames, the invocations, a 410 and the
 // environments, masks alice's Authorization header, downloads an event,
 // sends a frame from its own client and gets the function's reply, posts to
-// bob and disconnects him, which bob sees. LAMBDAWS_INSPECTOR_SCREENSHOT
+// bob, sends a message as bob (the function answers him), and disconnects
+// him, which bob sees. LAMBDAWS_INSPECTOR_SCREENSHOT
 // names where to keep the screenshot (docs/inspector.png is one).
 func TestInspectorBrowser(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command, Chromium and playwright-core")
@@ -77,6 +78,7 @@ func TestInspectorBrowser(t *testing.T) {
 		t.Fatalf("inspector-check: %v", err)
 	}
 	bob.expect("hello from the inspector")
+	bob.expect(`{"type":"echo","data":"sent as bob"}`)
 	if code := bob.closed(); code != websocket.StatusNormalClosure {
 		t.Errorf("bob closed with %d, want 1000 (disconnected from the page)", code)
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/apigw"
@@ -21,7 +22,7 @@ func (g *Gateway) setInspector(rec *inspect.Recorder) {
 		return
 	}
 	g.rec = rec
-	g.inspector = inspect.Handler(rec, inspect.Path, inspect.Actions{Post: g.inspectPost, Disconnect: g.inspectDisconnect})
+	g.inspector = inspect.Handler(rec, inspect.Path, inspect.Actions{Post: g.inspectPost, Disconnect: g.inspectDisconnect, Send: g.inspectSend})
 }
 
 // isInspector reports whether a request is for the inspector's page.
@@ -51,6 +52,46 @@ func (g *Gateway) inspectDisconnect(id string) int {
 	}
 	g.rec.Publish(inspect.Event{Kind: inspect.KindManage, Method: http.MethodDelete, Conn: id, Status: status, Note: "inspector"})
 	return status
+}
+
+// inspectSend delivers data as a message from connection id's client: 410
+// if it is closing, 413 over 128 KiB, 400 if not UTF-8, 429 if the
+// connection has too much in flight (the page never waits), else 200 once
+// its invocation started.
+func (g *Gateway) inspectSend(id string, data []byte) int {
+	c := g.lookup(id)
+	switch {
+	case c == nil || c.isClosing():
+		return http.StatusGone
+	case len(data) > maxMessage:
+		return http.StatusRequestEntityTooLarge
+	case !utf8.Valid(data):
+		return http.StatusBadRequest
+	}
+	n := slots(len(data))
+	for i := range n {
+		select {
+		case c.inflight <- struct{}{}:
+		default:
+			for range i {
+				<-c.inflight
+			}
+			return http.StatusTooManyRequests
+		}
+	}
+	g.mu.Lock()
+	if g.closed { // Close may be waiting for g.calls
+		g.mu.Unlock()
+		for range n {
+			<-c.inflight
+		}
+		return http.StatusGone
+	}
+	g.calls.Add(1)
+	g.mu.Unlock()
+	c.inspectIn(data, "sent by the inspector")
+	c.message(data)
+	return http.StatusOK
 }
 
 // serveManage is manage, published.

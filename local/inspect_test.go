@@ -131,6 +131,19 @@ func TestInspector(t *testing.T) {
 	if got := act("post", strings.Repeat("x", 128<<10+1)); got != http.StatusRequestEntityTooLarge {
 		t.Errorf("post over 128 KiB: %d", got)
 	}
+	if got := act("send", "as the client"); got != 200 {
+		t.Errorf("send: %d", got)
+	}
+	if got := read(t, c); got != "echo as the client" {
+		t.Errorf("reply to the message sent as the client: %q", got)
+	}
+	h.nextOf("MESSAGE") // "hello"
+	if ev := h.nextOf("MESSAGE"); ev.Body != "as the client" || ev.RequestContext.ConnectionID != s.Conn {
+		t.Errorf("the handler got %q from %s", ev.Body, ev.RequestContext.ConnectionID)
+	}
+	if got := act("send", "\xff"); got != http.StatusBadRequest {
+		t.Errorf("send of invalid UTF-8: %d", got)
+	}
 	if got := act("disconnect", ""); got != http.StatusNoContent {
 		t.Errorf("disconnect: %d", got)
 	}

@@ -85,10 +85,13 @@ async function main() {
     await page.fill("#post-data", "hello from the inspector");
     await page.click("#post-send");
     await page.waitForFunction(() => document.getElementById("action-result").textContent === "post: 200");
+    await page.fill("#send-data", '{"action":"echo","data":"sent as bob"}');
+    await page.click("#send-as");
+    await page.waitForFunction(() => document.getElementById("frames").innerText.includes('{"type":"echo","data":"sent as bob"}'));
     await page.click("#disconnect");
     await page.waitForSelector(`${bob}[data-state=closed]`);
     await page.waitForFunction(() => document.getElementById("conn-info").innerText.includes("closed 1000"));
-    console.log("posted to bob and disconnected him from the page");
+    console.log("posted to bob, sent a message as bob and got the reply, disconnected him from the page");
 
     await page.click('#invocations tbody tr[data-route="$default"]');
     await page.click(bob);

@@ -25,10 +25,14 @@ type Actions struct {
 	Post func(conn string, data []byte) int
 	// Disconnect closes connection conn, as DeleteConnection does.
 	Disconnect func(conn string) int
+	// Send delivers data to the API as a message from connection conn's
+	// client, as if it had sent it.
+	Send func(conn string, data []byte) int
 }
 
-// maxAction bounds the body of an action: PostToConnection's limit, plus one
-// byte so that the gateway answers 413 beyond it.
+// maxAction bounds the body of an action: the limit of PostToConnection and
+// of a client's message, plus one byte so that the gateway answers 413
+// beyond it.
 const maxAction = 128<<10 + 1
 
 // Handler serves the inspector under prefix (such as "/@inspector"): the page
@@ -47,14 +51,18 @@ func Handler(r *Recorder, prefix string, a Actions) http.Handler {
 	mux.Handle("GET "+prefix+"/{file}", static)
 	mux.HandleFunc("GET "+prefix+"/events", func(w http.ResponseWriter, req *http.Request) { serveEvents(w, req, r) })
 	mux.HandleFunc("GET "+prefix+"/frames", func(w http.ResponseWriter, req *http.Request) { serveFrames(w, req, r) })
-	mux.HandleFunc("POST "+prefix+"/post", func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(req.Body, maxAction))
-		if err != nil {
-			http.Error(w, "inspect: reading the body: "+err.Error(), http.StatusBadRequest)
-			return
+	withBody := func(act func(string, []byte) int) http.HandlerFunc {
+		return func(w http.ResponseWriter, req *http.Request) {
+			body, err := io.ReadAll(io.LimitReader(req.Body, maxAction))
+			if err != nil {
+				http.Error(w, "inspect: reading the body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.WriteHeader(act(req.URL.Query().Get("conn"), body))
 		}
-		w.WriteHeader(a.Post(req.URL.Query().Get("conn"), body))
-	})
+	}
+	mux.HandleFunc("POST "+prefix+"/post", withBody(a.Post))
+	mux.HandleFunc("POST "+prefix+"/send", withBody(a.Send))
 	mux.HandleFunc("POST "+prefix+"/disconnect", func(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(a.Disconnect(req.URL.Query().Get("conn")))
 	})

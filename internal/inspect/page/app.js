@@ -112,7 +112,7 @@ function renderConns() {
 function renderConn() {
   const c = st.conns.get(st.conn);
   $("conn-id").textContent = c ? st.conn : "(select one)";
-  $("post-send").disabled = $("disconnect").disabled = !c || c.state.state !== "open";
+  $("post-send").disabled = $("disconnect").disabled = $("send-as").disabled = !c || c.state.state !== "open";
   const info = $("conn-info");
   info.replaceChildren();
   if (!c) { $("frames").replaceChildren(); return; }
@@ -129,7 +129,7 @@ function renderConn() {
     const li = el("li", null, f.dir);
     li.dataset.dir = f.dir;
     li.append(el("span", time(f.time) + " " + f.size + " B" + (f.binary ? " binary" : ""), "meta"));
-    if (f.note) li.append(el("span", "[" + f.note + "] ", "refused"));
+    if (f.note) li.append(el("span", "[" + f.note + "] ", /^(refused|not sent)/.test(f.note) ? "refused" : "meta"));
     li.append(el("span", f.binary ? f.data + (f.cut ? "…" : "") : f.data + (f.cut ? "… (cut)" : "")));
     frag.append(li);
   }
@@ -201,6 +201,7 @@ async function act(path, body) {
 }
 $("post-send").onclick = () => act("post", $("post-data").value);
 $("disconnect").onclick = () => act("disconnect", "");
+$("send-as").onclick = () => act("send", $("send-data").value);
 
 function download() {
   const e = st.inv;
