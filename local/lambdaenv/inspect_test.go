@@ -2,8 +2,10 @@ package lambdaenv
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lambdaws/lambdaws/internal/inspect"
 )
@@ -17,6 +19,14 @@ func TestInspectorEnvironments(t *testing.T) {
 	ctx := inspect.WithRequest(context.Background(), "req-1")
 	if _, err := f.Invoke(ctx, []byte(`{"op":"print","arg":"hello"}`)); err != nil {
 		t.Fatal(err)
+	}
+	// Lines reach the Recorder from the pipe, after the invocation that
+	// printed them returned on a loaded machine: wait for "hello".
+	for deadline := time.Now().Add(10 * time.Second); !slices.ContainsFunc(rec.Events(), func(e inspect.Event) bool { return e.Line == "hello" }); {
+		if time.Now().After(deadline) {
+			t.Fatal("no line \"hello\" after 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := f.Invoke(inspect.WithRequest(context.Background(), "req-2"), []byte(`{"op":"exit","arg":"3"}`)); err == nil {
 		t.Fatal("exit: no error")
