@@ -75,31 +75,39 @@ func NewBinary(path string, opts *Options) (*Function, error) {
 	if o.Runtime == "go1.x" {
 		start = startRPC
 	}
+	if language(o.Runtime) != "" {
+		return nil, fmt.Errorf("lambdaenv: function %s: Runtime %s is a managed runtime: use NewRuntime", o.Name, o.Runtime)
+	}
 	f := newFunction(o)
 	handler := o.Handler
 	if handler == "" {
 		handler = filepath.Base(abs)
 	}
-	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, handler, f.name, o.Runtime, o.MemorySize)}
+	dir := filepath.Dir(abs)
+	b := &program{path: abs, dir: dir, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(dir, dir, handler, f.name, o.Runtime, o.MemorySize)}
+	b.addEnv(o)
+	f.start = func() (environment, error) { return start(f, b) }
+	return f, nil
+}
+
+// addEnv appends o.ExtraEnv, then o.Env, to b's variables.
+func (b *program) addEnv(o Options) {
 	for _, vars := range []map[string]string{o.ExtraEnv, o.Env} {
 		for _, k := range slices.Sorted(maps.Keys(vars)) {
 			b.env = append(b.env, k+"="+vars[k])
 		}
 	}
-	f.start = func() (environment, error) { return start(f, b) }
-	return f, nil
 }
 
 // lambdaEnv lists the variables Lambda sets for a function, those of the
 // caller a function needs to reach AWS or an emulator, but not
 // AWS_LAMBDA_RUNTIME_API, _LAMBDA_SERVER_PORT and AWS_LAMBDA_LOG_STREAM_NAME,
 // which differ between processes.
-func lambdaEnv(path, handler, name, runtime string, memory int) []string {
-	dir := filepath.Dir(path)
+func lambdaEnv(taskRoot, runtimeDir, handler, name, runtime string, memory int) []string {
 	env := []string{
 		"_HANDLER=" + handler,
-		"LAMBDA_TASK_ROOT=" + dir,
-		"LAMBDA_RUNTIME_DIR=" + dir,
+		"LAMBDA_TASK_ROOT=" + taskRoot,
+		"LAMBDA_RUNTIME_DIR=" + runtimeDir,
 		"AWS_LAMBDA_FUNCTION_NAME=" + name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(memory),
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
@@ -125,9 +133,12 @@ func lambdaEnv(path, handler, name, runtime string, memory int) []string {
 	return env
 }
 
-// program is what the processes of a NewBinary Function share.
+// program is what the processes of a NewBinary or NewRuntime Function
+// share: each runs path with args in dir.
 type program struct {
 	path string
+	args []string
+	dir  string
 	env  []string
 	out  *output
 }
@@ -310,8 +321,8 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 	// killStrays finds its children.
 	c.marker = "AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:])
 	w := &lineWriter{o: b.out}
-	c.cmd = exec.Command(b.path)
-	c.cmd.Dir = filepath.Dir(b.path)
+	c.cmd = exec.Command(b.path, b.args...)
+	c.cmd.Dir = b.dir
 	c.cmd.Env = append([]string{protocol, c.marker}, b.env...)
 	c.cmd.Stdout, c.cmd.Stderr = w, w
 	c.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed

@@ -1,0 +1,1 @@
+// lambdaws's runtime interface client for Node.js (work in progress).
