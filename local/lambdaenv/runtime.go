@@ -76,7 +76,7 @@ func NewBinary(path string, opts *Options) (*Function, error) {
 		start = startRPC
 	}
 	if language(o.Runtime) != "" {
-		return nil, fmt.Errorf("lambdaenv: function %s: Runtime %s is a managed runtime: use NewRuntime", o.Name, o.Runtime)
+		return nil, fmt.Errorf("lambdaenv: function %s: Runtime %q is a managed runtime: use NewRuntime", o.Name, o.Runtime)
 	}
 	f := newFunction(o)
 	handler := o.Handler
