@@ -24,10 +24,14 @@
 // NewBinary starts each environment as a process of the binary, in its own
 // process group and in the binary's directory. Each process has its own
 // Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API,
-// which is 127.0.0.1:{port}/{secret}: runtimes append the paths to it, and
-// requests without the secret, with an Origin header or with another Host
-// are refused, so that neither a web page nor another local user can take
-// an invocation. GET /2018-06-01/runtime/invocation/next returns the next event with
+// which is 127.0.0.1:{port} as on Lambda (runtimes such as npm
+// aws-lambda-ric refuse anything else). Only the environment may use it:
+// requests with another Host (DNS rebinding) or with headers that browsers
+// add (Origin, Referer, Sec-Fetch-*) are refused, and on Linux so are
+// connections that do not come from the process or its descendants, found
+// through /proc (the socket's inode in /proc/net/tcp, then the process
+// holding it). On other systems another local program that finds the port
+// could take an invocation. GET /2018-06-01/runtime/invocation/next returns the next event with
 // Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
 // -Invoked-Function-Arn and -Trace-Id headers; POST
 // .../invocation/{id}/response takes the result (202, or 400 for an unknown

@@ -44,6 +44,7 @@ type Function struct {
 	initTimeout time.Duration // tests shorten it
 	log         *slog.Logger
 	start       func() (environment, error) // starts an environment, init included
+	anyPeer     bool                        // tests: the Runtime API serves any local process
 
 	concurrency int
 	done        chan struct{}  // closed by Close

@@ -226,6 +226,7 @@ type process struct {
 	ready    chan struct{}     // closed at the first /next
 	initErr  chan *InvokeError // from POST /runtime/init/error
 	stopping chan struct{}     // closed by stop
+	started  chan struct{}     // closed once child is set (nil if it did not start)
 	stopOnce sync.Once
 
 	mu   sync.Mutex
@@ -264,17 +265,13 @@ func startProcess(f *Function, b *program) (environment, error) {
 		ready:    make(chan struct{}),
 		initErr:  make(chan *InvokeError, 1),
 		stopping: make(chan struct{}),
+		started:  make(chan struct{}),
 	}
-	// Only the process may use its Runtime API: the paths start with a
-	// secret that only its environment holds, and requests that a browser
-	// could send (an Origin header, or a Host that DNS rebinding gives) are
-	// refused.
+	// AWS_LAMBDA_RUNTIME_API is host:port, as on Lambda, where runtimes
+	// such as npm aws-lambda-ric parse it strictly. Only the environment's
+	// processes may use it: see allowed.
 	addr := ln.Addr().String()
-	var key [16]byte
-	rand.Read(key[:])
-	secret := hex.EncodeToString(key[:])
-	api := addr + "/" + secret
-	base := "/" + secret + "/2018-06-01/runtime/"
+	base := "/2018-06-01/runtime/"
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+base+"invocation/next", p.serveNext)
 	mux.HandleFunc("POST "+base+"invocation/{id}/response", p.serveResponse)
@@ -282,15 +279,18 @@ func startProcess(f *Function, b *program) (environment, error) {
 	mux.HandleFunc("POST "+base+"init/error", p.serveInitError)
 	p.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Host != addr || r.Header["Origin"] != nil {
+			if !p.allowed(r, addr) {
 				runtimeError(w, http.StatusForbidden, "AccessDenied", "not the function's runtime")
 				return
 			}
 			if r.URL.Path != base+"invocation/next" {
-				p.calls.note(r, secret)
+				p.calls.note(r)
 			}
 			mux.ServeHTTP(w, r)
 		}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, peerKey{}, &peer{conn: c})
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(f.log.Handler(), slog.LevelDebug),
 	}
@@ -298,7 +298,9 @@ func startProcess(f *Function, b *program) (environment, error) {
 		p.srv.Serve(ln)
 		close(p.served)
 	}()
-	if p.child, err = startChild(f, b, "AWS_LAMBDA_RUNTIME_API="+api); err == nil {
+	p.child, err = startChild(f, b, "AWS_LAMBDA_RUNTIME_API="+addr)
+	close(p.started)
+	if err == nil {
 		err = p.awaitInit(p.ready, p.initErr, func() string { return protocolHint(b.path) }, func() string {
 			return initTimeoutMessage(f.initTimeout, p.cmd.Process.Pid, b.path, &p.calls)
 		})
@@ -308,6 +310,57 @@ func startProcess(f *Function, b *program) (environment, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// peerKey is the context key of a Runtime API connection's *peer.
+type peerKey struct{}
+
+// A peer is a connection to a Runtime API, and whether it comes from the
+// environment's processes, checked at its first request.
+type peer struct {
+	conn net.Conn
+	once sync.Once
+	ok   bool
+}
+
+// allowed reports whether r may use the Runtime API at addr: only the
+// environment's processes may, so that neither a web page nor another
+// local program takes an invocation or answers one. Without a secret in
+// AWS_LAMBDA_RUNTIME_API (Lambda's is plain host:port), the checks are:
+// r's Host is addr (a page reaching the port through DNS rebinding names
+// its own host); r carries none of the headers browsers add (Origin,
+// Referer, Sec-Fetch-*), so a page's requests are refused even where the
+// Host could be forged; and, on Linux, the connection's other end belongs
+// to the environment's process or its descendants (peerInTree). Elsewhere
+// another local program that finds the port can use it.
+func (p *process) allowed(r *http.Request, addr string) bool {
+	if r.Host != addr || r.Header["Origin"] != nil || r.Header["Referer"] != nil {
+		return false
+	}
+	for k := range r.Header {
+		if strings.HasPrefix(k, "Sec-Fetch-") {
+			return false
+		}
+	}
+	pr, _ := r.Context().Value(peerKey{}).(*peer)
+	if pr == nil {
+		return false
+	}
+	select {
+	case <-p.started:
+	case <-r.Context().Done():
+		return false
+	}
+	pr.once.Do(func() {
+		switch {
+		case p.child == nil:
+		case p.f.anyPeer: // tests that drive the Runtime API themselves
+			pr.ok = true
+		default:
+			pr.ok = peerInTree(pr.conn, p.cmd.Process.Pid, p.marker)
+		}
+	})
+	return pr.ok
 }
 
 // startChild starts a process of b with protocol, the variable that tells it

@@ -2,6 +2,10 @@ package lambdaenv
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -117,4 +121,88 @@ func listeningPorts(pid int) []int {
 		}
 	}
 	return ports
+}
+
+// peerInTree reports whether the other end of conn, a loopback TCP
+// connection accepted by this process, is a socket of process root or of one
+// of its descendants or marked processes (those holding marker in their
+// environment, as killStrays finds them): its inode, from /proc/net/tcp and
+// tcp6, is among their open files. A socket of another user's process is
+// not found (its /proc/{pid}/fd is unreadable), so it is refused too.
+func peerInTree(conn net.Conn, root int, marker string) bool {
+	inode := socketInode(conn.RemoteAddr(), conn.LocalAddr())
+	if inode == "" {
+		return false
+	}
+	link := "socket:[" + inode + "]"
+	if holds(root, link) {
+		return true
+	}
+	for _, pid := range strays(root, []byte(marker)) {
+		if holds(pid, link) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether process pid has link (socket:[inode]) open.
+func holds(pid int, link string) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd/"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(dir + fd.Name()); err == nil && l == link {
+			return true
+		}
+	}
+	return false
+}
+
+// socketInode returns the inode of the TCP socket whose local address is
+// local and remote address remote, from /proc/net/tcp and tcp6, or "".
+func socketInode(local, remote net.Addr) string {
+	l, ok1 := local.(*net.TCPAddr)
+	r, ok2 := remote.(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return ""
+	}
+	want := func(field string, a *net.TCPAddr) bool {
+		ap, err := procAddr(field)
+		return err == nil && ap == netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), uint16(a.Port))
+	}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, _ := os.ReadFile(table)
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		for line := range strings.Lines(string(b)) {
+			f := strings.Fields(line)
+			if len(f) >= 10 && want(f[1], l) && want(f[2], r) {
+				return f[9]
+			}
+		}
+	}
+	return ""
+}
+
+// procAddr parses an address of /proc/net/tcp{,6}: the address's 32-bit
+// words in hex, each in the host's byte order, a colon, the port in hex.
+// IPv4-mapped IPv6 addresses are unmapped.
+func procAddr(s string) (netip.AddrPort, error) {
+	hexAddr, hexPort, ok := strings.Cut(s, ":")
+	port, err := strconv.ParseUint(hexPort, 16, 16)
+	if !ok || err != nil || (len(hexAddr) != 8 && len(hexAddr) != 32) {
+		return netip.AddrPort{}, fmt.Errorf("bad address %q", s)
+	}
+	ip := make([]byte, len(hexAddr)/2)
+	for i := 0; i < len(hexAddr); i += 8 {
+		w, err := strconv.ParseUint(hexAddr[i:i+8], 16, 32)
+		if err != nil {
+			return netip.AddrPort{}, err
+		}
+		binary.NativeEndian.PutUint32(ip[i/2:], uint32(w))
+	}
+	a, _ := netip.AddrFromSlice(ip)
+	return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
 }
