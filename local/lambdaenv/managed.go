@@ -74,6 +74,11 @@ func NewRuntime(codeDir string, opts *Options) (*Function, error) {
 		b.args = []string{"-u", filepath.Join(ric, "python", "bootstrap.py")}
 	}
 	b.env = lambdaEnv(dir, filepath.Join(ric, lang), o.Handler, f.name, o.Runtime, o.MemorySize)
+	if lang == "python" {
+		// Compiled modules go to the cache, not to __pycache__ folders in
+		// the code (Lambda's /var/task is read-only).
+		b.env = append(b.env, "PYTHONPYCACHEPREFIX="+filepath.Join(filepath.Dir(ric), "pycache"))
+	}
 	b.addEnv(o)
 	f.start = func() (environment, error) { return startProcess(f, b) }
 	return f, nil
