@@ -193,16 +193,19 @@ func TestRuntimeNodeModules(t *testing.T) {
 		}
 	})
 	t.Run("callback waits for the event loop", func(t *testing.T) {
-		f, _ := newManaged(t, "node/cjs", &Options{Runtime: "nodejs20.x", Handler: "index.lingers"})
-		for _, wait := range []bool{true, false} {
-			start := time.Now()
-			var r struct{ Started int64 }
-			invokeJSON(t, f, `{"wait":`+map[bool]string{true: "true", false: "false"}[wait]+`}`, &r)
-			// The handler's 300 ms timer: the response waits for it only
-			// when callbackWaitsForEmptyEventLoop is true.
-			if took := time.Since(start); wait && took < 300*time.Millisecond {
-				t.Errorf("callbackWaitsForEmptyEventLoop=true: answered after %v, before the 300 ms timer", took)
-			}
+		f, _ := newManaged(t, "node/cjs", &Options{Runtime: "nodejs20.x", Handler: "index.lingers", Timeout: 20 * time.Second})
+		// By default the response waits for the handler's timer.
+		start := time.Now()
+		if got, err := f.Invoke(context.Background(), []byte(`{"wait":true,"ms":300}`)); err != nil || string(got) != `"done"` {
+			t.Fatalf("Invoke = %s, %v", got, err)
+		}
+		if took := time.Since(start); took < 300*time.Millisecond {
+			t.Errorf("callbackWaitsForEmptyEventLoop=true: answered after %v, before the 300 ms timer", took)
+		}
+		// With callbackWaitsForEmptyEventLoop false it does not: waiting
+		// for the 60 s timer would time out.
+		if got, err := f.Invoke(context.Background(), []byte(`{"wait":false,"ms":60000}`)); err != nil || string(got) != `"done"` {
+			t.Errorf("callbackWaitsForEmptyEventLoop=false: Invoke = %s, %v; want \"done\" at once", got, err)
 		}
 	})
 	t.Run("no answer", func(t *testing.T) {

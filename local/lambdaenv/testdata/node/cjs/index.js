@@ -11,13 +11,12 @@ exports.fails = function (event, context, callback) {
   callback(new TypeError("bad input"));
 };
 
-// Calls back, then keeps a timer: the response waits for the event loop to
-// empty unless callbackWaitsForEmptyEventLoop is false.
+// Calls back, then keeps a timer of event.ms: the response waits for the
+// event loop to empty unless callbackWaitsForEmptyEventLoop is false.
 exports.lingers = function (event, context, callback) {
   context.callbackWaitsForEmptyEventLoop = event.wait;
-  const started = Date.now();
-  setTimeout(() => {}, 300);
-  callback(null, { started });
+  setTimeout(() => {}, event.ms);
+  callback(null, "done");
 };
 
 // Never answers: the response is null once the event loop is empty.
