@@ -76,8 +76,8 @@
 // callback), with context.callbackWaitsForEmptyEventLoop as on Lambda
 // (callbacks fail from nodejs24.x on, as there). Python: Handler
 // "pkg.module.function", LAMBDA_TASK_ROOT first on sys.path, then
-// PYTHONPATH; compiled modules go to lambdaws's cache, not the code
-// folder. The context objects have Lambda's fields (awsRequestId,
+// PYTHONPATH; no __pycache__ is written into the code folder
+// (PYTHONDONTWRITEBYTECODE). The context objects have Lambda's fields (awsRequestId,
 // getRemainingTimeInMillis(), ... / aws_request_id,
 // get_remaining_time_in_millis(), ...), _X_AMZN_TRACE_ID is each
 // invocation's trace header. A handler's error is reported with its

@@ -75,9 +75,12 @@ func NewRuntime(codeDir string, opts *Options) (*Function, error) {
 	}
 	b.env = lambdaEnv(dir, filepath.Join(ric, lang), o.Handler, f.name, o.Runtime, o.MemorySize)
 	if lang == "python" {
-		// Compiled modules go to the cache, not to __pycache__ folders in
-		// the code (Lambda's /var/task is read-only).
-		b.env = append(b.env, "PYTHONPYCACHEPREFIX="+filepath.Join(filepath.Dir(ric), "pycache"))
+		// No __pycache__ folders written into the code, whose folder
+		// Lambda mounts read-only; the compiled modules that installed
+		// packages (boto3) ship are still read. (PYTHONPYCACHEPREFIX
+		// would ignore those and compile botocore at the first init,
+		// past the 10 s init limit on a slow machine.)
+		b.env = append(b.env, "PYTHONDONTWRITEBYTECODE=1")
 	}
 	b.addEnv(o)
 	f.start = func() (environment, error) { return startProcess(f, b) }

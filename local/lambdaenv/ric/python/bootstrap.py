@@ -27,8 +27,6 @@ import traceback
 # The script's folder is sys.path[0]: the function's code takes its place,
 # PYTHONPATH's folders (the runtime's packages, such as boto3) follow.
 sys.path[0] = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-if sys.version_info < (3, 8):
-    sys.dont_write_bytecode = True  # no PYTHONPYCACHEPREFIX: keep the code folder as it is
 
 _request_id = None  # of the current invocation
 
