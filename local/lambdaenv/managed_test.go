@@ -344,6 +344,20 @@ func TestRuntimeExitAndTimeout(t *testing.T) {
 	}
 }
 
+// TestRuntimeUncaught checks that an exception thrown outside a Node.js
+// handler's promise fails the invocation with its type and message, and that
+// the process, which exits, is replaced.
+func TestRuntimeUncaught(t *testing.T) {
+	f, out := newManaged(t, "node/esm", &Options{Runtime: "nodejs20.x", Handler: "app.uncaught"})
+	ie := managedInvokeError(t, f, `{}`)
+	if ie.Type != "URIError" || ie.Message != "thrown from a timer" {
+		t.Errorf("got %+v; want URIError: thrown from a timer\n%s", ie, out)
+	}
+	if _, cold, _ := f.invoke(context.Background(), []byte(`{}`)); !cold {
+		t.Error("the process that threw was reused")
+	}
+}
+
 // TestRuntimeLogs checks the log lines of console.* and logging, in
 // Lambda's text and JSON formats, filtered by AWS_LAMBDA_LOG_LEVEL.
 func TestRuntimeLogs(t *testing.T) {

@@ -162,23 +162,35 @@ func holds(pid int, link string) bool {
 }
 
 // socketInode returns the inode of the TCP socket whose local address is
-// local and remote address remote, from /proc/net/tcp and tcp6, or "".
+// local and remote address remote, or "": asked of the kernel through
+// sock_diag netlink (microseconds), else read from /proc/net/tcp and tcp6
+// (milliseconds: the kernel lists every socket).
 func socketInode(local, remote net.Addr) string {
 	l, ok1 := local.(*net.TCPAddr)
 	r, ok2 := remote.(*net.TCPAddr)
 	if !ok1 || !ok2 {
 		return ""
 	}
-	want := func(field string, a *net.TCPAddr) bool {
+	la := netip.AddrPortFrom(l.AddrPort().Addr().Unmap(), uint16(l.Port))
+	ra := netip.AddrPortFrom(r.AddrPort().Addr().Unmap(), uint16(r.Port))
+	if inode, ok := diagInode(la, ra); ok {
+		return inode
+	}
+	return procInode(la, ra)
+}
+
+// procInode is socketInode from /proc/net/tcp and tcp6.
+func procInode(la, ra netip.AddrPort) string {
+	want := func(field string, a netip.AddrPort) bool {
 		ap, err := procAddr(field)
-		return err == nil && ap == netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), uint16(a.Port))
+		return err == nil && ap == a
 	}
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, _ := os.ReadFile(table)
 		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
 		for line := range strings.Lines(string(b)) {
 			f := strings.Fields(line)
-			if len(f) >= 10 && want(f[1], l) && want(f[2], r) {
+			if len(f) >= 10 && want(f[1], la) && want(f[2], ra) {
 				return f[9]
 			}
 		}
@@ -205,4 +217,65 @@ func procAddr(s string) (netip.AddrPort, error) {
 	}
 	a, _ := netip.AddrFromSlice(ip)
 	return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
+}
+
+// diagInode asks the kernel, through a NETLINK_INET_DIAG socket, for the
+// inode of the IPv4 TCP socket from local to remote (an exact lookup, as
+// `ss` makes). ok is false when the kernel does not answer (no sock_diag
+// support); then the caller reads /proc. An inode of "" means no such
+// socket.
+func diagInode(local, remote netip.AddrPort) (inode string, ok bool) {
+	if !local.Addr().Is4() || !remote.Addr().Is4() {
+		return "", false
+	}
+	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, syscall.NETLINK_INET_DIAG)
+	if err != nil {
+		return "", false
+	}
+	defer syscall.Close(fd)
+	tv := syscall.Timeval{Sec: 1}
+	syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	// struct nlmsghdr, then struct inet_diag_req_v2 with its
+	// inet_diag_sockid (ports and addresses in network order).
+	const sockDiagByFamily = 20
+	req := make([]byte, 16+56)
+	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], sockDiagByFamily)
+	binary.NativeEndian.PutUint16(req[6:], syscall.NLM_F_REQUEST)
+	binary.NativeEndian.PutUint32(req[8:], 1) // sequence number
+	r := req[16:]
+	r[0], r[1] = syscall.AF_INET, syscall.IPPROTO_TCP
+	binary.NativeEndian.PutUint32(r[4:], 0xffffffff) // every state
+	binary.BigEndian.PutUint16(r[8:], local.Port())
+	binary.BigEndian.PutUint16(r[10:], remote.Port())
+	l4, r4 := local.Addr().As4(), remote.Addr().As4()
+	copy(r[12:], l4[:])
+	copy(r[28:], r4[:])
+	binary.NativeEndian.PutUint32(r[48:], 0xffffffff) // no cookie
+	binary.NativeEndian.PutUint32(r[52:], 0xffffffff)
+	if err := syscall.Sendto(fd, req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
+		return "", false
+	}
+	buf := make([]byte, 4096)
+	n, _, err := syscall.Recvfrom(fd, buf, 0)
+	if err != nil || n < 16 {
+		return "", false
+	}
+	msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+	if err != nil || len(msgs) == 0 {
+		return "", false
+	}
+	switch m := msgs[0]; m.Header.Type {
+	case sockDiagByFamily:
+		// struct inet_diag_msg: ..., idiag_uid at 64, idiag_inode at 68.
+		if len(m.Data) < 72 {
+			return "", false
+		}
+		return strconv.FormatUint(uint64(binary.NativeEndian.Uint32(m.Data[68:])), 10), true
+	case syscall.NLMSG_ERROR:
+		if len(m.Data) >= 4 && int32(binary.NativeEndian.Uint32(m.Data)) == -int32(syscall.ENOENT) {
+			return "", true // no such socket
+		}
+	}
+	return "", false
 }

@@ -54,3 +54,12 @@ export const sleep = async () => {
   await new Promise((resolve) => setTimeout(resolve, 60_000));
   return "woke";
 };
+
+// Throws outside the handler's promise: the runtime reports the error and
+// exits, as Lambda's does.
+export const uncaught = async () => {
+  setTimeout(() => {
+    throw new URIError("thrown from a timer");
+  }, 10);
+  await new Promise(() => {});
+};
