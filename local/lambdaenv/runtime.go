@@ -413,7 +413,14 @@ func (c *child) awaitInit(ready <-chan struct{}, initErr <-chan *InvokeError, ex
 	case ie := <-initErr:
 		err = ie
 	case <-c.exited:
-		err = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(c.exitErr) + exitHint()}
+		// A runtime exits once it reported its init error: the report
+		// counts, however the two events were scheduled.
+		select {
+		case ie := <-initErr:
+			err = ie
+		default:
+			err = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(c.exitErr) + exitHint()}
+		}
 	case <-timer.C:
 		err = &InvokeError{Type: "Runtime.InitError", Message: timedOut()}
 	case <-f.done:
