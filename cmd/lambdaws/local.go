@@ -130,8 +130,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}()
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
+		env, extra := trust.functionEnv(fn)
 		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
-			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: trust.functionEnv(fn.Environment), Output: out, Logger: logger,
+			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, ExtraEnv: extra, Output: out, Logger: logger,
 		})
 		if err != nil {
 			return err
