@@ -494,3 +494,51 @@ func TestRuntimeMissingInterpreter(t *testing.T) {
 		t.Errorf("got %+v; want Runtime.InvalidEntrypoint", ie)
 	}
 }
+
+// BenchmarkRuntime measures an invocation of a warm Node.js or Python
+// environment (the Runtime API round trip and the client's work), and a cold
+// one: process start, client and handler load, first invocation.
+func BenchmarkRuntime(b *testing.B) {
+	for _, tc := range []struct{ name, interp, dir, runtime, handler string }{
+		{"node", "node", "node/esm", "nodejs20.x", "app.nested.deep.fn"},
+		{"python", "python3", "python", "python3.11", "pkg.handlers.handler"},
+	} {
+		if _, err := exec.LookPath(tc.interp); err != nil {
+			b.Logf("%s is not on PATH", tc.interp)
+			continue
+		}
+		interp, _ := exec.LookPath(tc.interp)
+		// A real path, not a version manager's shim, as lambdaws local runs.
+		if real, err := exec.Command(interp, "-e", "console.log(process.execPath)").Output(); err == nil && tc.interp == "node" {
+			interp = strings.TrimSpace(string(real))
+		} else if real, err := exec.Command(interp, "-c", "import sys; print(sys.executable)").Output(); err == nil && tc.interp == "python3" {
+			interp = strings.TrimSpace(string(real))
+		}
+		opts := &Options{Runtime: tc.runtime, Handler: tc.handler, Interpreter: interp, Output: &testenv.LockedBuffer{}, Logger: quiet, Concurrency: 1}
+		b.Run(tc.name+"/warm", func(b *testing.B) {
+			f, err := NewRuntime(filepath.Join("testdata", tc.dir), opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			for b.Loop() {
+				if _, err := f.Invoke(context.Background(), []byte(`{"action":"x"}`)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/cold", func(b *testing.B) {
+			f, err := NewRuntime(filepath.Join("testdata", tc.dir), opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			for b.Loop() {
+				f.Reset()
+				if _, err := f.Invoke(context.Background(), []byte(`{}`)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -29,7 +29,7 @@ const [apiHost, apiPort] = (() => {
 })();
 // One kept-alive connection: the Runtime API accepts only this process's
 // connections, and a free socket does not hold the event loop open.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1, noDelay: true });
 
 // call makes one Runtime API request; it resolves to {status, headers, body}.
 function call(method, route, body, headers = {}) {
