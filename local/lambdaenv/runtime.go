@@ -357,7 +357,10 @@ func (p *process) allowed(r *http.Request, addr string) bool {
 		case p.f.anyPeer: // tests that drive the Runtime API themselves
 			pr.ok = true
 		default:
-			pr.ok = peerInTree(pr.conn, p.cmd.Process.Pid, p.marker)
+			if pr.ok = peerInTree(pr.conn, p.cmd.Process.Pid, p.marker); !pr.ok {
+				p.f.log.Warn("lambdaenv: Runtime API refused a connection from outside the environment's processes",
+					"peer", pr.conn.RemoteAddr().String(), "pid", p.cmd.Process.Pid)
+			}
 		}
 	})
 	return pr.ok

@@ -591,7 +591,7 @@ func TestRuntimeAPIPeers(t *testing.T) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\n'"+bin+"'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := newBinaryAt(t, script, nil)
+	f, out := newBinaryAt(t, script, nil)
 	r, _ := echo(t, f, `{}`)
 	f.mu.Lock()
 	p := f.idle[0].(*process)
@@ -614,6 +614,9 @@ func TestRuntimeAPIPeers(t *testing.T) {
 	}
 	if _, cold := echo(t, f, `{}`); cold {
 		t.Error("the process was replaced")
+	}
+	if !strings.Contains(out.String(), "Runtime API refused a connection from outside the environment's processes") {
+		t.Errorf("no warning of the refused connections:\n%s", out)
 	}
 }
 
