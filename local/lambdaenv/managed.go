@@ -117,8 +117,8 @@ var ricOnce = sync.OnceValues(writeRICs)
 func ricDir() (string, error) { return ricOnce() }
 
 // writeRICs writes the embedded clients to a folder named by their hash
-// under the user's cache directory (a fresh temporary folder if there is
-// none), unless they are there already, and returns it.
+// under the user's cache directory, unless they are there already, or to a
+// fresh temporary folder if that fails, and returns it.
 func writeRICs() (string, error) {
 	h := sha256.New()
 	fs.WalkDir(rics, "ric", func(path string, d fs.DirEntry, err error) error {
@@ -130,13 +130,25 @@ func writeRICs() (string, error) {
 		return nil
 	})
 	base, err := os.UserCacheDir()
-	if err != nil {
-		if base, err = os.MkdirTemp("", "lambdaws-ric-"); err != nil {
-			return "", fmt.Errorf("runtime interface clients: %w", err)
+	if err == nil {
+		dir := filepath.Join(base, "lambdaws", "ric-"+hex.EncodeToString(h.Sum(nil)[:8]))
+		if err = copyRICs(dir); err == nil {
+			return dir, nil
 		}
 	}
-	dir := filepath.Join(base, "lambdaws", "ric-"+hex.EncodeToString(h.Sum(nil)[:8]))
-	err = fs.WalkDir(rics, "ric", func(path string, d fs.DirEntry, err error) error {
+	dir, err2 := os.MkdirTemp("", "lambdaws-ric-")
+	if err2 == nil {
+		if err2 = copyRICs(dir); err2 == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("writing the runtime interface clients: %w", errors.Join(err, err2))
+}
+
+// copyRICs writes the embedded clients under dir, each file unless it is
+// there already with the same content.
+func copyRICs(dir string) error {
+	return fs.WalkDir(rics, "ric", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -164,8 +176,4 @@ func writeRICs() (string, error) {
 		}
 		return err
 	})
-	if err != nil {
-		return "", fmt.Errorf("writing the runtime interface clients: %w", err)
-	}
-	return dir, nil
 }

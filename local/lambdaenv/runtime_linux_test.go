@@ -88,3 +88,14 @@ func unmapped(a net.Addr) netip.AddrPort {
 	ap := a.(*net.TCPAddr).AddrPort()
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
+
+func FuzzProcAddr(f *testing.F) {
+	for _, s := range []string{"0100007F:1F90", "00000000000000000000000001000000:0050", ":", "0100007F:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ap, err := procAddr(s); err == nil && !ap.IsValid() {
+			t.Errorf("procAddr(%q) = %v without an error", s, ap)
+		}
+	})
+}
