@@ -18,7 +18,7 @@
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import { createRequire, register } from "node:module";
+import * as nodeModule from "node:module"; // register is Node.js ≥ 18.19 and 20.6
 import { pathToFileURL } from "node:url";
 import { format } from "node:util";
 
@@ -181,9 +181,13 @@ function logInvokeError(label, err) {
 // Bare specifiers of ES modules resolve from NODE_PATH's folders too (only
 // CommonJS honours NODE_PATH), so that the packages a runtime provides, such
 // as the AWS SDK, import as on Lambda; the code's own node_modules come first.
-if (process.env.NODE_PATH && typeof register === "function") {
+if (process.env.NODE_PATH && typeof nodeModule.register === "function") {
   const dirs = process.env.NODE_PATH.split(path.delimiter).filter(Boolean);
-  register(new URL("./hooks.mjs", import.meta.url), { data: { dirs } });
+  nodeModule.register(new URL("./hooks.mjs", import.meta.url), { data: { dirs } });
+} else if (process.env.NODE_PATH) {
+  process.stderr.write(
+    `lambdaws: Node.js ${process.version} has no module.register (18.19, 20.6 and later have it): ES modules cannot import packages from NODE_PATH\n`,
+  );
 }
 
 function nodeMajor() {
@@ -218,7 +222,7 @@ async function loadHandler(root, handlerString) {
       }
     }
     if (mod === undefined) {
-      const require = createRequire(path.join(root, "noop.js"));
+      const require = nodeModule.createRequire(path.join(root, "noop.js"));
       mod = require(require.resolve(moduleName, { paths: [root, path.join(root, moduleRoot)] }));
     }
   } catch (err) {
