@@ -346,7 +346,8 @@ func TestRuntimeExitAndTimeout(t *testing.T) {
 
 // TestRuntimeUncaught checks that an exception thrown outside a Node.js
 // handler's promise fails the invocation with its type and message, and that
-// the process, which exits, is replaced.
+// the process, which exits, is replaced; and that an unhandled rejection
+// fails it as Runtime.UnhandledPromiseRejection.
 func TestRuntimeUncaught(t *testing.T) {
 	f, out := newManaged(t, "node/esm", &Options{Runtime: "nodejs20.x", Handler: "app.uncaught"})
 	ie := managedInvokeError(t, f, `{}`)
@@ -355,6 +356,11 @@ func TestRuntimeUncaught(t *testing.T) {
 	}
 	if _, cold, _ := f.invoke(context.Background(), []byte(`{}`)); !cold {
 		t.Error("the process that threw was reused")
+	}
+	g, out := newManaged(t, "node/esm", &Options{Runtime: "nodejs20.x", Handler: "app.rejects"})
+	ie = managedInvokeError(t, g, `{}`)
+	if ie.Type != "Runtime.UnhandledPromiseRejection" || ie.Message != "Error: nobody listens" {
+		t.Errorf("got %+v; want Runtime.UnhandledPromiseRejection: Error: nobody listens\n%s", ie, out)
 	}
 }
 

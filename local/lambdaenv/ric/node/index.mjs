@@ -262,7 +262,11 @@ process.on("beforeExit", () => {
 // The invocation in progress, for uncaught errors.
 let current = null;
 
+let dying = false;
+
 async function fatal(err, code) {
+  if (dying) return;
+  dying = true;
   try {
     if (current) {
       logInvokeError("Uncaught Exception", err);
@@ -275,7 +279,9 @@ async function fatal(err, code) {
   }
 }
 process.on("uncaughtException", (err) => fatal(err, 129));
-process.on("unhandledRejection", (err) => fatal(err, 128));
+process.on("unhandledRejection", (reason) =>
+  fatal(new RuntimeError("Runtime.UnhandledPromiseRejection", String(reason), reason?.stack), 128),
+);
 
 // invoke runs the handler for one event and resolves once the invocation
 // was answered.

@@ -63,3 +63,10 @@ export const uncaught = async () => {
   }, 10);
   await new Promise(() => {});
 };
+
+// Rejects a promise nobody awaits.
+export const rejects = async () => {
+  Promise.reject(new Error("nobody listens"));
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  return "late";
+};
