@@ -34,7 +34,7 @@ import (
 // AWS_LAMBDA_LOG_LEVEL. Packages that a runtime provides (the AWS SDK) are
 // found through NODE_PATH and PYTHONPATH in Options.ExtraEnv: the Node.js
 // client resolves bare specifiers of ES modules from NODE_PATH's folders
-// too (Node.js ≥ 20.6), when the code's own node_modules lack them.
+// too (Node.js 18.19 or 20.6 and later, which have module.register), when the code's own node_modules lack them.
 //
 // NewRuntime returns an error if Options.Runtime is not a managed runtime,
 // Options.Handler is empty, codeDir cannot be made absolute or opts are
