@@ -1,10 +1,11 @@
-// Command lambdaws is the lambdaws command line. Its one subcommand,
+// Command lambdaws is the lambdaws command line. lambdaws version prints
+// its module version and VCS revision. Its main subcommand,
 // lambdaws local, serves the WebSocket API of an AWS SAM or CloudFormation
 // template on this machine, with the functions as they are deployed:
 //
-//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest
+//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest # in a clone: go install ./cmd/lambdaws
 //	lambdaws local [--template FILE] [--addr HOST:PORT] [--parameter-overrides 'K=V K2=V2']
-//	               [--env-vars FILE.json] [--create-tables] [--api LOGICAL_ID]
+//	               [--env-vars FILE.json] [--create-tables] [--api LOGICAL_ID] [--inspect=false]
 //
 // It reads the template (default .aws-sam/build/template.yaml after sam
 // build, else template.yaml, else template.yml): the WebSocket API (AWS::ApiGatewayV2::Api with
@@ -54,6 +55,11 @@
 // template with DynamoDB tables while AWS_ENDPOINT_URL_DYNAMODB is unset (the
 // functions use the account's tables).
 //
+// The inspector, a page at http://{addr}/@inspector/ printed at start, shows
+// the API live (connections, frames, invocations, management API calls,
+// environments) to this machine's browser and no other site's page;
+// --inspect=false turns it off (docs/inspector.md, internal/inspect).
+//
 // It prints the API's ws:// URL, stage and management API URL, a line per
 // build, a line per invocation, and the functions' output prefixed with
 // their names. SIGINT or SIGTERM closes every connection (their $disconnect
@@ -63,6 +69,7 @@
 //
 // Roadmap: main.go (subcommands), local.go (flags, serving), build.go
 // (building and watching Go functions), tables.go (--create-tables), ca.go
-// (the local CA and TLS), awsreach.go (the warnings about real AWS); the
+// (the local CA and TLS), awsreach.go (the warnings about real AWS),
+// inspect.go (the inspector's address); the
 // template reader is internal/sam.
 package main

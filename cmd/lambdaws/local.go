@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
@@ -39,7 +40,7 @@ Flags:
 // localFlags are the flags of lambdaws local.
 type localFlags struct {
 	template, addr, params, envVars, api string
-	createTables                         bool
+	createTables, inspect                bool
 	logFormat                            string
 }
 
@@ -56,6 +57,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	fs.StringVar(&f.params, "parameter-overrides", "", "template parameters, as `'Key=Value Key2=Value2'` (or SAM's ParameterKey=K,ParameterValue=V)")
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
 	fs.BoolVar(&f.createTables, "create-tables", false, "create the template's DynamoDB tables that do not exist at AWS_ENDPOINT_URL_DYNAMODB")
+	fs.BoolVar(&f.inspect, "inspect", true, "serve the inspector, a page showing connections, frames, invocations and environments live, at /@inspector/ on the API's address (loopback clients only)")
 	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
 	fs.StringVar(&f.logFormat, "log-format", "text", "`FORMAT` of this command's per-invocation lines: text, or json (one object per line with timestamp, level and message, as Lambda's JSON format)")
 	if err := fs.Parse(args); err != nil {
@@ -69,7 +71,10 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
-		f.template = defaultTemplate()
+		var err error
+		if f.template, err = defaultTemplate(); err != nil {
+			return nil, err
+		}
 	}
 	return f, checkAddr(f.addr)
 }
@@ -104,12 +109,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		logger = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 	}
 
-	if f.createTables {
-		if err := createTables(ctx, tpl.Tables, out); err != nil {
-			return err
-		}
-	}
-
 	builds, err := prepare(ctx, tpl, out)
 	if err != nil {
 		return err
@@ -122,6 +121,10 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fmt.Fprintf(out, "warning: serving plain HTTP only: %v\n", err)
 		trust = &localTLS{}
 	}
+	var rec *inspect.Recorder
+	if f.inspect {
+		rec = inspect.New()
+	}
 	fns := map[string]*lambdaenv.Function{}
 	defer func() {
 		for _, fn := range fns {
@@ -133,6 +136,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		env, extra := trust.functionEnv(fn)
 		f, err := lambdaenv.NewBinary(builds.binary(fn), &lambdaenv.Options{
 			Name: id, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize, Env: env, ExtraEnv: extra, Output: out, Logger: logger,
+			Inspector: rec,
 		})
 		if err != nil {
 			return err
@@ -148,6 +152,7 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		Routes:                   map[string]local.Route{},
 		Logger:                   logger,
 		TLS:                      trust.config,
+		Inspector:                rec,
 	}
 	for _, r := range api.Routes {
 		gopts.Routes[r.Key] = local.Route{Function: fns[r.Function], TwoWay: r.TwoWay}
@@ -158,6 +163,13 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	if err := gopts.Validate(); err != nil {
 		return err
 	}
+	// Last: nothing is created before the template, its functions and the
+	// gateway's options are found good.
+	if f.createTables {
+		if err := createTables(ctx, tpl.Tables, out); err != nil {
+			return err
+		}
+	}
 
 	ln, err := local.Listen(f.addr)
 	if err != nil {
@@ -167,6 +179,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	fmt.Fprintf(out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	trust.print(out, addr, api.Stage)
+	if rec != nil {
+		fmt.Fprintf(out, "inspector: http://%s%s/ (this machine only; --inspect=false turns it off)\n", loopbackAddr(addr), inspect.Path)
+	}
 	for _, r := range api.Routes {
 		how := "one-way"
 		if r.TwoWay {

@@ -155,6 +155,7 @@ type output struct {
 // its output.
 type lineWriter struct {
 	o   *output
+	tap *tap // the process's, for the Inspector
 	buf []byte
 }
 
@@ -191,6 +192,7 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 func (l *lineWriter) emit(line []byte) {
 	b := make([]byte, 0, len(l.o.prefix)+len(line)+1)
 	b = append(append(append(b, l.o.prefix...), line...), '\n')
+	l.tap.line(line)
 	l.o.mu.Lock()
 	defer l.o.mu.Unlock()
 	l.o.w.Write(b)
@@ -212,6 +214,7 @@ type child struct {
 	exited  chan struct{} // closed when the process was waited for
 	exitErr error         // the process's exit, set before exited closes
 	killed  atomic.Bool   // by kill: the exit is not news
+	tap     *tap          // for the Inspector
 }
 
 // A process is an environment running a binary, with its own Runtime API.
@@ -372,11 +375,11 @@ func (p *process) allowed(r *http.Request, addr string) bool {
 func startChild(f *Function, b *program, protocol string) (*child, error) {
 	var stream [16]byte
 	rand.Read(stream[:])
-	c := &child{f: f, exited: make(chan struct{})}
+	c := &child{f: f, exited: make(chan struct{}), tap: f.newTap()}
 	// The log stream's random part makes it the process's marker, by which
 	// killStrays finds its children.
 	c.marker = "AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:])
-	w := &lineWriter{o: b.out}
+	w := &lineWriter{o: b.out, tap: c.tap}
 	c.cmd = exec.Command(b.path, b.args...)
 	c.cmd.Dir = b.dir
 	c.cmd.Env = append([]string{protocol, c.marker}, b.env...)
@@ -384,6 +387,7 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 	c.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
 	setProcessGroup(c.cmd)
 	if err := c.cmd.Start(); err != nil {
+		c.tap.stop("Runtime.InvalidEntrypoint: " + err.Error())
 		return nil, &InvokeError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
 	}
 	go func() {
@@ -396,6 +400,7 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 		if !c.killed.Load() {
 			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, logs.Status, exitStatus(err))
 		}
+		c.tap.stop("the process exited: " + exitStatus(err))
 		c.exitErr = err
 		close(c.exited)
 	}()

@@ -117,15 +117,17 @@ func (l *loader) readFunction(id string) error {
 	props := res.Properties
 	fn := &Function{LogicalID: id, MemorySize: 128, Timeout: 3 * time.Second}
 	codeProp := "CodeUri"
+	var err error
 	if res.Type == "AWS::Serverless::Function" {
-		props = l.withGlobals("Function", props)
+		if props, err = l.withGlobals("Function", id); err != nil {
+			return err
+		}
 	} else {
 		codeProp = "Code"
 	}
 	if pt, _ := props["PackageType"].(string); pt == "Image" {
 		return fmt.Errorf("function %s: PackageType Image is not supported; lambdaws local runs zip functions (CodeUri)", id)
 	}
-	var err error
 	str := func(name string) string {
 		var s string
 		if err == nil {
