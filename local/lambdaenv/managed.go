@@ -29,7 +29,8 @@ import (
 // The clients load the handler and report errors as Lambda's runtimes do
 // (Runtime.ImportModuleError, Runtime.HandlerNotFound,
 // Runtime.UserCodeSyntaxError through /init/error; a handler's error with
-// its errorType, errorMessage and stackTrace), and print logs in Lambda's
+// its errorType, errorMessage and stack trace: "trace" from Node.js,
+// "stackTrace" from Python, as Lambda's runtimes post them), and print logs in Lambda's
 // text or, with AWS_LAMBDA_LOG_FORMAT=JSON, JSON format, filtered by
 // AWS_LAMBDA_LOG_LEVEL. Packages that a runtime provides (the AWS SDK) are
 // found through NODE_PATH and PYTHONPATH in Options.ExtraEnv: the Node.js
