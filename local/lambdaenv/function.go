@@ -46,6 +46,7 @@ type Function struct {
 	log         *slog.Logger
 	rec         *inspect.Recorder           // Options.Inspector
 	start       func() (environment, error) // starts an environment, init included
+	anyPeer     bool                        // tests: the Runtime API serves any local process
 
 	concurrency int
 	done        chan struct{}  // closed by Close
