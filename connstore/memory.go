@@ -57,7 +57,7 @@ func NewMemory() *Memory {
 // warnMemoryInLambda logs, once per process, that a Memory store does not
 // see the connections of other execution environments.
 var warnMemoryInLambda = sync.OnceFunc(func() {
-	logs.Default().Warn("connstore: NewMemory in a Lambda execution environment: each environment (process) has its own Memory store, " +
+	logs.Default().Warn("connstore: NewMemory in a Lambda execution environment: each environment (process) has its own Memory store, "+
 		"so broadcasts miss the connections that other environments added; use connstore.NewDynamoDB to share them",
 		logs.Function, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))
 })
