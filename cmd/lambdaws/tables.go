@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
@@ -29,28 +29,27 @@ type tableSchema struct {
 	TimeToLiveSpecification *types.TimeToLiveSpecification
 }
 
-// createTables creates the tables that do not exist at the DynamoDB endpoint
-// AWS_ENDPOINT_URL_DYNAMODB names.
-func createTables(ctx context.Context, tables []*sam.Table, out io.Writer) error {
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	if endpoint == "" {
-		return errors.New("--create-tables creates tables in a local DynamoDB: set AWS_ENDPOINT_URL_DYNAMODB (for example http://127.0.0.1:8000)")
-	}
+// createTables creates the tables of the template that do not exist at the
+// DynamoDB endpoint of db. A DynamoDB lambdaws started takes any
+// credentials; another uses this shell's.
+func createTables(ctx context.Context, db *dynamoDB, tables []*sam.Table, out io.Writer) error {
 	if len(tables) == 0 {
-		fmt.Fprintln(out, "--create-tables: the template has no AWS::DynamoDB::Table")
 		return nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
+	cfg := aws.Config{Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	if !db.started {
+		var err error
+		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
+			return err
+		}
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(db.endpoint) })
 	for _, t := range tables {
 		if err := createTable(ctx, client, t, out); err != nil {
-			return fmt.Errorf("--create-tables: table %s (%s) at %s: %w", t.Name, t.LogicalID, endpoint, err)
+			return fmt.Errorf("table %s (%s) at %s: %w", t.Name, t.LogicalID, db.endpoint, err)
 		}
 	}
 	return nil

@@ -2,9 +2,12 @@ package local_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
@@ -59,5 +62,27 @@ func TestSetRoutes(t *testing.T) {
 	c.CloseNow()
 	if id := <-disconnected; id == "" {
 		t.Error("the new $disconnect ran without a connection id")
+	}
+}
+
+// TestConnect500LoggedAsError: a $connect answered 500 (the function's own
+// answer, not a failure) is logged at ERROR, as a failed message is.
+func TestConnect500LoggedAsError(t *testing.T) {
+	var log testenv.LockedBuffer
+	h := start(t, &local.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, func(_ context.Context, ev event) (response, error) {
+		return response{StatusCode: 500, Body: "no table"}, nil
+	})
+	if _, resp, err := websocket.Dial(context.Background(), h.url(), nil); err == nil || resp == nil || resp.StatusCode != 500 {
+		t.Fatalf("handshake: %v, %v; want 500", err, resp)
+	}
+	h.g.Close()
+	var line string
+	for l := range strings.Lines(log.String()) {
+		if strings.Contains(l, "local: connect") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "status=500") {
+		t.Errorf("logged %q, want an ERROR line with status 500", line)
 	}
 }
