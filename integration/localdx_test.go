@@ -234,10 +234,10 @@ func TestLocalJSONLogs(t *testing.T) {
 		}
 	}
 	for what, ok := range map[string]bool{
-		"a $connect answered 500 logged at ERROR":        connect500,
+		"a $connect answered 500 logged at ERROR":         connect500,
 		"the function's plain line wrapped with its name": wrapped,
-		"the function's JSON line passed through":        passed,
-		"a message's durationMs, a number":               invocation,
+		"the function's JSON line passed through":         passed,
+		"a message's durationMs, a number":                invocation,
 	} {
 		if !ok {
 			t.Errorf("missing: %s\n%s", what, p.out.String())
