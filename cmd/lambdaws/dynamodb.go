@@ -53,12 +53,14 @@ const howLocalDynamoDB = "for a local one, install Node.js with npm (lambdaws th
 // template has tables and nothing else is chosen:
 //   - "aws": the account's, deliberately;
 //   - a URL: that endpoint, where the template's missing tables are created;
-//   - "" or "local", with AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL set
-//     in the shell: that endpoint, as before (tables created with
-//     --create-tables only);
-//   - otherwise, when the template has tables: dynalite, installed with npm
-//     into the user's cache once, in memory or in --dynamodb-dir, with the
-//     template's tables; without node or npm, the account's, with a warning.
+//   - "", with AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL set in the
+//     shell: that endpoint, as before (tables created with --create-tables
+//     only);
+//   - otherwise, when the template has tables, or with "local" or
+//     --dynamodb-dir: dynalite, installed with npm into the user's cache
+//     once, in memory or in --dynamodb-dir, with the template's tables;
+//     without node or npm, the account's, with a warning (an error when
+//     "local" or --dynamodb-dir asked for it).
 func startDynamoDB(ctx context.Context, f *localFlags, environ map[string]string, tables []*sam.Table, out io.Writer) (*dynamoDB, error) {
 	db := &dynamoDB{stop: func() {}}
 	shell := cmpOr(environ["AWS_ENDPOINT_URL_DYNAMODB"], environ["AWS_ENDPOINT_URL"])
@@ -82,18 +84,18 @@ func startDynamoDB(ctx context.Context, f *localFlags, environ map[string]string
 			return nil, fmt.Errorf("--dynamodb %q: want aws, local, or an endpoint URL such as http://127.0.0.1:8000", f.dynamodb)
 		}
 		db.endpoint, db.create = f.dynamodb, true
-	case shell != "" && f.dynamoDir == "":
+	case shell != "" && f.dynamodb == "" && f.dynamoDir == "":
 		if f.createTables && environ["AWS_ENDPOINT_URL_DYNAMODB"] == "" {
 			return nil, errors.New("--create-tables creates tables in a local DynamoDB: set AWS_ENDPOINT_URL_DYNAMODB, or use --dynamodb URL")
 		}
 		// The functions get the shell's variables already.
 		db.endpoint, db.create = shell, f.createTables
 		return db, nil
-	case len(tables) == 0 && f.dynamoDir == "":
+	case len(tables) == 0 && f.dynamodb == "" && f.dynamoDir == "":
 		return db, nil
 	default:
 		endpoint, stop, err := startDynalite(ctx, f.dynamoDir, out)
-		if errors.Is(err, errNoNode) {
+		if errors.Is(err, errNoNode) && f.dynamodb == "" && f.dynamoDir == "" {
 			fmt.Fprintf(out, "warning: the template has DynamoDB tables (%s) and no local DynamoDB could be started: %v. "+
 				"The functions use the account's DynamoDB, with this shell's credentials; %s\n", tableNames(tables), err, howLocalDynamoDB)
 			return db, nil

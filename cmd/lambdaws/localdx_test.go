@@ -166,3 +166,24 @@ func TestMilliseconds(t *testing.T) {
 		t.Errorf("json line %q: %v", buf.String(), err)
 	}
 }
+
+// TestDynamoDBWithoutNode: without node, a template's tables stay the
+// account's, with a warning saying how to get a local DynamoDB; asked for
+// explicitly, it is an error.
+func TestDynamoDBWithoutNode(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	tables := []*sam.Table{{LogicalID: "T", Name: "things"}}
+	var out bytes.Buffer
+	db, err := startDynamoDB(context.Background(), &localFlags{}, nil, tables, &out)
+	if err != nil || db.endpoint != "" || db.env != nil {
+		t.Fatalf("%+v, %v", db, err)
+	}
+	for _, want := range []string{"warning: the template has DynamoDB tables (things)", "node and npm", "install Node.js", "--dynamodb http://127.0.0.1:8000"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printed %q, want %q", out.String(), want)
+		}
+	}
+	if _, err := startDynamoDB(context.Background(), &localFlags{dynamodb: "local"}, nil, tables, &out); err == nil || !strings.Contains(err.Error(), "node and npm") {
+		t.Errorf("--dynamodb local without node: %v", err)
+	}
+}
