@@ -48,6 +48,7 @@ func shareDynalite(cache string) error {
 const fnSource = `package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
