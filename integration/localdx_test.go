@@ -77,26 +77,35 @@ func main() {
 }
 `
 
-// fnTemplate serves Fn on two-way routes (keys), with properties added to
-// Fn's.
+// fnTemplate serves Fn on $connect and on two-way routes (keys), with
+// properties added to Fn's.
 func fnTemplate(greeting, props string, keys ...string) string {
 	var routes strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&routes, "        %q: {FunctionArn: !GetAtt Fn.Arn, RouteResponseSelectionExpression: $default}\n", k)
+	for i, k := range append([]string{"$connect"}, keys...) {
+		fmt.Fprintf(&routes, `  Route%d:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: %q, Target: !Sub "integrations/${Integration}"}
+`, i, k)
+		if i > 0 {
+			fmt.Fprintf(&routes, `  Response%d:
+    Type: AWS::ApiGatewayV2::RouteResponse
+    Properties: {ApiId: !Ref Api, RouteId: !Ref Route%d, RouteResponseKey: $default}
+`, i, i)
+		}
 	}
 	return `
 Resources:
   Api:
-    Type: AWS::Serverless::WebSocketApi
-    Properties:
-      RouteSelectionExpression: $request.body.action
-      Routes:
-        $connect: {FunctionArn: !GetAtt Fn.Arn}
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn}
 ` + routes.String() + `  Fn:
-    Type: AWS::Serverless::Function
+    Type: AWS::Lambda::Function
     Metadata: {BuildMethod: go1.x}
     Properties:
-      CodeUri: .
+      Code: .
       Handler: bootstrap
       Runtime: provided.al2023
       Environment: {Variables: {GREETING: ` + greeting + `}}
@@ -179,7 +188,7 @@ func TestLocalReload(t *testing.T) {
 		t.Errorf("after the edit, on the same connection: %q, want v2 from route added", got)
 	}
 
-	write(fnTemplate("v3", "      Timeot: 3\n      ReservedConcurrentExecutions: -1\n", "$default"))
+	write(fnTemplate("v3", "      ReservedConcurrentExecutions: -1\n", "$default"))
 	if _, err := p.waitLog(regexp.MustCompile(`(?m)^error: template .*ReservedConcurrentExecutions: "-1"`), 1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
