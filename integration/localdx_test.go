@@ -189,7 +189,7 @@ func TestLocalReload(t *testing.T) {
 	}
 
 	write(fnTemplate("v3", "      ReservedConcurrentExecutions: -1\n", "$default"))
-	if _, err := p.waitLog(regexp.MustCompile(`(?m)^error: template .*ReservedConcurrentExecutions: "-1"`), 1, time.Minute); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^error: reloading the template: .*ReservedConcurrentExecutions: "-1"`), 1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.waitLog(regexp.MustCompile(`(?m)^the previous version of the template keeps serving$`), 1, 0); err != nil {

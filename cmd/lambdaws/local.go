@@ -97,6 +97,7 @@ type session struct {
 	db      *dynamoDB
 	trust   *localTLS
 	hostEnv map[string]string // every function's ExtraEnv: the local CA's trust, the local DynamoDB
+	read    string            // the fingerprint of the template when last read
 }
 
 // runLocal loads the template, prepares what it needs (a local DynamoDB,
@@ -152,6 +153,7 @@ func (s *session) load() (*sam.Template, error) {
 			return nil, err
 		}
 	}
+	s.read = s.fingerprint() // before reading: an edit from now on is seen
 	tpl, err := sam.Load(s.f.template, opts)
 	if err != nil {
 		return nil, err

@@ -110,11 +110,12 @@ func TestJSONLines(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	j := &jsonLines{w: &buf, now: now}
 	j.Write([]byte("API Api: ws://x/\n  route $default → Fn (two-way)\n"))
-	j.Write([]byte("warning: careful\n"))
+	j.Write([]byte("warning: careful\nerror: wrong\n"))
 	j.Write([]byte(`{"level":"INFO","message":"already"}` + "\n"))
 	want := `{"timestamp":"2026-01-02T03:04:05Z","level":"INFO","message":"API Api: ws://x/"}
 {"timestamp":"2026-01-02T03:04:05Z","level":"INFO","message":"  route $default → Fn (two-way)"}
 {"timestamp":"2026-01-02T03:04:05Z","level":"WARN","message":"careful"}
+{"timestamp":"2026-01-02T03:04:05Z","level":"ERROR","message":"wrong"}
 {"level":"INFO","message":"already"}
 `
 	if buf.String() != want {

@@ -46,7 +46,7 @@ func milliseconds(_ []string, a slog.Attr) slog.Attr {
 
 // jsonLines is the stdout of lambdaws local with --log-format json: it
 // wraps each line that is not a JSON object as an INFO object ("warning: "
-// lines as WARN).
+// lines as WARN, "error: " lines as ERROR).
 type jsonLines struct {
 	w   io.Writer
 	now func() time.Time
@@ -63,6 +63,8 @@ func (j *jsonLines) Write(p []byte) (int, error) {
 		level, msg := "INFO", string(line)
 		if rest, ok := strings.CutPrefix(msg, "warning: "); ok {
 			level, msg = "WARN", rest
+		} else if rest, ok := strings.CutPrefix(msg, "error: "); ok {
+			level, msg = "ERROR", rest
 		}
 		b = appendLine(b, j.now(), level, "", msg)
 	}

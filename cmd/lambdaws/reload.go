@@ -35,7 +35,7 @@ const pollInterval = 500 * time.Millisecond
 // whose sources change until ctx is done. a is the version served; watch
 // returns the version served last.
 func (s *session) watch(ctx context.Context, g *local.Gateway, a *app) *app {
-	applied := s.fingerprint()
+	applied := s.read // an edit made while building is seen
 	pending := applied
 	for {
 		bctx, stopBuilds := context.WithCancel(ctx)
@@ -50,11 +50,11 @@ func (s *session) watch(ctx context.Context, g *local.Gateway, a *app) *app {
 		if !edited {
 			return a
 		}
-		applied = pending
 		fmt.Fprintf(s.out, "template %s changed: reloading\n", s.f.template)
 		next, err := s.reload(ctx, g, a)
+		applied = s.read
 		if err != nil {
-			fmt.Fprintf(s.out, "error: template %s: %v\nthe previous version of the template keeps serving\n", s.f.template, err)
+			fmt.Fprintf(s.out, "error: reloading the template: %v\nthe previous version of the template keeps serving\n", err)
 			continue
 		}
 		a = next
