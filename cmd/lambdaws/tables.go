@@ -48,7 +48,7 @@ func createTables(ctx context.Context, db *dynamoDB, tables []*sam.Table, out io
 	}
 	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(db.endpoint) })
 	for _, t := range tables {
-		if err := createTable(ctx, client, t, out); err != nil {
+		if err := createTable(ctx, client, t, !db.started, out); err != nil {
 			return fmt.Errorf("table %s (%s) at %s: %w", t.Name, t.LogicalID, db.endpoint, err)
 		}
 	}
@@ -68,7 +68,9 @@ func schemaOf(t *sam.Table) (*tableSchema, error) {
 	return &s, nil
 }
 
-func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out io.Writer) error {
+// createTable creates t unless it exists, and sets its TTL if ttl (dynalite
+// has no TTL).
+func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, ttl bool, out io.Writer) error {
 	_, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &t.Name})
 	var notFound *types.ResourceNotFoundException
 	switch {
@@ -99,9 +101,13 @@ func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out
 		return err
 	}
 	fmt.Fprintf(out, "created table %s (%s)\n", t.Name, t.LogicalID)
-	if ttl := s.TimeToLiveSpecification; ttl != nil && aws.ToBool(ttl.Enabled) {
-		if _, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &t.Name, TimeToLiveSpecification: ttl}); err != nil {
-			fmt.Fprintf(out, "warning: table %s: TTL on %s not set (the endpoint answered: %v); items do not expire\n", t.Name, aws.ToString(ttl.AttributeName), err)
+	switch spec := s.TimeToLiveSpecification; {
+	case spec == nil || !aws.ToBool(spec.Enabled):
+	case !ttl:
+		fmt.Fprintf(out, "note: table %s: the local DynamoDB does not expire items (TTL on %s)\n", t.Name, aws.ToString(spec.AttributeName))
+	default:
+		if _, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &t.Name, TimeToLiveSpecification: spec}); err != nil {
+			fmt.Fprintf(out, "warning: table %s: TTL on %s not set (the endpoint answered: %v); items do not expire\n", t.Name, aws.ToString(spec.AttributeName), err)
 		}
 	}
 	return nil
