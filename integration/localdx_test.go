@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // shareDynalite makes the local DynamoDB that lambdaws local installs into
@@ -305,5 +306,80 @@ func TestLocalDynamoDBDefault(t *testing.T) {
 	p.stop()
 	if _, err := http.Get(endpoint); err == nil {
 		t.Errorf("the local DynamoDB at %s still answers after lambdaws stopped", endpoint)
+	}
+}
+
+// waitGone waits until nothing answers at endpoint.
+func waitGone(t *testing.T, endpoint string, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(endpoint)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the local DynamoDB at %s still answers %v after lambdaws ended", endpoint, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLocalDynamoDBKilled: the local DynamoDB ends with lambdaws even when
+// lambdaws is killed (SIGKILL: no cleanup runs).
+func TestLocalDynamoDBKilled(t *testing.T) {
+	p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"))
+	m, err := p.waitLog(regexp.MustCompile(`local DynamoDB \(dynalite [\d.]+\) at (http://\S+),`), 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	waitGone(t, m[0][1], 30*time.Second)
+}
+
+// TestLocalDynamoDBDir: with --dynamodb-dir, the tables and items outlive
+// lambdaws: a second run finds the table (not created again) with the
+// first run's item.
+func TestLocalDynamoDBDir(t *testing.T) {
+	dir := t.TempDir()
+	ctx := testContext(t, 2*time.Minute)
+	endpoint := regexp.MustCompile(`local DynamoDB \(dynalite [\d.]+\) at (http://\S+), in ` + regexp.QuoteMeta(dir))
+	var counts []int32
+	for run, want := range []string{`created table ConnectionsTable \(ConnectionsTable\)`, `table ConnectionsTable \(ConnectionsTable\) exists`} {
+		p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"), "--dynamodb-dir", dir)
+		m, err := p.waitLog(endpoint, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.waitLog(regexp.MustCompile(want), 1, 0); err != nil {
+			t.Errorf("run %d: %v", run+1, err)
+		}
+		db := dynamodb.New(dynamodb.Options{
+			Region: "us-east-1", BaseEndpoint: aws.String(m[0][1]),
+			Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
+		})
+		if run == 0 {
+			_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("ConnectionsTable"), Item: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "kept"}, "sk": &types.AttributeValueMemberS{Value: "kept"},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("ConnectionsTable"), Select: "COUNT"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, out.Count)
+		p.stop()
+		waitGone(t, m[0][1], 30*time.Second)
+	}
+	if counts[1] != counts[0] || counts[0] == 0 {
+		t.Errorf("items: %d in the first run, %d in the second", counts[0], counts[1])
 	}
 }
