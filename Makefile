@@ -17,6 +17,7 @@ check:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
+	scripts/check-tracked.sh
 
 deps:
 	scripts/deps.sh
@@ -44,7 +45,7 @@ bench-quota: deps
 # 32 KiB seed, ran 6,219 inputs in 10s, with 2s 32,322.
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 2s
-FUZZERS := registry.FuzzEvaluate registry.FuzzValid ws.FuzzHandler sender.FuzzResolveEndpoint \
+FUZZERS := registry.FuzzEvaluate ws.FuzzHandler sender.FuzzResolveEndpoint \
 	local.FuzzParsePath local.FuzzFrameScanner local.FuzzWildcardMatch grip.FuzzDecodeEvents grip.FuzzVerify grip.FuzzSourceIP grip.FuzzNewPublisher \
 	cmd/lambdaws/internal/sam.FuzzParse
 .PHONY: $(FUZZERS)

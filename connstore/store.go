@@ -57,6 +57,9 @@ type Store interface {
 
 	// Get returns a stored connection, with its channels.
 	Get(ctx context.Context, id string) (*Connection, error)
+	// ConnectedAt returns when a stored connection was added, as Get's
+	// Connection.ConnectedAt but without reading its channels.
+	ConnectedAt(ctx context.Context, id string) (time.Time, error)
 
 	// Update merges metadata into the connection's metadata: each key is set
 	// to its value, and a key whose value is "" is deleted.

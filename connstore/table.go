@@ -10,6 +10,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
+// TableAPI is the part of the DynamoDB client (*dynamodb.Client) that
+// CreateTable calls.
+type TableAPI interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
+	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+}
+
 // CreateTable creates a table for the DynamoDB store, with its connections
 // index, on-demand billing and TTL on the "ttl" attribute, and waits until it
 // is ACTIVE. A table that already exists is not an error. It is meant for
@@ -17,7 +26,7 @@ import (
 //
 // DynamoDB emulators without UpdateTimeToLive (dynalite) are accepted: their
 // tables simply never expire items.
-func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+func CreateTable(ctx context.Context, client TableAPI, table string) error {
 	s := func(name string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: ptr(name), AttributeType: types.ScalarAttributeTypeS}
 	}

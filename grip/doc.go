@@ -11,7 +11,8 @@
 // built field by field as the local emulator builds them (package
 // internal/apigw), and answers with the events to send back:
 //
-//	h, err := grip.New(ws.DefaultRouter, nil) // GRIP_URL, GRIP_VERIFY_KEY from the environment
+//	opts, err := grip.OptionsFromEnv()   // GRIP_URL, GRIP_VERIFY_KEY, ... (or fill in grip.Options)
+//	h, err := grip.New(ws.DefaultRouter, opts)
 //	http.ListenAndServe("127.0.0.1:8080", h)  // behind Pushpin (h.Serve(ctx, ln) stops when ctx is done)
 //	lambda.Start(h.Lambda)                    // or behind an API Gateway REST API (h.LambdaV2: HTTP API, function URL)
 //
@@ -23,7 +24,7 @@
 // its own channel, "conn-<id>" (after Options.Prefix), to which every
 // connection is subscribed at OPEN; the publish API is GRIP_URL (Pushpin:
 // http://localhost:5561/). Outside a request, send with
-// ws.ContextWithSender(ctx, r.Sender): New sets r.Sender to the proxy's.
+// ws.ContextWithSender(ctx, h.Sender()).
 // Info knows only the connection being served (the proxy has no lookup); for
 // others it fails with ErrUnsupported.
 // Unlike on API Gateway, a Reply from $connect succeeds: it is sent right
@@ -60,8 +61,8 @@
 //
 // # Security
 //
-// With a key configured (Options.Key, GRIP_VERIFY_KEY, or verify-key in
-// GRIP_URL) every request must carry a valid Grip-Sig JWT: HS256 with a
+// With a key configured (Options.Key, or the Publisher's verify-key;
+// OptionsFromEnv reads GRIP_VERIFY_KEY and GRIP_URL) every request must carry a valid Grip-Sig JWT: HS256 with a
 // shared key (Pushpin's sig_key) or ES256 with a public key, PEM or JWK
 // (Fastly Fanout), with the algorithm pinned by the key, "exp" required and
 // "iss" checked when configured; anything else gets 401. Without a key,

@@ -18,7 +18,11 @@ func ExampleNew() {
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
 
-	h, err := grip.New(r, nil)
+	opts, err := grip.OptionsFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := grip.New(r, opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -27,7 +31,11 @@ func ExampleNew() {
 
 // A channel publish from outside any request, for example from a worker.
 func ExampleHandler_Channels() {
-	h, err := grip.New(ws.NewRouter(), nil)
+	pub, err := grip.NewPublisher("http://localhost:5561/") // Pushpin's publish API
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := grip.New(ws.NewRouter(), &grip.Options{Publisher: pub})
 	if err != nil {
 		log.Fatal(err)
 	}

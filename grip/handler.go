@@ -26,29 +26,28 @@ import (
 )
 
 // Options configures a [Handler]. The zero value (or nil) gives the documented
-// defaults, most read from the environment as faas-grip does.
+// defaults; New reads no environment variable (OptionsFromEnv does, as
+// faas-grip does).
 type Options struct {
 	// Publisher publishes to connections other than the one being served and
-	// to channels. Nil means one for the GRIP_URL environment variable when it
-	// is set; without it, sending to another connection or publishing fails.
+	// to channels. Without one, sending to another connection or publishing
+	// fails with ErrNoPublisher.
 	Publisher *Publisher
 
 	// Key verifies the Grip-Sig header of every request; requests that are
 	// unsigned, expired or wrongly signed get 401. Nil means the
-	// GRIP_VERIFY_KEY environment variable (see ParseKey), else the
 	// Publisher's verify-key (or key with iss). With no key at all, requests
 	// are not verified: the back end must then be reachable only by the proxy.
 	Key *Key
 	// Issuer, when not "", is the iss claim Grip-Sig must carry ("pushpin",
-	// "fastly:<service id>"). Default GRIP_VERIFY_ISS, else the Publisher's
-	// verify-iss.
+	// "fastly:<service id>"). Default: the Publisher's verify-iss.
 	Issuer string
 
 	// Prefix is prepended to every channel name the Handler subscribes and
 	// publishes to: a connection's own channel is Prefix+"conn-"+connectionID
 	// and a ws.Channels channel c is Prefix+c, the name other GRIP publishers
-	// use (c may not begin with "conn-"). Default GRIP_PREFIX. Do not combine
-	// with the proxy route's prefix= option.
+	// use (c may not begin with "conn-"). Do not combine with the proxy
+	// route's prefix= option.
 	Prefix string
 
 	// TrustedHops is the number of proxies in front of the Handler, the GRIP
@@ -89,12 +88,11 @@ type Handler struct {
 	iss    string
 }
 
-// New returns a Handler serving r (nil means ws.DefaultRouter). The
-// handlers of r send through the proxy; when r.Sender is nil, New sets it to
-// the Handler's ws.Sender, so that code outside a request (a worker) sends
-// through the proxy too with ws.ContextWithSender(ctx, r.Sender). New fails
-// when GRIP_URL, GRIP_VERIFY_KEY or a key in them cannot be parsed, and for
-// an empty key.
+// New returns a Handler serving r (nil means ws.DefaultRouter). Inside a
+// request, the handlers of r send through the proxy; outside one (a worker),
+// send with ws.ContextWithSender(ctx, h.Sender()). New fails for an empty
+// key. It reads no environment variable: pass OptionsFromEnv() for GRIP_URL
+// and the others.
 func New(r *ws.Router, opts *Options) (*Handler, error) {
 	if r == nil {
 		r = ws.DefaultRouter
@@ -105,42 +103,51 @@ func New(r *ws.Router, opts *Options) (*Handler, error) {
 		h.opts = *opts
 	}
 	h.pub, h.key, h.iss = h.opts.Publisher, h.opts.Key, h.opts.Issuer
-	if h.pub == nil && os.Getenv("GRIP_URL") != "" {
-		p, err := PublisherFromEnv()
-		if err != nil {
-			return nil, err
-		}
-		h.pub = p
-	}
-	if h.key == nil {
-		if s := os.Getenv("GRIP_VERIFY_KEY"); s != "" {
-			k, err := ParseKey(s)
-			if err != nil {
-				return nil, fmt.Errorf("grip: GRIP_VERIFY_KEY: %w", err)
-			}
-			h.key = k
-		} else if h.pub != nil {
-			h.key = h.pub.verify
-		}
+	if h.key == nil && h.pub != nil {
+		h.key = h.pub.verify
 	}
 	if h.key != nil && h.key.pub == nil && len(h.key.secret) == 0 {
 		// A Key{} zero value: HMAC with an empty secret, which anyone can sign.
 		return nil, errors.New("grip: empty verification key (make one with ParseKey)")
 	}
-	if h.iss == "" {
-		h.iss = os.Getenv("GRIP_VERIFY_ISS")
-		if h.iss == "" && h.pub != nil {
-			h.iss = h.pub.verifyIs
-		}
+	if h.iss == "" && h.pub != nil {
+		h.iss = h.pub.verifyIs
 	}
-	if h.opts.Prefix == "" {
-		h.opts.Prefix = os.Getenv("GRIP_PREFIX")
-	}
-	if r.Sender == nil {
-		r.Sender = h.sender
+	if h.key == nil && os.Getenv("GRIP_VERIFY_KEY") != "" {
+		// Before OptionsFromEnv, New read it: say so rather than serve
+		// unverified requests quietly.
+		h.logger().Warn("grip: GRIP_VERIFY_KEY is set but not used, so requests are not verified: pass grip.OptionsFromEnv() to New")
 	}
 	return h, nil
 }
+
+// OptionsFromEnv returns Options read from the environment, as faas-grip
+// reads it: Publisher from GRIP_URL (with its key, verify-key and verify-iss),
+// Key from GRIP_VERIFY_KEY (see ParseKey), Issuer from GRIP_VERIFY_ISS and
+// Prefix from GRIP_PREFIX. Unset variables leave their fields zero. It fails
+// when a value cannot be parsed.
+func OptionsFromEnv() (*Options, error) {
+	o := &Options{Issuer: os.Getenv("GRIP_VERIFY_ISS"), Prefix: os.Getenv("GRIP_PREFIX")}
+	if s := os.Getenv("GRIP_URL"); s != "" {
+		p, err := NewPublisher(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Publisher = p
+	}
+	if s := os.Getenv("GRIP_VERIFY_KEY"); s != "" {
+		k, err := ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("grip: GRIP_VERIFY_KEY: %w", err)
+		}
+		o.Key = k
+	}
+	return o, nil
+}
+
+// Sender returns the ws.Sender of the Handler: through the proxy, for code
+// outside a request (ws.ContextWithSender(ctx, h.Sender())).
+func (h *Handler) Sender() ws.Sender { return h.sender }
 
 func (h *Handler) logger() *slog.Logger {
 	if h.opts.Logger != nil {

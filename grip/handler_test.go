@@ -1,6 +1,7 @@
 package grip_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -68,10 +69,6 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // newHandler serves r with a fake proxy behind its Publisher.
 func newHandler(t testing.TB, r *ws.Router, opts *grip.Options) (*grip.Handler, *fakeProxy) {
 	t.Helper()
-	t.Setenv("GRIP_URL", "")
-	t.Setenv("GRIP_VERIFY_KEY", "")
-	t.Setenv("GRIP_VERIFY_ISS", "")
-	t.Setenv("GRIP_PREFIX", "")
 	fp := newFakeProxy(t)
 	if r.Logger == nil {
 		r.Logger = quiet()
@@ -390,8 +387,8 @@ func TestBroadcastAccounting(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := ws.NewRouter()
-	newHandler(t, r, &grip.Options{Publisher: pub})
-	ctx := ws.ContextWithSender(context.Background(), r.Sender)
+	h, _ := newHandler(t, r, &grip.Options{Publisher: pub})
+	ctx := ws.ContextWithSender(context.Background(), h.Sender())
 	read := 0
 	ids := func(n int) func(func(string, error) bool) {
 		read = 0
@@ -416,12 +413,11 @@ func TestBroadcastAccounting(t *testing.T) {
 		t.Errorf("ended context: %+v %v after reading %d ids", res, err, read)
 	}
 
-	t.Setenv("GRIP_URL", "")
-	none := ws.NewRouter()
-	if _, err := grip.New(none, nil); err != nil {
+	none, err := grip.New(ws.NewRouter(), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = ws.Broadcast(ws.ContextWithSender(context.Background(), none.Sender), ids(250), "x", nil)
+	res, err = ws.Broadcast(ws.ContextWithSender(context.Background(), none.Sender()), ids(250), "x", nil)
 	if !errors.Is(err, grip.ErrNoPublisher) || res.Failed != 100 || read != 100 {
 		t.Errorf("no publisher: %+v %v after reading %d ids; want a stop after the first batch of 100", res, err, read)
 	}
@@ -600,7 +596,13 @@ func TestGripSig(t *testing.T) {
 	t.Setenv("GRIP_VERIFY_KEY", "changeme")
 	t.Setenv("GRIP_VERIFY_ISS", "pushpin")
 	t.Setenv("GRIP_URL", "")
-	h, err := grip.New(r, &grip.Options{Logger: quiet()})
+	t.Setenv("GRIP_PREFIX", "")
+	opts, err := grip.OptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Logger = quiet()
+	h, err := grip.New(r, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -728,8 +730,8 @@ func TestSendToOthers(t *testing.T) {
 		t.Errorf("published\n%q\nwant\n%q", got, want)
 	}
 
-	// Outside a request: the Sender New installed on the router publishes.
-	ctx := ws.ContextWithSender(context.Background(), r.Sender)
+	// Outside a request: the Handler's Sender publishes.
+	ctx := ws.ContextWithSender(context.Background(), h.Sender())
 	if err := ws.SendMessage(ctx, "me", []byte("later")); err != nil {
 		t.Fatal(err)
 	}
@@ -795,25 +797,22 @@ func TestChannelNamespace(t *testing.T) {
 // instead of verifying Grip-Sig with an empty HMAC secret, which anyone can
 // sign.
 func TestEmptyKey(t *testing.T) {
-	t.Setenv("GRIP_VERIFY_KEY", "")
-	t.Setenv("GRIP_URL", "")
 	if _, err := grip.New(ws.NewRouter(), &grip.Options{Key: &grip.Key{}}); err == nil {
 		t.Error("New with Options.Key = &grip.Key{}: no error")
 	}
 	t.Setenv("GRIP_URL", "http://127.0.0.1:5561/?iss=realm&key=base64:")
-	if _, err := grip.New(ws.NewRouter(), nil); err == nil {
-		t.Error("New with GRIP_URL key=base64:: no error")
+	if _, err := grip.OptionsFromEnv(); err == nil {
+		t.Error("OptionsFromEnv with GRIP_URL key=base64:: no error")
 	}
 }
 
 func TestNoPublisher(t *testing.T) {
-	t.Setenv("GRIP_URL", "")
-	r := ws.NewRouter()
-	h, err := grip.New(r, nil)
+	t.Setenv("GRIP_URL", "http://127.0.0.1:5561/") // New does not read it
+	h, err := grip.New(ws.NewRouter(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := ws.ContextWithSender(context.Background(), r.Sender)
+	ctx := ws.ContextWithSender(context.Background(), h.Sender())
 	if err := ws.SendMessage(ctx, "x", "hi"); !errors.Is(err, grip.ErrNoPublisher) {
 		t.Errorf("SendMessage without GRIP_URL: %v", err)
 	}
@@ -867,15 +866,40 @@ func TestLambda(t *testing.T) {
 	}
 }
 
-func TestNewKeepsARouterSender(t *testing.T) {
+// TestNewReadsNoEnvironment: New changes nothing of the router and reads no
+// variable (a GRIP_VERIFY_KEY it does not use is logged); OptionsFromEnv
+// reads all four.
+func TestNewReadsNoEnvironment(t *testing.T) {
+	t.Setenv("GRIP_URL", "http://127.0.0.1:5561/?iss=realm&key=base64:aGVsbG8=")
+	t.Setenv("GRIP_VERIFY_KEY", "changeme")
+	t.Setenv("GRIP_VERIFY_ISS", "pushpin")
+	t.Setenv("GRIP_PREFIX", "app-")
 	r := ws.NewRouter()
-	own := &struct{ ws.Sender }{}
-	r.Sender = own
-	if _, err := grip.New(r, nil); err != nil {
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	var logged bytes.Buffer
+	h, err := grip.New(r, &grip.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sender != ws.Sender(own) {
-		t.Errorf("New replaced the router's Sender")
+	if r.Sender != nil {
+		t.Errorf("New set the router's Sender to %v", r.Sender)
+	}
+	if resp, _ := post(t, h, "c1", "/", nil, grip.Event{Type: grip.Open}); resp.StatusCode != 200 {
+		t.Errorf("unsigned request with GRIP_VERIFY_KEY set but no Options.Key: %d, want 200 (New reads no variable)", resp.StatusCode)
+	}
+	if !strings.Contains(logged.String(), "GRIP_VERIFY_KEY is set but not used") {
+		t.Errorf("no warning about the unused GRIP_VERIFY_KEY; logged %q", logged.String())
+	}
+	if got := h.ConnectionChannel("c1"); got != "conn-c1" {
+		t.Errorf("channel %q: New used GRIP_PREFIX", got)
+	}
+
+	opts, err := grip.OptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Publisher == nil || opts.Key == nil || opts.Issuer != "pushpin" || opts.Prefix != "app-" {
+		t.Errorf("OptionsFromEnv = %+v, want a Publisher, a Key, Issuer pushpin, Prefix app-", opts)
 	}
 }
 

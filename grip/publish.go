@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -86,15 +84,6 @@ func NewPublisher(gripURL string) (*Publisher, error) {
 	u.RawPath, u.Fragment, u.RawFragment = "", "", ""
 	p.endpoint = u.String()
 	return p, nil
-}
-
-// PublisherFromEnv returns a Publisher for the GRIP_URL environment variable.
-func PublisherFromEnv() (*Publisher, error) {
-	s := os.Getenv("GRIP_URL")
-	if s == "" {
-		return nil, errors.New("grip: GRIP_URL is not set (Pushpin: GRIP_URL=http://localhost:5561/)")
-	}
-	return NewPublisher(s)
 }
 
 func redact(u *url.URL) string {

@@ -27,6 +27,7 @@ import (
 // message typed and sent in one tab shows in the other as
 // "#general anonymous: TEXT", and back after a /nick.
 func TestBrowserChat(t *testing.T) {
+	testenv.Integration(t, "Chromium and the example chat")
 	chromium := testenv.Chromium(t)
 	p := startExample(t, "chat", nil)
 	browserChat(t, chromium, "http://"+p.Addr+"/")

@@ -15,6 +15,7 @@ import (
 // TestChat runs the chat scenario against the chat example with its
 // in-memory store.
 func TestChat(t *testing.T) {
+	testenv.Integration(t, "the example chat")
 	p := startExample(t, "chat", nil)
 	chatScenario(t, p.URL)
 }
@@ -22,6 +23,7 @@ func TestChat(t *testing.T) {
 // TestChatDynamoDB runs the chat scenario against the chat example with the
 // DynamoDB store, on dynalite, the table created by the example itself.
 func TestChatDynamoDB(t *testing.T) {
+	testenv.Integration(t, "the example chat")
 	endpoint := testenv.Dynalite(t)
 	p := startExample(t, "chat", []string{
 		"CONNECTIONS_TABLE=chat-connections",

@@ -109,6 +109,7 @@ var awsEnv = []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SEC
 // TestLocalEcho serves the echo example's template: its function is built
 // from source and answers through the management API.
 func TestLocalEcho(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/echo/template.yaml"))
 	ctx := testContext(t, time.Minute)
 	c := dial(t, ctx, "client", p.URL, nil)
@@ -132,6 +133,7 @@ func TestLocalEcho(t *testing.T) {
 // template's table is created, the function keeps its connections there,
 // and stopping lambdaws runs every $disconnect, which removes them.
 func TestLocalChat(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	endpoint := testenv.Dynalite(t)
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint}, awsEnv...),
 		"--template", repoPath(t, "examples/chat/template.yaml"), "--create-tables")
@@ -177,6 +179,7 @@ func TestLocalChat(t *testing.T) {
 // template served by lambdaws local (the page served from a file server,
 // pointed at the API with ?ws=).
 func TestLocalBrowserChat(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	chromium := testenv.Chromium(t)
 	endpoint := testenv.Dynalite(t)
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint}, awsEnv...),
@@ -190,6 +193,7 @@ func TestLocalBrowserChat(t *testing.T) {
 // refuses connections with 401 and 403, and the handlers see the identity it
 // allowed.
 func TestLocalAuth(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/auth/template.yaml"),
 		"--parameter-overrides", "Tokens=t-ann=ann,t-mal=mallory Banned=mallory")
 	ctx := testContext(t, time.Minute)
@@ -215,6 +219,7 @@ func TestLocalAuth(t *testing.T) {
 // Lambda's environment, its template's variables and LoggingConfig and the stage, answers
 // through the management API, and its output is prefixed with its name.
 func TestLocalServerlessPlain(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, awsEnv, "--template", repoPath(t, "integration/testdata/serverless.yaml"))
 	ctx := testContext(t, time.Minute)
 	if got, _ := dialStatus(t, ctx, p.URL+"?deny=1", nil); got != http.StatusForbidden {
@@ -272,6 +277,7 @@ func goFunctionDir(t *testing.T, source, template string) string {
 // waits for a hung $disconnect ends lambdaws at once: it says so, exits with
 // a failure status, and the function's process is killed.
 func TestLocalSecondSignal(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	dir := goFunctionDir(t, `package main
 
 import (
@@ -340,6 +346,7 @@ Resources:
 // and says so, before anything is served. A stand-in for go builds for
 // ever.
 func TestLocalInterruptBuild(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	buildLambdaws(t)
 	stub, dir := t.TempDir(), t.TempDir()
 	files := map[string]string{
@@ -381,6 +388,7 @@ Resources:
 // last good binary keeps serving. The route is two-way (a route response),
 // so the function's response body is the reply.
 func TestLocalRebuild(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	source := func(version string) string {
 		return `package main
 
@@ -457,6 +465,7 @@ Resources:
 // served: a runtime lambdaws local cannot run, and several APIs without
 // --api.
 func TestLocalRefuses(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	buildLambdaws(t)
 	dir := t.TempDir()
 	const fn = `

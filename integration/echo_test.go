@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"testing"
 	"time"
 )
@@ -10,6 +11,7 @@ import (
 // TestEcho drives the echo example through the emulator: the two actions,
 // an unknown one, and messages without an action.
 func TestEcho(t *testing.T) {
+	testenv.Integration(t, "the example echo")
 	p := startExample(t, "echo", nil)
 	ctx := testContext(t, time.Minute)
 	c := dial(t, ctx, "c", p.URL, nil)

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -68,6 +69,7 @@ func recordingRouter() (*ws.Router, chan disconnect) {
 }
 
 func TestHandshake(t *testing.T) {
+	testenv.Integration(t, "the emulator and Lambda environments")
 	r, _ := recordingRouter()
 	url := testGateway(t, r, &local.Options{Logger: quietLogger()})
 	ctx := testContext(t, time.Minute)
@@ -102,6 +104,7 @@ func TestHandshake(t *testing.T) {
 // 1009 for a frame over 32 KB or a message over 128 KB, and that each reaches
 // $disconnect with its code.
 func TestLimits(t *testing.T) {
+	testenv.Integration(t, "the emulator and Lambda environments")
 	r, disconnects := recordingRouter()
 	url := testGateway(t, r, &local.Options{Logger: quietLogger()}) + "?token=secret"
 	ctx := testContext(t, time.Minute)
@@ -166,6 +169,7 @@ func TestLimits(t *testing.T) {
 // TestIdleTimeout checks that an idle connection is closed with 1001 and
 // that $disconnect sees the code and reason, while a talking one stays open.
 func TestIdleTimeout(t *testing.T) {
+	testenv.Integration(t, "the emulator and Lambda environments")
 	r, disconnects := recordingRouter()
 	url := testGateway(t, r, &local.Options{Logger: quietLogger(), IdleTimeout: time.Second}) + "?token=secret"
 	ctx := testContext(t, time.Minute)
@@ -200,6 +204,7 @@ func TestIdleTimeout(t *testing.T) {
 // router whose handlers read its identity with Request.Authorizer, each on
 // its own Function, as `sam deploy` would wire them.
 func TestAuthorizer(t *testing.T) {
+	testenv.Integration(t, "the emulator and Lambda environments")
 	auth := lambdaenv.New(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		switch req.Query("token") {
 		case "secret":

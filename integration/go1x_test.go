@@ -5,6 +5,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,7 @@ func go1xRoute(name, key, fn string, twoWay bool) string {
 // after 10 s), prebuilt or built from source, and a current aws-lambda-go
 // built from source speaks the same protocol; a panic ends the process.
 func TestLocalGo1x(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	dir := t.TempDir()
 	prebuilt := filepath.Join(dir, "prebuilt")
 	build := exec.Command("go", "build", "-o", filepath.Join(prebuilt, "hello"), ".")

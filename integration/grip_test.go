@@ -112,6 +112,7 @@ func startGripExample(t *testing.T, name string) (wsURL, publishURL string) {
 
 // TestGripEcho runs echo's cases against the echo example behind Pushpin.
 func TestGripEcho(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	url, _ := startGripExample(t, "echo")
 	ctx := testContext(t, time.Minute)
 	c := dial(t, ctx, "c", url, nil)
@@ -136,6 +137,7 @@ func TestGripEcho(t *testing.T) {
 // transcripts, never one's own lines) against the chat example behind
 // Pushpin: channel membership lives in Pushpin, and a line is one publish.
 func TestGripChat(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	url, _ := startGripExample(t, "chat")
 	chatScenario(t, url)
 }
@@ -143,6 +145,7 @@ func TestGripChat(t *testing.T) {
 // TestGripHandshake: $connect rejects with 401 (the client sees it), accepts
 // with a subprotocol, and a message is echoed.
 func TestGripHandshake(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	r, _ := recordingRouter()
 	env := startGrip(t, r, nil)
 	ctx := testContext(t, time.Minute)
@@ -166,6 +169,7 @@ func TestGripHandshake(t *testing.T) {
 // address, on $connect and on messages, not one the client wrote into
 // X-Forwarded-For.
 func TestGripSourceIP(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	ips := make(chan string, 1)
 	r := ws.NewRouter()
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
@@ -188,6 +192,7 @@ func TestGripSourceIP(t *testing.T) {
 // TestGripLateReply: a Reply from a goroutine after the handler's response
 // was written reaches the client (published to its own channel).
 func TestGripLateReply(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	release := make(chan struct{})
 	errs := make(chan error, 1)
 	r := ws.NewRouter()
@@ -215,6 +220,7 @@ func TestGripLateReply(t *testing.T) {
 // Pushpin is refused with grip.ErrInvalid, as is a post into it: the
 // attacker neither reads nor writes the victim's own channel.
 func TestGripChannelNamespace(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	ids := make(chan string, 2)
 	var ch ws.Channels
 	r := ws.NewRouter()
@@ -239,7 +245,7 @@ func TestGripChannelNamespace(t *testing.T) {
 	env := startGrip(t, r, nil)
 	ch = env.handler.Channels()
 	ctx := testContext(t, time.Minute)
-	out := ws.ContextWithSender(ctx, r.Sender)
+	out := ws.ContextWithSender(ctx, env.handler.Sender())
 
 	victim := dial(t, ctx, "victim", env.wsURL, nil)
 	victimID := <-ids
@@ -266,6 +272,7 @@ func TestGripChannelNamespace(t *testing.T) {
 // reaches the chat's users: a ws.Channels channel is the name every GRIP
 // publisher uses.
 func TestGripJSGripPublisher(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		testenv.Require(t, "node is not on PATH", "install Node.js, then run `npm ci --prefix tools`")
@@ -331,6 +338,7 @@ func TestGripJSGripPublisher(t *testing.T) {
 // sent back by Pushpin on later requests, readable with grip.Meta and
 // req.Authorizer().
 func TestGripMeta(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	r := ws.NewRouter()
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error {
 		return grip.SetMeta(ctx, "User", req.Query("user"))
@@ -354,6 +362,7 @@ func TestGripMeta(t *testing.T) {
 // TestGripClose: a client's close code reaches $disconnect, and ws.Close from
 // a handler closes the client.
 func TestGripClose(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	r, disconnects := recordingRouter()
 	r.OnRoute("bye", func(ctx context.Context, req *ws.Request) error {
 		return ws.Close(ctx, req.ConnectionID)
@@ -395,6 +404,7 @@ func TestGripClose(t *testing.T) {
 // handler's Sender reaches exactly one connection, a channel publish reaches
 // its members, and ws.Close closes a connection.
 func TestGripPublishOutside(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	ids := make(chan string, 8)
 	var ch ws.Channels
 	r := ws.NewRouter()
@@ -422,7 +432,7 @@ func TestGripPublishOutside(t *testing.T) {
 		cl.expect("sync")
 	}
 
-	out := ws.ContextWithSender(context.Background(), r.Sender)
+	out := ws.ContextWithSender(context.Background(), env.handler.Sender())
 	if err := ws.SendMessage(out, cID, map[string]string{"to": "c"}); err != nil {
 		t.Fatal(err)
 	}
@@ -455,6 +465,7 @@ func TestGripPublishOutside(t *testing.T) {
 // TestGripHTTPStream: a request held as a stream gets the initial body, then
 // each http-stream publish.
 func TestGripHTTPStream(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	env := startGrip(t, ws.NewRouter(), &grip.Options{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		grip.Hold(w.Header(), grip.HoldStream, []string{"news"}, nil)
 		w.Header().Set("Content-Type", "text/plain")
@@ -490,6 +501,7 @@ func TestGripHTTPStream(t *testing.T) {
 // TestGripLongPoll: a request held as a response is answered by an
 // http-response publish.
 func TestGripLongPoll(t *testing.T) {
+	testenv.Integration(t, "Pushpin")
 	env := startGrip(t, ws.NewRouter(), &grip.Options{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		grip.Hold(w.Header(), grip.HoldResponse, []string{"poll"}, &grip.HoldOptions{Timeout: 20 * time.Second})
 		w.Header().Set("Content-Type", "text/plain")
@@ -570,6 +582,7 @@ func getHeld(t *testing.T, ctx context.Context, url string) *http.Response {
 //
 //	LAMBDAWS_INTEGRATION=1 go test -run '^$' -bench GripBroadcast -benchtime 1x ./integration/
 func BenchmarkGripBroadcast(b *testing.B) {
+	testenv.Integration(b, "Pushpin")
 	const n = 1000
 	var ch ws.Channels
 	r := ws.NewRouter()
@@ -687,7 +700,7 @@ func BenchmarkGripBroadcast(b *testing.B) {
 		return 1
 	})
 	measure("per-connection-batched", func() int {
-		out := ws.ContextWithSender(ctx, r.Sender)
+		out := ws.ContextWithSender(ctx, env.handler.Sender())
 		res, err := ws.Broadcast(out, func(yield func(string, error) bool) {
 			for _, id := range connIDs {
 				if !yield(id, nil) {

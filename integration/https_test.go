@@ -5,6 +5,7 @@ package integration
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"net/http"
 	"os"
 	"regexp"
@@ -22,6 +23,7 @@ var tlsLine = regexp.MustCompile(`also wss://(\S+)/ and https://(\S+)/@connectio
 // (which adds https:// to a bare host). They trust the gateway through the
 // local CA lambdaws local gives them, and so does a wss:// client.
 func TestLocalHTTPS(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, awsEnv, "--template", repoPath(t, "integration/testdata/https.yaml"))
 	m, err := p.waitLog(tlsLine, 1, 0)
 	if err != nil {
@@ -67,6 +69,7 @@ func TestLocalHTTPS(t *testing.T) {
 // built with aws-sdk-go v1 ignores AWS_ENDPOINT_URL_*, and says nothing of
 // the account's DynamoDB when AWS_ENDPOINT_URL_DYNAMODB is set.
 func TestLocalSDKv1Warning(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:1"}, awsEnv...),
 		"--template", repoPath(t, "integration/testdata/https.yaml"))
 	if _, err := p.waitLog(regexp.MustCompile(`(?m)^warning: function SDKv1Function is built with aws-sdk-go v1 .*AWS_ENDPOINT_URL`), 1, 0); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"io"
 	"net/http"
 	"os"
@@ -44,6 +45,7 @@ const (
 // connection is gone to the management API (410) and the process is back to
 // its open file and goroutine counts. It reports the process's peak memory.
 func TestLoad(t *testing.T) {
+	testenv.Integration(t, "the example chat")
 	p := startExample(t, "chat-norace", nil, "-pprof", "127.0.0.1:0")
 	m, err := p.waitLog(regexp.MustCompile(`profiles at (http://\S+/debug/pprof/)`), 1, 10*time.Second)
 	if err != nil {

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"errors"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func managementClient(addr string) *apigatewaymanagementapi.Client {
 // echo example with the real SDK client, then sees 410 GoneException for
 // each once the connection is closed.
 func TestManagementAPI(t *testing.T) {
+	testenv.Integration(t, "the example echo")
 	p := startExample(t, "echo", nil)
 	ctx := testContext(t, time.Minute)
 	c := dial(t, ctx, "c", p.URL, &websocket.DialOptions{HTTPHeader: map[string][]string{"User-Agent": {"integration-test/1"}}})

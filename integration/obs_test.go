@@ -4,6 +4,7 @@ package integration
 
 import (
 	"encoding/json"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 // not sent, each invocation prints a valid EMF document, and lambdaws's own
 // per-invocation lines are JSON too.
 func TestLocalLogsAndMetrics(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--log-format", "json", "--template", repoPath(t, "integration/testdata/obs/template.yaml"))
 	ctx := testContext(t, time.Minute)
 	c := dial(t, ctx, "client", p.URL, nil)

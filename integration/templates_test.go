@@ -59,6 +59,7 @@ process.stdout.write(JSON.stringify(doc));
 // bootstrap built from the example's folder, and permissions no wider than the API's @connections (and, for
 // the chat, its own table with TTL).
 func TestTemplates(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	for _, name := range []string{"echo", "chat", "auth"} {
 		t.Run(name, func(t *testing.T) {
 			doc := parseTemplate(t, filepath.Join(testenv.RepoRoot(t), "examples", name, "template.yaml"))

@@ -70,7 +70,7 @@ func (e Expression) evaluate(body []byte) (value []byte, ok bool) {
 	if e.quoted != nil && bytes.IndexByte(body, '\\') < 0 && !bytes.Contains(body, e.quoted) {
 		return nil, false
 	}
-	if !valid(body) {
+	if !json.Valid(body) {
 		return nil, false
 	}
 	v := body

@@ -32,28 +32,23 @@ type ChannelStore interface {
 	Leave(ctx context.Context, connectionID, channel string) error
 	Members(ctx context.Context, channel string) iter.Seq2[string, error]
 	Remove(ctx context.Context, connectionID string) error
+	// ConnectedAt returns when the connection was added.
+	ConnectedAt(ctx context.Context, connectionID string) (time.Time, error)
 }
 
 // StoreChannels returns Channels kept in store, publishing with [Broadcast]
 // through the Sender of the handler's context. A connection found gone while
 // publishing is removed from the store when its record is older than API
-// Gateway's integration timeout (29 s), which the store tells with a method
-// ConnectedAt(ctx, id) (time.Time, error), as connstore's stores do. A
+// Gateway's integration timeout (29 s), as the store's ConnectedAt tells. A
 // younger one may still be in its $connect, when API Gateway answers 410
 // Gone for it too: it is kept, and its $disconnect or the store's TTL removes
-// it if it really is gone. A store without ConnectedAt is never pruned.
+// it if it really is gone.
 func StoreChannels(store ChannelStore) Channels { return storeChannels{store} }
 
 // pruneAge is the age a gone connection's record must reach before Publish
 // removes it: API Gateway's maximum integration timeout, the longest a
 // $connect can run.
 const pruneAge = 29 * time.Second
-
-// connectedAter is implemented by stores that know when a connection was
-// added (connstore's).
-type connectedAter interface {
-	ConnectedAt(ctx context.Context, id string) (time.Time, error)
-}
 
 type storeChannels struct{ store ChannelStore }
 
@@ -71,11 +66,7 @@ func (c storeChannels) Publish(ctx context.Context, channel string, data any, ex
 	res, err := Broadcast(ctx, c.store.Members(ctx, channel), data, &sender.BroadcastOptions{
 		Skip: except,
 		OnGone: func(ctx context.Context, id string) {
-			ca, ok := c.store.(connectedAter)
-			if !ok {
-				return
-			}
-			if at, err := ca.ConnectedAt(ctx, id); err == nil && time.Since(at) >= pruneAge {
+			if at, err := c.store.ConnectedAt(ctx, id); err == nil && time.Since(at) >= pruneAge {
 				_ = c.store.Remove(ctx, id) // best effort: the store's TTL expires it otherwise
 			}
 		},
@@ -89,14 +80,4 @@ func (c storeChannels) Publish(ctx context.Context, channel string, data any, ex
 			channel, res.Failed, res.Sent+res.Gone+res.Failed+res.NotAttempted, len(errs), errors.Join(errs...))
 	}
 	return err
-}
-
-type senderKey struct{}
-
-// ContextWithSender returns a context in which SendMessage, Reply, Close,
-// Info and Broadcast use s, whatever the router's Sender: for sending from
-// outside a handler (a worker, an SQS consumer) through a chosen Sender, and
-// for transports that serve a Router without API Gateway (package grip).
-func ContextWithSender(ctx context.Context, s Sender) context.Context {
-	return context.WithValue(ctx, senderKey{}, s)
 }

@@ -107,6 +107,16 @@ func Broadcast(ctx context.Context, ids iter.Seq2[string, error], data any, opts
 // WEBSOCKET_API_GATEWAY_ENDPOINT value.
 var outside sender.Pool
 
+type senderKey struct{}
+
+// ContextWithSender returns a context in which SendMessage, Reply, Close,
+// Info and Broadcast use s, whatever the router's Sender: for sending from
+// outside a handler (a worker, an SQS consumer) through a chosen Sender, and
+// for transports that serve a Router without API Gateway (package grip).
+func ContextWithSender(ctx context.Context, s Sender) context.Context {
+	return context.WithValue(ctx, senderKey{}, s)
+}
+
 // senderFrom finds the Sender for ctx, as documented on [Sender].
 func senderFrom(ctx context.Context) (Sender, error) {
 	if s, ok := ctx.Value(senderKey{}).(Sender); ok {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 
 	"github.com/lambdaws/lambdaws/grip"
 	"github.com/lambdaws/lambdaws/local"
@@ -21,17 +20,17 @@ var gripMode = flag.Bool("grip", false, "serve the chat as a GRIP back end for P
 //	go run ./examples/chat -grip -addr 127.0.0.1:8080 &
 //	pushpin --route '* 127.0.0.1:8080,over_http'   # clients: ws://127.0.0.1:7999/, page http://127.0.0.1:7999/
 func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
-	gripURL := os.Getenv("GRIP_URL")
-	if gripURL == "" {
-		gripURL = "http://localhost:5561/" // Pushpin's publish port
-	}
-	pub, err := grip.NewPublisher(gripURL)
+	opts, err := grip.OptionsFromEnv() // GRIP_URL, GRIP_VERIFY_KEY, GRIP_VERIFY_ISS, GRIP_PREFIX
 	if err != nil {
 		return err
 	}
-	// GRIP_VERIFY_KEY and GRIP_VERIFY_ISS (or the key in GRIP_URL) are read
-	// by New.
-	h, err := grip.New(nil, &grip.Options{Publisher: pub, HTTP: pageHandler()})
+	if opts.Publisher == nil {
+		if opts.Publisher, err = grip.NewPublisher("http://localhost:5561/"); err != nil { // Pushpin's publish port
+			return err
+		}
+	}
+	opts.HTTP = pageHandler()
+	h, err := grip.New(nil, opts)
 	if err != nil {
 		return err
 	}
@@ -41,7 +40,7 @@ func serveGrip(ctx context.Context, room *ChatRoom, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("chat: GRIP back end on http://%s/, publishing to %s\n", ln.Addr(), pub.URL())
+	fmt.Printf("chat: GRIP back end on http://%s/, publishing to %s\n", ln.Addr(), opts.Publisher.URL())
 	fmt.Printf("chat: start pushpin --route '* %s,over_http' and connect to ws://127.0.0.1:7999/ (page: http://127.0.0.1:7999/)\n", ln.Addr())
 	return h.Serve(ctx, ln)
 }

@@ -22,7 +22,11 @@ var gripMode = flag.Bool("grip", false, "serve the handlers as a GRIP back end f
 func serveGrip(addr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h, err := grip.New(nil, nil)
+	opts, err := grip.OptionsFromEnv() // GRIP_URL, GRIP_VERIFY_KEY, GRIP_VERIFY_ISS, GRIP_PREFIX
+	if err != nil {
+		return err
+	}
+	h, err := grip.New(nil, opts)
 	if err != nil {
 		return err
 	}

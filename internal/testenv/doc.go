@@ -1,6 +1,7 @@
 // Package testenv starts and finds the real components that lambdaws tests run
-// against (see DESIGN.md, "Real components"): today dynalite, a local
-// DynamoDB-compatible server installed by `npm ci --prefix tools`.
+// against: dynalite (a DynamoDB-compatible server installed by
+// `npm ci --prefix tools`), Pushpin and Chromium (Debian packages installed by
+// scripts/deps.sh).
 //
 // Tests that start processes are integration tests: they run only with
 // LAMBDAWS_INTEGRATION=1 (set by `make test`), and skip otherwise with a
