@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lambdaws/lambdaws/internal/testenv"
 )
 
 // shareDynalite makes the local DynamoDB that lambdaws local installs into
@@ -117,6 +118,7 @@ Resources:
 // clients sending at once are served one at a time by one environment
 // (one pid, one cold start), as Lambda would. Without it they get several.
 func TestLocalReservedConcurrency(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	for _, tc := range []struct {
 		name  string
 		props string
@@ -165,6 +167,7 @@ func TestLocalReservedConcurrency(t *testing.T) {
 // route and a changed variable take effect on the same connection; an
 // invalid edit is reported and the previous version keeps serving.
 func TestLocalReload(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	dir := goFunctionDir(t, fnSource, fnTemplate("v1", "", "$default"))
 	path := filepath.Join(dir, "template.yaml")
 	p := startLocal(t, nil, "--template", path)
@@ -210,6 +213,7 @@ func TestLocalReload(t *testing.T) {
 // the function's, wrapped with its name or passed through); durations are
 // in milliseconds; a $connect answered 500 is an ERROR.
 func TestLocalJSONLogs(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	dir := goFunctionDir(t, fnSource, fnTemplate("hi", "", "$default"))
 	p := startLocal(t, nil, "--template", filepath.Join(dir, "template.yaml"), "--log-format", "json")
 	ctx := testContext(t, 2*time.Minute)
@@ -259,6 +263,7 @@ func TestLocalJSONLogs(t *testing.T) {
 // TestLocalTextStack: in text, a stack logged by a function (slog's
 // stack="..." as ws logs a panic) is printed as its lines.
 func TestLocalTextStack(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command")
 	dir := goFunctionDir(t, fnSource, fnTemplate("hi", "", "$default"))
 	p := startLocal(t, nil, "--template", filepath.Join(dir, "template.yaml"))
 	ctx := testContext(t, 2*time.Minute)
@@ -278,6 +283,7 @@ func TestLocalTextStack(t *testing.T) {
 // DynamoDB, creates the table, and two clients chat; the table is there
 // while it serves, and the local DynamoDB is gone after it stops.
 func TestLocalDynamoDBDefault(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command and dynalite")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"))
 	m, err := p.waitLog(regexp.MustCompile(`(?m)^local DynamoDB \(dynalite [\d.]+\) at (http://127\.0\.0\.1:\d+), in memory`), 1, 0)
 	if err != nil {
@@ -330,6 +336,7 @@ func waitGone(t *testing.T, endpoint string, timeout time.Duration) {
 // TestLocalDynamoDBKilled: the local DynamoDB ends with lambdaws even when
 // lambdaws is killed (SIGKILL: no cleanup runs).
 func TestLocalDynamoDBKilled(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command and dynalite")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"))
 	m, err := p.waitLog(regexp.MustCompile(`local DynamoDB \(dynalite [\d.]+\) at (http://\S+),`), 1, 0)
 	if err != nil {
@@ -346,6 +353,7 @@ func TestLocalDynamoDBKilled(t *testing.T) {
 // lambdaws: a second run finds the table (not created again) with the
 // first run's item.
 func TestLocalDynamoDBDir(t *testing.T) {
+	testenv.Integration(t, "the lambdaws command and dynalite")
 	dir := t.TempDir()
 	ctx := testContext(t, 2*time.Minute)
 	endpoint := regexp.MustCompile(`local DynamoDB \(dynalite [\d.]+\) at (http://\S+), in ` + regexp.QuoteMeta(dir))
