@@ -188,3 +188,36 @@ func TestDynamoDBWithoutNode(t *testing.T) {
 		t.Errorf("--dynamodb local without node: %v", err)
 	}
 }
+
+// TestThrottled: a function with ReservedConcurrentExecutions 0 fails every
+// invocation as Lambda's throttle, and the start says so.
+func TestThrottled(t *testing.T) {
+	var out bytes.Buffer
+	s := &session{f: &localFlags{logFormat: "text"}, out: &out, logger: newLogger("text", &out)}
+	zero := 0
+	f, err := s.newFunction(&sam.Function{LogicalID: "Fn", ReservedConcurrency: &zero}, "/nonexistent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Invoke(context.Background(), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "TooManyRequestsException: Rate Exceeded.") {
+		t.Errorf("invoke: %v, want a TooManyRequestsException", err)
+	}
+	if !strings.Contains(out.String(), "note: function Fn has ReservedConcurrentExecutions 0") {
+		t.Errorf("printed %q", out.String())
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	f, err = s.newFunction(&sam.Function{LogicalID: "Warm", ProvisionedConcurrency: 2, MemorySize: 128, Timeout: time.Second}, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !strings.Contains(out.String(), "note: function Warm: provisioned concurrency (2) is not emulated") {
+		t.Errorf("printed %q", out.String())
+	}
+}
