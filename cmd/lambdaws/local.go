@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"os"
 	"reflect"
 	"slices"
@@ -96,6 +97,7 @@ type session struct {
 	logger  *slog.Logger
 	db      *dynamoDB
 	trust   *localTLS
+	ln      net.Listener // the API's address, open before the functions start
 	hostEnv map[string]string // every function's ExtraEnv: the local CA's trust, the local DynamoDB
 	read    string            // the fingerprint of the template when last read
 }
@@ -129,6 +131,10 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		s.trust = &localTLS{}
 	}
 	s.hostEnv = s.trust.functionEnv(s.db.env)
+	if s.ln, err = local.Listen(f.addr); err != nil {
+		return err
+	}
+	defer s.ln.Close() // when returning early; Serve closes it
 
 	a, err := s.prepare(ctx, tpl, nil)
 	if err != nil {
@@ -290,12 +296,7 @@ func (s *session) serve(ctx context.Context, hurry <-chan struct{}, a *app) erro
 		Logger:                   s.logger,
 		TLS:                      s.trust.config,
 	})
-	ln, err := local.Listen(s.f.addr)
-	if err != nil {
-		a.close(nil)
-		return err
-	}
-	addr := ln.Addr().String()
+	addr := s.ln.Addr().String()
 	fmt.Fprintf(s.out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	s.trust.print(s.out, addr, api.Stage)
@@ -305,18 +306,18 @@ func (s *session) serve(ctx context.Context, hurry <-chan struct{}, a *app) erro
 	last := make(chan *app, 1) // the version served last, for closing
 	go func() { last <- s.watch(watchCtx, g, a) }()
 	served := make(chan error, 1)
-	go func() { served <- g.Serve(ctx, ln) }()
+	go func() { served <- g.Serve(ctx, s.ln) }()
 	select {
-	case err = <-served:
+	case err := <-served:
+		stopWatching()
+		(<-last).close(nil)
+		fmt.Fprintln(s.out, "stopped")
+		return err
 	case <-hurry:
 		stopWatching()
 		(<-last).close(nil) // kills the processes
 		return errors.New("second signal: stopped at once, the functions' processes killed")
 	}
-	stopWatching()
-	(<-last).close(nil)
-	fmt.Fprintln(s.out, "stopped")
-	return err
 }
 
 // printRoutes prints the routes and the authorizer of api.
