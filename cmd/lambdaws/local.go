@@ -97,7 +97,7 @@ type session struct {
 	logger  *slog.Logger
 	db      *dynamoDB
 	trust   *localTLS
-	ln      net.Listener // the API's address, open before the functions start
+	ln      net.Listener      // the API's address, open before the functions start
 	hostEnv map[string]string // every function's ExtraEnv: the local CA's trust, the local DynamoDB
 	read    string            // the fingerprint of the template when last read
 }
