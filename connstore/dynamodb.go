@@ -1,6 +1,7 @@
 package connstore
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -49,10 +50,11 @@ type DynamoDBOptions struct {
 	// leaves) per second, and a Members listing of it at most 3,000 reads
 	// per second (the README's "The store at scale" has the arithmetic).
 	// A member of a channel of N > 1 shards is written to the partition
-	// "chan<k>#"+channel, k a hash of its id modulo N, and Members queries
-	// the N partitions in parallel (and the unsharded one, so that members
-	// who joined before the channel was sharded are still listed), merging
-	// them into one stream. Values below 2 mean unsharded; above 1,000,
+	// "chan<k>#"+channel, k a hash of its id modulo N (one that joined
+	// before, with no or fewer shards, stays where it is), and Members
+	// queries the N partitions in parallel (and the unsharded one, so that
+	// members who joined before the channel was sharded are still listed),
+	// merging them into one stream. Values below 2 mean unsharded; above 1,000,
 	// 1,000. N may grow, never shrink, for a channel that has members:
 	// those in a dropped shard would no longer be listed. Every process
 	// using the table must give the same N (it is called concurrently).
@@ -580,6 +582,19 @@ func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
 	}
 	gen, ttl, tok := getS(conn, attrGen), conn[attrTTL], str(token())
 	pk := s.memberPK(id, channel)
+	if s.channelShards(channel) > 1 {
+		// A member stays on the partition it joined (before the channel
+		// was sharded, or had fewer shards): moved, it would be missing
+		// from a listing that read its new partition before the move and
+		// its old one after.
+		old, err := s.getItem(ctx, reverseKey(id, channel), attrSK, attrCPK)
+		if err != nil {
+			return fail(err)
+		}
+		if old != nil {
+			pk = membershipOf(old, channel).pk
+		}
+	}
 
 	rev := reverseKey(id, channel)
 	rev[attrChannel] = str(channel)
@@ -592,22 +607,23 @@ func (s *DynamoDB) Join(ctx context.Context, id, channel string) error {
 	if err != nil {
 		return fail(err)
 	}
-	if old := out.Attributes; len(old) > 0 {
-		// Joined before, on another partition (before the channel was
-		// sharded, or with fewer shards): delete that item, so that the
-		// connection is listed once.
-		if m := membershipOf(old, channel); m.pk != pk && old[attrTok] != nil {
-			if err := s.deleteIfToken(ctx, memberKey(m.pk, id), old[attrTok]); err != nil {
-				return fail(err)
-			}
-		}
-	}
 	member := memberKey(pk, id)
 	member[attrID] = str(id)
 	member[attrTTL] = ttl
 	member[attrTok] = tok
 	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: member}); err != nil {
 		return fail(err)
+	}
+	if old := out.Attributes; len(old) > 0 {
+		// Joined on another partition meanwhile (by a process with other
+		// ChannelShards, during a deploy) or before (a channel no longer
+		// sharded): delete that item now that the new one is written, not
+		// before, so that no listing misses the connection meanwhile.
+		if m := membershipOf(old, channel); m.pk != pk && old[attrTok] != nil {
+			if err := s.deleteIfToken(ctx, memberKey(m.pk, id), old[attrTok]); err != nil {
+				return fail(err)
+			}
+		}
 	}
 
 	conn, err = s.getItem(ctx, connKey(id), attrGen)
@@ -721,8 +737,9 @@ func (s *DynamoDB) deleteIfToken(ctx context.Context, key map[string]types.Attri
 // Members implements Store: a Query of the channel's partition, PageSize
 // items at a time, in connection id order. A sharded channel (see
 // DynamoDBOptions.ChannelShards) is a Query of each shard's partition and of
-// the unsharded one, run in parallel and merged as they arrive, in no
-// particular order; the stream then holds up to a page per partition.
+// the unsharded one, run in parallel and merged in connection id order, a
+// connection found on two partitions listed once; the stream then holds up
+// to a page per partition.
 func (s *DynamoDB) Members(ctx context.Context, channel string) iter.Seq2[string, error] {
 	if err := checkName("members", "channel name", channel, maxChannel); err != nil {
 		return errSeq(err)
@@ -733,50 +750,108 @@ func (s *DynamoDB) Members(ctx context.Context, channel string) iter.Seq2[string
 			pks = append(pks, shardPK(channel, k))
 		}
 	}
+	if len(pks) == 1 {
+		return s.members(ctx, channel, pks[0])
+	}
 	return func(yield func(string, error) bool) {
-		if len(pks) == 1 {
-			for id, err := range s.members(ctx, channel, pks[0]) {
-				if !yield(id, err) || err != nil {
-					return
-				}
-			}
-			return
-		}
+		// Each partition is read by a goroutine of its own, in its sort
+		// key order (conn#ID), and the streams are merged in that order,
+		// so that a connection on two partitions (a Join of a process with
+		// other ChannelShards moving it) comes out of two streams at once
+		// and is listed once, with no more memory than a page per stream.
 		ctx, cancel := context.WithCancel(ctx)
-		type result struct {
-			id  string
-			err error
-		}
-		results := make(chan result)
 		var wg sync.WaitGroup
+		defer func() {
+			cancel()
+			wg.Wait()
+		}()
+		h := make(mergeHeap, 0, len(pks))
 		for _, pk := range pks {
+			st := &stream{c: make(chan memberResult, 16)}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer close(st.c)
 				for id, err := range s.members(ctx, channel, pk) {
 					select {
-					case results <- result{id, err}:
+					case st.c <- memberResult{id, err}:
 					case <-ctx.Done():
 						return
 					}
 				}
 			}()
+			h = append(h, st)
 		}
-		go func() {
-			wg.Wait()
-			close(results)
-		}()
-		defer func() {
-			cancel()
-			for range results { // until every query has stopped
+		// Take each stream's first id, then repeatedly the smallest.
+		live := h[:0]
+		for _, st := range h {
+			if st.next() {
+				live = append(live, st)
 			}
-		}()
-		for r := range results {
-			if !yield(r.id, r.err) || r.err != nil {
+		}
+		h = live
+		heap.Init(&h)
+		last := ""
+		for len(h) > 0 {
+			st := h[0]
+			if st.head.err != nil {
+				yield("", st.head.err)
+				return
+			}
+			id := st.head.id
+			if st.next() {
+				heap.Fix(&h, 0)
+			} else {
+				heap.Pop(&h)
+			}
+			if id == last {
+				continue
+			}
+			last = id
+			if !yield(id, nil) {
 				return
 			}
 		}
 	}
+}
+
+type memberResult struct {
+	id  string
+	err error
+}
+
+// stream is one partition's listing in Members, with its next result.
+type stream struct {
+	c    chan memberResult
+	head memberResult
+}
+
+// next moves to the next result, and reports false at the end.
+func (st *stream) next() bool {
+	r, ok := <-st.c
+	st.head = r
+	return ok
+}
+
+// mergeHeap orders streams by their next result: errors first, then ids in
+// the order DynamoDB sorts string keys (UTF-8 bytes, as Go compares strings).
+type mergeHeap []*stream
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	a, b := h[i].head, h[j].head
+	if (a.err != nil) != (b.err != nil) {
+		return a.err != nil
+	}
+	return a.id < b.id
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*stream)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // members streams the ids of the unexpired membership items of channel on

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,5 +370,130 @@ func TestDynamoDBConcurrentUpdates(t *testing.T) {
 	}
 	if len(c.Metadata) != 60 {
 		t.Errorf("%d metadata keys stored, want the 60 of one Update (the limit is 100)", len(c.Metadata))
+	}
+}
+
+// TestDynamoDBRejoinWhileListing: 30 members joined a channel, which is then
+// sharded 1 → 4; each joins it again twice while another goroutine lists
+// it. Every listing has every member exactly once (issue 24.2: Join deleted
+// the old channel-side item before writing the new one, and 31 of 422
+// listings missed members), and no item is left behind.
+func TestDynamoDBRejoinWhileListing(t *testing.T) {
+	ctx := t.Context()
+	client := newClient(testenv.Dynalite(t))
+	table := newTable(t, client)
+	var shards atomic.Int32
+	shards.Store(1)
+	s := connstore.NewDynamoDB(client, table, &connstore.DynamoDBOptions{
+		ChannelShards: func(string) int { return int(shards.Load()) },
+	})
+	var want []string
+	for i := range 30 {
+		id := fmt.Sprintf("c%02d", i)
+		must(t, s.Add(ctx, id, nil))
+		must(t, s.Join(ctx, id, "x"))
+		want = append(want, id)
+	}
+	shards.Store(4)
+
+	joined := make(chan struct{})
+	listed := make(chan struct{}) // the first listing is done
+	var (
+		listings int
+		bad      []string // the listings that were wrong
+	)
+	listerDone := make(chan struct{})
+	go func() {
+		defer close(listerDone)
+		for {
+			var got []string
+			for id, err := range s.Members(ctx, "x") {
+				if err != nil {
+					bad = append(bad, err.Error())
+					return
+				}
+				got = append(got, id)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				bad = append(bad, fmt.Sprintf("%d members: %q", len(got), got))
+			}
+			if listings++; listings == 1 {
+				close(listed)
+			}
+			select {
+			case <-joined:
+				return
+			default:
+			}
+		}
+	}()
+	<-listed
+	var wg sync.WaitGroup
+	errs := make(chan error, len(want))
+	for _, id := range want {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2 {
+				if err := s.Join(ctx, id, "x"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(joined)
+	<-listerDone
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d of %d listings wrong, first: %s", len(bad), listings, bad[0])
+	}
+	t.Logf("%d listings", listings)
+	if n := len(items(t, client, table)); n != 3*len(want) {
+		t.Errorf("%d items stored, want %d (a connection item and two membership items each)", n, 3*len(want))
+	}
+}
+
+// TestDynamoDBMoveListing lists a channel at each step of a Join that moves
+// a member from a shard to the unsharded partition (a process without
+// ChannelShards, during a deploy that adds them): the member is listed
+// exactly once at every step, though it is on two partitions for a moment.
+func TestDynamoDBMoveListing(t *testing.T) {
+	client := newClient(testenv.Dynalite(t))
+	for step := 1; step <= 6; step++ {
+		t.Run(fmt.Sprintf("listing before call %d", step), func(t *testing.T) {
+			ctx := t.Context()
+			table := newTable(t, client)
+			sharded := connstore.NewDynamoDB(client, table, &connstore.DynamoDBOptions{ChannelShards: func(string) int { return 4 }})
+			must(t, sharded.Add(ctx, "a", nil))
+			must(t, sharded.Add(ctx, "b", nil))
+			must(t, sharded.Join(ctx, "a", "x"))
+			must(t, sharded.Join(ctx, "b", "x"))
+			var got []string
+			hooked := &hookClient{DynamoDBAPI: client, before: func(n int, op string) error {
+				if n == step {
+					for id, err := range sharded.Members(ctx, "x") {
+						must(t, err)
+						got = append(got, id)
+					}
+				}
+				return nil
+			}}
+			must(t, connstore.NewDynamoDB(hooked, table, nil).Join(ctx, "a", "x"))
+			slices.Sort(got)
+			if !slices.Equal(got, []string{"a", "b"}) {
+				t.Errorf("listed %q, want [a b]", got)
+			}
+			want := []string{"chan#x|conn#a", connstore.MemberPK(sharded, "b", "x") + "|conn#b", "conn#a|chan#x", "conn#a|meta", "conn#b|chan#x", "conn#b|meta"}
+			slices.Sort(want)
+			if stored := items(t, client, table); !slices.Equal(stored, want) {
+				t.Errorf("stored %q\nwant %q", stored, want)
+			}
+		})
 	}
 }

@@ -66,7 +66,7 @@ func TestDynamoDB(t *testing.T) {
 
 // TestDynamoDBShardingMigration: a channel sharded after members joined it
 // unsharded still lists them, once each, as it lists the ones who join after;
-// an old member who joins again moves to its shard, and Leave and Remove
+// an old member who joins again stays where it is, listed once, and Leave and Remove
 // delete old and new members' items alike, leaving nothing behind. Growing
 // the shard count works the same way.
 func TestDynamoDBShardingMigration(t *testing.T) {
@@ -112,7 +112,7 @@ func TestDynamoDBShardingMigration(t *testing.T) {
 		check(fmt.Sprintf("after sharding into %d", n))
 		add(10)
 		check(fmt.Sprintf("with %d shards, after 10 more joined", n))
-		// Every member joins again: each is then on its shard, listed once.
+		// Every member joins again: each is still listed once.
 		for _, id := range want {
 			must(t, s.Join(ctx, id, "big"))
 		}

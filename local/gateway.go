@@ -440,6 +440,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	// that does not trust the certificate, go to the Logger.
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: g.reqTimeout, IdleTimeout: g.keepAlive,
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)}
+	if tl, ok := ln.(*tlsListener); ok {
+		srv.ConnState = tl.connState
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -2,8 +2,10 @@ package local
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -18,10 +20,15 @@ const recordTypeHandshake = 0x16
 // served with config, any other as it is. Accept returns a *tls.Conn for
 // the former, so that http.Server completes the handshake and sets
 // Request.TLS.
+//
+// A connection has one budget of timeout from its accept for its first
+// byte, the TLS handshake and the first request's headers, as a plain
+// listener gives http.Server's ReadHeaderTimeout: its read deadlines are
+// held within the budget until connState sees the headers read.
 type tlsListener struct {
 	net.Listener
 	config  *tls.Config
-	timeout time.Duration // for the first byte
+	timeout time.Duration // from the accept to the first request's headers
 
 	conns chan net.Conn // sniffed connections
 	errs  chan error    // the inner listener's errors
@@ -33,7 +40,9 @@ type tlsListener struct {
 }
 
 // newTLSListener serves ln's connections as tlsListener says. A client
-// must send its first byte within timeout, else its connection is closed.
+// must send its first byte, complete a TLS handshake and send its first
+// request's headers within timeout of connecting, else its connection is
+// closed; the http.Server must use connState.
 // config's NextProtos default to http/1.1 only: a WebSocket handshake needs
 // HTTP/1.1, and http.Server serves no HTTP/2 on a listener it did not
 // configure.
@@ -72,17 +81,16 @@ func (l *tlsListener) acceptLoop() {
 		}
 		l.pending[c] = struct{}{}
 		l.mu.Unlock()
-		go l.sniff(c)
+		go l.sniff(c, time.Now().Add(l.timeout))
 	}
 }
 
-// sniff reads c's first byte, without waiting for it longer than l.timeout,
-// and hands c to Accept.
-func (l *tlsListener) sniff(c net.Conn) {
+// sniff reads c's first byte, without waiting for it past budget, and hands
+// c to Accept.
+func (l *tlsListener) sniff(c net.Conn, budget time.Time) {
 	var first [1]byte
-	c.SetReadDeadline(time.Now().Add(l.timeout))
+	c.SetReadDeadline(budget)
 	_, err := io.ReadFull(c, first[:])
-	c.SetReadDeadline(time.Time{})
 	l.mu.Lock()
 	delete(l.pending, c)
 	l.mu.Unlock()
@@ -90,7 +98,7 @@ func (l *tlsListener) sniff(c net.Conn) {
 		c.Close()
 		return
 	}
-	var conn net.Conn = &peekedConn{Conn: c, first: first[0], unread: true}
+	var conn net.Conn = &peekedConn{Conn: c, first: first[0], unread: true, budget: budget}
 	if first[0] == recordTypeHandshake {
 		conn = tls.Server(conn, l.config)
 	}
@@ -128,11 +136,74 @@ func (l *tlsListener) Close() error {
 	return l.Listener.Close()
 }
 
-// peekedConn is a connection whose first byte was read already.
+// connState is the http.Server's ConnState of l's connections: once the
+// first request's headers are read (StateActive), a connection's read
+// deadlines are the server's own.
+func (l *tlsListener) connState(c net.Conn, s http.ConnState) {
+	if s != http.StateActive {
+		return
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if pc, ok := c.(*peekedConn); ok {
+		pc.release()
+	}
+}
+
+// peekedConn is a connection whose first byte was read already. Until
+// release, its read deadline is never later than budget. Its CloseWrite is
+// the inner connection's, so that frameConn half-closes and lingers as on a
+// plain listener.
 type peekedConn struct {
 	net.Conn
 	first  byte
 	unread bool
+
+	mu     sync.Mutex
+	budget time.Time // zero once released
+	want   time.Time // the read deadline last asked for
+}
+
+func (c *peekedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.want = t
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
+
+func (c *peekedConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
+}
+
+// clamp returns t, or the budget if t is later; c.mu is held.
+func (c *peekedConn) clamp(t time.Time) time.Time {
+	if !c.budget.IsZero() && (t.IsZero() || t.After(c.budget)) {
+		return c.budget
+	}
+	return t
+}
+
+// release lifts the budget: the read deadline becomes the one last asked
+// for.
+func (c *peekedConn) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.budget.IsZero() {
+		c.budget = time.Time{}
+		c.Conn.SetReadDeadline(c.want)
+	}
+}
+
+// CloseWrite half-closes the inner connection if it can.
+func (c *peekedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) {

@@ -48,6 +48,11 @@ type Result struct {
 // grow with its failures either.
 const maxFailures = 10
 
+// maxWrongEndpoint is the number of sends answered 403, 404 or a redirect,
+// before any send was answered otherwise (sent, gone), that stops a
+// broadcast: the endpoint or the permission is wrong, not the ids.
+const maxWrongEndpoint = 10
+
 // Failure is a connection a Broadcast could not send to, for a reason other
 // than being gone.
 type Failure struct {
@@ -66,9 +71,12 @@ type Failure struct {
 // broadcast stops early, with the accounting so far and an error, when
 //   - ids yields an error, which is returned;
 //   - ctx ends: ctx.Err() is returned;
-//   - a send fails in a way that will fail every send — [ErrForbidden] (a
-//     missing IAM permission), a wrong endpoint (404, an unknown host, an
-//     untrusted certificate), or no usable credentials — which is returned.
+//   - a send fails in a way that will fail every send — an unknown host,
+//     an untrusted certificate, no usable credentials — or 10 sends were
+//     answered [ErrForbidden] (a missing IAM permission), 404 or a
+//     redirect (a wrong endpoint) before any was sent or found gone: the
+//     last error is returned. An endpoint may answer so for an odd id too,
+//     so these never stop a broadcast that has reached a connection.
 //
 // Then the remaining ids are not read, sends in flight complete, and ids
 // read but not sent count as NotAttempted. Otherwise the error is nil, even
@@ -92,6 +100,8 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 		mu      sync.Mutex
 		res     Result
 		fatal   error // the first error that fails every send
+		reached bool  // a send was answered 2xx or 410: the endpoint and permission are right
+		wrong   int   // sends answered 403, 404 or a redirect while !reached
 		wg      sync.WaitGroup
 		work    = make(chan string)
 		workers int
@@ -108,8 +118,10 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 		switch {
 		case err == nil:
 			res.Sent++
+			reached = true
 		case errors.Is(err, ErrGone):
 			res.Gone++
+			reached = true
 		default:
 			res.Failed++
 			if errors.Is(err, ErrThrottled) {
@@ -118,7 +130,13 @@ func (s *Client) Broadcast(ctx context.Context, ids iter.Seq2[string, error], da
 			if len(res.Failures) < maxFailures {
 				res.Failures = append(res.Failures, Failure{ID: id, Err: err})
 			}
-			if errors.As(err, &e) && e.failsEvery() && fatal == nil {
+			if !errors.As(err, &e) || fatal != nil {
+				break
+			}
+			if e.wrongEndpoint() && !reached {
+				wrong++
+			}
+			if e.failsEvery() || wrong >= maxWrongEndpoint {
 				fatal = err
 			}
 		}

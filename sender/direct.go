@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// octetStream is the Content-Type of every POST (shared, never modified).
+// octetStream is the Content-Type of every POST, shared by all requests and
+// never modified (a constant but for Go's lack of constant slices).
 var octetStream = []string{"application/octet-stream"}
 
 // emptyHash is the hex SHA-256 of an empty payload (GET and DELETE).
@@ -154,6 +156,12 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 		return resp, nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// The management API never redirects; a redirect is not followed
+		// (see Options.HTTPClient), and whatever it says is ignored.
+		return nil, fail(d.responseError(resp, &smithy.GenericAPIError{Code: "Redirect",
+			Message: "HTTP " + strconv.Itoa(resp.StatusCode) + " redirect not followed: the management API does not redirect"}))
+	}
 	return nil, fail(d.responseError(resp, apiError(resp)))
 }
 

@@ -51,7 +51,9 @@
 // callback (to delete them from a store), and returns exact counts:
 // Sent + Gone + Failed + NotAttempted equals the number of ids read, with a
 // sample of at most 10 failures. It stops early on a failure that would fail
-// every send (forbidden, a wrong endpoint, no credentials).
+// every send (no credentials, an unknown host), or after 10 answers of 403,
+// 404 or a redirect (a missing permission, a wrong endpoint) before any send
+// went through; an odd id answered so fails alone.
 //
 // # Pacing
 //

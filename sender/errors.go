@@ -136,14 +136,10 @@ func (e *Error) retryable() bool {
 	return e.kind == ErrThrottled || e.StatusCode >= 500 && e.StatusCode <= 599
 }
 
-// failsEvery reports whether every other call would fail the same way:
-// forbidden (a missing permission), a wrong endpoint (404 "No method found
-// matching route", an unknown host, an untrusted certificate), or a failure
-// before the request was sent (no credentials, signing).
+// failsEvery reports whether every other call would fail the same way,
+// whatever its connection id: an unknown host, an untrusted certificate,
+// or a failure before the request was sent (no credentials, signing).
 func (e *Error) failsEvery() bool {
-	if e.kind == ErrForbidden || e.StatusCode == http.StatusNotFound {
-		return true
-	}
 	var (
 		oe   *smithy.OperationError
 		dns  *net.DNSError
@@ -158,6 +154,15 @@ func (e *Error) failsEvery() bool {
 		return false
 	}
 	return responseError(oe.Err) == nil
+}
+
+// wrongEndpoint reports whether the answer says that the caller may not
+// manage connections there or that the endpoint is not a management API:
+// forbidden (a missing permission), 404 ("No method found matching
+// route") or a redirect. Every call would then fail the same way, but an
+// endpoint may answer so for one odd id too.
+func (e *Error) wrongEndpoint() bool {
+	return e.kind == ErrForbidden || e.StatusCode == http.StatusNotFound || e.StatusCode >= 300 && e.StatusCode < 400
 }
 
 // responseError returns err as the SDK's response error: an

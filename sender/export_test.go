@@ -7,10 +7,6 @@ import "time"
 // (t.Setenv refuses NUL bytes).
 var ResolveEndpointWith = resolveEndpoint
 
-// SetJitter makes backoffs deterministic for a test: f replaces the random
-// choice in [0, ceil] until the test ends.
-func SetJitter(t interface{ Cleanup(func()) }, f func(ceil time.Duration) time.Duration) {
-	old := jitter
-	jitter = f
-	t.Cleanup(func() { jitter = old })
-}
+// SetJitter makes the backoffs of s deterministic: f replaces the random
+// choice in [0, ceil].
+func SetJitter(s *Client, f func(ceil time.Duration) time.Duration) { s.jitter = f }

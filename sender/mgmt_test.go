@@ -35,6 +35,7 @@ import (
 //	forbidden*   403 ForbiddenException
 //	tiny*        413 PayloadTooLargeException with a message
 //	broken*      500
+//	noroute*     404 NotFoundException, as for a path that is no route
 //
 // anything else is a live connection.
 type mgmtAPI struct {
@@ -48,6 +49,7 @@ type mgmtAPI struct {
 	received map[string][]byte // id → last POST body
 	rawPaths []string
 	authz    []string
+	tokens   []string // X-Amz-Security-Token of each request
 	ctypes   []string
 	badSigs  []string // signed requests whose signature does not verify
 }
@@ -129,6 +131,7 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 	m.requests[r.Method+" "+id]++
 	m.rawPaths = append(m.rawPaths, raw)
 	m.authz = append(m.authz, r.Header.Get("Authorization"))
+	m.tokens = append(m.tokens, r.Header.Get("X-Amz-Security-Token"))
 	if r.Header.Get("Authorization") != "" {
 		if err := verifySigV4(r, body); err != nil {
 			m.badSigs = append(m.badSigs, err.Error())
@@ -154,6 +157,9 @@ func (m *mgmtAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasPrefix(id, "forbidden"):
 		writeErr(w, http.StatusForbidden, "ForbiddenException", "", true)
+		return
+	case strings.HasPrefix(id, "noroute"):
+		writeErr(w, http.StatusNotFound, "NotFoundException", "No method found matching route "+raw, true)
 		return
 	case strings.HasPrefix(id, "broken"):
 		w.WriteHeader(http.StatusInternalServerError)

@@ -177,7 +177,10 @@ func gate(ctx context.Context, lim *rate.Limiter) error {
 const maxPacers = 64
 
 // pacers holds the pacer of each endpoint, shared by every Client of this
-// process that calls it.
+// process that calls it: a process-wide value by design (see "Pacing" in
+// the package documentation), as the quota it tracks is the account's, not
+// a Client's. It keeps the pacers of the last maxPacers endpoints. Tests
+// that must not share one use distinct endpoints or DisablePacing.
 var pacers struct {
 	mu    sync.Mutex
 	m     map[string]*pacer

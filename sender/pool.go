@@ -63,7 +63,7 @@ func (p *Pool) Get(endpoint string) *Client {
 // HTTP clients, each keeping conns idle connections per host.
 type env struct {
 	conns int
-	given *http.Client // Options.HTTPClient, used for every call when set
+	given *http.Client // Options.HTTPClient without redirects, used for every call when set
 
 	mu     sync.Mutex
 	loaded bool
@@ -72,7 +72,22 @@ type env struct {
 	plain  aws.HTTPClient // for the emulator, without any configuration
 }
 
-func newEnv(o Options) *env { return &env{conns: o.Concurrency, given: o.HTTPClient} }
+func newEnv(o Options) *env {
+	e := &env{conns: o.Concurrency}
+	if o.HTTPClient != nil {
+		// A copy that follows no redirect: a redirected call would take
+		// the body, the date and X-Amz-Security-Token elsewhere (the
+		// http.Client drops only Authorization for another host) and
+		// report the other host's answer.
+		c := *o.HTTPClient
+		c.CheckRedirect = noRedirect
+		e.given = &c
+	}
+	return e
+}
+
+// noRedirect makes an http.Client return a redirect as the answer.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // sized keeps conns idle keep-alive connections per host: the SDK's
 // default of 10 would make a broadcast with more calls in flight reconnect
@@ -81,8 +96,14 @@ func newEnv(o Options) *env { return &env{conns: o.Concurrency, given: o.HTTPCli
 // hundred bytes, and the Accept-Encoding header costs every call 4
 // allocations (one a header map) and its bytes on the wire. Calls go
 // straight to the transport (see roundTripper); a client with a timeout
-// set is used as it is.
+// set is used as it is. A nil c is the SDK's default client, as in the SDK
+// clients: config.LoadDefaultConfig sets aws.Config.HTTPClient only for a
+// CA bundle (AWS_CA_BUNDLE or a profile's ca_bundle), which Lambda does not
+// set.
 func (e *env) sized(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient()
+	}
 	bc, ok := c.(*awshttp.BuildableClient)
 	if !ok || bc.GetTimeout() != 0 {
 		return c

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,8 +58,8 @@ func TestRecordedErrors(t *testing.T) {
 		mu.Lock()
 		calls[name]++
 		mu.Unlock()
-		for _, rec := range recorded {
-			if strings.ReplaceAll(rec.name, " ", "_") == name[strings.IndexByte(name, '.')+1:] {
+		for i, rec := range recorded {
+			if strconv.Itoa(i) == name[strings.IndexByte(name, '-')+1:] {
 				if rec.errType != "" {
 					w.Header().Set("X-Amzn-ErrorType", rec.errType)
 				}
@@ -77,10 +78,10 @@ func TestRecordedErrors(t *testing.T) {
 
 	for _, kind := range clientKinds {
 		s := newClient(t, kind, srv.URL+"/prod", &sender.Options{MaxAttempts: 2, BackoffBase: 1})
-		for _, rec := range recorded {
+		for i, rec := range recorded {
 			t.Run(kind+"/"+rec.name, func(t *testing.T) {
 				t.Parallel() // each waits out its retries' backoff
-				id := kind + "." + strings.ReplaceAll(rec.name, " ", "_")
+				id := kind + "-" + strconv.Itoa(i)
 				err := s.Send(context.Background(), id, []byte("x"))
 				var se *sender.Error
 				if !errors.As(err, &se) || se.StatusCode != rec.status {

@@ -43,7 +43,11 @@ func newClient(t testing.TB, kind, endpoint string, opts *sender.Options) *sende
 	if opts != nil && opts.Concurrency > 0 {
 		conns = opts.Concurrency
 	}
-	hc := cfg.HTTPClient.(*awshttp.BuildableClient).WithTransportOptions(func(t *http.Transport) {
+	bc, _ := cfg.HTTPClient.(*awshttp.BuildableClient)
+	if bc == nil { // no CA bundle configured (as on Lambda): the SDK's default
+		bc = awshttp.NewBuildableClient()
+	}
+	hc := bc.WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConnsPerHost, t.MaxIdleConns = conns, max(100, conns)
 	})
 	return sender.New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {

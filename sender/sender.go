@@ -53,12 +53,15 @@ type Options struct {
 	// let it, and a 429 is only retried with backoff, on its own.
 	DisablePacing bool
 	// HTTPClient, if set, makes every call of a Client from [NewForEndpoint]
-	// or a [Pool], signed or not (a proxy, custom TLS, instrumentation).
+	// or a [Pool], signed or not (a proxy, custom TLS, instrumentation),
+	// through a copy of it whose CheckRedirect follows no redirect: the
+	// management API never redirects, so a redirect fails the call, and
+	// the session token and the message never go to another host.
 	// Default: the transport of the AWS configuration's HTTP client (the
 	// SDK's net/http transport, which honours AWS_CA_BUNDLE and the proxy
 	// variables and speaks HTTP/1.1 and HTTP/2), keeping Concurrency idle
 	// connections per host, called without an http.Client: no redirect is
-	// followed.
+	// followed either.
 	HTTPClient *http.Client
 	// Logger receives retries and broadcast summaries at debug level, never
 	// message bodies. Default slog.Default(), or Lambda's JSON log format on
@@ -97,6 +100,8 @@ type Client struct {
 	lazy  *lazyClient   // set by NewForEndpoint and Pool.Get
 	limit *rate.Limiter // Options.Rate, or nil
 	pacer *pacer        // the endpoint's, or nil when DisablePacing
+
+	jitter func(ceil time.Duration) time.Duration // a test's choice in [0, ceil], else random
 }
 
 // newClient returns a Client with o (defaults applied), pacing its calls
@@ -185,18 +190,21 @@ func hashFor(c caller, data []byte) string {
 // bytes, "L0SM9cOFvHcCIhw="), as are the local emulator's (URL-safe base64).
 const maxIDLen = 128
 
-// ValidID reports whether id can be a connection id: 1 to 128 printable
-// ASCII characters other than space and "/". API Gateway's ids and the local
-// emulator's are base64 strings of 16 characters; anything else, such as an
-// empty id (a POST to @connections/, which API Gateway answers 403 as for a
-// missing permission), cannot name a connection. A [Client] refuses such an
-// id with [ErrInvalidID] before the network.
+// ValidID reports whether id can be a connection id: 1 to 128 characters of
+// the base64 alphabets, standard and URL-safe, without "/" (A-Z a-z 0-9 + -
+// _ =). API Gateway's ids ("Lb9A4dZ+oAMCJUA=") and the local emulator's are
+// base64 strings of 16 characters, and a UUID passes too. Anything else
+// cannot name a connection: an empty id (a POST to @connections/, which API
+// Gateway answers 403 as for a missing permission), "." or ".." (which
+// address another path once normalised), "?", "#", "%", "/", spaces. A
+// [Client] refuses such an id with [ErrInvalidID] before the network.
 func ValidID(id string) bool {
 	if id == "" || len(id) > maxIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c >= 0x7f || c == '/' {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '_' || c == '=') {
 			return false
 		}
 	}
@@ -384,8 +392,8 @@ func (s *Client) backoff(attempt int) time.Duration {
 			ceil = d
 		}
 	}
-	return jitter(ceil)
+	if s.jitter != nil {
+		return s.jitter(ceil)
+	}
+	return rand.N(ceil + 1)
 }
-
-// jitter returns a random duration in [0, ceil]; tests replace it.
-var jitter = func(ceil time.Duration) time.Duration { return rand.N(ceil + 1) }

@@ -242,7 +242,7 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel() // after the subtests below: one replaces jitter
+			t.Parallel()
 			fc := newFake(func(_, _ string, a int) error { return tt.respond(a) })
 			s := sender.New(fc, &sender.Options{MaxAttempts: 4, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond})
 			err := s.Send(context.Background(), "c1", []byte("hi"))
@@ -278,9 +278,9 @@ func TestRetry(t *testing.T) {
 	})
 
 	t.Run("delay longer than deadline not attempted", func(t *testing.T) {
-		sender.SetJitter(t, func(ceil time.Duration) time.Duration { return ceil })
 		fc := newFake(func(string, string, int) error { return statusError(429) })
 		s := sender.New(fc, &sender.Options{MaxAttempts: 5, BackoffBase: time.Hour, BackoffMax: time.Hour})
+		sender.SetJitter(s, func(ceil time.Duration) time.Duration { return ceil })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		err := s.Send(ctx, "c1", nil)
@@ -368,9 +368,12 @@ func TestBroadcastTooLargeMessage(t *testing.T) {
 }
 
 // TestInvalidID: ids that cannot name a connection fail before the network
-// with ErrInvalidID, in Send, Close and Info alike; real ids pass.
+// with ErrInvalidID, in Send, Close and Info alike; real ids (API Gateway's,
+// the local emulator's, UUIDs) pass. "." and ".." address another path once
+// normalised, "?" and "#" end a path where they are not escaped (issue
+// 24.10).
 func TestInvalidID(t *testing.T) {
-	for _, id := range []string{"L0SM9cOFvHcCIhw=", "Lb9A4dZ+oAMCJUA=", apigw.NewID(), "conn-1=", strings.Repeat("x", 128)} {
+	for _, id := range []string{"L0SM9cOFvHcCIhw=", "Lb9A4dZ+oAMCJUA=", apigw.NewID(), "3f1c6a2e-8b0d-4e7a-9c55-0d2b7e4f9a11", "conn-1=", "c_1", strings.Repeat("x", 128)} {
 		if !sender.ValidID(id) {
 			t.Errorf("ValidID(%q) = false", id)
 		}
@@ -378,7 +381,8 @@ func TestInvalidID(t *testing.T) {
 	fc := newFake(nil)
 	s := sender.New(fc, nil)
 	ctx := context.Background()
-	for _, id := range []string{"", "a/b", "/", "c\x00", "sp ace", "\x7f", "é", "line\n", strings.Repeat("x", 129)} {
+	for _, id := range []string{"", "a/b", "/", "c\x00", "sp ace", "\x7f", "é", "line\n", strings.Repeat("x", 129),
+		".", "..", "a?b", "a#b", "%41", "a.b", `a\b`, "a:b", "a;b", "a&b", "*"} {
 		if sender.ValidID(id) {
 			t.Errorf("ValidID(%q) = true", id)
 		}

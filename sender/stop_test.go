@@ -109,6 +109,7 @@ func TestBroadcastStopsEarly(t *testing.T) {
 	}{
 		{"forbidden", sdkError("PostToConnection", 403, &types.ForbiddenException{}), sender.ErrForbidden},
 		{"no route (wrong endpoint)", sdkError("PostToConnection", 404, &smithy.GenericAPIError{Code: "NotFoundException"}), nil},
+		{"redirect (wrong endpoint)", sdkError("PostToConnection", 307, &smithy.GenericAPIError{Code: "Redirect"}), nil},
 		{"unknown host", dnsErr, nil},
 		{"no credentials", imdsError(404), nil},
 	}

@@ -24,6 +24,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 )
 
 // The local CA: a certificate authority lambdaws local creates once per
@@ -76,18 +78,31 @@ type localCA struct {
 	key      crypto.Signer
 }
 
-// loadCA reads the CA in dir, creating it on first use.
+// loadCA reads the CA in dir, creating it on first use. A folder without
+// both files (left empty or half-written, say) is replaced, unless it holds
+// other files.
 func loadCA(dir string) (*localCA, error) {
 	ca, err := readCA(dir)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return ca, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), caDirPerm); err != nil {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, caDirPerm); err != nil {
 		return nil, err
 	}
-	// Both files in a new folder, renamed into place at once: another
-	// lambdaws starting now either wins the rename or reads ours.
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".ca-")
+	// One lambdaws at a time creates or replaces the folder, so that none
+	// replaces a CA that another has just put in place.
+	unlock, err := lockDir(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if ca, err := readCA(dir); !errors.Is(err, fs.ErrNotExist) {
+		return ca, err
+	}
+	// Both files in a new folder, renamed into place at once: a lambdaws
+	// reading the folder meanwhile sees none or both.
+	tmp, err := os.MkdirTemp(parent, ".ca-")
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +110,40 @@ func loadCA(dir string) (*localCA, error) {
 	if err := createCA(tmp); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, statErr := os.Stat(dir); statErr != nil {
-			return nil, err
+	if _, err := os.Lstat(dir); err == nil {
+		old, err := setAside(dir, parent)
+		if err != nil {
+			return nil, fmt.Errorf("the local CA in %s is incomplete, and it cannot be replaced: %w (delete the folder for a new CA)", dir, err)
 		}
+		defer os.RemoveAll(old)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, err
 	}
 	return readCA(dir)
+}
+
+// setAside moves the incomplete CA folder dir into a new folder in parent,
+// which it returns, if dir holds nothing but a key or a certificate.
+func setAside(dir, parent string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if n := e.Name(); n != caKeyFile && n != caCertFile || !e.Type().IsRegular() {
+			return "", fmt.Errorf("it holds %s", n)
+		}
+	}
+	old, err := os.MkdirTemp(parent, ".ca-old-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Rename(dir, filepath.Join(old, caDirName)); err != nil {
+		os.RemoveAll(old)
+		return "", err
+	}
+	return old, nil
 }
 
 // createCA writes a new CA's certificate and key into dir.
@@ -151,7 +194,10 @@ func readCA(dir string) (*localCA, error) {
 	keyPath := filepath.Join(dir, caKeyFile)
 	st, err := os.Stat(keyPath)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("the local CA: %w (delete %s for a new CA)", err, dir)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("the local CA's key %s is readable by others (mode %v): chmod 600 it, or delete %s for a new CA", keyPath, st.Mode().Perm(), dir)
@@ -233,12 +279,15 @@ func (ca *localCA) leaf(hosts []string) (cert tls.Certificate, refused []string,
 }
 
 // permits reports whether the CA's name constraints allow host (ip is
-// host parsed, or nil for a name).
+// host parsed, or nil for a name). Names compare without regard to case,
+// as in name constraints (RFC 5280 section 4.2.1.10).
 func (ca *localCA) permits(host string, ip net.IP) bool {
 	if ip != nil {
 		return slices.ContainsFunc(ca.cert.PermittedIPRanges, func(n *net.IPNet) bool { return n.Contains(ip) })
 	}
+	host = strings.ToLower(host)
 	for _, d := range ca.cert.PermittedDNSDomains {
+		d = strings.ToLower(d)
 		if host == d || len(host) > len(d) && host[len(host)-len(d)-1:] == "."+d {
 			return true
 		}
@@ -340,15 +389,23 @@ type localTLS struct {
 	env    map[string]string // for every function, unless its template sets them
 }
 
-// functionEnv returns a function's variables: vars, and those that make it
-// trust the local CA unless vars sets them.
-func (t *localTLS) functionEnv(vars map[string]string) map[string]string {
-	env := maps.Clone(t.env)
-	if env == nil {
-		env = map[string]string{}
+// functionEnv returns a function's variables as lambdaenv.Options takes
+// them: env, those its template sets, which count against Lambda's 4 KB,
+// and extra, those that Lambda or lambdaws sets beside them and env
+// overrides: the ones that make it trust the local CA and the ones of its
+// LoggingConfig.
+func (t *localTLS) functionEnv(fn *sam.Function) (env, extra map[string]string) {
+	logging := fn.LoggingEnv()
+	extra = maps.Clone(t.env)
+	if extra == nil {
+		extra = map[string]string{}
 	}
-	maps.Copy(env, vars)
-	return env
+	maps.Copy(extra, logging)
+	env = maps.Clone(fn.Environment)
+	for k := range logging {
+		delete(env, k)
+	}
+	return env, extra
 }
 
 // setupTLS loads or creates the local CA, makes a certificate for a

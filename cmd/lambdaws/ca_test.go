@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 )
 
 // TestLocalCA checks that the CA is created once with a private key, and
@@ -92,6 +96,108 @@ func TestLocalCA(t *testing.T) {
 	}
 }
 
+// TestLocalCANameCase: names the CA may sign for are permitted in any
+// case, as its name constraints permit them to verifiers.
+func TestLocalCANameCase(t *testing.T) {
+	ca := mustLoadCA(t, filepath.Join(t.TempDir(), "lambdaws", caDirName))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	names := []string{"LOCALHOST", "foo.LOCAL", "Box.Local"}
+	cert, refused, err := ca.leaf(append(names, "EXAMPLE.com", "notlocal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(refused, " ") != "EXAMPLE.com notlocal" {
+		t.Errorf("refused %v, want the names outside localhost and .local", refused)
+	}
+	for _, name := range names {
+		if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: pool}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestLocalCAIncomplete: a CA folder left empty, or with its key or its
+// certificate missing, is replaced by a new CA (by one of several lambdaws
+// starting at once); one holding other files is left alone, with an error
+// that says what to delete.
+func TestLocalCAIncomplete(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		err     string // "" if replaced
+	}{
+		{"empty folder", func(t *testing.T, dir string) {
+			if err := os.MkdirAll(dir, caDirPerm); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"missing cert.pem", func(t *testing.T, dir string) {
+			mustLoadCA(t, dir)
+			os.Remove(filepath.Join(dir, caCertFile))
+		}, ""},
+		{"missing key.pem", func(t *testing.T, dir string) {
+			mustLoadCA(t, dir)
+			os.Remove(filepath.Join(dir, caKeyFile))
+		}, ""},
+		{"other files", func(t *testing.T, dir string) {
+			mustLoadCA(t, dir)
+			os.Remove(filepath.Join(dir, caKeyFile))
+			os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600)
+		}, "holds notes.txt (delete the folder for a new CA)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "lambdaws", caDirName)
+			tc.prepare(t, dir)
+			cas := make([]*localCA, 4)
+			errs := make([]error, len(cas))
+			var wg sync.WaitGroup
+			for i := range cas {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cas[i], errs[i] = loadCA(dir)
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				switch {
+				case tc.err == "" && err != nil:
+					t.Fatalf("not replaced: %v", err)
+				case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), dir)):
+					t.Fatalf("error %v, want one naming %s and saying %q", err, dir, tc.err)
+				}
+			}
+			if tc.err != "" {
+				if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
+					t.Errorf("the folder was not left alone: %v", err)
+				}
+				return
+			}
+			for _, ca := range cas[1:] {
+				if !ca.cert.Equal(cas[0].cert) {
+					t.Fatal("concurrent starts made different CAs")
+				}
+			}
+			if again := mustLoadCA(t, dir); !again.cert.Equal(cas[0].cert) {
+				t.Error("the next start made another CA")
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+				t.Errorf("%d entries next to the CA's folder, want it alone", len(entries))
+			}
+		})
+	}
+}
+
+func mustLoadCA(t *testing.T, dir string) *localCA {
+	t.Helper()
+	ca, err := loadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
 // TestSystemRoots checks that the bundle holds every root of the system
 // file Go reads, so that a function trusts no less with it.
 func TestSystemRoots(t *testing.T) {
@@ -149,9 +255,12 @@ func TestSetupTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := tl.functionEnv(nil)
-	if got := tl.functionEnv(map[string]string{"SSL_CERT_FILE": "mine", "A": "b"}); got["SSL_CERT_FILE"] != "mine" || got["A"] != "b" || got["NODE_EXTRA_CA_CERTS"] == "" {
-		t.Errorf("a template's variables: %v", got)
+	_, env := tl.functionEnv(&sam.Function{})
+	// The template's variables are its own (lambdaenv lets them override
+	// the extra ones); the trust of the CA is extra, not counted.
+	own, extra := tl.functionEnv(&sam.Function{Environment: map[string]string{"SSL_CERT_FILE": "mine", "A": "b"}})
+	if len(own) != 2 || own["SSL_CERT_FILE"] != "mine" || own["A"] != "b" || extra["NODE_EXTRA_CA_CERTS"] == "" {
+		t.Errorf("a template's variables: env %v, extra %v", own, extra)
 	}
 	ca := filepath.Join(home, "config", "lambdaws", caDirName, caCertFile)
 	if env["NODE_EXTRA_CA_CERTS"] != ca || tl.caPath != ca {
@@ -223,7 +332,8 @@ func TestSetupTLSProfileBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle := tl.functionEnv(nil)["AWS_CA_BUNDLE"]
+	_, extra := tl.functionEnv(&sam.Function{})
+	bundle := extra["AWS_CA_BUNDLE"]
 	data, err := os.ReadFile(bundle)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +342,60 @@ func TestSetupTLSProfileBundle(t *testing.T) {
 	if !bytes.HasPrefix(data, corpPEM) || !bytes.HasSuffix(data, caPEM) || bytes.Count(data, []byte("BEGIN CERTIFICATE")) != 2 {
 		t.Errorf("AWS_CA_BUNDLE %s:\n%s\nwant the profile's bundle then the CA", bundle, data)
 	}
-	if ssl := tl.functionEnv(nil)["SSL_CERT_FILE"]; ssl == bundle {
+	if ssl := extra["SSL_CERT_FILE"]; ssl == bundle {
 		t.Error("SSL_CERT_FILE is the AWS bundle")
+	}
+}
+
+// TestLocalEnvLimit: lambdaws local counts against Lambda's 4 KB only the
+// variables a template sets, not the trust of the local CA nor those of
+// LoggingConfig, as Lambda counts them: a function whose own variables
+// take 3,993 bytes, or 4,090, with LoggingConfig JSON is served; one over
+// 4 KB is refused.
+func TestLocalEnvLimit(t *testing.T) {
+	tempHome(t)
+	for _, tc := range []struct {
+		size int // bytes of the variable's name and value
+		err  string
+	}{
+		{3993, ""},
+		{4090, ""},
+		{4097, "environment variables of 4097 bytes"},
+	} {
+		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			template := filepath.Join(dir, "template.yaml")
+			if err := os.WriteFile(template, []byte(`
+Resources:
+  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      Runtime: provided.al2023
+      LoggingConfig: {LogFormat: JSON, ApplicationLogLevel: DEBUG}
+      Environment: {Variables: {BIG: `+strings.Repeat("x", tc.size-len("BIG"))+`}}
+`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel() // serve nothing
+			var out bytes.Buffer
+			err := run(ctx, nil, []string{"local", "--template", template, "--addr", "127.0.0.1:0"}, &out, &out)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("not served: %v\n%s", err, &out)
+			case tc.err == "" && !strings.Contains(out.String(), "also wss://"):
+				t.Errorf("served without TLS:\n%s", &out)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("err = %v, want %q", err, tc.err)
+			}
+		})
 	}
 }

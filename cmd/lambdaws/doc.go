@@ -1,8 +1,9 @@
-// Command lambdaws is the lambdaws command line. Its one subcommand,
+// Command lambdaws is the lambdaws command line. lambdaws version prints
+// its module version and VCS revision. Its main subcommand,
 // lambdaws local, serves the WebSocket API of an AWS SAM or CloudFormation
 // template on this machine, with the functions as they are deployed:
 //
-//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest
+//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest # in a clone: go install ./cmd/lambdaws
 //	lambdaws local [--template FILE] [--addr HOST:PORT] [--parameter-overrides 'K=V K2=V2']
 //	               [--env-vars FILE.json] [--api LOGICAL_ID] [--log-format text|json]
 //	               [--dynamodb local|URL|aws] [--dynamodb-dir DIR] [--create-tables]

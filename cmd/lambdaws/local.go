@@ -84,7 +84,10 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 		return nil, fmt.Errorf("local: --log-format %q: want text or json", f.logFormat)
 	}
 	if f.template == "" {
-		f.template = defaultTemplate()
+		var err error
+		if f.template, err = defaultTemplate(); err != nil {
+			return nil, err
+		}
 	}
 	return f, checkAddr(f.addr)
 }
@@ -92,14 +95,13 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 // session is one run of lambdaws local: what stays the same while the
 // template is reloaded.
 type session struct {
-	f       *localFlags
-	out     io.Writer // stdout, whole lines at a time
-	logger  *slog.Logger
-	db      *dynamoDB
-	trust   *localTLS
-	ln      net.Listener      // the API's address, open before the functions start
-	hostEnv map[string]string // every function's ExtraEnv: the local CA's trust, the local DynamoDB
-	read    string            // the fingerprint of the template when last read
+	f      *localFlags
+	out    io.Writer // stdout, whole lines at a time
+	logger *slog.Logger
+	db     *dynamoDB
+	trust  *localTLS
+	ln     net.Listener // the API's address, open before the functions start
+	read   string       // the fingerprint of the template when last read
 }
 
 // runLocal loads the template, prepares what it needs (a local DynamoDB,
@@ -130,7 +132,6 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 		fmt.Fprintf(s.out, "warning: serving plain HTTP only: %v\n", err)
 		s.trust = &localTLS{}
 	}
-	s.hostEnv = s.trust.functionEnv(s.db.env)
 	if s.ln, err = local.Listen(f.addr); err != nil {
 		return err
 	}
@@ -191,22 +192,17 @@ func (a *app) close(next *app) {
 	}
 }
 
-// prepare creates the template's tables in the local DynamoDB, builds the
-// functions and makes their environments. Functions of prev (the version
-// served so far, or nil) that did not change are kept, with their warm
-// environments.
+// prepare builds the functions, makes their environments and, last (when
+// all went well), creates the template's tables in the local DynamoDB.
+// Functions of prev (the version served so far, or nil) that did not change
+// are kept, with their warm environments.
 func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*app, error) {
-	if s.db.create {
-		if err := createTables(ctx, s.db, tpl.Tables, s.out); err != nil {
-			return nil, err
-		}
-	}
 	builds, err := prepare(ctx, tpl, s.out)
 	if err != nil {
 		return nil, err
 	}
 	env := environ()
-	maps.Copy(env, s.hostEnv)
+	maps.Copy(env, s.db.env)
 	for _, w := range awsReach(tpl, builds.binary, envList(env)) {
 		fmt.Fprintln(s.out, "warning:", w)
 	}
@@ -226,14 +222,22 @@ func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*a
 		}
 		a.fns[id], a.made[id] = f, made
 	}
+	if s.db.create {
+		if err := createTables(ctx, s.db, tpl.Tables, s.out); err != nil {
+			a.close(prev)
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
 // newFunction makes the environments of a function running binary.
 func (s *session) newFunction(fn *sam.Function, binary string) (*lambdaenv.Function, error) {
+	env, extra := s.trust.functionEnv(fn)
+	maps.Copy(extra, s.db.env)
 	opts := &lambdaenv.Options{
 		Name: fn.LogicalID, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize,
-		Env: fn.Environment, ExtraEnv: s.hostEnv,
+		Env: env, ExtraEnv: extra,
 		Output: newFunctionOutput(fn.LogicalID, s.f.logFormat, s.out), Logger: s.logger,
 	}
 	if r := fn.ReservedConcurrency; r != nil {

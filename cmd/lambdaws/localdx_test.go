@@ -193,7 +193,7 @@ func TestDynamoDBWithoutNode(t *testing.T) {
 // invocation as Lambda's throttle, and the start says so.
 func TestThrottled(t *testing.T) {
 	var out bytes.Buffer
-	s := &session{f: &localFlags{logFormat: "text"}, out: &out, logger: newLogger("text", &out)}
+	s := &session{f: &localFlags{logFormat: "text"}, out: &out, logger: newLogger("text", &out), trust: &localTLS{}, db: &dynamoDB{}}
 	zero := 0
 	f, err := s.newFunction(&sam.Function{LogicalID: "Fn", ReservedConcurrency: &zero}, "/nonexistent")
 	if err != nil {

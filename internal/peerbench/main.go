@@ -218,7 +218,11 @@ func runGoClient(kind, endpoint string, n, warm int) {
 			log.Fatal(err)
 		}
 		// As lambdaws built it before the direct path: 64 idle connections.
-		hc := cfg.HTTPClient.(*awshttp.BuildableClient).WithTransportOptions(func(t *http.Transport) {
+		bc, _ := cfg.HTTPClient.(*awshttp.BuildableClient)
+		if bc == nil { // no CA bundle configured (as on Lambda): the SDK's default
+			bc = awshttp.NewBuildableClient()
+		}
+		hc := bc.WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost, t.MaxIdleConns = concurrency, 100
 		})
 		s = sender.New(apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {

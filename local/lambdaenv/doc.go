@@ -64,5 +64,8 @@
 // becomes the InvokeError. A panic (the response's ShouldExit) ends the
 // process, as the go1.x runtime ended it. Timeouts, exits, init failures and
 // the response limit are as above, the init timeout message naming the RPC
-// protocol.
+// protocol; a response is refused as soon as it exceeds the limit on the
+// connection, not once read. A connection that breaks during an invocation
+// (closed, or carrying what is not an answer) fails it at once with
+// Runtime.Unknown and the process is replaced.
 package lambdaenv

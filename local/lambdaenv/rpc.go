@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net"
 	"net/rpc"
+	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // An rpcProcess is an environment running a binary as AWS's go1.x runtime
@@ -20,8 +23,46 @@ import (
 type rpcProcess struct {
 	*child   // nil if it did not start
 	port     int
-	client   *rpc.Client // nil until the process answered Function.Ping
+	client   *rpcClient // nil until the process answered Function.Ping
 	stopOnce sync.Once
+}
+
+// rpcLimit is how many bytes one invocation's answer may take on the
+// connection: Lambda's response limit, plus room for gob's framing and
+// type descriptions and for an error's type and stack trace. A response
+// over maxResponse but within rpcLimit is refused once decoded.
+const rpcLimit = maxResponse + 64<<10
+
+// An rpcClient is a client of the process's Function service.
+type rpcClient struct {
+	*rpc.Client
+	conn *limitedConn
+}
+
+// A limitedConn is the client's connection: reads fail with errTooLarge
+// once left bytes were read, so that a response over the limit is refused
+// as it arrives instead of being decoded whole (gob takes messages up to
+// 1 GiB).
+type limitedConn struct {
+	net.Conn
+	left atomic.Int64 // bytes the current invocation's answer may still take
+	over atomic.Bool  // a read failed with errTooLarge
+}
+
+var errTooLarge = errors.New("lambdaenv: RPC response over the limit")
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	left := c.left.Load()
+	if left <= 0 {
+		c.over.Store(true)
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left.Add(-int64(n))
+	return n, err
 }
 
 // rpcPorts are the ports given to RPC processes that have not been stopped:
@@ -71,7 +112,7 @@ func startRPC(f *Function, b *program) (environment, error) {
 		p.stop()
 		return nil, err
 	}
-	dialed := make(chan *rpc.Client, 1)
+	dialed := make(chan *rpcClient, 1)
 	ready := make(chan struct{})
 	gaveUp := make(chan struct{})
 	go func() {
@@ -98,7 +139,7 @@ func startRPC(f *Function, b *program) (environment, error) {
 
 // dial connects to the process's port until Function.Ping answers, or
 // returns nil once gaveUp is closed or the process exited.
-func (p *rpcProcess) dial(gaveUp <-chan struct{}) *rpc.Client {
+func (p *rpcProcess) dial(gaveUp <-chan struct{}) *rpcClient {
 	addr := net.JoinHostPort("localhost", strconv.Itoa(p.port))
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -107,10 +148,12 @@ func (p *rpcProcess) dial(gaveUp <-chan struct{}) *rpc.Client {
 			// The deadline bounds a Ping that a stranger on the port
 			// would not answer; the next try comes soon enough.
 			conn.SetDeadline(time.Now().Add(time.Second))
-			c := rpc.NewClient(conn)
+			lc := &limitedConn{Conn: conn}
+			lc.left.Store(rpcLimit)
+			c := rpc.NewClient(lc)
 			if c.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}) == nil {
 				conn.SetDeadline(time.Time{})
-				return c
+				return &rpcClient{c, lc}
 			}
 			c.Close()
 		}
@@ -138,6 +181,7 @@ func (p *rpcProcess) invoke(payload []byte) ([]byte, bool, error) {
 		return nil, false, errStale
 	}
 	var resp messages.InvokeResponse
+	p.client.conn.left.Store(rpcLimit)
 	call := p.client.Go("Function.Invoke", req, &resp, make(chan *rpc.Call, 1))
 	timer := time.NewTimer(f.timeout)
 	defer timer.Stop()
@@ -159,16 +203,11 @@ func (p *rpcProcess) invoke(payload []byte) ([]byte, bool, error) {
 		// The connection broke before the call: the process exited, or
 		// closed it, while idle.
 		return nil, false, errStale
+	case p.client.conn.over.Load():
+		f.log.Warn("lambdaenv: response over the limit; environment discarded", "limit", maxResponse)
+		return nil, false, tooLarge()
 	case call.Error != nil:
-		// The connection broke during the call: the process is exiting.
-		select {
-		case <-p.exited:
-			return nil, false, p.exitError()
-		case <-timer.C:
-			return nil, false, f.timedOut()
-		case <-f.done:
-			return nil, false, errClosed
-		}
+		return nil, false, p.broken(call.Error)
 	case resp.Error != nil:
 		err := handlerError(*resp.Error)
 		if resp.Error.ShouldExit {
@@ -181,6 +220,25 @@ func (p *rpcProcess) invoke(payload []byte) ([]byte, bool, error) {
 		return nil, p.alive(), tooLarge()
 	}
 	return resp.Payload, p.alive(), nil
+}
+
+// broken is the error of an invocation whose connection broke (it ended,
+// or carried what is not an answer): the process's exit if it is exiting,
+// else Runtime.Unknown. Either way the process is ended at once, not at the
+// timeout.
+func (p *rpcProcess) broken(err error) error {
+	if p.alive() {
+		// A process that exits closes its connection first; a kill now
+		// does not change its exit status.
+		killProcessGroup(p.cmd.Process)
+	}
+	<-p.exited
+	var ee *exec.ExitError
+	if errors.As(p.exitErr, &ee) && !ee.Exited() { // ended by a signal: the kill
+		p.f.log.Warn("lambdaenv: the RPC connection broke during an invocation; environment discarded", logs.Error, err)
+		return &InvokeError{Type: "Runtime.Unknown", Message: "Runtime's RPC connection broke during the invocation: " + err.Error()}
+	}
+	return p.exitError()
 }
 
 // stop kills the process and waits for it.

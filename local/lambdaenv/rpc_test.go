@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -286,5 +287,80 @@ func TestRPCClose(t *testing.T) {
 	}
 	if !reaped(r.Pid) {
 		t.Errorf("process %d still exists after Close", r.Pid)
+	}
+}
+
+// TestRPCTooLarge: a response over Lambda's 6 MB is refused as it arrives
+// (its environment replaced), not read whole first: a function answering
+// 64 MB, or announcing a gob message of almost 1 GiB, fails at once with
+// Function.ResponseSizeTooLarge, and lambdaenv allocates a fraction of it.
+func TestRPCTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		newFunc func(t *testing.T) *Function
+		payload string
+	}{
+		{"64 MB", func(t *testing.T) *Function {
+			f, _ := newGo1x(t, &Options{Timeout: time.Minute})
+			return f
+		}, `{"op":"big","ms":64}`},
+		{"1 GiB announced", func(t *testing.T) *Function {
+			f, _ := newTestBinary(t, "badrpc", &Options{Runtime: "go1.x", Timeout: time.Minute, Env: map[string]string{"BADRPC": "flood"}})
+			return f
+		}, `{}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.newFunc(t)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			ie := invokeError(t, f, tc.payload)
+			took := time.Since(start)
+			runtime.ReadMemStats(&after)
+			if ie.Type != "Function.ResponseSizeTooLarge" {
+				t.Errorf("got %+v; want Function.ResponseSizeTooLarge", ie)
+			}
+			if took > 30*time.Second {
+				t.Errorf("failed after %v; want at once, long before the 1 minute timeout", took)
+			}
+			// Reading 64 MB whole allocates it at least twice (gob's
+			// buffer, the payload).
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%v, %d MB allocated", took, alloc>>20)
+			if alloc > 32<<20 {
+				t.Errorf("allocated %d MB during the invocation; want well under the response's size", alloc>>20)
+			}
+			f.mu.Lock()
+			idle := len(f.idle)
+			f.mu.Unlock()
+			if idle != 0 {
+				t.Errorf("%d idle environments after the refused response; want it replaced", idle)
+			}
+		})
+	}
+}
+
+// TestRPCBroken: a function that closes its RPC connection, or answers
+// what is not gob, while it keeps running, fails that invocation at once
+// with Runtime.Unknown, not at the timeout, and its process is replaced.
+func TestRPCBroken(t *testing.T) {
+	for _, mode := range []string{"close", "garbage"} {
+		t.Run(mode, func(t *testing.T) {
+			f, _ := newTestBinary(t, "badrpc", &Options{Runtime: "go1.x", Timeout: time.Minute, Env: map[string]string{"BADRPC": mode}})
+			start := time.Now()
+			ie := invokeError(t, f, `{}`)
+			if took := time.Since(start); took > 30*time.Second {
+				t.Errorf("failed after %v; want at once, long before the 1 minute timeout", took)
+			}
+			if ie.Type != "Runtime.Unknown" || !strings.HasPrefix(ie.Message, "Runtime's RPC connection broke during the invocation: ") {
+				t.Errorf("got %+v; want Runtime.Unknown: Runtime's RPC connection broke during the invocation", ie)
+			}
+			f.mu.Lock()
+			idle := len(f.idle)
+			f.mu.Unlock()
+			if idle != 0 {
+				t.Errorf("%d idle environments after the broken connection; want it replaced", idle)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -279,17 +280,22 @@ func (l *loader) identitySource(id string, v any) ([]string, error) {
 }
 
 func (l *loader) readServerlessAPI(id string) error {
-	props := l.withGlobals("WebSocketApi", l.r.resources[id].Properties)
+	props, err := l.withGlobals("WebSocketApi", id)
+	if err != nil {
+		return err
+	}
 	api := &API{LogicalID: id}
 	l.t.API = api
 	if err := l.routeSelection(id, props, api); err != nil {
 		return err
 	}
-	var err error
 	if api.Stage, err = l.prop(id, props, "StageName"); err != nil {
 		return err
 	}
 	api.Stage = orDefault(api.Stage, "default")
+	if api.Stage == "$default" {
+		return fmt.Errorf("WebSocket API %s, property StageName: SAM refuses $default as a WebSocket API's stage name", id)
+	}
 	if api.StageVariables, err = l.stringMap(id, "StageVariables", props["StageVariables"]); err != nil {
 		return err
 	}
@@ -300,6 +306,12 @@ func (l *loader) readServerlessAPI(id string) error {
 	for _, key := range slices.Sorted(maps.Keys(routes)) {
 		if key == "" {
 			return fmt.Errorf("WebSocket API %s has an empty route key", id)
+		}
+		if !slices.Contains([]string{"$connect", "$disconnect", "$default"}, key) && !alphanumeric(key) {
+			return fmt.Errorf("WebSocket API %s, route %q: SAM requires a route key of letters and digits (or $connect, $disconnect, $default); with other keys, write AWS::ApiGatewayV2::Route resources", id, key)
+		}
+		if _, ok := mapOf(routes[key])["RequestParameters"]; ok && key != "$connect" {
+			return fmt.Errorf("WebSocket API %s, route %s: SAM takes RequestParameters on $connect only", id, key)
 		}
 		arn, err := l.prop(id, mapOf(routes[key]), "FunctionArn")
 		if err == nil && arn == "" {
@@ -321,6 +333,12 @@ func (l *loader) readServerlessAPI(id string) error {
 	typ, err := l.prop(id, auth, "AuthType")
 	if err != nil {
 		return err
+	}
+	if _, ok := routes["$connect"]; !ok {
+		return fmt.Errorf("WebSocket API %s, property Auth: SAM authorizes $connect only, and the API has no $connect route", id)
+	}
+	if t := strings.ToUpper(typ); (t == "NONE" || t == "AWS_IAM") && len(auth) > 1 {
+		return fmt.Errorf("WebSocket API %s, property Auth: AuthType %s takes no other setting, as SAM requires", id, typ)
 	}
 	switch strings.ToUpper(typ) {
 	case "NONE":
@@ -347,6 +365,17 @@ func (l *loader) readServerlessAPI(id string) error {
 		return fmt.Errorf("WebSocket API %s, property Auth: AuthType %q is not NONE, AWS_IAM or CUSTOM", id, typ)
 	}
 	return nil
+}
+
+// alphanumeric reports whether s is letters and digits only (Python's
+// str.isalnum, which SAM applies to route keys).
+func alphanumeric(s string) bool {
+	for _, c := range s {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // functionOf finds the function of this template an integration or

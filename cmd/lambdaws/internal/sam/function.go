@@ -21,9 +21,8 @@ type Function struct {
 	MemorySize  int
 	Timeout     time.Duration
 	// Environment is Environment.Variables, resolved and overridden by
-	// Options.EnvVars, with the variables Lambda sets for Logging:
-	// AWS_LAMBDA_LOG_FORMAT (JSON or Text) and, for JSON,
-	// AWS_LAMBDA_LOG_LEVEL (the application log level, INFO by default).
+	// Options.EnvVars, with the variables Lambda sets for Logging
+	// (LoggingEnv).
 	Environment map[string]string
 	// Logging is LoggingConfig, Lambda's advanced logging controls.
 	Logging LoggingConfig
@@ -48,10 +47,26 @@ type LoggingConfig struct {
 // logging reads property LoggingConfig into fn.Logging and sets the
 // environment variables Lambda sets for it. Log levels apply to the JSON
 // format only: with Text, Lambda does not filter, so they are not passed.
+// A LoggingConfig that is not an object is refused, as CloudFormation
+// refuses it.
 func (l *loader) logging(fn *Function, props map[string]any) error {
-	lc := mapOf(props["LoggingConfig"])
-	if lc == nil {
+	v, ok := props["LoggingConfig"]
+	if !ok {
 		return nil
+	}
+	if m, ok := v.(map[string]any); ok && isIntrinsic(m) {
+		x, err := l.r.resolve(v)
+		if err != nil {
+			return fmt.Errorf("function %s, property LoggingConfig: %w; give it a literal value or a parameter (--parameter-overrides)", fn.LogicalID, err)
+		}
+		if x == noValue {
+			return nil
+		}
+		v = x
+	}
+	lc, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("function %s, property LoggingConfig: %s where an object is needed (such as {LogFormat: JSON}), as CloudFormation requires", fn.LogicalID, describeValue(v))
 	}
 	for _, p := range []struct {
 		name  string
@@ -75,13 +90,32 @@ func (l *loader) logging(fn *Function, props map[string]any) error {
 	if lg.LogFormat != "JSON" && (lg.ApplicationLogLevel != "" || lg.SystemLogLevel != "") {
 		l.warn("function %s, property LoggingConfig: log levels apply only with LogFormat JSON; they are ignored", fn.LogicalID)
 	}
+	maps.Copy(fn.Environment, fn.LoggingEnv())
+	return nil
+}
+
+// describeValue is describe, with a string quoted.
+func describeValue(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return describe(v)
+}
+
+// LoggingEnv returns the variables Lambda sets for fn's LoggingConfig:
+// AWS_LAMBDA_LOG_FORMAT and, for JSON, AWS_LAMBDA_LOG_LEVEL (the
+// application log level, INFO by default). Environment holds them too;
+// Lambda does not count them against the 4 KB of a function's variables.
+func (fn *Function) LoggingEnv() map[string]string {
+	lg := fn.Logging
+	env := map[string]string{}
 	if lg.LogFormat != "" {
-		fn.Environment["AWS_LAMBDA_LOG_FORMAT"] = lg.LogFormat
+		env["AWS_LAMBDA_LOG_FORMAT"] = lg.LogFormat
 	}
 	if lg.LogFormat == "JSON" {
-		fn.Environment["AWS_LAMBDA_LOG_LEVEL"] = orDefault(lg.ApplicationLogLevel, "INFO")
+		env["AWS_LAMBDA_LOG_LEVEL"] = orDefault(lg.ApplicationLogLevel, "INFO")
 	}
-	return nil
+	return env
 }
 
 func (l *loader) readFunction(id string) error {
@@ -92,15 +126,17 @@ func (l *loader) readFunction(id string) error {
 	props := res.Properties
 	fn := &Function{LogicalID: id, MemorySize: 128, Timeout: 3 * time.Second}
 	codeProp := "CodeUri"
+	var err error
 	if res.Type == "AWS::Serverless::Function" {
-		props = l.withGlobals("Function", props)
+		if props, err = l.withGlobals("Function", id); err != nil {
+			return err
+		}
 	} else {
 		codeProp = "Code"
 	}
 	if pt, _ := props["PackageType"].(string); pt == "Image" {
 		return fmt.Errorf("function %s: PackageType Image is not supported; lambdaws local runs zip functions (CodeUri)", id)
 	}
-	var err error
 	str := func(name string) string {
 		var s string
 		if err == nil {

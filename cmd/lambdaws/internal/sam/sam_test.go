@@ -469,3 +469,33 @@ Resources:
 		"BillingMode": "PAY_PER_REQUEST",
 	})
 }
+
+// TestServerlessAPIRules: what SAM's transform refuses in an
+// AWS::Serverless::WebSocketApi is refused at load.
+func TestServerlessAPIRules(t *testing.T) {
+	api := func(props string) string {
+		return strings.Replace(minimal, "{Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}", "{"+props+"}", 1)
+	}
+	for _, tc := range []struct{ name, template, want string }{
+		{"route key", api("Routes: {send-message: {FunctionArn: !GetAtt Fn.Arn}}"),
+			`WebSocket API Api, route "send-message": SAM requires a route key of letters and digits (or $connect, $disconnect, $default); with other keys, write AWS::ApiGatewayV2::Route resources`},
+		{"stage $default", api("StageName: $default, Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}"),
+			"WebSocket API Api, property StageName: SAM refuses $default as a WebSocket API's stage name"},
+		{"request parameters", api("Routes: {$default: {FunctionArn: !GetAtt Fn.Arn, RequestParameters: {}}}"),
+			"WebSocket API Api, route $default: SAM takes RequestParameters on $connect only"},
+		{"auth without $connect", api("Auth: {AuthType: NONE}, Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}"),
+			"WebSocket API Api, property Auth: SAM authorizes $connect only, and the API has no $connect route"},
+		{"AWS_IAM with more", api("Auth: {AuthType: AWS_IAM, Name: x}, Routes: {$connect: {FunctionArn: !GetAtt Fn.Arn}}"),
+			"WebSocket API Api, property Auth: AuthType AWS_IAM takes no other setting, as SAM requires"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sam.Parse([]byte(tc.template), "/app", nil)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := sam.Parse([]byte(api("Routes: {sendMessage2: {FunctionArn: !GetAtt Fn.Arn}, $connect: {FunctionArn: !GetAtt Fn.Arn, RequestParameters: {}}}")), "/app", nil); err != nil {
+		t.Error(err)
+	}
+}
