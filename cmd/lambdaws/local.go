@@ -68,7 +68,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	fs.StringVar(&f.addr, "addr", local.DefaultAddr, "`HOST:PORT` to serve the API on (\":8080\" is 127.0.0.1:8080; 0.0.0.0:8080 serves every interface)")
 	fs.StringVar(&f.params, "parameter-overrides", "", "template parameters, as `'Key=Value Key2=Value2'` (or SAM's ParameterKey=K,ParameterValue=V)")
 	fs.StringVar(&f.envVars, "env-vars", "", "a JSON `FILE` of environment variables, as for sam local: {\"FunctionLogicalId\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"for every function\"}}")
-	fs.StringVar(&f.dynamodb, "dynamodb", "", "the functions' DynamoDB: `local` (the default: dynalite, started when the template has tables, unless AWS_ENDPOINT_URL_DYNAMODB is set), an endpoint URL (its missing tables are created), or aws (the account's)")
+	fs.StringVar(&f.dynamodb, "dynamodb", "", "`WHERE` the functions' DynamoDB is: local (the default: dynalite, started when the template has tables, unless AWS_ENDPOINT_URL_DYNAMODB is set), an endpoint URL (its missing tables are created), or aws (the account's)")
 	fs.StringVar(&f.dynamoDir, "dynamodb-dir", "", "keep the local DynamoDB's tables in `DIR` across runs (default: in memory)")
 	fs.BoolVar(&f.createTables, "create-tables", false, "with AWS_ENDPOINT_URL_DYNAMODB set in the shell, create the template's tables that do not exist there (the local DynamoDB and --dynamodb URL get them anyway)")
 	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
