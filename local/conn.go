@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -193,6 +194,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.idle = time.AfterFunc(g.idle, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	c.life = time.AfterFunc(g.lifetime, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	g.wg.Add(2)
+	c.inspectOpen(r.URL.RawQuery)
 	go c.readLoop()
 	go c.writeLoop()
 	if closing {
@@ -281,6 +283,7 @@ func (c *conn) requestClose(code websocket.StatusCode, reason string) {
 	c.pending = closeError{code, reason}
 	c.drain = time.AfterFunc(drainTimeout, c.wstop)
 	c.signal()
+	c.inspectState(inspect.Closing, c.pending)
 }
 
 // signal wakes the writer.
@@ -300,6 +303,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 		c.closed = closeError{code, reason}
 	}
 	c.mu.Unlock()
+	c.inspectState(inspect.Closing, closeError{code, reason})
 	c.ws.Close(code, reason)
 }
 
@@ -307,6 +311,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 // client's frame, if it did.
 func (c *conn) refuse() {
 	if ce := c.fc.refused.Load(); ce != nil {
+		c.inspectIn(nil, "refused: "+ce.reason)
 		c.closeWith(ce.code, ce.reason)
 	}
 }
@@ -329,6 +334,7 @@ func (c *conn) readLoop() {
 			break
 		}
 		if typ != websocket.MessageText {
+			c.inspectBinary(rd)
 			c.closeWith(websocket.StatusUnsupportedData, "Binary frames are not supported")
 			break
 		}
@@ -339,14 +345,17 @@ func (c *conn) readLoop() {
 			break
 		}
 		if len(data) > maxMessage {
+			c.inspectIn(data, "refused: Message too big")
 			c.closeWith(websocket.StatusMessageTooBig, "Message too big")
 			break
 		}
 		if !utf8.Valid(data) {
 			// RFC 6455 section 8.1; coder/websocket does not check.
+			c.inspectIn(data, "refused: Invalid UTF-8")
 			c.closeWith(websocket.StatusInvalidFramePayloadData, "Invalid UTF-8")
 			break
 		}
+		c.inspectIn(data, "")
 		c.lastActive.Store(time.Now().UnixMilli())
 		c.idle.Reset(c.g.idle)
 		for range slots(len(data)) { // at most maxInFlight at once: back pressure on the client
@@ -401,9 +410,11 @@ func (c *conn) writeLoop() {
 		c.mu.Unlock()
 		switch {
 		case have:
-			if err := c.ws.Write(c.wctx, websocket.MessageText, frame); err != nil {
+			err := c.ws.Write(c.wctx, websocket.MessageText, frame)
+			if err != nil {
 				c.g.log.Debug("local: write failed", logs.ConnectionID, c.info.ID, logs.Error, err)
 			}
+			c.inspectOut(frame, err)
 		case pending.code != 0:
 			if c.wctx.Err() == nil {
 				c.closeWith(pending.code, pending.reason)
@@ -539,9 +550,11 @@ func (c *conn) disconnect(final closeError) {
 		}
 		attrs = append(attrs, logs.Status, status)
 		attrs = append(attrs, invocationAttrs(ev.RequestContext.RequestID, rt.Function, inv, err)...)
+		g.inspectInvocation("local: disconnect", &c.info, ev.RequestContext.RequestID, registry.Disconnect, rt.Function, status, inv, err)
 	} else {
 		attrs = append(attrs, logs.Status, 0)
 	}
 	attrs = append(attrs, "code", int(final.code), logs.Reason, final.reason, "connected", time.Since(c.info.ConnectedAt))
+	c.inspectState(inspect.Closed, final)
 	g.log.Info("local: disconnect", attrs...)
 }

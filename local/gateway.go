@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -94,6 +95,13 @@ type Options struct {
 	// clients' retries. Default 0.
 	FaultRate float64
 
+	// Inspector, if set, receives the gateway's events (connections, their
+	// frames, invocations with their event and response, management API
+	// calls) for the inspector page, which the Gateway then serves at
+	// /@inspector/ to loopback clients only (see internal/inspect). The
+	// lambdaws command sets it unless --inspect=false. Default nil.
+	Inspector *inspect.Recorder
+
 	// TLS, if set, makes Serve and ListenAndServe speak TLS with this
 	// configuration as well as plain HTTP, on the same port: a connection
 	// whose first byte is a TLS handshake is served over TLS (wss://,
@@ -156,6 +164,8 @@ type Gateway struct {
 	reqTimeout time.Duration       // requestTimeout; tests shorten it
 	keepAlive  time.Duration       // keepAliveTimeout; tests shorten it
 	grace      time.Duration       // shutdownGrace; tests shorten it
+	rec        *inspect.Recorder   // Options.Inspector
+	inspector  http.Handler        // its page, if rec is set
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -217,12 +227,13 @@ func New(handler any, opts *Options) *Gateway {
 		keepAlive:  keepAliveTimeout,
 		grace:      shutdownGrace,
 	}
+	g.setInspector(o.Inspector)
 	switch h := handler.(type) {
 	case nil:
 	case *lambdaenv.Function:
 		g.def = h
 	default:
-		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger})
+		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger, Inspector: o.Inspector})
 		g.def = g.owned
 	}
 	if err := g.SetRoutes(o.Routes, o.Authorizer); err != nil {
@@ -319,7 +330,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
 			return
 		}
-		g.manage(w, r, id)
+		g.serveManage(w, r, id)
+		return
+	}
+	if g.isInspector(r) {
+		g.inspector.ServeHTTP(w, r)
 		return
 	}
 	if g.fallback != nil {
@@ -366,6 +381,7 @@ func (g *Gateway) Close() error {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.wg.Wait()
+	g.rec.Close() // ends the pages' streams, which the server would wait for
 	if g.owned != nil {
 		g.owned.Close()
 	}

@@ -6,7 +6,7 @@
 //	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest # in a clone: go install ./cmd/lambdaws
 //	lambdaws local [--template FILE] [--addr HOST:PORT] [--parameter-overrides 'K=V K2=V2']
 //	               [--env-vars FILE.json] [--api LOGICAL_ID] [--log-format text|json]
-//	               [--dynamodb local|URL|aws] [--dynamodb-dir DIR] [--create-tables]
+//	               [--dynamodb local|URL|aws] [--dynamodb-dir DIR] [--create-tables] [--inspect=false]
 //
 // It reads the template (default .aws-sam/build/template.yaml after sam
 // build, else template.yaml, else template.yml): the WebSocket API (AWS::ApiGatewayV2::Api with
@@ -77,6 +77,11 @@
 // It warns at start of a function whose binary links aws-sdk-go v1 while an
 // AWS_ENDPOINT_URL* is set (v1 ignores them: its calls reach AWS).
 //
+// The inspector, a page at http://{addr}/@inspector/ printed at start, shows
+// the API live (connections, frames, invocations, management API calls,
+// environments) to this machine's browser and no other site's page;
+// --inspect=false turns it off (docs/inspector.md, internal/inspect).
+//
 // It prints the API's ws:// URL, stage and management API URL, a line per
 // build, a line per invocation, and the functions' output prefixed with
 // their names. With --log-format json every line of its stdout is one JSON
@@ -92,6 +97,6 @@
 // serve), reload.go (template edits), build.go (building and watching Go
 // functions), dynamodb.go and dynalite/ (the local DynamoDB), tables.go
 // (creating tables), logfmt.go (output formats), ca.go (the local CA and
-// TLS), awsreach.go (the warnings about real AWS); the template reader is
-// internal/sam.
+// TLS), awsreach.go (the warnings about real AWS), inspect.go (the
+// inspector's address); the template reader is internal/sam.
 package main

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
@@ -51,7 +52,7 @@ Flags:
 // localFlags are the flags of lambdaws local.
 type localFlags struct {
 	template, addr, params, envVars, api string
-	createTables                         bool
+	createTables, inspect                bool
 	logFormat                            string
 	dynamodb, dynamoDir                  string
 }
@@ -71,6 +72,7 @@ func parseLocalFlags(args []string, stderr io.Writer) (*localFlags, error) {
 	fs.StringVar(&f.dynamodb, "dynamodb", "", "`WHERE` the functions' DynamoDB is: local (the default: dynalite, started when the template has tables, unless AWS_ENDPOINT_URL_DYNAMODB is set), an endpoint URL (its missing tables are created), or aws (the account's)")
 	fs.StringVar(&f.dynamoDir, "dynamodb-dir", "", "keep the local DynamoDB's tables in `DIR` across runs (default: in memory)")
 	fs.BoolVar(&f.createTables, "create-tables", false, "with AWS_ENDPOINT_URL_DYNAMODB set in the shell, create the template's tables that do not exist there (the local DynamoDB and --dynamodb URL get them anyway)")
+	fs.BoolVar(&f.inspect, "inspect", true, "serve the inspector, a page showing connections, frames, invocations and environments live, at /@inspector/ on the API's address (loopback clients only)")
 	fs.StringVar(&f.api, "api", "", "the `LOGICAL_ID` of the WebSocket API to serve, when the template has several")
 	fs.StringVar(&f.logFormat, "log-format", "text", "`FORMAT` of the output: text, or json (every line one JSON object, with timestamp, level and message as Lambda's JSON format; a function's lines wrapped with its name unless they are JSON objects)")
 	if err := fs.Parse(args); err != nil {
@@ -100,8 +102,9 @@ type session struct {
 	logger *slog.Logger
 	db     *dynamoDB
 	trust  *localTLS
-	ln     net.Listener // the API's address, open before the functions start
-	read   string       // the fingerprint of the template when last read
+	ln     net.Listener      // the API's address, open before the functions start
+	rec    *inspect.Recorder // the inspector's, unless --inspect=false
+	read   string            // the fingerprint of the template when last read
 }
 
 // runLocal loads the template, prepares what it needs (a local DynamoDB,
@@ -118,6 +121,9 @@ func runLocal(ctx context.Context, hurry <-chan struct{}, args []string, stdout,
 	}
 	s.out = &syncWriter{w: stdout}
 	s.logger = newLogger(f.logFormat, s.out)
+	if f.inspect {
+		s.rec = inspect.New()
+	}
 
 	tpl, err := s.load()
 	if err != nil {
@@ -238,12 +244,12 @@ func (s *session) newFunction(fn *sam.Function, binary string) (*lambdaenv.Funct
 	opts := &lambdaenv.Options{
 		Name: fn.LogicalID, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize,
 		Env: env, ExtraEnv: extra,
-		Output: newFunctionOutput(fn.LogicalID, s.f.logFormat, s.out), Logger: s.logger,
+		Output: newFunctionOutput(fn.LogicalID, s.f.logFormat, s.out), Logger: s.logger, Inspector: s.rec,
 	}
 	if r := fn.ReservedConcurrency; r != nil {
 		if *r == 0 {
 			fmt.Fprintf(s.out, "note: function %s has ReservedConcurrentExecutions 0: as on Lambda, every invocation is throttled (TooManyRequestsException), and the client gets what API Gateway answers for a failed integration\n", fn.LogicalID)
-			return lambdaenv.New(throttled, &lambdaenv.Options{Name: fn.LogicalID, Logger: s.logger}), nil
+			return lambdaenv.New(throttled, &lambdaenv.Options{Name: fn.LogicalID, Logger: s.logger, Inspector: s.rec}), nil
 		}
 		opts.Concurrency = *r
 	}
@@ -299,11 +305,15 @@ func (s *session) serve(ctx context.Context, hurry <-chan struct{}, a *app) erro
 		Authorizer:               auth,
 		Logger:                   s.logger,
 		TLS:                      s.trust.config,
+		Inspector:                s.rec,
 	})
 	addr := s.ln.Addr().String()
 	fmt.Fprintf(s.out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	s.trust.print(s.out, addr, api.Stage)
+	if s.rec != nil {
+		fmt.Fprintf(s.out, "inspector: http://%s%s/ (this machine only; --inspect=false turns it off)\n", loopbackAddr(addr), inspect.Path)
+	}
 	printRoutes(s.out, api)
 
 	watchCtx, stopWatching := context.WithCancel(ctx)

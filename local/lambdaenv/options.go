@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/inspect"
 )
 
 // Options configures a Function. A nil *Options and zero fields mean the
@@ -66,6 +68,12 @@ type Options struct {
 	// Logger receives the life of environments: timeouts, exits, init
 	// failures. Default slog.Default().
 	Logger *slog.Logger
+
+	// Inspector, if set, receives the life of the environments (starting,
+	// busy, idle, stopped and why) and the processes' output lines, tagged
+	// with the invocation they belong to, for the inspector page of
+	// `lambdaws local`, which sets it. Default nil.
+	Inspector *inspect.Recorder
 }
 
 // Lambda's limits on a function's settings.

@@ -144,6 +144,7 @@ type output struct {
 // its output.
 type lineWriter struct {
 	o   *output
+	tap *tap // the process's, for the Inspector
 	buf []byte
 }
 
@@ -180,6 +181,7 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 func (l *lineWriter) emit(line []byte) {
 	b := make([]byte, 0, len(l.o.prefix)+len(line)+1)
 	b = append(append(append(b, l.o.prefix...), line...), '\n')
+	l.tap.line(line)
 	l.o.mu.Lock()
 	defer l.o.mu.Unlock()
 	l.o.w.Write(b)
@@ -201,6 +203,7 @@ type child struct {
 	exited  chan struct{} // closed when the process was waited for
 	exitErr error         // the process's exit, set before exited closes
 	killed  atomic.Bool   // by kill: the exit is not news
+	tap     *tap          // for the Inspector
 }
 
 // A process is an environment running a binary, with its own Runtime API.
@@ -305,11 +308,11 @@ func startProcess(f *Function, b *program) (environment, error) {
 func startChild(f *Function, b *program, protocol string) (*child, error) {
 	var stream [16]byte
 	rand.Read(stream[:])
-	c := &child{f: f, exited: make(chan struct{})}
+	c := &child{f: f, exited: make(chan struct{}), tap: f.newTap()}
 	// The log stream's random part makes it the process's marker, by which
 	// killStrays finds its children.
 	c.marker = "AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:])
-	w := &lineWriter{o: b.out}
+	w := &lineWriter{o: b.out, tap: c.tap}
 	c.cmd = exec.Command(b.path)
 	c.cmd.Dir = filepath.Dir(b.path)
 	c.cmd.Env = append([]string{protocol, c.marker}, b.env...)
@@ -317,6 +320,7 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 	c.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
 	setProcessGroup(c.cmd)
 	if err := c.cmd.Start(); err != nil {
+		c.tap.stop("Runtime.InvalidEntrypoint: " + err.Error())
 		return nil, &InvokeError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
 	}
 	go func() {
@@ -329,6 +333,7 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 		if !c.killed.Load() {
 			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, logs.Status, exitStatus(err))
 		}
+		c.tap.stop("the process exited: " + exitStatus(err))
 		c.exitErr = err
 		close(c.exited)
 	}()
