@@ -123,8 +123,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	header, query := apigw.ConnectHeaders(&c.info, r.Header, r.Host, proto), r.URL.Query()
 
-	if g.authorizer != nil {
-		status, auth := g.authorize(&c.info, header, query)
+	table := g.table.Load()
+	if table.authorizer != nil {
+		status, auth := g.authorize(table.authorizer, &c.info, header, query)
 		if status != http.StatusOK {
 			writeJSON(w, status, map[int]string{401: "Unauthorized", 403: "Forbidden", 500: "Internal server error"}[status])
 			return
@@ -132,7 +133,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		c.info.Authorizer = auth
 	}
 	status, protocol := http.StatusOK, ""
-	if rt, ok := g.routes[registry.Connect]; ok {
+	if rt, ok := table.routes[registry.Connect]; ok {
 		ev := apigw.Connect(&c.info, header, query)
 		out, inv := g.invoke(rt.Function, ev)
 		resp, err := decodeResponse(out, inv.err)
@@ -446,14 +447,15 @@ func (c *conn) send(b []byte) int {
 	return sent
 }
 
-// route returns the route key for a message body, or "" if none fits.
-func (g *Gateway) route(body []byte) string {
+// route returns the route key of routes for a message body, or "" if none
+// fits.
+func (g *Gateway) route(routes map[string]Route, body []byte) string {
 	if v, ok := g.expr.Evaluate(body); ok && v != registry.Connect && v != registry.Disconnect {
-		if _, defined := g.routes[v]; defined {
+		if _, defined := routes[v]; defined {
 			return v
 		}
 	}
-	if _, ok := g.routes[registry.Default]; ok {
+	if _, ok := routes[registry.Default]; ok {
 		return registry.Default
 	}
 	return ""
@@ -469,7 +471,8 @@ func (c *conn) message(body []byte) {
 		}
 		g.calls.Done()
 	}
-	key := g.route(body)
+	routes := g.table.Load().routes
+	key := g.route(routes, body)
 	if key == "" {
 		requestID := apigw.NewID()
 		c.send(errorFrame("Forbidden", c.info.ID, requestID))
@@ -477,7 +480,7 @@ func (c *conn) message(body []byte) {
 		release()
 		return
 	}
-	rt := g.routes[key]
+	rt := routes[key]
 	ev := apigw.Message(&c.info, key, string(body))
 	requestID := ev.RequestContext.RequestID
 	g.invokeAsync(rt.Function, ev, func(out []byte, inv outcome) {
@@ -537,7 +540,7 @@ func errorFrame(message, connID, requestID string) []byte {
 func (c *conn) disconnect(final closeError) {
 	g := c.g
 	attrs := []any{logs.ConnectionID, c.info.ID, logs.Route, registry.Disconnect}
-	if rt, ok := g.routes[registry.Disconnect]; ok {
+	if rt, ok := g.table.Load().routes[registry.Disconnect]; ok {
 		ev := apigw.Disconnect(&c.info, int(final.code), final.reason)
 		out, inv := g.invoke(rt.Function, ev)
 		resp, err := decodeResponse(out, inv.err)

@@ -93,11 +93,12 @@ func decodeResponse(out []byte, err error) (resp events.APIGatewayProxyResponse,
 }
 
 // logInvocation logs one line for an invocation of f for the route of
-// connection c: what the `lambdaws local` command prints.
+// connection c: what the `lambdaws local` command prints. A failed
+// invocation or a 5xx answer is an ERROR, whatever the route.
 func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *lambdaenv.Function, status int, inv outcome, err error) {
 	attrs := append([]any{logs.ConnectionID, c.ID, logs.Route, route, logs.Status, status}, invocationAttrs(requestID, f, inv, err)...)
 	level := slog.LevelInfo
-	if err != nil {
+	if err != nil || status >= 500 {
 		level = slog.LevelError
 	}
 	g.log.Log(context.Background(), level, msg, attrs...)

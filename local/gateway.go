@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -155,8 +156,8 @@ type Gateway struct {
 	apiID      string
 	stageVars  map[string]string
 	expr       registry.Expression
-	routes     map[string]Route // every Function set
-	authorizer *Authorizer
+	table      atomic.Pointer[routing] // replaced by SetRoutes
+	def        *lambdaenv.Function     // New's handler, for routes without Function
 	idle       time.Duration
 	lifetime   time.Duration
 	log        *slog.Logger
@@ -222,8 +223,6 @@ func New(handler any, opts *Options) *Gateway {
 		apiID:      o.APIID,
 		stageVars:  maps.Clone(o.StageVariables),
 		expr:       expr,
-		routes:     make(map[string]Route, len(o.Routes)),
-		authorizer: o.Authorizer,
 		idle:       o.IdleTimeout,
 		lifetime:   o.MaxLifetime,
 		log:        o.Logger,
@@ -237,25 +236,51 @@ func New(handler any, opts *Options) *Gateway {
 		grace:      shutdownGrace,
 	}
 	g.setInspector(o.Inspector)
-	var def *lambdaenv.Function
 	switch h := handler.(type) {
 	case nil:
 	case *lambdaenv.Function:
-		def = h
+		g.def = h
 	default:
 		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger, Inspector: o.Inspector})
-		def = g.owned
+		g.def = g.owned
 	}
-	for key, rt := range o.Routes {
-		if rt.Function == nil {
-			if def == nil {
-				panic(fmt.Sprintf("local: route %q has no Function and New has no handler", key))
-			}
-			rt.Function = def
-		}
-		g.routes[key] = rt
+	if err := g.SetRoutes(o.Routes, o.Authorizer); err != nil {
+		panic(err.Error())
 	}
 	return g
+}
+
+// routing is the part of a Gateway's configuration that SetRoutes replaces.
+type routing struct {
+	routes     map[string]Route // every Function set
+	authorizer *Authorizer
+}
+
+// SetRoutes replaces the routes and the authorizer of a Gateway that may be
+// serving, as Options.Routes and Options.Authorizer, at once: an event that
+// has started keeps the integration it started with, every later one uses
+// the new ones. Open connections stay open, as they do when an API is
+// redeployed to its stage; their later messages are routed by the new
+// routes and their $disconnect is the new one. The caller closes the
+// Functions no longer used, after SetRoutes. It returns an error, and
+// changes nothing, when the routes and the authorizer are not valid (see
+// Options.Validate) or a route has no Function and New had no handler.
+func (g *Gateway) SetRoutes(routes map[string]Route, authorizer *Authorizer) error {
+	if err := (&Options{Routes: routes, Authorizer: authorizer}).Validate(); err != nil {
+		return err
+	}
+	t := &routing{routes: make(map[string]Route, len(routes)), authorizer: authorizer}
+	for key, rt := range routes {
+		if rt.Function == nil {
+			if g.def == nil {
+				return fmt.Errorf("local: route %q has no Function and New has no handler", key)
+			}
+			rt.Function = g.def
+		}
+		t.routes[key] = rt
+	}
+	g.table.Store(t)
+	return nil
 }
 
 // Validate reports what New would panic on, except a route without Function
@@ -429,11 +454,12 @@ func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) err
 		ln.Close()
 		return err
 	}
-	return New(handler, opts).serve(ctx, ln)
+	return New(handler, opts).Serve(ctx, ln)
 }
 
-// serve is Serve with g.
-func (g *Gateway) serve(ctx context.Context, ln net.Listener) error {
+// Serve serves g on ln as the function Serve does, closing g and ln when ctx
+// is done. A Gateway is served once.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.tls != nil {
 		ln = newTLSListener(ln, g.tls, g.reqTimeout)
 	}

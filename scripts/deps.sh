@@ -7,8 +7,25 @@
 #     CDK app the integration tests synthesize), again whenever a lock file is
 #     newer than its node_modules.
 # The tests start and stop these programs themselves (see internal/testenv).
+# Each install prints one line; its own output only if it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# quietly WHAT CMD...: says "installing WHAT", runs CMD with its output in a
+# temporary file, and prints that output only if CMD fails.
+quietly() {
+  local what=$1 log status=0
+  shift
+  echo "deps: installing $what"
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$log" >&2
+    echo "deps: installing $what failed (exit status $status)" >&2
+  fi
+  rm -f "$log"
+  return "$status"
+}
 
 missing=()
 for pkg in pushpin chromium; do
@@ -19,13 +36,13 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  quietly "the package lists (apt-get update)" $sudo apt-get update -qq
+  quietly "${missing[*]} (apt-get)" env DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 for dir in tools integration/testdata/cdkapp; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
-    npm ci --prefix "$dir" --no-audit --no-fund
+    quietly "$dir/node_modules (npm ci)" npm ci --prefix "$dir" --no-audit --no-fund
   fi
 done
 
@@ -33,5 +50,7 @@ done
 # (aws-sdk-go v1 is a 35 MB download), so that lambdaws local's build of them
 # within a test needs no network.
 for mod in integration/testdata/*/go.mod; do
-  (cd "$(dirname "$mod")" && go mod download)
+  dir=$(dirname "$mod")
+  (cd "$dir" && go mod download -json >/dev/null 2>&1) ||
+    (cd "$dir" && quietly "the Go modules of $dir" go mod download)
 done

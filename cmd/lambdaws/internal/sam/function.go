@@ -32,6 +32,15 @@ type Function struct {
 	Environment map[string]string
 	// Logging is LoggingConfig, Lambda's advanced logging controls.
 	Logging LoggingConfig
+	// ReservedConcurrency is ReservedConcurrentExecutions: the most
+	// environments the function runs at once; nil when not set. 0 throttles
+	// every invocation, as on Lambda.
+	ReservedConcurrency *int
+	// ProvisionedConcurrency is
+	// ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions (SAM
+	// requires AutoPublishAlias with it): environments Lambda keeps
+	// initialized. 0 when not set.
+	ProvisionedConcurrency int
 }
 
 // LoggingConfig is the LoggingConfig of a function: "" where not set.
@@ -196,6 +205,9 @@ func (l *loader) readFunction(id string) error {
 	if err := l.logging(fn, props); err != nil {
 		return err
 	}
+	if err := l.concurrency(fn, res.Type, props); err != nil {
+		return err
+	}
 	l.t.Functions[id] = fn
 	return nil
 }
@@ -287,6 +299,47 @@ func (l *loader) serverlessArtifact(fnName string, code map[string]any) string {
 		}
 	}
 	return ""
+}
+
+// concurrency reads ReservedConcurrentExecutions and, on a SAM function,
+// ProvisionedConcurrencyConfig (which SAM accepts only with
+// AutoPublishAlias, and Lambda only up to the reserved concurrency).
+func (l *loader) concurrency(fn *Function, typ string, props map[string]any) error {
+	id := fn.LogicalID
+	reserved, err := l.prop(id, props, "ReservedConcurrentExecutions")
+	if err != nil {
+		return err
+	}
+	if reserved != "" {
+		n, err := strconv.Atoi(reserved)
+		if err != nil || n < 0 {
+			return fmt.Errorf("function %s, property ReservedConcurrentExecutions: %q is not a whole number from 0, as Lambda requires", id, reserved)
+		}
+		fn.ReservedConcurrency = &n
+	}
+	if typ != "AWS::Serverless::Function" {
+		return nil
+	}
+	pc := mapOf(props["ProvisionedConcurrencyConfig"])
+	if pc == nil {
+		return nil
+	}
+	if alias, err := l.prop(id, props, "AutoPublishAlias"); err != nil || alias == "" {
+		return fmt.Errorf("function %s, property ProvisionedConcurrencyConfig: SAM requires AutoPublishAlias with it", id)
+	}
+	v, err := l.prop(id, pc, "ProvisionedConcurrentExecutions")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("function %s, property ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions: %q is not a whole number from 1, as Lambda requires", id, v)
+	}
+	if r := fn.ReservedConcurrency; r != nil && n > *r {
+		return fmt.Errorf("function %s: ProvisionedConcurrentExecutions %d is over ReservedConcurrentExecutions %d, which Lambda refuses", id, n, *r)
+	}
+	fn.ProvisionedConcurrency = n
+	return nil
 }
 
 // environment sets fn.Environment as SAM CLI does: an intrinsic it cannot
