@@ -4,8 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,7 +18,8 @@ func writeZip(t *testing.T, entries map[string]string) string {
 	t.Helper()
 	var buf bytes.Buffer
 	w := zip.NewWriter(&buf)
-	for name, content := range entries {
+	for _, name := range slices.Sorted(maps.Keys(entries)) { // the same bytes for the same entries
+		content := entries[name]
 		h := &zip.FileHeader{Name: strings.TrimSuffix(name, "*"), Method: zip.Deflate}
 		h.SetMode(0o644)
 		if strings.HasSuffix(name, "*") {
