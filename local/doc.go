@@ -46,6 +46,12 @@
 // unchanged: a function serving the Gateway's events finds it from their
 // requestContext.domainName, the Gateway's own loopback address.
 //
+// With Options.Inspector, which the lambdaws command sets, the Gateway
+// publishes its connections, frames, invocations and management API calls
+// to bounded rings and serves a page showing them live at /@inspector/, to
+// this machine's browser only (inspect.go; docs/inspector.md in the
+// repository).
+//
 // The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:
 // its stage, stage variables, routes and authorizer, and its functions run
 // with lambdaenv.NewBinary (Go functions built from source).

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,11 +34,11 @@ const (
 // after 1 and 2 seconds (see AWS.md).
 var asyncRetryDelays = []time.Duration{time.Second, 2 * time.Second}
 
-// invokeAPI is the Gateway's Invoke API: its Functions by name, and the
-// Event invocations queued or running, which Close stops.
+// invokeAPI is the Gateway's Invoke API: its extra Functions, and the Event
+// invocations queued or running, which Close stops.
 type invokeAPI struct {
-	functions map[string]*lambdaenv.Function
-	retries   []time.Duration // asyncRetryDelays; tests shorten them
+	extra   []*lambdaenv.Function // Options.Functions
+	retries []time.Duration       // asyncRetryDelays; tests shorten them
 
 	ctx    context.Context // ended by Close: no more Event invocations
 	cancel context.CancelFunc
@@ -44,33 +46,9 @@ type invokeAPI struct {
 	wg     sync.WaitGroup
 }
 
-// newInvokeAPI serves the Functions of the routes, the authorizer and extra
-// by name; the first of several with one name wins.
-func newInvokeAPI(routes map[string]Route, auth *Authorizer, extra []*lambdaenv.Function) *invokeAPI {
-	a := &invokeAPI{functions: map[string]*lambdaenv.Function{}, retries: asyncRetryDelays}
+func newInvokeAPI(extra []*lambdaenv.Function) *invokeAPI {
+	a := &invokeAPI{extra: extra, retries: asyncRetryDelays}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	add := func(f *lambdaenv.Function) {
-		if f == nil {
-			return
-		}
-		if _, dup := a.functions[f.Name()]; !dup {
-			a.functions[f.Name()] = f
-		}
-	}
-	for _, f := range extra {
-		add(f)
-	}
-	for _, key := range []string{"$connect", "$default", "$disconnect"} {
-		if rt, ok := routes[key]; ok {
-			add(rt.Function)
-		}
-	}
-	for _, rt := range routes {
-		add(rt.Function)
-	}
-	if auth != nil {
-		add(auth.Function)
-	}
 	return a
 }
 
@@ -87,11 +65,13 @@ func (a *invokeAPI) stop() {
 // which an API Gateway WebSocket API never serves.
 func isInvokePath(escaped string) bool { return strings.HasPrefix(escaped, invokePrefix) }
 
-// lookup finds a Function by name, partial ARN (123456789012:function:name)
-// or ARN (arn:aws:lambda:us-east-1:123456789012:function:name), each
-// optionally qualified (:$LATEST, an alias): the emulator has one version of
-// each function.
-func (a *invokeAPI) lookup(name string) *lambdaenv.Function {
+// lookupFunction finds a Function of the Gateway by name, partial ARN
+// (123456789012:function:name) or ARN
+// (arn:aws:lambda:us-east-1:123456789012:function:name), each optionally
+// qualified (:$LATEST, an alias): the emulator has one version of each
+// function. The Functions of the routes and the authorizer now served come
+// first (SetRoutes replaces them), then Options.Functions.
+func (g *Gateway) lookupFunction(name string) *lambdaenv.Function {
 	parts := strings.Split(name, ":")
 	switch {
 	case len(parts) >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" && len(parts) <= 8:
@@ -109,7 +89,21 @@ func (a *invokeAPI) lookup(name string) *lambdaenv.Function {
 	default:
 		return nil
 	}
-	return a.functions[name]
+	t := g.table.Load()
+	for _, key := range slices.Sorted(maps.Keys(t.routes)) {
+		if f := t.routes[key].Function; f != nil && f.Name() == name {
+			return f
+		}
+	}
+	if t.authorizer != nil && t.authorizer.Function != nil && t.authorizer.Function.Name() == name {
+		return t.authorizer.Function
+	}
+	for _, f := range g.lambdaAPI.extra {
+		if f != nil && f.Name() == name {
+			return f
+		}
+	}
+	return nil
 }
 
 // serveInvoke serves the Lambda Invoke API to the processes of this
@@ -133,7 +127,7 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		invokeError(w, http.StatusMethodNotAllowed, "UnknownOperationException", "local: Invoke takes POST")
 		return
 	}
-	f := g.lambdaAPI.lookup(name)
+	f := g.lookupFunction(name)
 	if f == nil {
 		invokeError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
 		return

@@ -117,9 +117,9 @@ func FuzzInvokeLookup(f *testing.F) {
 	}
 	echo := lambdaenv.New(func(context.Context, struct{}) error { return nil }, &lambdaenv.Options{Name: "echo", Logger: slog.New(slog.DiscardHandler)})
 	defer echo.Close()
-	a := newInvokeAPI(nil, nil, []*lambdaenv.Function{echo})
+	g := New(nil, &Options{Routes: map[string]Route{"$default": {Function: echo}}, Logger: slog.New(slog.DiscardHandler)})
 	f.Fuzz(func(t *testing.T, name string) {
-		if fn := a.lookup(name); fn != nil && !strings.Contains(name, "echo") {
+		if fn := g.lookupFunction(name); fn != nil && !strings.Contains(name, "echo") {
 			t.Errorf("%q found %s", name, fn.Name())
 		}
 	})

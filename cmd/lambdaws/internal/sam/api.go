@@ -15,7 +15,10 @@ import (
 // integrations, authorizer, route responses and stage, or an
 // AWS::Serverless::WebSocketApi.
 type API struct {
-	LogicalID                string
+	LogicalID string
+	// ID is the API's id: what Ref and Fn::GetAtt ApiId give, and the
+	// apiId of the events and the authorizer's methodArn.
+	ID                       string
 	RouteSelectionExpression string
 	Stage                    string
 	StageVariables           map[string]string
@@ -41,7 +44,7 @@ type Authorizer struct {
 // belongsTo reports whether resource id's ApiId refers to api.
 func (l *loader) belongsTo(id, api string) (bool, error) {
 	v, err := l.prop(id, l.r.resources[id].Properties, "ApiId")
-	return v == api, err
+	return v == apiID(api) || v == api, err
 }
 
 func (l *loader) readAPI() error {
@@ -70,9 +73,14 @@ func (l *loader) readAPI() error {
 		id = apis[0]
 	}
 	if l.r.resources[id].Type == "AWS::Serverless::WebSocketApi" {
-		return l.readServerlessAPI(id)
+		if err := l.readServerlessAPI(id); err != nil {
+			return err
+		}
+	} else if err := l.readV2API(id); err != nil {
+		return err
 	}
-	return l.readV2API(id)
+	l.t.API.ID = apiID(id)
+	return nil
 }
 
 func list(ids []string) string {
@@ -106,6 +114,7 @@ func (l *loader) readV2API(id string) error {
 		twoWay[route] = true
 	}
 
+	var usedAuthorizer string // the logical id of the authorizer on $connect
 	for _, rid := range l.ofType("AWS::ApiGatewayV2::Route") {
 		if ok, err := l.belongsTo(rid, id); err != nil || !ok {
 			if err != nil {
@@ -164,8 +173,16 @@ func (l *loader) readV2API(id string) error {
 			if api.Authorizer, err = l.readV2Authorizer(authID); err != nil {
 				return fmt.Errorf("route %s (%s), property AuthorizerId: %w", rid, key, err)
 			}
+			usedAuthorizer = authID
 		default:
 			return fmt.Errorf("route %s (%s): unknown AuthorizationType %s", rid, key, authType)
+		}
+	}
+	for _, aid := range l.ofType("AWS::ApiGatewayV2::Authorizer") {
+		if ok, err := l.belongsTo(aid, id); err == nil && ok && aid != usedAuthorizer {
+			// A CDK app may attach it through a custom resource, which does
+			// not run here: without this, $connect would run open unnoticed.
+			l.warn("authorizer %s of API %s is used by no route: $connect runs without it here; attach it with the $connect route's AuthorizationType CUSTOM and AuthorizerId", aid, id)
 		}
 	}
 	slices.SortFunc(api.Routes, func(a, b Route) int { return strings.Compare(a.Key, b.Key) })

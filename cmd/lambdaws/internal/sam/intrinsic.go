@@ -631,6 +631,10 @@ func (r *resolver) ref(name string) (any, error) {
 		return r.nameProperty(name, res, "TableName")
 	case "AWS::Serverless::Function", "AWS::Lambda::Function":
 		return r.nameProperty(name, res, "FunctionName")
+	case "AWS::ApiGatewayV2::Api", "AWS::Serverless::WebSocketApi":
+		return apiID(name), nil
+	case "AWS::ApiGatewayV2::Stage":
+		return r.nameProperty(name, res, "StageName")
 	}
 	return name, nil
 }
@@ -691,7 +695,10 @@ func (r *resolver) getAtt(name, attr string) (any, error) {
 		}
 		return arn("dynamodb", "table/"+t.(string)+"/stream/1970-01-01T00:00:00.000"), nil
 	case "AWS::ApiGatewayV2::Api.ApiId", "AWS::Serverless::WebSocketApi.ApiId":
-		return name, nil
+		return apiID(name), nil
+	case "AWS::ApiGatewayV2::Api.ApiEndpoint", "AWS::Serverless::WebSocketApi.ApiEndpoint":
+		// As on AWS; Parse rewrites it to the local address (see rewriteHosts).
+		return "wss://" + apiHost(apiID(name), r.pseudo["AWS::Region"].(string), r.pseudo["AWS::URLSuffix"].(string)), nil
 	case "AWS::IAM::Role.Arn":
 		return fmt.Sprintf("arn:%s:iam::%s:role/%s", r.pseudo["AWS::Partition"], r.pseudo["AWS::AccountId"], name), nil
 	}

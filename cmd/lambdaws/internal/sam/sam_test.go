@@ -39,6 +39,7 @@ func TestChatSample(t *testing.T) {
 	tpl := load(t, "chat-sample.yaml", nil)
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "SimpleChatWebSocket",
+		ID:                       "gwvob8cree",
 		RouteSelectionExpression: "$request.body.action",
 		Stage:                    "Prod",
 		Routes: []sam.Route{
@@ -75,6 +76,7 @@ func TestServerlessWebSocketAPI(t *testing.T) {
 	}})
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "ChatApi",
+		ID:                       "bfn8i0wyoe",
 		RouteSelectionExpression: "$request.body.action",
 		Stage:                    "default", // StageName is AWS::NoValue when Env is dev
 		StageVariables:           map[string]string{"env": "dev"},
@@ -107,8 +109,14 @@ func TestServerlessWebSocketAPI(t *testing.T) {
 
 func TestCDK(t *testing.T) {
 	tpl := load(t, "cdk.json", &sam.Options{Region: "eu-west-1"})
+	for _, w := range tpl.Warnings {
+		if strings.Contains(w, "used by no route") {
+			t.Errorf("warning %q about the authorizer $connect uses", w)
+		}
+	}
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "WsApi1D2B3C4A",
+		ID:                       "034a98xkbl",
 		RouteSelectionExpression: "$request.body.type",
 		Stage:                    "dev",
 		StageVariables: map[string]string{
@@ -124,7 +132,7 @@ func TestCDK(t *testing.T) {
 		},
 	})
 	equal(t, "ConnectHandler", tpl.Functions["ConnectHandler1A2B3C4D"], &sam.Function{
-		LogicalID: "ConnectHandler1A2B3C4D", CodeURI: abs(t, "asset.0a1b2c"), Handler: "bootstrap",
+		LogicalID: "ConnectHandler1A2B3C4D", CodeURI: abs(t, "asset.0a1b2c"), Handler: "bootstrap", ConstructPath: "Stack/ConnectHandler/Resource",
 		Runtime: "provided.al2023", MemorySize: 512, Timeout: 5 * time.Second,
 		Environment: map[string]string{
 			"TABLE_NAME": "Table", "TABLE_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Table",
@@ -144,7 +152,7 @@ func TestIntrinsics(t *testing.T) {
 		"REF_PARAM":         "chat",
 		"REF_TABLE":         "chat-table",
 		"REF_TABLE_LOGICAL": "Unnamed",
-		"REF_API":           "Api",
+		"REF_API":           "fcw4jmfeww", // the API id, as on AWS
 		"REF_FUNCTION":      "local-fn",
 		"REGION":            "us-east-1",
 		"ACCOUNT":           "123456789012",
@@ -157,8 +165,8 @@ func TestIntrinsics(t *testing.T) {
 		"GETATT_STREAM":     arn + "chat-table/stream/1970-01-01T00:00:00.000",
 		"SUB":               "chat/us-east-1/" + arn + "chat-table/${Literal}/chat-table",
 		"SUB_LIST":          "x-chat-table-chat",
-		"SUB_LONG":          "Api",
-		"JOIN":              "a,chat,Api",
+		"SUB_LONG":          "fcw4jmfeww",
+		"JOIN":              "a,chat,fcw4jmfeww",
 		"JOIN_LONG":         "xy",
 		"JOIN_EMPTY":        "",
 		"SELECT":            "dev",

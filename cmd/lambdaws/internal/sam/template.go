@@ -25,6 +25,10 @@ type Options struct {
 	API string
 	// Region is AWS::Region. Default "us-east-1".
 	Region string
+	// Endpoint is the local API's host:port. When set, values that name the
+	// API's host on AWS ({id}.execute-api.{region}.amazonaws.com) in
+	// environment and stage variables name it instead (Template.Rewrites).
+	Endpoint string
 }
 
 // Template is the WebSocket API of a template, with the functions and tables
@@ -38,6 +42,8 @@ type Template struct {
 	Tables []*Table
 	// Warnings are what was read differently from AWS, for a person.
 	Warnings []string
+	// Rewrites say which values Options.Endpoint replaced, for a person.
+	Rewrites []string
 }
 
 // Load reads the template at path. CodeUri folders are relative to the
@@ -89,6 +95,9 @@ func Parse(data []byte, dir string, opts *Options) (*Template, error) {
 	}
 	if err := l.readTables(); err != nil {
 		return nil, err
+	}
+	if opts.Endpoint != "" {
+		l.rewriteHosts(opts.Endpoint)
 	}
 	return l.t, nil
 }
