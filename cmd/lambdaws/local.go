@@ -254,7 +254,9 @@ func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*a
 func (s *session) newFunction(fn *sam.Function, binary string) (*lambdaenv.Function, error) {
 	env, extra := s.trust.functionEnv(fn)
 	maps.Copy(extra, s.db.env)
-	extra["AWS_ENDPOINT_URL_LAMBDA"] = "http://" + loopbackAddr(s.ln.Addr().String()) // the Invoke API, on the gateway's port
+	if s.ln != nil { // the Invoke API, on the gateway's port
+		extra["AWS_ENDPOINT_URL_LAMBDA"] = "http://" + loopbackAddr(s.ln.Addr().String())
+	}
 	opts := &lambdaenv.Options{
 		Name: fn.LogicalID, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize,
 		Env: env, ExtraEnv: extra,
