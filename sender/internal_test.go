@@ -107,3 +107,49 @@ func TestPacerAIMD(t *testing.T) {
 		t.Errorf("rate %v after two minutes without calls, want unlimited", r)
 	}
 }
+
+// TestPacerQuiet: after a quiet second (no 429 since the decrease) with the
+// rate above what the bucket gave at the decrease, the increase doubles
+// every window, so that a pacer finds the room a concurrent broadcast left
+// within a few windows rather than seconds; the next 429 resets it.
+func TestPacerQuiet(t *testing.T) {
+	p := newPacer()
+	now := p.start
+	window := func(ok, limited int) float64 {
+		n := ok + limited
+		start := now
+		for i := range n {
+			now = start.Add(window * time.Duration(i+1) / time.Duration(n))
+			p.doneAt(now, i < limited)
+		}
+		return float64(p.lim.Limit())
+	}
+	window(1000, 0)
+	r0 := window(200, 50) // about 1,900 per second
+	step := r0*probeShare + 1
+	r := r0
+	for i := range 20 {
+		got := window(int(r/10)+1, 0) // calls keep up with the rate
+		want := r + step
+		if now.Sub(p.decreased) >= quiet && want > float64(p.peak) {
+			step *= 2
+		}
+		if got != want {
+			t.Fatalf("window %d after the decrease: rate %.0f, want %.0f", i+1, got, want)
+		}
+		r = got
+	}
+	if r < 4*r0 {
+		t.Errorf("rate %.0f two quiet seconds after a decrease to %.0f, want at least 4 times it", r, r0)
+	}
+	if lin := r0 + 20*(r0*probeShare+1); r < 2*lin {
+		t.Errorf("rate %.0f, not above twice the linear increase's %.0f", r, lin)
+	}
+	r2 := window(200, 50)
+	if r2 > 0.95*2100 {
+		t.Errorf("rate %.0f after a window with 429s, want back near 1,900", r2)
+	}
+	if r3 := window(int(r2/10)+1, 0); r3 != r2+r2*probeShare+1 {
+		t.Errorf("rate %.0f → %.0f after the next decrease, want the linear step again", r2, r3)
+	}
+}

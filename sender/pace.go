@@ -34,6 +34,12 @@ const (
 	// the rate grows by this share of the rate set at the last decrease,
 	// plus one call per second (linearly, until the next decrease).
 	probeShare = 0.02
+	// quiet is the time after a decrease from which the increase doubles
+	// every window while the rate is above the one the bucket gave at the
+	// decrease: no 429 for that long means the quota has room again (a
+	// concurrent broadcast from another process ended), which a linear
+	// increase would take seconds to find.
+	quiet = 10 * window
 	// forget is the pause in calls after which a pacer is unlimited again.
 	forget = time.Minute
 	// minRate is the lowest rate a pacer sets: 1 % of the default quota,
@@ -62,6 +68,7 @@ type pacer struct {
 	// window may still be those of calls sent before.
 	decreased time.Time
 	step      rate.Limit // the additive increase per window since then
+	peak      rate.Limit // the rate the bucket gave before it
 }
 
 func newPacer() *pacer {
@@ -124,11 +131,15 @@ func (p *pacer) doneAt(now time.Time, throttled bool) {
 		if since := now.Sub(p.firstLimit); since >= window/10 && p.okSince >= 10 {
 			got = rate.Limit(float64(p.okSince) / since.Seconds())
 		}
-		r = max(min(r, got)*backoffFactor, minRate)
+		p.peak = min(r, got)
+		r = max(p.peak*backoffFactor, minRate)
 		p.decreased, p.step = now, r*probeShare+1
 	case r != rate.Inf && got >= r/2:
 		// Probe up only while the rate is what holds the calls back.
 		r += p.step
+		if r > p.peak && now.Sub(p.decreased) >= quiet {
+			p.step *= 2
+		}
 	}
 	if r != p.lim.Limit() {
 		p.lim.SetLimitAt(now, r)
