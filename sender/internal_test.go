@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go/encoding/httpbinding"
 	"golang.org/x/time/rate"
 )
 
@@ -151,5 +152,23 @@ func TestPacerQuiet(t *testing.T) {
 	}
 	if r3 := window(int(r2/10)+1, 0); r3 != r2+r2*probeShare+1 {
 		t.Errorf("rate %.0f → %.0f after the next decrease, want the linear step again", r2, r3)
+	}
+}
+
+// TestPaths: the three paths of a call are the SDK's escaping of the id
+// (httpbinding.EscapePath with separators) and SigV4's canonical URI (that
+// escaped once more), for ids with every kind of byte.
+func TestPaths(t *testing.T) {
+	d, err := newDirect("https://abc.execute-api.eu-west-1.amazonaws.com/my%20stage", okClient{}, nil, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"R1kmxc2VNjMCFIA=", "plain-id_1.~", "a/b%c?d#e", "é\x00\xff +"} {
+		path, raw, canon := d.paths(id)
+		wantRaw := d.rawPath + httpbinding.EscapePath(id, true)
+		if path != d.path+id || raw != wantRaw || canon != httpbinding.EscapePath(wantRaw, false) {
+			t.Errorf("paths(%q) = %q, %q, %q; want %q, %q, %q", id, path, raw, canon,
+				d.path+id, wantRaw, httpbinding.EscapePath(wantRaw, false))
+		}
 	}
 }
