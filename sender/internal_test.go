@@ -111,7 +111,7 @@ func TestPacerAIMD(t *testing.T) {
 
 // TestPacerQuiet: after a quiet second (no 429 since the decrease) with the
 // rate above what the bucket gave at the decrease, the increase doubles
-// every window, so that a pacer finds the room a concurrent broadcast left
+// every window, up to a quarter of the rate, so that a pacer finds the room a concurrent broadcast left
 // within a few windows rather than seconds; the next 429 resets it.
 func TestPacerQuiet(t *testing.T) {
 	p := newPacer()
@@ -133,7 +133,7 @@ func TestPacerQuiet(t *testing.T) {
 		got := window(int(r/10)+1, 0) // calls keep up with the rate
 		want := r + step
 		if now.Sub(p.decreased) >= quiet && want > float64(p.peak) {
-			step *= 2
+			step = min(2*step, want/4)
 		}
 		if got != want {
 			t.Fatalf("window %d after the decrease: rate %.0f, want %.0f", i+1, got, want)

@@ -35,10 +35,10 @@ const (
 	// plus one call per second (linearly, until the next decrease).
 	probeShare = 0.02
 	// quiet is the time after a decrease from which the increase doubles
-	// every window while the rate is above the one the bucket gave at the
-	// decrease: no 429 for that long means the quota has room again (a
-	// concurrent broadcast from another process ended), which a linear
-	// increase would take seconds to find.
+	// every window (up to a quarter of the rate) while the rate is above
+	// the one the bucket gave at the decrease: no 429 for that long means
+	// the quota has room again (a concurrent broadcast from another
+	// process ended), which a linear increase would take seconds to find.
 	quiet = 10 * window
 	// forget is the pause in calls after which a pacer is unlimited again.
 	forget = time.Minute
@@ -138,7 +138,7 @@ func (p *pacer) doneAt(now time.Time, throttled bool) {
 		// Probe up only while the rate is what holds the calls back.
 		r += p.step
 		if r > p.peak && now.Sub(p.decreased) >= quiet {
-			p.step *= 2
+			p.step = min(2*p.step, r/4)
 		}
 	}
 	if r != p.lim.Limit() {

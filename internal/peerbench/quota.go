@@ -1,6 +1,6 @@
 package main
 
-// The quota benchmark (make bench-quota, issue 20): broadcasts through a
+// The quota benchmark (make bench-quota, issues 20 and 30): broadcasts through a
 // stand-in that enforces API Gateway's account quota, a token bucket of
 // RATE calls per second with a burst of BURST, answering 429 when it is
 // empty, N ids each:
@@ -14,7 +14,12 @@ package main
 // the SDK's default retries). Each warms up with 16 ids, then waits until
 // the bucket is full again before the measured broadcast. The stand-in
 // counts every id it answered 200, so a row says whether each id was
-// delivered exactly once.
+// delivered exactly once. With -procs 4,8 the lambdaws clients also run as
+// P processes that split the N ids (each its own pacer, as P Lambda
+// execution environments), starting their broadcasts at one instant; a
+// row's wall time is then the slowest one's and its CPU the sum:
+//
+//	go run ./internal/peerbench -quota 2000/1000:20000 -clients lambdaws -procs 1,4,8 -latency 10ms -concurrency 128
 
 import (
 	"bytes"
