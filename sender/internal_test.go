@@ -2,6 +2,7 @@ package sender
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -109,10 +110,12 @@ func TestPacerAIMD(t *testing.T) {
 	}
 }
 
-// TestPacerQuiet: after a quiet second (no 429 since the decrease) with the
-// rate above what the bucket gave at the decrease, the increase doubles
-// every window, up to a quarter of the rate, so that a pacer finds the room a concurrent broadcast left
-// within a few windows rather than seconds; the next 429 resets it.
+// TestPacerQuiet: once the rate has been over 110 % of what the bucket
+// gave at the last decrease for 10 windows without a 429, the increase
+// doubles every window, up to a quarter of the rate, so that a pacer finds
+// the room a concurrent broadcast left within a few windows rather than
+// seconds; a 429 before that, as a pacer alone gets, keeps the increase
+// linear, and the next decrease resets it.
 func TestPacerQuiet(t *testing.T) {
 	p := newPacer()
 	now := p.start
@@ -125,25 +128,39 @@ func TestPacerQuiet(t *testing.T) {
 		}
 		return float64(p.lim.Limit())
 	}
+	// probe runs n windows whose calls keep up with the rate and checks
+	// each rate against the rule.
+	probe := func(n int) (r float64) {
+		r = float64(p.lim.Limit())
+		step, peak, above := r*probeShare+1, float64(p.peak), 0
+		for i := range n {
+			got := window(int(r/10)+1, 0)
+			want := r + step
+			if want > beyond*peak {
+				above++
+			}
+			if above > quiet {
+				step = min(2*step, want/4)
+			}
+			if math.Abs(got-want) > 1e-6*want {
+				t.Fatalf("window %d after the decrease: rate %.0f, want %.0f", i+1, got, want)
+			}
+			r = got
+		}
+		return r
+	}
 	window(1000, 0)
 	r0 := window(200, 50) // about 1,900 per second
-	step := r0*probeShare + 1
-	r := r0
-	for i := range 20 {
-		got := window(int(r/10)+1, 0) // calls keep up with the rate
-		want := r + step
-		if now.Sub(p.decreased) >= quiet && want > float64(p.peak) {
-			step = min(2*step, want/4)
-		}
-		if got != want {
-			t.Fatalf("window %d after the decrease: rate %.0f, want %.0f", i+1, got, want)
-		}
-		r = got
+	// Alone: over 110 % after 5 windows, then a 429 within 10 more.
+	if r := probe(12); math.Abs(r-(r0+12*(r0*probeShare+1))) > 1e-6*r {
+		t.Errorf("rate %.0f 12 windows after a decrease to %.0f, want the linear %.0f", r, r0, r0+12*(r0*probeShare+1))
 	}
+	r0 = window(200, 50)
+	r := probe(30)
 	if r < 4*r0 {
-		t.Errorf("rate %.0f two quiet seconds after a decrease to %.0f, want at least 4 times it", r, r0)
+		t.Errorf("rate %.0f three quiet seconds after a decrease to %.0f, want at least 4 times it", r, r0)
 	}
-	if lin := r0 + 20*(r0*probeShare+1); r < 2*lin {
+	if lin := r0 + 30*(r0*probeShare+1); r < 2*lin {
 		t.Errorf("rate %.0f, not above twice the linear increase's %.0f", r, lin)
 	}
 	r2 := window(200, 50)

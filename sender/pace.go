@@ -34,12 +34,15 @@ const (
 	// the rate grows by this share of the rate set at the last decrease,
 	// plus one call per second (linearly, until the next decrease).
 	probeShare = 0.02
-	// quiet is the time after a decrease from which the increase doubles
-	// every window (up to a quarter of the rate) while the rate is above
-	// the one the bucket gave at the decrease: no 429 for that long means
-	// the quota has room again (a concurrent broadcast from another
-	// process ended), which a linear increase would take seconds to find.
-	quiet = 10 * window
+	// beyond and quiet decide when the increase doubles every window (up
+	// to a quarter of the rate): once the rate has been over beyond times
+	// the one the bucket gave at the last decrease for quiet windows
+	// without a 429. The quota has room again then (a concurrent
+	// broadcast from another process ended), which a linear increase
+	// would take seconds to find. A pacer alone gets its next 429 before:
+	// its rate swings within a few per cent of the bucket's.
+	beyond = 1.1
+	quiet  = 10
 	// forget is the pause in calls after which a pacer is unlimited again.
 	forget = time.Minute
 	// minRate is the lowest rate a pacer sets: 1 % of the default quota,
@@ -69,6 +72,7 @@ type pacer struct {
 	decreased time.Time
 	step      rate.Limit // the additive increase per window since then
 	peak      rate.Limit // the rate the bucket gave before it
+	above     int        // windows since then with the rate over beyond·peak
 }
 
 func newPacer() *pacer {
@@ -133,11 +137,14 @@ func (p *pacer) doneAt(now time.Time, throttled bool) {
 		}
 		p.peak = min(r, got)
 		r = max(p.peak*backoffFactor, minRate)
-		p.decreased, p.step = now, r*probeShare+1
+		p.decreased, p.step, p.above = now, r*probeShare+1, 0
 	case r != rate.Inf && got >= r/2:
 		// Probe up only while the rate is what holds the calls back.
 		r += p.step
-		if r > p.peak && now.Sub(p.decreased) >= quiet {
+		if r > p.peak*beyond {
+			p.above++
+		}
+		if p.above > quiet {
 			p.step = min(2*p.step, r/4)
 		}
 	}
