@@ -4,7 +4,8 @@
 # pacing) and the AWS JS SDK v3 Promise.all pattern, each in its own process,
 # against one HTTPS stand-in enforcing a token bucket (429 when empty) with
 # 10 ms per call; then 20,000 ids split over P = 4 and 8 lambdaws processes
-# broadcasting at once (one pacer each, as P Lambda execution environments);
+# broadcasting at once (one pacer each, as P Lambda execution environments;
+# Concurrency 128 each, and 32, which is enough for 2,000/P calls a second);
 # then one broadcast of 1,000,000 streamed ids at 10,000 rps.
 # Prints Markdown tables. Needs tools/node_modules (scripts/deps.sh).
 #
@@ -24,6 +25,7 @@ load
   -latency 10ms -concurrency 128
 load
 /tmp/peerbench-$$ -quota 2000/1000:20000 -clients lambdaws -procs 4,8 -latency 10ms -concurrency 128
+/tmp/peerbench-$$ -quota 2000/1000:20000 -clients lambdaws -procs 8 -latency 10ms -concurrency 32
 load
 /tmp/peerbench-$$ -quota 10000/5000:1000000 -clients lambdaws -latency 10ms -concurrency 128
 load
