@@ -4,9 +4,12 @@ import (
 	"context"
 	"iter"
 	"maps"
+	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/logs"
 )
 
 // memoryPageSize is the most ids a Memory stream copies at a time.
@@ -15,6 +18,12 @@ const memoryPageSize = 500
 // Memory is a Store that keeps everything in the process's memory: the default
 // for local runs and tests. It is safe for concurrent use. Its records never
 // expire.
+//
+// In a Lambda function it holds only what that execution environment saw:
+// Lambda runs concurrent invocations in separate environments, each a
+// process with its own Memory (lambdaws local does the same), so a
+// broadcast from one misses the connections another added. Functions use
+// NewDynamoDB.
 //
 // Its streams read 500 ids at a time, in sorted order, each page resuming
 // after the last id read: like a paged DynamoDB Query, they see ids added
@@ -34,10 +43,24 @@ type memConn struct {
 
 var _ Store = (*Memory)(nil)
 
-// NewMemory returns an empty in-memory Store.
+// NewMemory returns an empty in-memory Store. Inside a Lambda execution
+// environment (AWS_LAMBDA_FUNCTION_NAME set, as on Lambda and under lambdaws
+// local) the first call logs a warning: each environment has its own
+// Memory, so broadcasts miss connections (see Memory); use NewDynamoDB.
 func NewMemory() *Memory {
+	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		warnMemoryInLambda()
+	}
 	return &Memory{conns: map[string]*memConn{}, channels: map[string][]string{}}
 }
+
+// warnMemoryInLambda logs, once per process, that a Memory store does not
+// see the connections of other execution environments.
+var warnMemoryInLambda = sync.OnceFunc(func() {
+	logs.Default().Warn("connstore: NewMemory in a Lambda execution environment: each environment (process) has its own Memory store, "+
+		"so broadcasts miss the connections that other environments added; use connstore.NewDynamoDB to share them",
+		logs.Function, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))
+})
 
 // insert adds v to the sorted slice s, if it is not there.
 func insert(s []string, v string) []string {

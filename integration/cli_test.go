@@ -67,8 +67,12 @@ func buildLambdaws(t testing.TB) {
 			sc.Scan()
 			lambdawsEnv = append(lambdawsEnv, k+"="+sc.Text())
 		}
-		// The functions' binaries, in a cache of this test run.
+		// The functions' binaries, in a cache of this test run; the local
+		// DynamoDB, in one of this machine.
 		lambdawsEnv = append(lambdawsEnv, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
+		if lambdawsErr = shareDynalite(filepath.Join(dir, "cache")); lambdawsErr != nil {
+			return
+		}
 		// The local CA, made by the first test that starts lambdaws.
 		lambdawsEnv = append(lambdawsEnv, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 	})

@@ -41,7 +41,7 @@ func TestLocalHTTPS(t *testing.T) {
 		t.Fatalf("no certificate in %s", m[0][3])
 	}
 	// The template has a table and AWS_ENDPOINT_URL_DYNAMODB is unset.
-	if _, err := p.waitLog(regexp.MustCompile(`DynamoDB.*AWS_ENDPOINT_URL_DYNAMODB`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^local DynamoDB \(dynalite`), 1, 0); err != nil {
 		t.Error(err)
 	}
 

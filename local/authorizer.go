@@ -31,8 +31,7 @@ func parseIdentitySource(src string) (kind, name string, ok bool) {
 // authorize runs the Authorizer for the $connect of c and returns the
 // status of the handshake (200 to go on) and, when allowed,
 // requestContext.authorizer: the principalId and context.
-func (g *Gateway) authorize(c *apigw.Conn, header map[string][]string, query url.Values) (int, map[string]any) {
-	a := g.authorizer
+func (g *Gateway) authorize(a *Authorizer, c *apigw.Conn, header map[string][]string, query url.Values) (int, map[string]any) {
 	for _, src := range a.IdentitySource {
 		kind, name, _ := parseIdentitySource(src)
 		v := query.Get(name)

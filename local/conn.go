@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -122,8 +123,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	header, query := apigw.ConnectHeaders(&c.info, r.Header, r.Host, proto), r.URL.Query()
 
-	if g.authorizer != nil {
-		status, auth := g.authorize(&c.info, header, query)
+	table := g.table.Load()
+	if table.authorizer != nil {
+		status, auth := g.authorize(table.authorizer, &c.info, header, query)
 		if status != http.StatusOK {
 			writeJSON(w, status, map[int]string{401: "Unauthorized", 403: "Forbidden", 500: "Internal server error"}[status])
 			return
@@ -131,7 +133,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		c.info.Authorizer = auth
 	}
 	status, protocol := http.StatusOK, ""
-	if rt, ok := g.routes[registry.Connect]; ok {
+	if rt, ok := table.routes[registry.Connect]; ok {
 		ev := apigw.Connect(&c.info, header, query)
 		out, inv := g.invoke(rt.Function, ev)
 		resp, err := decodeResponse(out, inv.err)
@@ -192,6 +194,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.idle = time.AfterFunc(g.idle, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	c.life = time.AfterFunc(g.lifetime, func() { c.requestClose(websocket.StatusGoingAway, "Going away") })
 	g.wg.Add(2)
+	c.inspectOpen(r.URL.RawQuery)
 	go c.readLoop()
 	go c.writeLoop()
 	if closing {
@@ -280,6 +283,7 @@ func (c *conn) requestClose(code websocket.StatusCode, reason string) {
 	c.pending = closeError{code, reason}
 	c.drain = time.AfterFunc(drainTimeout, c.wstop)
 	c.signal()
+	c.inspectState(inspect.Closing, c.pending)
 }
 
 // signal wakes the writer.
@@ -299,6 +303,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 		c.closed = closeError{code, reason}
 	}
 	c.mu.Unlock()
+	c.inspectState(inspect.Closing, closeError{code, reason})
 	c.ws.Close(code, reason)
 }
 
@@ -306,6 +311,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 // client's frame, if it did.
 func (c *conn) refuse() {
 	if ce := c.fc.refused.Load(); ce != nil {
+		c.inspectIn(nil, "refused: "+ce.reason)
 		c.closeWith(ce.code, ce.reason)
 	}
 }
@@ -328,6 +334,7 @@ func (c *conn) readLoop() {
 			break
 		}
 		if typ != websocket.MessageText {
+			c.inspectBinary(rd)
 			c.closeWith(websocket.StatusUnsupportedData, "Binary frames are not supported")
 			break
 		}
@@ -338,14 +345,17 @@ func (c *conn) readLoop() {
 			break
 		}
 		if len(data) > maxMessage {
+			c.inspectIn(data, "refused: Message too big")
 			c.closeWith(websocket.StatusMessageTooBig, "Message too big")
 			break
 		}
 		if !utf8.Valid(data) {
 			// RFC 6455 section 8.1; coder/websocket does not check.
+			c.inspectIn(data, "refused: Invalid UTF-8")
 			c.closeWith(websocket.StatusInvalidFramePayloadData, "Invalid UTF-8")
 			break
 		}
+		c.inspectIn(data, "")
 		c.lastActive.Store(time.Now().UnixMilli())
 		c.idle.Reset(c.g.idle)
 		for range slots(len(data)) { // at most maxInFlight at once: back pressure on the client
@@ -400,9 +410,11 @@ func (c *conn) writeLoop() {
 		c.mu.Unlock()
 		switch {
 		case have:
-			if err := c.ws.Write(c.wctx, websocket.MessageText, frame); err != nil {
+			err := c.ws.Write(c.wctx, websocket.MessageText, frame)
+			if err != nil {
 				c.g.log.Debug("local: write failed", logs.ConnectionID, c.info.ID, logs.Error, err)
 			}
+			c.inspectOut(frame, err)
 		case pending.code != 0:
 			if c.wctx.Err() == nil {
 				c.closeWith(pending.code, pending.reason)
@@ -435,14 +447,15 @@ func (c *conn) send(b []byte) int {
 	return sent
 }
 
-// route returns the route key for a message body, or "" if none fits.
-func (g *Gateway) route(body []byte) string {
+// route returns the route key of routes for a message body, or "" if none
+// fits.
+func (g *Gateway) route(routes map[string]Route, body []byte) string {
 	if v, ok := g.expr.Evaluate(body); ok && v != registry.Connect && v != registry.Disconnect {
-		if _, defined := g.routes[v]; defined {
+		if _, defined := routes[v]; defined {
 			return v
 		}
 	}
-	if _, ok := g.routes[registry.Default]; ok {
+	if _, ok := routes[registry.Default]; ok {
 		return registry.Default
 	}
 	return ""
@@ -458,7 +471,8 @@ func (c *conn) message(body []byte) {
 		}
 		g.calls.Done()
 	}
-	key := g.route(body)
+	routes := g.table.Load().routes
+	key := g.route(routes, body)
 	if key == "" {
 		requestID := apigw.NewID()
 		c.send(errorFrame("Forbidden", c.info.ID, requestID))
@@ -466,7 +480,7 @@ func (c *conn) message(body []byte) {
 		release()
 		return
 	}
-	rt := g.routes[key]
+	rt := routes[key]
 	ev := apigw.Message(&c.info, key, string(body))
 	requestID := ev.RequestContext.RequestID
 	g.invokeAsync(rt.Function, ev, func(out []byte, inv outcome) {
@@ -526,7 +540,7 @@ func errorFrame(message, connID, requestID string) []byte {
 func (c *conn) disconnect(final closeError) {
 	g := c.g
 	attrs := []any{logs.ConnectionID, c.info.ID, logs.Route, registry.Disconnect}
-	if rt, ok := g.routes[registry.Disconnect]; ok {
+	if rt, ok := g.table.Load().routes[registry.Disconnect]; ok {
 		ev := apigw.Disconnect(&c.info, int(final.code), final.reason)
 		out, inv := g.invoke(rt.Function, ev)
 		resp, err := decodeResponse(out, inv.err)
@@ -536,9 +550,11 @@ func (c *conn) disconnect(final closeError) {
 		}
 		attrs = append(attrs, logs.Status, status)
 		attrs = append(attrs, invocationAttrs(ev.RequestContext.RequestID, rt.Function, inv, err)...)
+		g.inspectInvocation("local: disconnect", &c.info, ev.RequestContext.RequestID, registry.Disconnect, rt.Function, status, inv, err)
 	} else {
 		attrs = append(attrs, logs.Status, 0)
 	}
 	attrs = append(attrs, "code", int(final.code), logs.Reason, final.reason, "connected", time.Since(c.info.ConnectedAt))
+	c.inspectState(inspect.Closed, final)
 	g.log.Info("local: disconnect", attrs...)
 }

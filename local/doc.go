@@ -39,6 +39,12 @@
 // and where it differs, are in AWS.md in the package's directory
 // (https://github.com/lambdaws/lambdaws/blob/main/local/AWS.md).
 //
+// With Options.Inspector, which the lambdaws command sets, the Gateway
+// publishes its connections, frames, invocations and management API calls
+// to bounded rings and serves a page showing them live at /@inspector/, to
+// this machine's browser only (inspect.go; docs/inspector.md in the
+// repository).
+//
 // The lambdaws command (cmd/lambdaws) builds a Gateway from a SAM template:
 // its stage, stage variables, routes and authorizer, and its functions run
 // with lambdaenv.NewBinary (Go functions built from source).

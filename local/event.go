@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 )
@@ -26,6 +27,8 @@ type outcome struct {
 	took time.Duration
 	cold bool  // a new environment was started for it
 	err  error // an *InvokeError, errIntegrationTimeout, or another failure
+
+	payload, out []byte // the event and the response, for the Inspector
 }
 
 // invoke calls f with ev as JSON, as API Gateway calls Lambda: it waits at
@@ -62,12 +65,17 @@ func (g *Gateway) invokeAsync(f *lambdaenv.Function, ev any, done func([]byte, o
 	// ctx bounds the wait for an environment; giveUp stops waiting for a
 	// running invocation, which keeps its environment until its own timeout.
 	ctx, cancel := context.WithTimeoutCause(context.Background(), g.timeout, errIntegrationTimeout)
-	giveUp := context.AfterFunc(ctx, func() { finish(nil, outcome{time.Since(start), false, errIntegrationTimeout}) })
+	if g.rec != nil {
+		ctx = inspect.WithRequest(ctx, requestIDOf(ev))
+	}
+	giveUp := context.AfterFunc(ctx, func() {
+		finish(nil, outcome{took: time.Since(start), err: errIntegrationTimeout, payload: payload})
+	})
 	g.calls.Add(1) // until f returns or the call leaves the queue
 	f.InvokeFunc(ctx, payload, func(out []byte, cold bool, err error) {
 		giveUp()
 		cancel()
-		finish(out, outcome{time.Since(start), cold, err})
+		finish(out, outcome{time.Since(start), cold, err, payload, out})
 		g.calls.Done()
 	})
 }
@@ -85,14 +93,16 @@ func decodeResponse(out []byte, err error) (resp events.APIGatewayProxyResponse,
 }
 
 // logInvocation logs one line for an invocation of f for the route of
-// connection c: what the `lambdaws local` command prints.
+// connection c: what the `lambdaws local` command prints. A failed
+// invocation or a 5xx answer is an ERROR, whatever the route.
 func (g *Gateway) logInvocation(msg string, c *apigw.Conn, requestID, route string, f *lambdaenv.Function, status int, inv outcome, err error) {
 	attrs := append([]any{logs.ConnectionID, c.ID, logs.Route, route, logs.Status, status}, invocationAttrs(requestID, f, inv, err)...)
 	level := slog.LevelInfo
-	if err != nil {
+	if err != nil || status >= 500 {
 		level = slog.LevelError
 	}
 	g.log.Log(context.Background(), level, msg, attrs...)
+	g.inspectInvocation(msg, c, requestID, route, f, status, inv, err)
 }
 
 // invocationAttrs are the log attributes of an invocation after connectionId,

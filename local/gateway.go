@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -49,6 +51,11 @@ type Options struct {
 	// StageVariables are the stage's variables, in every event's
 	// stageVariables. Default none.
 	StageVariables map[string]string
+
+	// APIID is the API's id: requestContext.apiId and part of the
+	// authorizer's methodArn, as a template's Ref of the API gives it.
+	// Letters and digits. Default: 10 derived from Stage.
+	APIID string
 
 	// RouteSelectionExpression picks the route of a message, as the API's
 	// setting of the same name. Default registry.DefaultExpression
@@ -92,6 +99,13 @@ type Options struct {
 	// each with X-Amzn-ErrorType and a {"__type":…} body. It exercises
 	// clients' retries. Default 0.
 	FaultRate float64
+
+	// Inspector, if set, receives the gateway's events (connections, their
+	// frames, invocations with their event and response, management API
+	// calls) for the inspector page, which the Gateway then serves at
+	// /@inspector/ to loopback clients only (see internal/inspect). The
+	// lambdaws command sets it unless --inspect=false. Default nil.
+	Inspector *inspect.Recorder
 
 	// TLS, if set, makes Serve and ListenAndServe speak TLS with this
 	// configuration as well as plain HTTP, on the same port: a connection
@@ -142,8 +156,8 @@ type Gateway struct {
 	apiID      string
 	stageVars  map[string]string
 	expr       registry.Expression
-	routes     map[string]Route // every Function set
-	authorizer *Authorizer
+	table      atomic.Pointer[routing] // replaced by SetRoutes
+	def        *lambdaenv.Function     // New's handler, for routes without Function
 	idle       time.Duration
 	lifetime   time.Duration
 	log        *slog.Logger
@@ -155,6 +169,8 @@ type Gateway struct {
 	reqTimeout time.Duration       // requestTimeout; tests shorten it
 	keepAlive  time.Duration       // keepAliveTimeout; tests shorten it
 	grace      time.Duration       // shutdownGrace; tests shorten it
+	rec        *inspect.Recorder   // Options.Inspector
+	inspector  http.Handler        // its page, if rec is set
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -199,13 +215,14 @@ func New(handler any, opts *Options) *Gateway {
 	if o.Routes == nil {
 		o.Routes = map[string]Route{registry.Connect: {}, registry.Disconnect: {}, registry.Default: {}}
 	}
+	if o.APIID == "" {
+		o.APIID = apigw.APIID(o.Stage)
+	}
 	g := &Gateway{
 		stage:      o.Stage,
-		apiID:      apigw.APIID(o.Stage),
+		apiID:      o.APIID,
 		stageVars:  maps.Clone(o.StageVariables),
 		expr:       expr,
-		routes:     make(map[string]Route, len(o.Routes)),
-		authorizer: o.Authorizer,
 		idle:       o.IdleTimeout,
 		lifetime:   o.MaxLifetime,
 		log:        o.Logger,
@@ -218,25 +235,52 @@ func New(handler any, opts *Options) *Gateway {
 		keepAlive:  keepAliveTimeout,
 		grace:      shutdownGrace,
 	}
-	var def *lambdaenv.Function
+	g.setInspector(o.Inspector)
 	switch h := handler.(type) {
 	case nil:
 	case *lambdaenv.Function:
-		def = h
+		g.def = h
 	default:
-		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger})
-		def = g.owned
+		g.owned = lambdaenv.New(handler, &lambdaenv.Options{Logger: o.Logger, Inspector: o.Inspector})
+		g.def = g.owned
 	}
-	for key, rt := range o.Routes {
-		if rt.Function == nil {
-			if def == nil {
-				panic(fmt.Sprintf("local: route %q has no Function and New has no handler", key))
-			}
-			rt.Function = def
-		}
-		g.routes[key] = rt
+	if err := g.SetRoutes(o.Routes, o.Authorizer); err != nil {
+		panic(err.Error())
 	}
 	return g
+}
+
+// routing is the part of a Gateway's configuration that SetRoutes replaces.
+type routing struct {
+	routes     map[string]Route // every Function set
+	authorizer *Authorizer
+}
+
+// SetRoutes replaces the routes and the authorizer of a Gateway that may be
+// serving, as Options.Routes and Options.Authorizer, at once: an event that
+// has started keeps the integration it started with, every later one uses
+// the new ones. Open connections stay open, as they do when an API is
+// redeployed to its stage; their later messages are routed by the new
+// routes and their $disconnect is the new one. The caller closes the
+// Functions no longer used, after SetRoutes. It returns an error, and
+// changes nothing, when the routes and the authorizer are not valid (see
+// Options.Validate) or a route has no Function and New had no handler.
+func (g *Gateway) SetRoutes(routes map[string]Route, authorizer *Authorizer) error {
+	if err := (&Options{Routes: routes, Authorizer: authorizer}).Validate(); err != nil {
+		return err
+	}
+	t := &routing{routes: make(map[string]Route, len(routes)), authorizer: authorizer}
+	for key, rt := range routes {
+		if rt.Function == nil {
+			if g.def == nil {
+				return fmt.Errorf("local: route %q has no Function and New has no handler", key)
+			}
+			rt.Function = g.def
+		}
+		t.routes[key] = rt
+	}
+	g.table.Store(t)
+	return nil
 }
 
 // Validate reports what New would panic on, except a route without Function
@@ -258,6 +302,9 @@ func (o *Options) Validate() error {
 	}
 	if _, ok := o.Routes[""]; ok {
 		return errors.New("local: empty route key in Options.Routes")
+	}
+	if strings.Trim(o.APIID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+		return fmt.Errorf("local: Options.APIID %q: want letters and digits", o.APIID)
 	}
 	if a := o.Authorizer; a != nil {
 		if a.Function == nil {
@@ -294,7 +341,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
 			return
 		}
-		g.manage(w, r, id)
+		g.serveManage(w, r, id)
+		return
+	}
+	if g.isInspector(r) {
+		g.inspector.ServeHTTP(w, r)
 		return
 	}
 	if g.fallback != nil {
@@ -341,6 +392,7 @@ func (g *Gateway) Close() error {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.wg.Wait()
+	g.rec.Close() // ends the pages' streams, which the server would wait for
 	if g.owned != nil {
 		g.owned.Close()
 	}
@@ -402,11 +454,12 @@ func Serve(ctx context.Context, ln net.Listener, handler any, opts *Options) err
 		ln.Close()
 		return err
 	}
-	return New(handler, opts).serve(ctx, ln)
+	return New(handler, opts).Serve(ctx, ln)
 }
 
-// serve is Serve with g.
-func (g *Gateway) serve(ctx context.Context, ln net.Listener) error {
+// Serve serves g on ln as the function Serve does, closing g and ln when ctx
+// is done. A Gateway is served once.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	if g.tls != nil {
 		ln = newTLSListener(ln, g.tls, g.reqTimeout)
 	}

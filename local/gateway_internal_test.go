@@ -118,7 +118,7 @@ func serveGateway(t *testing.T, g *Gateway) (addr string, stop func() error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.serve(ctx, ln) }()
+	go func() { done <- g.Serve(ctx, ln) }()
 	var once sync.Once
 	var serr error
 	stop = func() error {

@@ -2,11 +2,30 @@
 # Installs what the integration tests need, when it is missing:
 #   - Debian packages: pushpin (GRIP proxy), chromium (browser check of the chat
 #     page), and nodejs + npm when there is no node;
-#   - npm packages from tools/package-lock.json (dynalite, a DynamoDB API server),
-#     again whenever the lock file is newer than tools/node_modules.
+#   - npm packages from tools/package-lock.json (dynalite, a DynamoDB API server)
+#     and integration/testdata/cdkapp/package-lock.json (the AWS CDK, for the
+#     CDK app the integration tests synthesize), again whenever a lock file is
+#     newer than its node_modules.
 # The tests start and stop these programs themselves (see internal/testenv).
+# Each install prints one line; its own output only if it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# quietly WHAT CMD...: says "installing WHAT", runs CMD with its output in a
+# temporary file, and prints that output only if CMD fails.
+quietly() {
+  local what=$1 log status=0
+  shift
+  echo "deps: installing $what"
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$log" >&2
+    echo "deps: installing $what failed (exit status $status)" >&2
+  fi
+  rm -f "$log"
+  return "$status"
+}
 
 missing=()
 for pkg in pushpin chromium; do
@@ -17,17 +36,21 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  quietly "the package lists (apt-get update)" $sudo apt-get update -qq
+  quietly "${missing[*]} (apt-get)" env DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ ! -d tools/node_modules ] || [ tools/package-lock.json -nt tools/node_modules ]; then
-  npm ci --prefix tools --no-audit --no-fund
-fi
+for dir in tools integration/testdata/cdkapp; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    quietly "$dir/node_modules (npm ci)" npm ci --prefix "$dir" --no-audit --no-fund
+  fi
+done
 
 # The modules of the integration tests' fixture functions that have their own
 # (aws-sdk-go v1 is a 35 MB download), so that lambdaws local's build of them
 # within a test needs no network.
 for mod in integration/testdata/*/go.mod; do
-  (cd "$(dirname "$mod")" && go mod download)
+  dir=$(dirname "$mod")
+  (cd "$dir" && go mod download -json >/dev/null 2>&1) ||
+    (cd "$dir" && quietly "the Go modules of $dir" go mod download)
 done

@@ -17,15 +17,14 @@ const sdkV1 = "github.com/aws/aws-sdk-go"
 // awsReach returns, for a person, the ways the functions of tpl would reach
 // the account's real AWS services although a local one may be meant: a
 // function whose binary links aws-sdk-go v1 while an AWS_ENDPOINT_URL* is
-// set (in environ, this shell's "KEY=value" list, or the function's
-// variables), and DynamoDB tables without AWS_ENDPOINT_URL_DYNAMODB.
-// binary gives a function's binary; one that is not a Go binary is skipped.
+// set (in environ, the "KEY=value" list of this shell's variables and
+// those lambdaws adds, or the function's variables). binary gives a
+// function's binary; one that is not a Go binary is skipped. (Tables
+// without a local DynamoDB are startDynamoDB's.)
 func awsReach(tpl *sam.Template, binary func(*sam.Function) string, environ []string) []string {
 	var shellEndpoints []string
-	shell := map[string]string{}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
-		shell[k] = v
 		if strings.HasPrefix(k, "AWS_ENDPOINT_URL") && v != "" {
 			shellEndpoints = append(shellEndpoints, k)
 		}
@@ -54,15 +53,6 @@ func awsReach(tpl *sam.Template, binary func(*sam.Function) string, environ []st
 				break
 			}
 		}
-	}
-	if len(tpl.Tables) > 0 && shell["AWS_ENDPOINT_URL_DYNAMODB"] == "" && shell["AWS_ENDPOINT_URL"] == "" {
-		names := make([]string, len(tpl.Tables))
-		for i, t := range tpl.Tables {
-			names[i] = t.Name
-		}
-		out = append(out, fmt.Sprintf("the template has DynamoDB tables (%s) and AWS_ENDPOINT_URL_DYNAMODB is unset: the functions use the account's DynamoDB, with this shell's credentials. "+
-			"For a local one, start DynamoDB Local or dynalite and run AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 lambdaws local --create-tables",
-			strings.Join(names, ", ")))
 	}
 	return out
 }

@@ -190,8 +190,11 @@ func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 		return filepath.Join(cache, "lambdaws", "build", hex.EncodeToString(sum[:8]), filepath.Base(name)), true, nil
 	}
 	if !hasBootstrap {
+		if fn.BuildMethod == "go1.x" {
+			return "", false, fmt.Errorf("function %s: CodeUri %s holds no Go main package (no .go file), nor %s: point CodeUri at the folder of the function's package main, which lambdaws local builds (BuildMethod go1.x needs no sam build)", fn.LogicalID, fn.CodeURI, what)
+		}
 		if fn.BuildMethod != "" {
-			return "", false, fmt.Errorf("function %s: BuildMethod %s: run sam build first, then lambdaws local (it reads .aws-sam/build/template.yaml)", fn.LogicalID, fn.BuildMethod)
+			return "", false, fmt.Errorf("function %s: CodeUri %s holds neither %s nor Go source, and BuildMethod %s is sam build's: run sam build first (lambdaws local then serves .aws-sam/build/template.yaml), or point CodeUri at the folder of a Go package main", fn.LogicalID, fn.CodeURI, what, fn.BuildMethod)
 		}
 		return "", false, fmt.Errorf("function %s: CodeUri %s holds neither %s nor Go source", fn.LogicalID, fn.CodeURI, what)
 	}

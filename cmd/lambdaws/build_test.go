@@ -183,11 +183,11 @@ func TestTemplateArgument(t *testing.T) {
 func TestDefaultTemplateYml(t *testing.T) {
 	t.Chdir(t.TempDir())
 	os.WriteFile("template.yml", nil, 0o644)
-	if got := defaultTemplate(); got != "template.yml" {
+	if got, _ := defaultTemplate(); got != "template.yml" {
 		t.Errorf("with template.yml: %s", got)
 	}
 	os.WriteFile("template.yaml", nil, 0o644)
-	if got := defaultTemplate(); got != "template.yaml" {
+	if got, _ := defaultTemplate(); got != "template.yaml" {
 		t.Errorf("with both: %s", got)
 	}
 }

@@ -1,10 +1,12 @@
-// Command lambdaws is the lambdaws command line. Its one subcommand,
+// Command lambdaws is the lambdaws command line. lambdaws version prints
+// its module version and VCS revision. Its main subcommand,
 // lambdaws local, serves the WebSocket API of an AWS SAM or CloudFormation
 // template on this machine, with the functions as they are deployed:
 //
-//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest
+//	go install github.com/lambdaws/lambdaws/cmd/lambdaws@latest # in a clone: go install ./cmd/lambdaws
 //	lambdaws local [--template FILE] [--addr HOST:PORT] [--parameter-overrides 'K=V K2=V2']
-//	               [--env-vars FILE.json] [--create-tables] [--api LOGICAL_ID]
+//	               [--env-vars FILE.json] [--api LOGICAL_ID] [--log-format text|json]
+//	               [--dynamodb local|URL|aws] [--dynamodb-dir DIR] [--create-tables] [--inspect=false]
 //
 // It reads the template (default .aws-sam/build/template.yaml after sam
 // build, else template.yaml, else template.yml): the WebSocket API (AWS::ApiGatewayV2::Api with
@@ -29,8 +31,31 @@
 // execution environment, served through the Lambda Runtime API, with
 // Lambda's environment variables, its template's Environment.Variables,
 // Timeout and MemorySize, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
-// AWS_REGION and credential variables, so that it reaches a local DynamoDB.
-// --create-tables creates the template's tables at AWS_ENDPOINT_URL_DYNAMODB.
+// AWS_REGION and credential variables. ReservedConcurrentExecutions is the
+// most environments a function runs at once (10 without it); 0 throttles
+// every invocation, as on Lambda. Provisioned concurrency is not emulated
+// (said at start).
+//
+// A template with DynamoDB tables gets a local DynamoDB (dynamodb.go):
+// dynalite, installed once with npm ci into the user's cache
+// (lambdaws/dynalite/VERSION, from the package.json and lock file embedded
+// in the binary, the version tools/package.json pins), started on a free
+// loopback port, in memory or in --dynamodb-dir, with the template's tables;
+// the functions get AWS_ENDPOINT_URL_DYNAMODB (and placeholder credentials
+// when the shell has none). It ends with lambdaws, also when lambdaws is
+// killed (its stdin closes; on Linux it also gets SIGKILL). --dynamodb URL
+// uses another endpoint (its missing tables are created), --dynamodb aws the
+// account's. An AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) set in the
+// shell is used as before: --create-tables creates the tables there.
+// Without node or npm, the functions use the account's tables, with a
+// warning saying how to get a local one.
+//
+// An edit of the template (or of the --env-vars file) is applied while
+// serving (reload.go): the template is read and validated again, and the
+// gateway's routes replaced at once; open connections stay open, new and
+// changed functions get new environments, removed ones are closed. An
+// invalid edit is printed and the previous version keeps serving. The
+// API's stage, stage variables and RouteSelectionExpression need a restart.
 //
 // The port serves TLS as well as plain HTTP (the first byte of a connection
 // tells them apart), so that functions that build their management API URL
@@ -50,19 +75,28 @@
 // only, with a warning.
 //
 // It warns at start of a function whose binary links aws-sdk-go v1 while an
-// AWS_ENDPOINT_URL* is set (v1 ignores them: its calls reach AWS), and of a
-// template with DynamoDB tables while AWS_ENDPOINT_URL_DYNAMODB is unset (the
-// functions use the account's tables).
+// AWS_ENDPOINT_URL* is set (v1 ignores them: its calls reach AWS).
+//
+// The inspector, a page at http://{addr}/@inspector/ printed at start, shows
+// the API live (connections, frames, invocations, management API calls,
+// environments) to this machine's browser and no other site's page;
+// --inspect=false turns it off (docs/inspector.md, internal/inspect).
 //
 // It prints the API's ws:// URL, stage and management API URL, a line per
 // build, a line per invocation, and the functions' output prefixed with
-// their names. SIGINT or SIGTERM closes every connection (their $disconnect
+// their names. With --log-format json every line of its stdout is one JSON
+// object (logfmt.go): a function's lines wrapped with its name, or passed
+// through when they are JSON objects. Durations are in milliseconds
+// (durationMs) in both formats; in text, a stack a function logs
+// (stack="...") is printed as its lines. SIGINT or SIGTERM closes every connection (their $disconnect
 // runs) and ends the functions' processes. A second one, while that waits
 // for a function, kills the functions' processes at once and exits with
 // status 2.
 //
-// Roadmap: main.go (subcommands), local.go (flags, serving), build.go
-// (building and watching Go functions), tables.go (--create-tables), ca.go
-// (the local CA and TLS), awsreach.go (the warnings about real AWS); the
-// template reader is internal/sam.
+// Roadmap: main.go (subcommands), local.go (flags; load → prepare →
+// serve), reload.go (template edits), build.go (building and watching Go
+// functions), dynamodb.go and dynalite/ (the local DynamoDB), tables.go
+// (creating tables), logfmt.go (output formats), ca.go (the local CA and
+// TLS), awsreach.go (the warnings about real AWS), inspect.go (the
+// inspector's address); the template reader is internal/sam.
 package main

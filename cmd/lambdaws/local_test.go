@@ -107,7 +107,8 @@ func TestClassify(t *testing.T) {
 		{"go1.x without handler", go1x(hello, ""), "", false, `Handler "" is not a file name there`},
 		{"node", fn(boot, "nodejs20.x", ""), "", false, "function F: runtime nodejs20.x is not supported"},
 		{"empty", fn(empty, "provided.al2023", ""), "", false, "holds neither a bootstrap nor Go source"},
-		{"makefile", fn(empty, "provided.al2023", "makefile"), "", false, "BuildMethod makefile: run sam build first"},
+		{"makefile", fn(empty, "provided.al2023", "makefile"), "", false, "holds neither a bootstrap nor Go source, and BuildMethod makefile is sam build's: run sam build first"},
+		{"go build method without source", fn(empty, "provided.al2023", "go1.x"), "", false, "CodeUri " + empty + " holds no Go main package (no .go file), nor a bootstrap: point CodeUri at the folder of the function's package main"},
 		{"missing", fn(filepath.Join(dir, "nope"), "provided.al2023", ""), "", false, "is not a folder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +202,10 @@ func TestFingerprint(t *testing.T) {
 // does.
 func TestDefaultTemplate(t *testing.T) {
 	t.Chdir(t.TempDir())
+	if _, err := parseLocalFlags([]string{"--addr", "127.0.0.1:0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "--template") {
+		t.Fatalf("without a template: %v", err)
+	}
+	os.WriteFile("template.yaml", nil, 0o644)
 	f, err := parseLocalFlags([]string{"--addr", "127.0.0.1:0"}, io.Discard) // not a port another test may hold
 	if err != nil || f.template != "template.yaml" {
 		t.Fatalf("%+v, %v", f, err)

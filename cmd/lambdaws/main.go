@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ const usage = `lambdaws: tools for WebSocket back ends on API Gateway and Lambda
 
 Usage:
   lambdaws local [flags]   serve a SAM template's WebSocket API on this machine
+  lambdaws version         print the version of lambdaws (also --version)
 
 Run "lambdaws local -h" for its flags.
 `
@@ -64,21 +66,68 @@ func run(ctx context.Context, hurry <-chan struct{}, args []string, stdout, stde
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "version", "-version", "--version":
+		info, _ := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, version(info))
+		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// defaultTemplate is the template without --template, as SAM CLI finds it:
-// sam build's .aws-sam/build/template.yaml, else template.yaml, else
-// template.yml.
-func defaultTemplate() string {
-	for _, name := range []string{filepath.Join(".aws-sam", "build", "template.yaml"), "template.yaml", "template.yml"} {
-		if _, err := os.Stat(name); err == nil {
-			return name
+// version describes the build of lambdaws: its module version (v1.2.3 when
+// installed with go install ...@v1.2.3, "(devel)" when built from a clone),
+// the VCS revision it was built from, and the Go version.
+func version(info *debug.BuildInfo) string {
+	if info == nil {
+		return "lambdaws (no build information)"
+	}
+	v := "lambdaws " + orDevel(info.Main.Version)
+	var rev, at, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value
 		}
 	}
-	return "template.yaml"
+	if rev != "" {
+		v += ", revision " + rev
+		if at != "" {
+			v += " (" + at + ")"
+		}
+		if modified == "true" {
+			v += " with uncommitted changes"
+		}
+	}
+	return v + ", " + info.GoVersion
+}
+
+func orDevel(v string) string {
+	if v == "" {
+		return "(devel)"
+	}
+	return v
+}
+
+// templateNames are where lambdaws local looks for a template without
+// --template, in order, as SAM CLI does: sam build's
+// .aws-sam/build/template.yaml, else template.yaml, else template.yml.
+var templateNames = []string{filepath.Join(".aws-sam", "build", "template.yaml"), "template.yaml", "template.yml"}
+
+// defaultTemplate is the template without --template: the first of
+// templateNames that exists.
+func defaultTemplate() (string, error) {
+	for _, name := range templateNames {
+		if _, err := os.Stat(name); err == nil {
+			return name, nil
+		}
+	}
+	dir, _ := os.Getwd()
+	return "", fmt.Errorf("local: no template in %s (looked for %s): run lambdaws local in the folder of your template.yaml, or name it with --template FILE", dir, strings.Join(templateNames, ", "))
 }
 
 // checkAddr checks a --addr value (HOST:PORT, HOST a name or an address, or

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
@@ -29,28 +29,27 @@ type tableSchema struct {
 	TimeToLiveSpecification *types.TimeToLiveSpecification
 }
 
-// createTables creates the tables that do not exist at the DynamoDB endpoint
-// AWS_ENDPOINT_URL_DYNAMODB names.
-func createTables(ctx context.Context, tables []*sam.Table, out io.Writer) error {
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	if endpoint == "" {
-		return errors.New("--create-tables creates tables in a local DynamoDB: set AWS_ENDPOINT_URL_DYNAMODB (for example http://127.0.0.1:8000)")
-	}
+// createTables creates the tables of the template that do not exist at the
+// DynamoDB endpoint of db. A DynamoDB lambdaws started takes any
+// credentials; another uses this shell's.
+func createTables(ctx context.Context, db *dynamoDB, tables []*sam.Table, out io.Writer) error {
 	if len(tables) == 0 {
-		fmt.Fprintln(out, "--create-tables: the template has no AWS::DynamoDB::Table")
 		return nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
+	cfg := aws.Config{Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	if !db.started {
+		var err error
+		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
+			return err
+		}
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(db.endpoint) })
 	for _, t := range tables {
-		if err := createTable(ctx, client, t, out); err != nil {
-			return fmt.Errorf("--create-tables: table %s (%s) at %s: %w", t.Name, t.LogicalID, endpoint, err)
+		if err := createTable(ctx, client, t, !db.started, out); err != nil {
+			return fmt.Errorf("table %s (%s) at %s: %w", t.Name, t.LogicalID, db.endpoint, err)
 		}
 	}
 	return nil
@@ -69,7 +68,9 @@ func schemaOf(t *sam.Table) (*tableSchema, error) {
 	return &s, nil
 }
 
-func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out io.Writer) error {
+// createTable creates t unless it exists, and sets its TTL if ttl (dynalite
+// has no TTL).
+func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, ttl bool, out io.Writer) error {
 	_, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &t.Name})
 	var notFound *types.ResourceNotFoundException
 	switch {
@@ -100,9 +101,13 @@ func createTable(ctx context.Context, client *dynamodb.Client, t *sam.Table, out
 		return err
 	}
 	fmt.Fprintf(out, "created table %s (%s)\n", t.Name, t.LogicalID)
-	if ttl := s.TimeToLiveSpecification; ttl != nil && aws.ToBool(ttl.Enabled) {
-		if _, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &t.Name, TimeToLiveSpecification: ttl}); err != nil {
-			fmt.Fprintf(out, "warning: table %s: TTL on %s not set (the endpoint answered: %v); items do not expire\n", t.Name, aws.ToString(ttl.AttributeName), err)
+	switch spec := s.TimeToLiveSpecification; {
+	case spec == nil || !aws.ToBool(spec.Enabled):
+	case !ttl:
+		fmt.Fprintf(out, "note: table %s: the local DynamoDB does not expire items (TTL on %s)\n", t.Name, aws.ToString(spec.AttributeName))
+	default:
+		if _, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: &t.Name, TimeToLiveSpecification: spec}); err != nil {
+			fmt.Fprintf(out, "warning: table %s: TTL on %s not set (the endpoint answered: %v); items do not expire\n", t.Name, aws.ToString(spec.AttributeName), err)
 		}
 	}
 	return nil

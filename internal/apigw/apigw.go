@@ -67,12 +67,12 @@ func NewUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// APIID returns the API id the local emulator gives a stage: 10 lowercase
-// letters and digits like a deployed API's ("gy415nuibc"), derived from the
-// stage's name so that it is the same at every start.
-func APIID(stage string) string {
+// APIID returns an API id for the local emulator: 10 lowercase letters and
+// digits like a deployed API's ("gy415nuibc"), derived from seed (a stage's
+// name, or a template's logical id) so that it is the same at every start.
+func APIID(seed string) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	sum := sha256.Sum256([]byte("lambdaws/local/" + stage))
+	sum := sha256.Sum256([]byte("lambdaws/local/" + seed))
 	b := make([]byte, 10)
 	for i := range b {
 		b[i] = alphabet[int(sum[i])%len(alphabet)]

@@ -18,12 +18,12 @@ type apiCalls struct {
 	last string
 }
 
-// note records r, its secret path prefix replaced with "{secret}".
-func (c *apiCalls) note(r *http.Request, secret string) {
+// note records r.
+func (c *apiCalls) note(r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	c.last = r.Method + " " + strings.Replace(r.URL.Path, secret, "{secret}", 1)
+	c.last = r.Method + " " + r.URL.Path
 }
 
 // initTimeoutMessage says that the process pid of binary path did not ask

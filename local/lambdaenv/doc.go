@@ -11,7 +11,10 @@
 // environments run in parallel; [NewBinary] runs an unmodified Lambda binary
 // (a bootstrap built with aws-lambda-go's lambda.Start, or any custom
 // runtime), one process per environment, each served through a Lambda
-// Runtime API of its own. [Function.Invoke] runs one invocation
+// Runtime API of its own; [NewRuntime] runs a function of a Node.js or
+// Python managed runtime from its code folder the same way, each process
+// an interpreter running lambdaws's runtime interface client.
+// [Function.Invoke] runs one invocation
 // ([Function.InvokeFunc] without holding a goroutine while it waits). An
 // invocation that runs past Options.Timeout fails and its environment is
 // discarded (a process is killed); a process that exits mid-invocation
@@ -24,10 +27,14 @@
 // NewBinary starts each environment as a process of the binary, in its own
 // process group and in the binary's directory. Each process has its own
 // Lambda Runtime API on a loopback port, named by AWS_LAMBDA_RUNTIME_API,
-// which is 127.0.0.1:{port}/{secret}: runtimes append the paths to it, and
-// requests without the secret, with an Origin header or with another Host
-// are refused, so that neither a web page nor another local user can take
-// an invocation. GET /2018-06-01/runtime/invocation/next returns the next event with
+// which is 127.0.0.1:{port} as on Lambda (runtimes such as npm
+// aws-lambda-ric refuse anything else). Only the environment may use it:
+// requests with another Host (DNS rebinding) or with headers that browsers
+// add (Origin, Referer, Sec-Fetch-*) are refused, and on Linux so are
+// connections that do not come from the process or its descendants, found
+// through /proc (the socket's inode in /proc/net/tcp, then the process
+// holding it). On other systems another local program that finds the port
+// could take an invocation. GET /2018-06-01/runtime/invocation/next returns the next event with
 // Lambda's Lambda-Runtime-Aws-Request-Id, -Deadline-Ms,
 // -Invoked-Function-Arn and -Trace-Id headers; POST
 // .../invocation/{id}/response takes the result (202, or 400 for an unknown
@@ -50,6 +57,46 @@
 // never called the Runtime API, listens on a TCP port, made other requests,
 // or is a Go binary built for go1.x's RPC protocol), Runtime.InvalidEntrypoint (the binary could not be started),
 // Function.ResponseSizeTooLarge.
+//
+// # Node.js and Python
+//
+// NewRuntime runs Options.Runtime nodejs18.x and later or python3.N with
+// Options.Interpreter (default node, python3), in the code folder, which is
+// LAMBDA_TASK_ROOT. The interpreter runs a runtime interface client that
+// lambdaws embeds (standard library only; written once to
+// $XDG_CACHE_HOME/lambdaws/ric-{hash}, found by LAMBDA_RUNTIME_DIR) and that
+// behaves as AWS's clients (npm aws-lambda-ric, PyPI awslambdaric): it
+// loads _HANDLER, then loops on the Runtime API's /next, so an environment
+// stays warm, its module state kept between invocations.
+//
+// Node.js: Handler "dir/file.a.b" is the export a.b of dir/file (tried as
+// is, .js, .mjs, .cjs, then as a package name), loaded with import(), so
+// .js files are ES modules under a package.json with "type": "module";
+// handlers are async, return a promise or call back (event, context,
+// callback), with context.callbackWaitsForEmptyEventLoop as on Lambda
+// (callbacks fail from nodejs24.x on, as there). Python: Handler
+// "pkg.module.function", LAMBDA_TASK_ROOT first on sys.path, then
+// PYTHONPATH; no __pycache__ is written into the code folder
+// (PYTHONDONTWRITEBYTECODE). The context objects have Lambda's fields (awsRequestId,
+// getRemainingTimeInMillis(), ... / aws_request_id,
+// get_remaining_time_in_millis(), ...), _X_AMZN_TRACE_ID is each
+// invocation's trace header. A handler's error is reported with its
+// errorType, errorMessage and stack; a failed init through
+// /runtime/init/error as Runtime.ImportModuleError,
+// Runtime.HandlerNotFound, Runtime.UserCodeSyntaxError or
+// Runtime.MalformedHandlerName (else the thrown error's type). NODE_PATH
+// folders (in Options.ExtraEnv) serve ES modules' bare imports too, after
+// the code's own node_modules: the AWS SDK that Lambda's Node.js runtimes
+// provide can be supplied that way, and boto3 through PYTHONPATH.
+//
+// Logs are written as Lambda's runtimes write them: Node.js's console.*
+// as "{timestamp}\t{requestId}\t{LEVEL}\t{message}", Python's logging as
+// "[LEVEL]\t{timestamp}\t{requestId}\t{message}" (the root logger at
+// WARNING unless AWS_LAMBDA_LOG_LEVEL says otherwise, as on Lambda); with
+// AWS_LAMBDA_LOG_FORMAT=JSON as JSON objects with timestamp, level,
+// message and requestId, filtered by AWS_LAMBDA_LOG_LEVEL. Unlike Lambda,
+// a message's newlines stay newlines (Lambda turns them into \r), for
+// terminals.
 //
 // # The go1.x protocol
 //

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/lambdaws/lambdaws/internal/apigw"
+	"github.com/lambdaws/lambdaws/internal/inspect"
 )
 
 // Lambda's limits and defaults that a Function copies.
@@ -43,7 +44,9 @@ type Function struct {
 	timeout     time.Duration
 	initTimeout time.Duration // tests shorten it
 	log         *slog.Logger
+	rec         *inspect.Recorder           // Options.Inspector
 	start       func() (environment, error) // starts an environment, init included
+	anyPeer     bool                        // tests: the Runtime API serves any local process
 
 	concurrency int
 	done        chan struct{}  // closed by Close
@@ -61,6 +64,7 @@ type Function struct {
 // goroutine: a queued call is this struct and its payload.
 type call struct {
 	payload []byte
+	tag     string // API Gateway's request id, for the Inspector
 	// done receives the result, once, from a worker (or from enqueue or
 	// Close for a closed Function), never with f.mu held.
 	done func(out []byte, cold bool, err error)
@@ -107,13 +111,15 @@ func New(handler any, opts *Options) *Function {
 	f := newFunction(o)
 	if h, ok := handler.(lambda.Handler); ok {
 		lock := make(chan struct{}, 1)
-		f.start = func() (environment, error) { return &handlerEnv{f: f, h: h, lock: lock}, nil }
+		f.start = func() (environment, error) { return &handlerEnv{f: f, h: h, lock: lock, tap: f.newTap()}, nil }
 		return f
 	}
 	if err := validateHandler(handler); err != nil {
 		panic("lambdaenv: " + err.Error())
 	}
-	f.start = func() (environment, error) { return &handlerEnv{f: f, h: lambda.NewHandler(handler)}, nil }
+	f.start = func() (environment, error) {
+		return &handlerEnv{f: f, h: lambda.NewHandler(handler), tap: f.newTap()}, nil
+	}
 	return f
 }
 
@@ -126,6 +132,7 @@ func newFunction(o Options) *Function {
 		timeout:     o.Timeout,
 		initTimeout: defaultInitTimeout,
 		log:         o.Logger.With("function", o.Name),
+		rec:         o.Inspector,
 		concurrency: o.Concurrency,
 		done:        make(chan struct{}),
 	}
@@ -167,7 +174,7 @@ func (f *Function) InvokeFunc(ctx context.Context, payload []byte, done func(out
 		return
 	}
 	var stop atomic.Pointer[func() bool]
-	c := &call{payload: payload, done: func(out []byte, cold bool, err error) {
+	c := &call{payload: payload, tag: f.requestOf(ctx), done: func(out []byte, cold bool, err error) {
 		if s := stop.Load(); s != nil {
 			(*s)()
 		}
@@ -237,7 +244,7 @@ func (f *Function) dequeue(c *call) bool {
 func (f *Function) work(c *call) {
 	defer f.wg.Done()
 	for c != nil {
-		out, cold, err := f.run(c.payload)
+		out, cold, err := f.run(c.payload, c.tag)
 		c.done(out, cold, err)
 		f.mu.Lock()
 		c = nil
@@ -253,7 +260,7 @@ func (f *Function) work(c *call) {
 }
 
 // run runs one invocation in an idle environment, or a new one.
-func (f *Function) run(payload []byte) (out []byte, cold bool, err error) {
+func (f *Function) run(payload []byte, tag string) (out []byte, cold bool, err error) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -279,6 +286,7 @@ func (f *Function) run(payload []byte) (out []byte, cold bool, err error) {
 			return nil, cold, err
 		}
 	}
+	tapOf(env).busy(tag, cold)
 	out, keep, err := env.invoke(payload)
 	if errors.Is(err, errStale) {
 		// The process exited while idle (after a panic, say): Lambda
@@ -288,17 +296,20 @@ func (f *Function) run(payload []byte) (out []byte, cold bool, err error) {
 		if env, err = f.start(); err != nil {
 			return nil, cold, err
 		}
+		tapOf(env).busy(tag, cold)
 		if out, keep, err = env.invoke(payload); errors.Is(err, errStale) {
 			err = &InvokeError{Type: "Runtime.ExitError", Message: "Runtime exited before taking the invocation"}
 		}
 	}
 	f.mu.Lock()
 	if keep && !f.closed && gen == f.gen {
+		tapOf(env).idle() // before another invocation can take it
 		f.idle = append(f.idle, env)
 		env = nil
 	}
 	f.mu.Unlock()
 	if env != nil {
+		tapOf(env).stop(stopReason(err, keep))
 		env.stop()
 	}
 	return out, cold, err
@@ -314,6 +325,7 @@ func (f *Function) Reset() {
 	f.idle = nil
 	f.mu.Unlock()
 	for _, e := range idle {
+		tapOf(e).stop("reset: the function was rebuilt")
 		e.stop()
 	}
 }
@@ -336,6 +348,7 @@ func (f *Function) Close() error {
 		c.done(nil, false, errClosed)
 	}
 	for _, e := range idle {
+		tapOf(e).stop("the function closed")
 		e.stop()
 	}
 	f.wg.Wait()
@@ -358,7 +371,8 @@ type handlerEnv struct {
 	f      *Function
 	h      lambda.Handler
 	lock   chan struct{} // shared by every environment of a lambda.Handler value; nil otherwise
-	broken bool          // timed out or panicked: never used again
+	tap    *tap
+	broken bool // timed out or panicked: never used again
 }
 
 func (e *handlerEnv) invoke(payload []byte) ([]byte, bool, error) {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/lambdaws/lambdaws/internal/inspect"
 )
 
 // Options configures a Function. A nil *Options and zero fields mean the
@@ -34,38 +36,53 @@ type Options struct {
 	// as on Lambda. It is not enforced. Default 128.
 	MemorySize int
 
-	// Runtime (NewBinary only) is the function's Lambda runtime, as a
-	// template's Runtime: "go1.x" runs the binary as AWS's go1.x runtime
-	// did, over aws-lambda-go's RPC protocol (_LAMBDA_SERVER_PORT);
-	// "provided.al2023" (the default), "provided.al2" and "provided" run it
-	// through the Lambda Runtime API. It also names AWS_EXECUTION_ENV.
+	// Runtime (NewBinary and NewRuntime) is the function's Lambda runtime,
+	// as a template's Runtime. For NewBinary: "go1.x" runs the binary as
+	// AWS's go1.x runtime did, over aws-lambda-go's RPC protocol
+	// (_LAMBDA_SERVER_PORT); "provided.al2023" (the default),
+	// "provided.al2" and "provided" run it through the Lambda Runtime API.
+	// For NewRuntime: a managed runtime, "nodejs18.x" and later
+	// "nodejsNN.x", or "python3.x". It also names AWS_EXECUTION_ENV.
 	Runtime string
 
-	// Handler (NewBinary only) is the function's Handler setting, which
-	// Lambda passes as _HANDLER. Default: the binary's file name.
+	// Interpreter (NewRuntime only) is the node or python executable that
+	// runs each environment, a path or a name looked up on PATH. Default
+	// "node" for nodejs runtimes, "python3" for python ones.
+	Interpreter string
+
+	// Handler (NewBinary and NewRuntime) is the function's Handler setting,
+	// which Lambda passes as _HANDLER: for NewRuntime the handler to call
+	// (required), for NewBinary whatever its runtime reads. Default for
+	// NewBinary: the binary's file name.
 	Handler string
 
-	// Env (NewBinary only) holds the function's environment variables, set
+	// Env (NewBinary and NewRuntime) holds the function's environment variables, set
 	// after the ones Lambda sets. As on Lambda, names match
 	// [a-zA-Z][a-zA-Z0-9_]+, names Lambda reserves (AWS_REGION, _HANDLER,
 	// AWS_LAMBDA_RUNTIME_API, the credentials, ...) are refused, and names
 	// and values total at most 4 KB.
 	Env map[string]string
 
-	// ExtraEnv (NewBinary only) holds variables that the host running the
+	// ExtraEnv (NewBinary and NewRuntime) holds variables that the host running the
 	// function adds beside Lambda's, such as the trust of a local CA or the
 	// endpoints of local services: set after Lambda's and before Env (which
 	// overrides them), neither checked against Lambda's rules nor counted
 	// in the 4 KB, which apply to what the function's configuration sets.
 	ExtraEnv map[string]string
 
-	// Output (NewBinary only) receives the processes' stdout and stderr, each
+	// Output (NewBinary and NewRuntime) receives the processes' stdout and stderr, each
 	// line prefixed with "Name: ". Default os.Stderr.
 	Output io.Writer
 
 	// Logger receives the life of environments: timeouts, exits, init
 	// failures. Default slog.Default().
 	Logger *slog.Logger
+
+	// Inspector, if set, receives the life of the environments (starting,
+	// busy, idle, stopped and why) and the processes' output lines, tagged
+	// with the invocation they belong to, for the inspector page of
+	// `lambdaws local`, which sets it. Default nil.
+	Inspector *inspect.Recorder
 }
 
 // Lambda's limits on a function's settings.
@@ -133,7 +150,10 @@ func options(opts *Options) (Options, error) {
 		o.Runtime = "provided.al2023"
 	case "provided.al2023", "provided.al2", "provided", "go1.x":
 	default:
-		return o, fmt.Errorf("lambdaenv: function %s: Runtime %q: want go1.x or provided.al2023, provided.al2, provided", o.Name, o.Runtime)
+		if language(o.Runtime) != "" {
+			break // NewRuntime's; NewBinary refuses them
+		}
+		return o, fmt.Errorf("lambdaenv: function %s: Runtime %q: want go1.x, provided.al2023, provided.al2, provided, nodejsNN.x or python3.N", o.Name, o.Runtime)
 	}
 	size := 0
 	for k, v := range o.Env {

@@ -75,31 +75,39 @@ func NewBinary(path string, opts *Options) (*Function, error) {
 	if o.Runtime == "go1.x" {
 		start = startRPC
 	}
+	if language(o.Runtime) != "" {
+		return nil, fmt.Errorf("lambdaenv: function %s: Runtime %q is a managed runtime: use NewRuntime", o.Name, o.Runtime)
+	}
 	f := newFunction(o)
 	handler := o.Handler
 	if handler == "" {
 		handler = filepath.Base(abs)
 	}
-	b := &program{path: abs, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(abs, handler, f.name, o.Runtime, o.MemorySize)}
+	dir := filepath.Dir(abs)
+	b := &program{path: abs, dir: dir, out: &output{w: o.Output, prefix: f.name + ": "}, env: lambdaEnv(dir, dir, handler, f.name, o.Runtime, o.MemorySize)}
+	b.addEnv(o)
+	f.start = func() (environment, error) { return start(f, b) }
+	return f, nil
+}
+
+// addEnv appends o.ExtraEnv, then o.Env, to b's variables.
+func (b *program) addEnv(o Options) {
 	for _, vars := range []map[string]string{o.ExtraEnv, o.Env} {
 		for _, k := range slices.Sorted(maps.Keys(vars)) {
 			b.env = append(b.env, k+"="+vars[k])
 		}
 	}
-	f.start = func() (environment, error) { return start(f, b) }
-	return f, nil
 }
 
 // lambdaEnv lists the variables Lambda sets for a function, those of the
 // caller a function needs to reach AWS or an emulator, but not
 // AWS_LAMBDA_RUNTIME_API, _LAMBDA_SERVER_PORT and AWS_LAMBDA_LOG_STREAM_NAME,
 // which differ between processes.
-func lambdaEnv(path, handler, name, runtime string, memory int) []string {
-	dir := filepath.Dir(path)
+func lambdaEnv(taskRoot, runtimeDir, handler, name, runtime string, memory int) []string {
 	env := []string{
 		"_HANDLER=" + handler,
-		"LAMBDA_TASK_ROOT=" + dir,
-		"LAMBDA_RUNTIME_DIR=" + dir,
+		"LAMBDA_TASK_ROOT=" + taskRoot,
+		"LAMBDA_RUNTIME_DIR=" + runtimeDir,
 		"AWS_LAMBDA_FUNCTION_NAME=" + name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(memory),
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
@@ -125,9 +133,12 @@ func lambdaEnv(path, handler, name, runtime string, memory int) []string {
 	return env
 }
 
-// program is what the processes of a NewBinary Function share.
+// program is what the processes of a NewBinary or NewRuntime Function
+// share: each runs path with args in dir.
 type program struct {
 	path string
+	args []string
+	dir  string
 	env  []string
 	out  *output
 }
@@ -144,6 +155,7 @@ type output struct {
 // its output.
 type lineWriter struct {
 	o   *output
+	tap *tap // the process's, for the Inspector
 	buf []byte
 }
 
@@ -180,6 +192,7 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 func (l *lineWriter) emit(line []byte) {
 	b := make([]byte, 0, len(l.o.prefix)+len(line)+1)
 	b = append(append(append(b, l.o.prefix...), line...), '\n')
+	l.tap.line(line)
 	l.o.mu.Lock()
 	defer l.o.mu.Unlock()
 	l.o.w.Write(b)
@@ -201,6 +214,7 @@ type child struct {
 	exited  chan struct{} // closed when the process was waited for
 	exitErr error         // the process's exit, set before exited closes
 	killed  atomic.Bool   // by kill: the exit is not news
+	tap     *tap          // for the Inspector
 }
 
 // A process is an environment running a binary, with its own Runtime API.
@@ -215,6 +229,7 @@ type process struct {
 	ready    chan struct{}     // closed at the first /next
 	initErr  chan *InvokeError // from POST /runtime/init/error
 	stopping chan struct{}     // closed by stop
+	started  chan struct{}     // closed once child is set (nil if it did not start)
 	stopOnce sync.Once
 
 	mu   sync.Mutex
@@ -253,17 +268,13 @@ func startProcess(f *Function, b *program) (environment, error) {
 		ready:    make(chan struct{}),
 		initErr:  make(chan *InvokeError, 1),
 		stopping: make(chan struct{}),
+		started:  make(chan struct{}),
 	}
-	// Only the process may use its Runtime API: the paths start with a
-	// secret that only its environment holds, and requests that a browser
-	// could send (an Origin header, or a Host that DNS rebinding gives) are
-	// refused.
+	// AWS_LAMBDA_RUNTIME_API is host:port, as on Lambda, where runtimes
+	// such as npm aws-lambda-ric parse it strictly. Only the environment's
+	// processes may use it: see allowed.
 	addr := ln.Addr().String()
-	var key [16]byte
-	rand.Read(key[:])
-	secret := hex.EncodeToString(key[:])
-	api := addr + "/" + secret
-	base := "/" + secret + "/2018-06-01/runtime/"
+	base := "/2018-06-01/runtime/"
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+base+"invocation/next", p.serveNext)
 	mux.HandleFunc("POST "+base+"invocation/{id}/response", p.serveResponse)
@@ -271,15 +282,18 @@ func startProcess(f *Function, b *program) (environment, error) {
 	mux.HandleFunc("POST "+base+"init/error", p.serveInitError)
 	p.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Host != addr || r.Header["Origin"] != nil {
+			if !p.allowed(r, addr) {
 				runtimeError(w, http.StatusForbidden, "AccessDenied", "not the function's runtime")
 				return
 			}
 			if r.URL.Path != base+"invocation/next" {
-				p.calls.note(r, secret)
+				p.calls.note(r)
 			}
 			mux.ServeHTTP(w, r)
 		}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, peerKey{}, &peer{conn: c})
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(f.log.Handler(), slog.LevelDebug),
 	}
@@ -287,7 +301,9 @@ func startProcess(f *Function, b *program) (environment, error) {
 		p.srv.Serve(ln)
 		close(p.served)
 	}()
-	if p.child, err = startChild(f, b, "AWS_LAMBDA_RUNTIME_API="+api); err == nil {
+	p.child, err = startChild(f, b, "AWS_LAMBDA_RUNTIME_API="+addr)
+	close(p.started)
+	if err == nil {
 		err = p.awaitInit(p.ready, p.initErr, func() string { return protocolHint(b.path) }, func() string {
 			return initTimeoutMessage(f.initTimeout, p.cmd.Process.Pid, b.path, &p.calls)
 		})
@@ -299,24 +315,79 @@ func startProcess(f *Function, b *program) (environment, error) {
 	return p, nil
 }
 
+// peerKey is the context key of a Runtime API connection's *peer.
+type peerKey struct{}
+
+// A peer is a connection to a Runtime API, and whether it comes from the
+// environment's processes, checked at its first request.
+type peer struct {
+	conn net.Conn
+	once sync.Once
+	ok   bool
+}
+
+// allowed reports whether r may use the Runtime API at addr: only the
+// environment's processes may, so that neither a web page nor another
+// local program takes an invocation or answers one. Without a secret in
+// AWS_LAMBDA_RUNTIME_API (Lambda's is plain host:port), the checks are:
+// r's Host is addr (a page reaching the port through DNS rebinding names
+// its own host); r carries none of the headers browsers add (Origin,
+// Referer, Sec-Fetch-*), so a page's requests are refused even where the
+// Host could be forged; and, on Linux, the connection's other end belongs
+// to the environment's process or its descendants (peerInTree). Elsewhere
+// another local program that finds the port can use it.
+func (p *process) allowed(r *http.Request, addr string) bool {
+	if r.Host != addr || r.Header["Origin"] != nil || r.Header["Referer"] != nil {
+		return false
+	}
+	for k := range r.Header {
+		if strings.HasPrefix(k, "Sec-Fetch-") {
+			return false
+		}
+	}
+	pr, _ := r.Context().Value(peerKey{}).(*peer)
+	if pr == nil {
+		return false
+	}
+	select {
+	case <-p.started:
+	case <-r.Context().Done():
+		return false
+	}
+	pr.once.Do(func() {
+		switch {
+		case p.child == nil:
+		case p.f.anyPeer: // tests that drive the Runtime API themselves
+			pr.ok = true
+		default:
+			if pr.ok = peerInTree(pr.conn, p.cmd.Process.Pid, p.marker); !pr.ok {
+				p.f.log.Warn("lambdaenv: Runtime API refused a connection from outside the environment's processes",
+					"peer", pr.conn.RemoteAddr().String(), "pid", p.cmd.Process.Pid)
+			}
+		}
+	})
+	return pr.ok
+}
+
 // startChild starts a process of b with protocol, the variable that tells it
 // where its protocol is served (AWS_LAMBDA_RUNTIME_API or
 // _LAMBDA_SERVER_PORT), and b's variables.
 func startChild(f *Function, b *program, protocol string) (*child, error) {
 	var stream [16]byte
 	rand.Read(stream[:])
-	c := &child{f: f, exited: make(chan struct{})}
+	c := &child{f: f, exited: make(chan struct{}), tap: f.newTap()}
 	// The log stream's random part makes it the process's marker, by which
 	// killStrays finds its children.
 	c.marker = "AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(stream[:])
-	w := &lineWriter{o: b.out}
-	c.cmd = exec.Command(b.path)
-	c.cmd.Dir = filepath.Dir(b.path)
+	w := &lineWriter{o: b.out, tap: c.tap}
+	c.cmd = exec.Command(b.path, b.args...)
+	c.cmd.Dir = b.dir
 	c.cmd.Env = append([]string{protocol, c.marker}, b.env...)
 	c.cmd.Stdout, c.cmd.Stderr = w, w
 	c.cmd.WaitDelay = time.Second // output pipes held open by a child the kill missed
 	setProcessGroup(c.cmd)
 	if err := c.cmd.Start(); err != nil {
+		c.tap.stop("Runtime.InvalidEntrypoint: " + err.Error())
 		return nil, &InvokeError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()}
 	}
 	go func() {
@@ -329,6 +400,7 @@ func startChild(f *Function, b *program, protocol string) (*child, error) {
 		if !c.killed.Load() {
 			f.log.Warn("lambdaenv: function process exited", "pid", c.cmd.Process.Pid, logs.Status, exitStatus(err))
 		}
+		c.tap.stop("the process exited: " + exitStatus(err))
 		c.exitErr = err
 		close(c.exited)
 	}()
@@ -349,7 +421,14 @@ func (c *child) awaitInit(ready <-chan struct{}, initErr <-chan *InvokeError, ex
 	case ie := <-initErr:
 		err = ie
 	case <-c.exited:
-		err = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(c.exitErr) + exitHint()}
+		// A runtime exits once it reported its init error: the report
+		// counts, however the two events were scheduled.
+		select {
+		case ie := <-initErr:
+			err = ie
+		default:
+			err = &InvokeError{Type: "Runtime.InitError", Message: exitMessage(c.exitErr) + exitHint()}
+		}
 	case <-timer.C:
 		err = &InvokeError{Type: "Runtime.InitError", Message: timedOut()}
 	case <-f.done:

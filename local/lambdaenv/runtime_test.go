@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,7 +291,7 @@ func TestBinaryInitError(t *testing.T) {
 		mode, did, want string
 	}{
 		{"listen", "listening on 127.0.0.1:", "; it never called the Runtime API and listens on TCP port "},
-		{"hostport", "asked", "; it made 1 other requests to the Runtime API (last: GET /2018-06-01/runtime/invocation/next)"},
+		{"wrongpath", "asked", "; it made 1 other requests to the Runtime API (last: GET /runtime/invocation/next)"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			// The timeout must fire after the process acted: try longer
@@ -522,16 +523,17 @@ func openFDs(t *testing.T) int {
 // might get wrong.
 func TestRuntimeAPI(t *testing.T) {
 	f, _ := newTestBinary(t, "echo", nil)
+	f.anyPeer = true // this test is not the function's process
 	echo(t, f, `{}`)
 	f.mu.Lock()
 	p := f.idle[0].(*process)
 	f.mu.Unlock()
-	env := strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=")
-	addr, secret, _ := strings.Cut(env, "/")
-	if len(secret) != 32 {
-		t.Fatalf("AWS_LAMBDA_RUNTIME_API=%s; want a secret path after the address", env)
+	addr := strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=")
+	if _, err := netip.ParseAddrPort(addr); err != nil {
+		t.Fatalf("AWS_LAMBDA_RUNTIME_API=%s; want host:port, as on Lambda", addr)
 	}
-	api := "http://" + env + "/2018-06-01/runtime/"
+	port := strings.Split(addr, ":")[1]
+	api := "http://" + addr + "/2018-06-01/runtime/"
 	for _, tc := range []struct {
 		method, url string
 		header      http.Header
@@ -543,14 +545,15 @@ func TestRuntimeAPI(t *testing.T) {
 		{"GET", api + "invocation/x/response", nil, 405},
 		{"POST", api + "invocation/next", nil, 405},
 		{"GET", api + "other", nil, 404},
-		// Only the process, which knows the secret, may take invocations.
-		{"GET", "http://" + addr + "/2018-06-01/runtime/invocation/next", nil, 404},
-		{"GET", "http://" + addr + "/" + strings.Repeat("0", 32) + "/2018-06-01/runtime/invocation/next", nil, 404},
-		// What a web page could send: an Origin, or a rebound host name.
+		// What a web page could send: an Origin, a Referer, Fetch
+		// metadata, or a rebound host name.
 		{"GET", api + "invocation/next", http.Header{"Origin": {"http://evil.example"}}, 403},
 		{"POST", api + "invocation/next", http.Header{"Origin": {"null"}}, 403},
-		{"GET", api + "invocation/next", http.Header{"Host": {"evil.example:" + strings.Split(addr, ":")[1]}}, 403},
-		{"GET", api + "invocation/next", http.Header{"Host": {"localhost:" + strings.Split(addr, ":")[1]}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Referer": {"http://evil.example/"}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Sec-Fetch-Mode": {"no-cors"}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Host": {"evil.example:" + port}}, 403},
+		{"GET", api + "invocation/next", http.Header{"Host": {"localhost:" + port}}, 403},
 	} {
 		req, _ := http.NewRequest(tc.method, tc.url, strings.NewReader(`{}`))
 		for k, v := range tc.header {
@@ -571,6 +574,49 @@ func TestRuntimeAPI(t *testing.T) {
 	// The process still serves after the junk: none took its invocation.
 	if _, cold := echo(t, f, `{}`); cold {
 		t.Error("the process was replaced")
+	}
+}
+
+// TestRuntimeAPIPeers checks that on Linux only the environment's processes
+// may use its Runtime API: a request from this test's process, with the
+// right Host and no browser headers, is refused, while a runtime that is a
+// child of the function's process (a bootstrap script that does not exec
+// it) is served.
+func TestRuntimeAPIPeers(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the peer check needs Linux's /proc")
+	}
+	bin := testBinary(t, "echo")
+	script := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n'"+bin+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, out := newBinaryAt(t, script, nil)
+	r, _ := echo(t, f, `{}`)
+	f.mu.Lock()
+	p := f.idle[0].(*process)
+	f.mu.Unlock()
+	if r.Pid == p.cmd.Process.Pid {
+		t.Fatalf("the runtime is the script's process %d; want its child", r.Pid)
+	}
+	addr := strings.TrimPrefix(envOf(p.cmd, "AWS_LAMBDA_RUNTIME_API"), "AWS_LAMBDA_RUNTIME_API=")
+	for _, path := range []string{"invocation/next", "invocation/00000000-0000-4000-8000-000000000000/response"} {
+		method := map[bool]string{true: "GET", false: "POST"}[path == "invocation/next"]
+		req, _ := http.NewRequest(method, "http://"+addr+"/2018-06-01/runtime/"+path, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s from another process: %d; want 403", method, path, resp.StatusCode)
+		}
+	}
+	if _, cold := echo(t, f, `{}`); cold {
+		t.Error("the process was replaced")
+	}
+	if !strings.Contains(out.String(), "Runtime API refused a connection from outside the environment's processes") {
+		t.Errorf("no warning of the refused connections:\n%s", out)
 	}
 }
 

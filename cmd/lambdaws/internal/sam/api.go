@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/lambdaws/lambdaws/registry"
 )
@@ -14,7 +15,10 @@ import (
 // integrations, authorizer, route responses and stage, or an
 // AWS::Serverless::WebSocketApi.
 type API struct {
-	LogicalID                string
+	LogicalID string
+	// ID is the API's id: what Ref and Fn::GetAtt ApiId give, and the
+	// apiId of the events and the authorizer's methodArn.
+	ID                       string
 	RouteSelectionExpression string
 	Stage                    string
 	StageVariables           map[string]string
@@ -40,7 +44,7 @@ type Authorizer struct {
 // belongsTo reports whether resource id's ApiId refers to api.
 func (l *loader) belongsTo(id, api string) (bool, error) {
 	v, err := l.prop(id, l.r.resources[id].Properties, "ApiId")
-	return v == api, err
+	return v == apiID(api) || v == api, err
 }
 
 func (l *loader) readAPI() error {
@@ -69,9 +73,14 @@ func (l *loader) readAPI() error {
 		id = apis[0]
 	}
 	if l.r.resources[id].Type == "AWS::Serverless::WebSocketApi" {
-		return l.readServerlessAPI(id)
+		if err := l.readServerlessAPI(id); err != nil {
+			return err
+		}
+	} else if err := l.readV2API(id); err != nil {
+		return err
 	}
-	return l.readV2API(id)
+	l.t.API.ID = apiID(id)
+	return nil
 }
 
 func list(ids []string) string {
@@ -105,6 +114,7 @@ func (l *loader) readV2API(id string) error {
 		twoWay[route] = true
 	}
 
+	var usedAuthorizer string // the logical id of the authorizer on $connect
 	for _, rid := range l.ofType("AWS::ApiGatewayV2::Route") {
 		if ok, err := l.belongsTo(rid, id); err != nil || !ok {
 			if err != nil {
@@ -163,8 +173,16 @@ func (l *loader) readV2API(id string) error {
 			if api.Authorizer, err = l.readV2Authorizer(authID); err != nil {
 				return fmt.Errorf("route %s (%s), property AuthorizerId: %w", rid, key, err)
 			}
+			usedAuthorizer = authID
 		default:
 			return fmt.Errorf("route %s (%s): unknown AuthorizationType %s", rid, key, authType)
+		}
+	}
+	for _, aid := range l.ofType("AWS::ApiGatewayV2::Authorizer") {
+		if ok, err := l.belongsTo(aid, id); err == nil && ok && aid != usedAuthorizer {
+			// A CDK app may attach it through a custom resource, which does
+			// not run here: without this, $connect would run open unnoticed.
+			l.warn("authorizer %s of API %s is used by no route: $connect runs without it here; attach it with the $connect route's AuthorizationType CUSTOM and AuthorizerId", aid, id)
 		}
 	}
 	slices.SortFunc(api.Routes, func(a, b Route) int { return strings.Compare(a.Key, b.Key) })
@@ -279,17 +297,22 @@ func (l *loader) identitySource(id string, v any) ([]string, error) {
 }
 
 func (l *loader) readServerlessAPI(id string) error {
-	props := l.withGlobals("WebSocketApi", l.r.resources[id].Properties)
+	props, err := l.withGlobals("WebSocketApi", id)
+	if err != nil {
+		return err
+	}
 	api := &API{LogicalID: id}
 	l.t.API = api
 	if err := l.routeSelection(id, props, api); err != nil {
 		return err
 	}
-	var err error
 	if api.Stage, err = l.prop(id, props, "StageName"); err != nil {
 		return err
 	}
 	api.Stage = orDefault(api.Stage, "default")
+	if api.Stage == "$default" {
+		return fmt.Errorf("WebSocket API %s, property StageName: SAM refuses $default as a WebSocket API's stage name", id)
+	}
 	if api.StageVariables, err = l.stringMap(id, "StageVariables", props["StageVariables"]); err != nil {
 		return err
 	}
@@ -300,6 +323,12 @@ func (l *loader) readServerlessAPI(id string) error {
 	for _, key := range slices.Sorted(maps.Keys(routes)) {
 		if key == "" {
 			return fmt.Errorf("WebSocket API %s has an empty route key", id)
+		}
+		if !slices.Contains([]string{"$connect", "$disconnect", "$default"}, key) && !alphanumeric(key) {
+			return fmt.Errorf("WebSocket API %s, route %q: SAM requires a route key of letters and digits (or $connect, $disconnect, $default); with other keys, write AWS::ApiGatewayV2::Route resources", id, key)
+		}
+		if _, ok := mapOf(routes[key])["RequestParameters"]; ok && key != "$connect" {
+			return fmt.Errorf("WebSocket API %s, route %s: SAM takes RequestParameters on $connect only", id, key)
 		}
 		arn, err := l.prop(id, mapOf(routes[key]), "FunctionArn")
 		if err == nil && arn == "" {
@@ -321,6 +350,12 @@ func (l *loader) readServerlessAPI(id string) error {
 	typ, err := l.prop(id, auth, "AuthType")
 	if err != nil {
 		return err
+	}
+	if _, ok := routes["$connect"]; !ok {
+		return fmt.Errorf("WebSocket API %s, property Auth: SAM authorizes $connect only, and the API has no $connect route", id)
+	}
+	if t := strings.ToUpper(typ); (t == "NONE" || t == "AWS_IAM") && len(auth) > 1 {
+		return fmt.Errorf("WebSocket API %s, property Auth: AuthType %s takes no other setting, as SAM requires", id, typ)
 	}
 	switch strings.ToUpper(typ) {
 	case "NONE":
@@ -347,6 +382,17 @@ func (l *loader) readServerlessAPI(id string) error {
 		return fmt.Errorf("WebSocket API %s, property Auth: AuthType %q is not NONE, AWS_IAM or CUSTOM", id, typ)
 	}
 	return nil
+}
+
+// alphanumeric reports whether s is letters and digits only (Python's
+// str.isalnum, which SAM applies to route keys).
+func alphanumeric(s string) bool {
+	for _, c := range s {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // functionOf finds the function of this template an integration or

@@ -1,8 +1,11 @@
 package sam
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	pathpkg "path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,14 +21,26 @@ type Function struct {
 	Handler     string
 	Runtime     string
 	BuildMethod string // Metadata.BuildMethod, such as "go1.x"
-	MemorySize  int
-	Timeout     time.Duration
+	// ConstructPath is Metadata aws:cdk:path, the CDK construct that a
+	// synthesized template's hashed logical id belongs to, or "".
+	ConstructPath string
+	MemorySize    int
+	Timeout       time.Duration
 	// Environment is Environment.Variables, resolved and overridden by
 	// Options.EnvVars, with the variables Lambda sets for Logging
 	// (LoggingEnv).
 	Environment map[string]string
 	// Logging is LoggingConfig, Lambda's advanced logging controls.
 	Logging LoggingConfig
+	// ReservedConcurrency is ReservedConcurrentExecutions: the most
+	// environments the function runs at once; nil when not set. 0 throttles
+	// every invocation, as on Lambda.
+	ReservedConcurrency *int
+	// ProvisionedConcurrency is
+	// ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions (SAM
+	// requires AutoPublishAlias with it): environments Lambda keeps
+	// initialized. 0 when not set.
+	ProvisionedConcurrency int
 }
 
 // LoggingConfig is the LoggingConfig of a function: "" where not set.
@@ -117,15 +132,17 @@ func (l *loader) readFunction(id string) error {
 	props := res.Properties
 	fn := &Function{LogicalID: id, MemorySize: 128, Timeout: 3 * time.Second}
 	codeProp := "CodeUri"
+	var err error
 	if res.Type == "AWS::Serverless::Function" {
-		props = l.withGlobals("Function", props)
+		if props, err = l.withGlobals("Function", id); err != nil {
+			return err
+		}
 	} else {
 		codeProp = "Code"
 	}
 	if pt, _ := props["PackageType"].(string); pt == "Image" {
 		return fmt.Errorf("function %s: PackageType Image is not supported; lambdaws local runs zip functions (CodeUri)", id)
 	}
-	var err error
 	str := func(name string) string {
 		var s string
 		if err == nil {
@@ -153,6 +170,7 @@ func (l *loader) readFunction(id string) error {
 		fn.Timeout = time.Duration(sec) * time.Second
 	}
 	fn.BuildMethod, _ = res.Metadata["BuildMethod"].(string)
+	fn.ConstructPath, _ = res.Metadata["aws:cdk:path"].(string)
 
 	code := "." // SAM CLI's default CodeUri
 	switch c := props[codeProp].(type) {
@@ -160,15 +178,21 @@ func (l *loader) readFunction(id string) error {
 	case string:
 		code = c
 	default:
-		// CDK's synthesized templates name the local asset in Metadata.
-		asset, ok := res.Metadata["aws:asset:path"].(string)
-		if !ok {
-			return fmt.Errorf("function %s, property %s: code in S3 or inline cannot run locally; point %s at the function's folder", id, codeProp, codeProp)
+		// CDK's synthesized templates name the local asset in Metadata
+		// (cdk synth) and in the asset manifest; Serverless Framework's
+		// name the package in serverless-state.json.
+		if asset, ok := res.Metadata["aws:asset:path"].(string); ok {
+			code = asset
+		} else if asset := l.cdkAsset(mapOf(c)); asset != "" {
+			code = asset
+		} else if pkg := l.serverlessArtifact(l.functionName(id), mapOf(c)); pkg != "" {
+			code = pkg
+		} else {
+			return fmt.Errorf("function %s, property %s: code in S3 or inline cannot run locally; point %s at the function's folder or .zip package", id, codeProp, codeProp)
 		}
-		code = asset
 	}
-	if strings.HasPrefix(code, "s3://") || strings.HasSuffix(code, ".zip") {
-		return fmt.Errorf("function %s, property %s: %q cannot run locally; point %s at the function's folder", id, codeProp, code, codeProp)
+	if strings.HasPrefix(code, "s3://") {
+		return fmt.Errorf("function %s, property %s: %q cannot run locally; point %s at the function's folder or .zip package", id, codeProp, code, codeProp)
 	}
 	if !filepath.IsAbs(code) {
 		code = filepath.Join(l.dir, code)
@@ -181,7 +205,140 @@ func (l *loader) readFunction(id string) error {
 	if err := l.logging(fn, props); err != nil {
 		return err
 	}
+	if err := l.concurrency(fn, res.Type, props); err != nil {
+		return err
+	}
 	l.t.Functions[id] = fn
+	return nil
+}
+
+// cdkAsset returns the local copy of the CDK file asset that a function's
+// Code {S3Bucket, S3Key} names: the source path of the asset whose object
+// key is S3Key, in a *.assets.json manifest beside the template, or "".
+func (l *loader) cdkAsset(code map[string]any) string {
+	key, err := l.r.resolve(code["S3Key"])
+	s, ok := key.(string)
+	if err != nil || !ok {
+		return ""
+	}
+	manifests, _ := filepath.Glob(filepath.Join(l.dir, "*.assets.json"))
+	for _, m := range manifests {
+		var manifest struct {
+			Files map[string]struct {
+				Source struct {
+					Path string
+				}
+				Destinations map[string]struct {
+					ObjectKey string
+				}
+			}
+		}
+		b, err := os.ReadFile(m)
+		if err != nil || json.Unmarshal(b, &manifest) != nil {
+			continue
+		}
+		for _, f := range manifest.Files {
+			for _, d := range f.Destinations {
+				if d.ObjectKey == s && filepath.IsLocal(f.Source.Path) {
+					return filepath.Join(l.dir, f.Source.Path)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// functionName is the FunctionName of function id, or "".
+func (l *loader) functionName(id string) string {
+	v, err := l.r.ref(id)
+	s, _ := v.(string)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// serverlessArtifact returns the package that `serverless package` wrote
+// or was given for the function fnName whose Code is {S3Bucket, S3Key}: the
+// function's (or the service's) package.artifact in serverless-state.json
+// beside the template, relative to the service's folder (the template's
+// parent), else the file named as S3Key's last part beside the template.
+// It returns "" when there is none.
+func (l *loader) serverlessArtifact(fnName string, code map[string]any) string {
+	var state struct {
+		Service struct {
+			Functions map[string]struct {
+				Name    string
+				Package struct{ Artifact string }
+			}
+			Package struct{ Artifact string }
+		}
+	}
+	var candidates []string
+	if b, err := os.ReadFile(filepath.Join(l.dir, "serverless-state.json")); err == nil && json.Unmarshal(b, &state) == nil {
+		for _, f := range state.Service.Functions {
+			if f.Name == fnName && f.Package.Artifact != "" {
+				candidates = append(candidates, f.Package.Artifact)
+			}
+		}
+		if a := state.Service.Package.Artifact; a != "" {
+			candidates = append(candidates, a)
+		}
+	}
+	if key, err := l.r.resolve(code["S3Key"]); err == nil {
+		if s, ok := key.(string); ok {
+			candidates = append(candidates, filepath.Join(l.dir, pathpkg.Base(s)))
+		}
+	}
+	for _, c := range candidates {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(filepath.Dir(l.dir), c)
+		}
+		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() && strings.HasSuffix(c, ".zip") {
+			return c
+		}
+	}
+	return ""
+}
+
+// concurrency reads ReservedConcurrentExecutions and, on a SAM function,
+// ProvisionedConcurrencyConfig (which SAM accepts only with
+// AutoPublishAlias, and Lambda only up to the reserved concurrency).
+func (l *loader) concurrency(fn *Function, typ string, props map[string]any) error {
+	id := fn.LogicalID
+	reserved, err := l.prop(id, props, "ReservedConcurrentExecutions")
+	if err != nil {
+		return err
+	}
+	if reserved != "" {
+		n, err := strconv.Atoi(reserved)
+		if err != nil || n < 0 {
+			return fmt.Errorf("function %s, property ReservedConcurrentExecutions: %q is not a whole number from 0, as Lambda requires", id, reserved)
+		}
+		fn.ReservedConcurrency = &n
+	}
+	if typ != "AWS::Serverless::Function" {
+		return nil
+	}
+	pc := mapOf(props["ProvisionedConcurrencyConfig"])
+	if pc == nil {
+		return nil
+	}
+	if alias, err := l.prop(id, props, "AutoPublishAlias"); err != nil || alias == "" {
+		return fmt.Errorf("function %s, property ProvisionedConcurrencyConfig: SAM requires AutoPublishAlias with it", id)
+	}
+	v, err := l.prop(id, pc, "ProvisionedConcurrentExecutions")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("function %s, property ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions: %q is not a whole number from 1, as Lambda requires", id, v)
+	}
+	if r := fn.ReservedConcurrency; r != nil && n > *r {
+		return fmt.Errorf("function %s: ProvisionedConcurrentExecutions %d is over ReservedConcurrentExecutions %d, which Lambda refuses", id, n, *r)
+	}
+	fn.ProvisionedConcurrency = n
 	return nil
 }
 

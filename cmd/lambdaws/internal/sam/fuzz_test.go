@@ -40,6 +40,12 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal + "Globals: {Function: {Timeout: 99999999999, MemorySize: -5, Environment: {Variables: {\"A=\\0\": x, AWS_REGION: y}}}}\n"))
 	f.Add([]byte(minimal + "Metadata: {<<: {a: 1}, b: &b {c: 2}, d: {<<: [*b, *b]}}\n"))
 	f.Add([]byte(minimal + "Metadata: &a {b: [x, *a]}\n"))
+	// Misspelled names (found through merge keys and aliases too), Globals,
+	// IgnoreGlobals, duplicate keys.
+	f.Add([]byte(withFn("Enviroment: {Variable: {A: b}}, Handle: x") + "Globals: {Function: {FunctionName: f, Environment: {Varaibles: {}}}, Functions: {}}\n"))
+	f.Add([]byte(minimal + "  T: {Type: AWS::DynamoDB::Table, Properties: {<<: [&a {Typo: 1}, *a, {<<: *a}]}, Propertes: {}}\n"))
+	f.Add([]byte(minimal + "    IgnoreGlobals: [Timeout]\nGlobals: {Function: {Timeout: 5}}\n"))
+	f.Add([]byte(minimal + "  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: a, CodeUri: b}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tpl, err := sam.Parse(data, "/app", nil)
 		if err == nil && (tpl.API == nil || len(tpl.API.Routes) == 0) {

@@ -32,9 +32,20 @@ const maxTemplate = 1 << 20
 // expanded (a template of 1 MB without aliases has fewer).
 const maxValues = 1 << 20
 
+// maxDuplicateWarnings bounds the warnings about duplicate keys.
+const maxDuplicateWarnings = 10
+
+// decoded is a template decoded: its values, its node tree (for lines),
+// and what was read differently from a strict YAML reader.
+type decoded struct {
+	doc      map[string]any
+	root     *yaml.Node
+	warnings []string
+}
+
 // decode parses a YAML (or JSON) template into generic values, with short
 // tags such as !Ref rewritten into their long forms ({"Ref": ...}).
-func decode(data []byte) (map[string]any, error) {
+func decode(data []byte) (*decoded, error) {
 	if len(data) > maxTemplate {
 		return nil, fmt.Errorf("the template has %d bytes, over CloudFormation's limit of 1,048,576 bytes (1 MB, for a template in S3)", len(data))
 	}
@@ -57,16 +68,22 @@ func decode(data []byte) (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("the template is %s, not a mapping", describe(v))
 	}
-	return doc, nil
+	if d.duplicates > maxDuplicateWarnings {
+		d.warnings = append(d.warnings, fmt.Sprintf("%d more keys are defined twice", d.duplicates-maxDuplicateWarnings))
+	}
+	return &decoded{doc, &root, d.warnings}, nil
 }
 
 // decoder turns a YAML node tree into generic values as yaml.v3 decodes
 // into an interface{}, but finds duplicate keys with a map (yaml.v3 compares
-// every pair of keys of a mapping: 40 s for one of 100,000 keys).
+// every pair of keys of a mapping: 40 s for one of 100,000 keys), and keeps
+// the last of them with a warning, as SAM CLI's reader (PyYAML) keeps it.
 type decoder struct {
-	left      int                 // values it may still make
-	expanding map[*yaml.Node]bool // anchored nodes whose alias is being expanded
-	aliased   map[*yaml.Node]expansion
+	left       int                 // values it may still make
+	expanding  map[*yaml.Node]bool // anchored nodes whose alias is being expanded
+	aliased    map[*yaml.Node]expansion
+	duplicates int
+	warnings   []string
 }
 
 // expansion is the value of an anchored node, shared by its aliases (what
@@ -131,9 +148,9 @@ func (d *decoder) value(n *yaml.Node) (any, error) {
 	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
 }
 
-// mapping decodes a mapping node. Its keys must be unique; keys merged in
-// with "<<" give way to its own, and later merged mappings to earlier ones
-// as YAML's merge key says.
+// mapping decodes a mapping node. Of a key defined twice, the last is kept;
+// keys merged in with "<<" give way to its own, and later merged mappings to
+// earlier ones as YAML's merge key says.
 func (d *decoder) mapping(n *yaml.Node) (map[string]any, error) {
 	out := make(map[string]any, len(n.Content)/2)
 	lines := make(map[string]int, len(n.Content)/2)
@@ -148,7 +165,9 @@ func (d *decoder) mapping(n *yaml.Node) (map[string]any, error) {
 			return nil, fmt.Errorf("line %d: a mapping key must be a scalar", k.Line)
 		}
 		if line, dup := lines[k.Value]; dup {
-			return nil, fmt.Errorf("line %d: mapping key %q already defined at line %d", k.Line, k.Value, line)
+			if d.duplicates++; d.duplicates <= maxDuplicateWarnings {
+				d.warnings = append(d.warnings, fmt.Sprintf("line %d: %s is defined again (first at line %d); the last one is used, as SAM CLI does", k.Line, quoteName(k.Value), line))
+			}
 		}
 		lines[k.Value] = k.Line
 		x, err := d.value(v)
@@ -246,6 +265,9 @@ type resource struct {
 	Properties map[string]any
 	Metadata   map[string]any
 	Condition  string
+	// IgnoreGlobals is SAM's resource attribute: "*" or the names of the
+	// properties of Globals the resource does not take.
+	IgnoreGlobals any
 }
 
 // resolve evaluates every intrinsic function in v.
@@ -609,6 +631,10 @@ func (r *resolver) ref(name string) (any, error) {
 		return r.nameProperty(name, res, "TableName")
 	case "AWS::Serverless::Function", "AWS::Lambda::Function":
 		return r.nameProperty(name, res, "FunctionName")
+	case "AWS::ApiGatewayV2::Api", "AWS::Serverless::WebSocketApi":
+		return apiID(name), nil
+	case "AWS::ApiGatewayV2::Stage":
+		return r.nameProperty(name, res, "StageName")
 	}
 	return name, nil
 }
@@ -669,7 +695,10 @@ func (r *resolver) getAtt(name, attr string) (any, error) {
 		}
 		return arn("dynamodb", "table/"+t.(string)+"/stream/1970-01-01T00:00:00.000"), nil
 	case "AWS::ApiGatewayV2::Api.ApiId", "AWS::Serverless::WebSocketApi.ApiId":
-		return name, nil
+		return apiID(name), nil
+	case "AWS::ApiGatewayV2::Api.ApiEndpoint", "AWS::Serverless::WebSocketApi.ApiEndpoint":
+		// As on AWS; Parse rewrites it to the local address (see rewriteHosts).
+		return "wss://" + apiHost(apiID(name), r.pseudo["AWS::Region"].(string), r.pseudo["AWS::URLSuffix"].(string)), nil
 	case "AWS::IAM::Role.Arn":
 		return fmt.Sprintf("arn:%s:iam::%s:role/%s", r.pseudo["AWS::Partition"], r.pseudo["AWS::AccountId"], name), nil
 	}

@@ -129,11 +129,36 @@ func BenchmarkParseBigMapping(b *testing.B) {
 	}
 }
 
+// TestDuplicateKeys: a key defined twice is the last one, with a warning
+// naming both lines, as SAM CLI's reader (PyYAML) keeps it.
 func TestDuplicateKeys(t *testing.T) {
-	_, err := sam.Parse([]byte(minimal+"Mappings: {M: {a: {v: x}, b: {v: y}, a: {v: z}}}\n"), "/app", nil)
-	if err == nil || !strings.Contains(err.Error(), `"a" already defined`) {
-		t.Fatalf("error %v, want a duplicate key", err)
+	tpl, err := sam.Parse([]byte(minimal+`  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: fn, Timeout: 5, Timeout: 7}
+Mappings: {M: {a: {v: x}, b: {v: y}, a: {v: z}}}
+`), "/app", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	equal(t, "timeout", tpl.Functions["Fn"].Timeout, 7*time.Second)
+	equal(t, "warnings", tpl.Warnings, []string{
+		"line 6: Fn is defined again (first at line 5); the last one is used, as SAM CLI does",
+		"line 8: Timeout is defined again (first at line 8); the last one is used, as SAM CLI does",
+		"line 9: a is defined again (first at line 9); the last one is used, as SAM CLI does",
+	})
+
+	// Many: ten warnings and a count.
+	var b strings.Builder
+	b.WriteString(minimal + "Metadata:\n")
+	for range 30 {
+		b.WriteString("  k: v\n")
+	}
+	tpl, err = sam.Parse([]byte(b.String()), "/app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "warnings", len(tpl.Warnings), 11)
+	equal(t, "last warning", tpl.Warnings[10], "19 more keys are defined twice")
 }
 
 // TestLambdaRules: values Lambda refuses are refused at load, naming the

@@ -39,6 +39,7 @@ func TestChatSample(t *testing.T) {
 	tpl := load(t, "chat-sample.yaml", nil)
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "SimpleChatWebSocket",
+		ID:                       "gwvob8cree",
 		RouteSelectionExpression: "$request.body.action",
 		Stage:                    "Prod",
 		Routes: []sam.Route{
@@ -75,6 +76,7 @@ func TestServerlessWebSocketAPI(t *testing.T) {
 	}})
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "ChatApi",
+		ID:                       "bfn8i0wyoe",
 		RouteSelectionExpression: "$request.body.action",
 		Stage:                    "default", // StageName is AWS::NoValue when Env is dev
 		StageVariables:           map[string]string{"env": "dev"},
@@ -107,8 +109,14 @@ func TestServerlessWebSocketAPI(t *testing.T) {
 
 func TestCDK(t *testing.T) {
 	tpl := load(t, "cdk.json", &sam.Options{Region: "eu-west-1"})
+	for _, w := range tpl.Warnings {
+		if strings.Contains(w, "used by no route") {
+			t.Errorf("warning %q about the authorizer $connect uses", w)
+		}
+	}
 	equal(t, "API", tpl.API, &sam.API{
 		LogicalID:                "WsApi1D2B3C4A",
+		ID:                       "034a98xkbl",
 		RouteSelectionExpression: "$request.body.type",
 		Stage:                    "dev",
 		StageVariables: map[string]string{
@@ -124,7 +132,7 @@ func TestCDK(t *testing.T) {
 		},
 	})
 	equal(t, "ConnectHandler", tpl.Functions["ConnectHandler1A2B3C4D"], &sam.Function{
-		LogicalID: "ConnectHandler1A2B3C4D", CodeURI: abs(t, "asset.0a1b2c"), Handler: "bootstrap",
+		LogicalID: "ConnectHandler1A2B3C4D", CodeURI: abs(t, "asset.0a1b2c"), Handler: "bootstrap", ConstructPath: "Stack/ConnectHandler/Resource",
 		Runtime: "provided.al2023", MemorySize: 512, Timeout: 5 * time.Second,
 		Environment: map[string]string{
 			"TABLE_NAME": "Table", "TABLE_ARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/Table",
@@ -144,7 +152,7 @@ func TestIntrinsics(t *testing.T) {
 		"REF_PARAM":         "chat",
 		"REF_TABLE":         "chat-table",
 		"REF_TABLE_LOGICAL": "Unnamed",
-		"REF_API":           "Api",
+		"REF_API":           "fcw4jmfeww", // the API id, as on AWS
 		"REF_FUNCTION":      "local-fn",
 		"REGION":            "us-east-1",
 		"ACCOUNT":           "123456789012",
@@ -157,8 +165,8 @@ func TestIntrinsics(t *testing.T) {
 		"GETATT_STREAM":     arn + "chat-table/stream/1970-01-01T00:00:00.000",
 		"SUB":               "chat/us-east-1/" + arn + "chat-table/${Literal}/chat-table",
 		"SUB_LIST":          "x-chat-table-chat",
-		"SUB_LONG":          "Api",
-		"JOIN":              "a,chat,Api",
+		"SUB_LONG":          "fcw4jmfeww",
+		"JOIN":              "a,chat,fcw4jmfeww",
 		"JOIN_LONG":         "xy",
 		"JOIN_EMPTY":        "",
 		"SELECT":            "dev",
@@ -468,4 +476,34 @@ Resources:
 		"KeySchema":   []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}},
 		"BillingMode": "PAY_PER_REQUEST",
 	})
+}
+
+// TestServerlessAPIRules: what SAM's transform refuses in an
+// AWS::Serverless::WebSocketApi is refused at load.
+func TestServerlessAPIRules(t *testing.T) {
+	api := func(props string) string {
+		return strings.Replace(minimal, "{Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}", "{"+props+"}", 1)
+	}
+	for _, tc := range []struct{ name, template, want string }{
+		{"route key", api("Routes: {send-message: {FunctionArn: !GetAtt Fn.Arn}}"),
+			`WebSocket API Api, route "send-message": SAM requires a route key of letters and digits (or $connect, $disconnect, $default); with other keys, write AWS::ApiGatewayV2::Route resources`},
+		{"stage $default", api("StageName: $default, Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}"),
+			"WebSocket API Api, property StageName: SAM refuses $default as a WebSocket API's stage name"},
+		{"request parameters", api("Routes: {$default: {FunctionArn: !GetAtt Fn.Arn, RequestParameters: {}}}"),
+			"WebSocket API Api, route $default: SAM takes RequestParameters on $connect only"},
+		{"auth without $connect", api("Auth: {AuthType: NONE}, Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}"),
+			"WebSocket API Api, property Auth: SAM authorizes $connect only, and the API has no $connect route"},
+		{"AWS_IAM with more", api("Auth: {AuthType: AWS_IAM, Name: x}, Routes: {$connect: {FunctionArn: !GetAtt Fn.Arn}}"),
+			"WebSocket API Api, property Auth: AuthType AWS_IAM takes no other setting, as SAM requires"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sam.Parse([]byte(tc.template), "/app", nil)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := sam.Parse([]byte(api("Routes: {sendMessage2: {FunctionArn: !GetAtt Fn.Arn}, $connect: {FunctionArn: !GetAtt Fn.Arn, RequestParameters: {}}}")), "/app", nil); err != nil {
+		t.Error(err)
+	}
 }

@@ -25,6 +25,10 @@ type Options struct {
 	API string
 	// Region is AWS::Region. Default "us-east-1".
 	Region string
+	// Endpoint is the local API's host:port. When set, values that name the
+	// API's host on AWS ({id}.execute-api.{region}.amazonaws.com) in
+	// environment and stage variables name it instead (Template.Rewrites).
+	Endpoint string
 }
 
 // Template is the WebSocket API of a template, with the functions and tables
@@ -38,6 +42,8 @@ type Template struct {
 	Tables []*Table
 	// Warnings are what was read differently from AWS, for a person.
 	Warnings []string
+	// Rewrites say which values Options.Endpoint replaced, for a person.
+	Rewrites []string
 }
 
 // Load reads the template at path. CodeUri folders are relative to the
@@ -63,12 +69,15 @@ func Parse(data []byte, dir string, opts *Options) (*Template, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	doc, err := decode(data)
+	dec, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{dir: dir, opts: opts, t: &Template{Functions: map[string]*Function{}}}
-	if err := l.init(doc); err != nil {
+	if err := checkNames(dec.doc, dec.root); err != nil {
+		return nil, err
+	}
+	l := &loader{dir: dir, opts: opts, t: &Template{Functions: map[string]*Function{}, Warnings: dec.warnings}}
+	if err := l.init(dec.doc); err != nil {
 		return nil, err
 	}
 	if err := l.readAPI(); err != nil {
@@ -86,6 +95,9 @@ func Parse(data []byte, dir string, opts *Options) (*Template, error) {
 	}
 	if err := l.readTables(); err != nil {
 		return nil, err
+	}
+	if opts.Endpoint != "" {
+		l.rewriteHosts(opts.Endpoint)
 	}
 	return l.t, nil
 }
@@ -174,6 +186,7 @@ func (l *loader) init(doc map[string]any) error {
 		res := &resource{Properties: mapOf(m["Properties"]), Metadata: mapOf(m["Metadata"])}
 		res.Type, _ = m["Type"].(string)
 		res.Condition, _ = m["Condition"].(string)
+		res.IgnoreGlobals = m["IgnoreGlobals"]
 		if res.Properties == nil {
 			res.Properties = map[string]any{}
 		}
@@ -205,15 +218,36 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// withGlobals returns props over the Globals section's defaults for kind
-// ("Function", "WebSocketApi"): mappings merge, the resource's scalars and
-// intrinsic functions win, lists concatenate, as SAM does.
-func (l *loader) withGlobals(kind string, props map[string]any) map[string]any {
+// withGlobals returns the properties of resource id over the Globals
+// section's defaults for kind ("Function", "WebSocketApi"), but those its
+// IgnoreGlobals names ("*" for all): mappings merge, the resource's scalars
+// and intrinsic functions win, lists concatenate, as SAM does.
+func (l *loader) withGlobals(kind, id string) (map[string]any, error) {
+	res := l.r.resources[id]
 	g := mapOf(l.globals[kind])
-	if g == nil {
-		return props
+	switch ig := res.IgnoreGlobals.(type) {
+	case nil:
+	case string:
+		if ig != "*" {
+			return nil, fmt.Errorf("resource %s, attribute IgnoreGlobals: %q is neither \"*\" nor a list of properties of Globals.%s", id, ig, kind)
+		}
+		g = nil
+	case []any:
+		g = maps.Clone(g)
+		for _, name := range ig {
+			s, ok := name.(string)
+			if _, in := g[s]; !ok || !in {
+				return nil, fmt.Errorf("resource %s, attribute IgnoreGlobals: %s is not a property of Globals.%s", id, describe(name), kind)
+			}
+			delete(g, s)
+		}
+	default:
+		return nil, fmt.Errorf("resource %s, attribute IgnoreGlobals: %s is neither \"*\" nor a list of properties of Globals.%s", id, describe(ig), kind)
 	}
-	return merge(g, props).(map[string]any)
+	if g == nil {
+		return res.Properties, nil
+	}
+	return merge(g, res.Properties).(map[string]any), nil
 }
 
 func merge(global, local any) any {

@@ -2,9 +2,8 @@
 // BADINIT says: "hang" never asks for an invocation, "exit" exits with
 // status 3, "error" reports an init error through the Runtime API as a
 // custom runtime without aws-lambda-go would, then exits; "listen" listens
-// on a TCP port as an HTTP server would, and "hostport" asks for an
-// invocation at AWS_LAMBDA_RUNTIME_API's host and port only, dropping its
-// path; both then hang.
+// on a TCP port as an HTTP server would, and "wrongpath" asks for an
+// invocation without the API's version in the path; both then hang.
 package main
 
 import (
@@ -27,9 +26,8 @@ func main() {
 		}
 		fmt.Println("listening on", ln.Addr())
 		select {}
-	case "hostport":
-		hostport, _, _ := strings.Cut(api, "/")
-		if resp, err := http.Get("http://" + hostport + "/2018-06-01/runtime/invocation/next"); err == nil {
+	case "wrongpath":
+		if resp, err := http.Get("http://" + api + "/runtime/invocation/next"); err == nil {
 			resp.Body.Close()
 		}
 		fmt.Println("asked")

@@ -1,0 +1,19 @@
+//go:build unix && !linux
+
+package main
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// childProcAttr puts a helper process lambdaws starts (dynalite) in its own
+// process group.
+func childProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+// killChild kills a process started with childProcAttr, and its children.
+func killChild(cmd *exec.Cmd) {
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}

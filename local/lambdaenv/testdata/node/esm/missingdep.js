@@ -1,0 +1,3 @@
+import { x } from "lambdaws-no-such-package";
+
+export const handler = async () => x;
