@@ -74,29 +74,42 @@ func newDirect(endpoint string, client aws.HTTPClient, creds aws.CredentialsProv
 	}, nil
 }
 
-// escapeID escapes a connection id as the SDK does (httpbinding.EscapePath
-// with separators): everything but A-Z a-z 0-9 - . _ ~. Escaped once more, it
-// is the id's part of SigV4's canonical URI.
-func escapeID(id string) string {
-	n := 0
+// paths returns the request's path to connection id: unescaped; escaped
+// as the SDK escapes it (httpbinding.EscapePath with separators: everything
+// but A-Z a-z 0-9 - . _ ~); and escaped once more, SigV4's canonical URI.
+// The three share one allocation.
+func (d *direct) paths(id string) (path, rawPath, canonPath string) {
+	n := 0 // the bytes to escape
 	for i := 0; i < len(id); i++ {
 		if !unreserved(id[i]) {
 			n++
 		}
 	}
-	if n == 0 {
-		return id
-	}
 	const hexDigits = "0123456789ABCDEF"
-	b := make([]byte, 0, len(id)+2*n)
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; unreserved(c) {
-			b = append(b, c)
+	var b strings.Builder
+	b.Grow(len(d.path) + len(d.rawPath) + len(d.canonPath) + 3*len(id) + 6*n)
+	b.WriteString(d.path)
+	b.WriteString(id)
+	i := b.Len()
+	b.WriteString(d.rawPath)
+	for k := 0; k < len(id); k++ {
+		if c := id[k]; unreserved(c) {
+			b.WriteByte(c)
 		} else {
-			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+			b.Write([]byte{'%', hexDigits[c>>4], hexDigits[c&15]})
 		}
 	}
-	return string(b)
+	j := b.Len()
+	b.WriteString(d.canonPath)
+	for k := 0; k < len(id); k++ {
+		if c := id[k]; unreserved(c) {
+			b.WriteByte(c)
+		} else {
+			b.Write([]byte{'%', '2', '5', hexDigits[c>>4], hexDigits[c&15]}) // the "%" escaped too
+		}
+	}
+	all := b.String()
+	return all[:i], all[i:j], all[j:]
 }
 
 func unreserved(c byte) bool {
@@ -117,8 +130,8 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 	if err != nil {
 		return nil, fail(err)
 	}
-	escID := escapeID(id)
-	*req.URL = url.URL{Scheme: d.scheme, Host: d.host, Path: d.path + id, RawPath: d.rawPath + escID} // the empty one parsed
+	path, rawPath, canonPath := d.paths(id)
+	*req.URL = url.URL{Scheme: d.scheme, Host: d.host, Path: path, RawPath: rawPath} // the empty one parsed
 	req.Host = d.host
 	if method == http.MethodPost {
 		req.Header["Content-Type"] = octetStream
@@ -138,10 +151,10 @@ func (d *direct) do(ctx context.Context, op, method, id string, data []byte, has
 			}
 		}
 		// The canonical URI of SigV4 (for services other than S3) is the
-		// escaped path escaped once more. The signer takes it from
+		// escaped path escaped once more (see paths). The signer takes it from
 		// URL.Opaque when set, which saves it escaping the whole path
 		// again on every call; the request goes out with the path only.
-		req.URL.Opaque = d.canonPath + escapeID(escID)
+		req.URL.Opaque = canonPath
 		err = d.signer.SignHTTP(ctx, creds, req, hash, "execute-api", d.region, time.Now())
 		req.URL.Opaque = ""
 		if err != nil {

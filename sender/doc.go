@@ -66,8 +66,11 @@
 // 100 ms window with 429s, 95 % of the rate the calls succeeded at since the
 // first one (multiplicative decrease, never below 100 per second); after a
 // window without, 2 % of the rate set at the decrease + 1 more (additive
-// increase, only while the rate is what holds the calls back); unlimited
-// again after a minute without calls. A 429 is retried after at least
+// increase, only while the rate is what holds the calls back), doubling
+// that step every window, up to a quarter of the rate, once the rate has
+// been 10 % over what the bucket gave for a second without a 429 (the room
+// a concurrent broadcast from another process left); unlimited again after
+// a minute without calls. A 429 is retried after at least
 // 200 ms, past the controller's reaction. [Options].Rate and [BroadcastOptions].Rate cap
 // the rate a Client or a broadcast may take; [Options].DisablePacing turns
 // the controller off.

@@ -2,9 +2,11 @@ package sender
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go/encoding/httpbinding"
 	"golang.org/x/time/rate"
 )
 
@@ -105,5 +107,85 @@ func TestPacerAIMD(t *testing.T) {
 	p.doneAt(now, false)
 	if r := p.lim.Limit(); r != rate.Inf {
 		t.Errorf("rate %v after two minutes without calls, want unlimited", r)
+	}
+}
+
+// TestPacerQuiet: once the rate has been over 110 % of what the bucket
+// gave at the last decrease for 10 windows without a 429, the increase
+// doubles every window, up to a quarter of the rate, so that a pacer finds
+// the room a concurrent broadcast left within a few windows rather than
+// seconds; a 429 before that, as a pacer alone gets, keeps the increase
+// linear, and the next decrease resets it.
+func TestPacerQuiet(t *testing.T) {
+	p := newPacer()
+	now := p.start
+	window := func(ok, limited int) float64 {
+		n := ok + limited
+		start := now
+		for i := range n {
+			now = start.Add(window * time.Duration(i+1) / time.Duration(n))
+			p.doneAt(now, i < limited)
+		}
+		return float64(p.lim.Limit())
+	}
+	// probe runs n windows whose calls keep up with the rate and checks
+	// each rate against the rule.
+	probe := func(n int) (r float64) {
+		r = float64(p.lim.Limit())
+		step, peak, above := r*probeShare+1, float64(p.peak), 0
+		for i := range n {
+			got := window(int(r/10)+1, 0)
+			want := r + step
+			if want > beyond*peak {
+				above++
+			}
+			if above > quiet {
+				step = min(2*step, want/4)
+			}
+			if math.Abs(got-want) > 1e-6*want {
+				t.Fatalf("window %d after the decrease: rate %.0f, want %.0f", i+1, got, want)
+			}
+			r = got
+		}
+		return r
+	}
+	window(1000, 0)
+	r0 := window(200, 50) // about 1,900 per second
+	// Alone: over 110 % after 5 windows, then a 429 within 10 more.
+	if r := probe(12); math.Abs(r-(r0+12*(r0*probeShare+1))) > 1e-6*r {
+		t.Errorf("rate %.0f 12 windows after a decrease to %.0f, want the linear %.0f", r, r0, r0+12*(r0*probeShare+1))
+	}
+	r0 = window(200, 50)
+	r := probe(30)
+	if r < 4*r0 {
+		t.Errorf("rate %.0f three quiet seconds after a decrease to %.0f, want at least 4 times it", r, r0)
+	}
+	if lin := r0 + 30*(r0*probeShare+1); r < 2*lin {
+		t.Errorf("rate %.0f, not above twice the linear increase's %.0f", r, lin)
+	}
+	r2 := window(200, 50)
+	if r2 > 0.95*2100 {
+		t.Errorf("rate %.0f after a window with 429s, want back near 1,900", r2)
+	}
+	if r3 := window(int(r2/10)+1, 0); r3 != r2+r2*probeShare+1 {
+		t.Errorf("rate %.0f → %.0f after the next decrease, want the linear step again", r2, r3)
+	}
+}
+
+// TestPaths: the three paths of a call are the SDK's escaping of the id
+// (httpbinding.EscapePath with separators) and SigV4's canonical URI (that
+// escaped once more), for ids with every kind of byte.
+func TestPaths(t *testing.T) {
+	d, err := newDirect("https://abc.execute-api.eu-west-1.amazonaws.com/my%20stage", okClient{}, nil, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"R1kmxc2VNjMCFIA=", "plain-id_1.~", "a/b%c?d#e", "é\x00\xff +"} {
+		path, raw, canon := d.paths(id)
+		wantRaw := d.rawPath + httpbinding.EscapePath(id, true)
+		if path != d.path+id || raw != wantRaw || canon != httpbinding.EscapePath(wantRaw, false) {
+			t.Errorf("paths(%q) = %q, %q, %q; want %q, %q, %q", id, path, raw, canon,
+				d.path+id, wantRaw, httpbinding.EscapePath(wantRaw, false))
+		}
 	}
 }

@@ -34,6 +34,15 @@ const (
 	// the rate grows by this share of the rate set at the last decrease,
 	// plus one call per second (linearly, until the next decrease).
 	probeShare = 0.02
+	// beyond and quiet decide when the increase doubles every window (up
+	// to a quarter of the rate): once the rate has been over beyond times
+	// the one the bucket gave at the last decrease for quiet windows
+	// without a 429. The quota has room again then (a concurrent
+	// broadcast from another process ended), which a linear increase
+	// would take seconds to find. A pacer alone gets its next 429 before:
+	// its rate swings within a few per cent of the bucket's.
+	beyond = 1.1
+	quiet  = 10
 	// forget is the pause in calls after which a pacer is unlimited again.
 	forget = time.Minute
 	// minRate is the lowest rate a pacer sets: 1 % of the default quota,
@@ -62,6 +71,8 @@ type pacer struct {
 	// window may still be those of calls sent before.
 	decreased time.Time
 	step      rate.Limit // the additive increase per window since then
+	peak      rate.Limit // the rate the bucket gave before it
+	above     int        // windows since then with the rate over beyond·peak
 }
 
 func newPacer() *pacer {
@@ -124,11 +135,18 @@ func (p *pacer) doneAt(now time.Time, throttled bool) {
 		if since := now.Sub(p.firstLimit); since >= window/10 && p.okSince >= 10 {
 			got = rate.Limit(float64(p.okSince) / since.Seconds())
 		}
-		r = max(min(r, got)*backoffFactor, minRate)
-		p.decreased, p.step = now, r*probeShare+1
+		p.peak = min(r, got)
+		r = max(p.peak*backoffFactor, minRate)
+		p.decreased, p.step, p.above = now, r*probeShare+1, 0
 	case r != rate.Inf && got >= r/2:
 		// Probe up only while the rate is what holds the calls back.
 		r += p.step
+		if r > p.peak*beyond {
+			p.above++
+		}
+		if p.above > quiet {
+			p.step = min(2*p.step, r/4)
+		}
 	}
 	if r != p.lim.Limit() {
 		p.lim.SetLimitAt(now, r)

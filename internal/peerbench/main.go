@@ -81,6 +81,7 @@ func main() {
 		clients  = flag.String("clients", "lambdaws,lambdaws-sdk,js-sdk-v3,boto3", "comma-separated clients to run")
 		before   = flag.String("before", "", "a peerbench binary built from an earlier commit: adds the client lambdaws-before, its lambdaws client")
 		quota    = flag.String("quota", "", "run the quota benchmark instead: comma-separated RATE/BURST:N (see quota.go)")
+		procs    = flag.String("procs", "1", "with -quota: comma-separated numbers P of lambdaws processes that split the N ids and broadcast at once")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -93,7 +94,7 @@ func main() {
 		warm, _ := strconv.Atoi(flag.Arg(1))
 		runGoClient(*client, *endpoint, n, warm)
 	case *quota != "":
-		if err := quotaHarness(split(*quota), split(*clients), *lats); err != nil {
+		if err := quotaHarness(split(*quota), split(*clients), *lats, split(*procs)); err != nil {
 			log.Fatal(err)
 		}
 	default:
@@ -232,10 +233,11 @@ func runGoClient(kind, endpoint string, n, warm int) {
 	default:
 		log.Fatalf("unknown client %q", kind)
 	}
+	offset, _ := strconv.Atoi(os.Getenv("PEERBENCH_OFFSET")) // of this process's ids, when several share a quota
 	ids := func(prefix string, n int) iter.Seq2[string, error] {
 		return func(yield func(string, error) bool) {
 			for i := range n {
-				if !yield(prefix+strconv.Itoa(i)+"=", nil) {
+				if !yield(prefix+strconv.Itoa(offset+i)+"=", nil) {
 					return
 				}
 			}
@@ -245,6 +247,9 @@ func runGoClient(kind, endpoint string, n, warm int) {
 		log.Fatal(err)
 	}
 	pause()
+	if ns, err := strconv.ParseInt(os.Getenv("PEERBENCH_START"), 10, 64); err == nil {
+		time.Sleep(time.Until(time.Unix(0, ns))) // with the other processes of a -procs run
+	}
 	if f := os.Getenv("PEERBENCH_CPUPROFILE"); f != "" { // for looking into a client
 		out, err := os.Create(f)
 		if err != nil {
