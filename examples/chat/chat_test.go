@@ -21,7 +21,7 @@ func newChat(t *testing.T, store connstore.Store) *wstest.Gateway {
 	r := ws.NewRouter()
 	r.Logger = slog.New(slog.DiscardHandler)
 	r.Register(&ChatRoom{Store: store, Channels: ws.StoreChannels(store)})
-	return wstest.NewGateway(t, r)
+	return wstest.NewGateway(t, r, nil)
 }
 
 // failing is a store whose Join to channel fails (op "join"), or whose
@@ -149,7 +149,7 @@ func TestPublishWithAGoneMember(t *testing.T) {
 	r.Sender = rec
 	ctx := context.Background()
 	for _, ev := range []events.APIGatewayWebsocketProxyRequest{
-		wstest.Connect("alice"), wstest.Connect("bob"), wstest.Connect("carol"),
+		wstest.Connect("alice", nil), wstest.Connect("bob", nil), wstest.Connect("carol", nil),
 		wstest.Message("alice", "/nick alice"),
 	} {
 		if resp, _ := r.Handler(ctx, ev); resp.StatusCode != 200 {
@@ -171,7 +171,7 @@ func TestPublishWithAGoneMember(t *testing.T) {
 // dial opens a connection and reads its welcome, which comes first.
 func dial(t *testing.T, g *wstest.Gateway) *wstest.Conn {
 	t.Helper()
-	c := g.Dial(t)
+	c := g.Dial(t, nil)
 	if got := c.Next(t); !strings.HasPrefix(got, "welcome, anonymous! #general: ") {
 		t.Fatalf("first message %q, want the welcome", got)
 	}
@@ -183,18 +183,18 @@ func dial(t *testing.T, g *wstest.Gateway) *wstest.Conn {
 func TestWelcome(t *testing.T) {
 	g := newChat(t, connstore.NewMemory())
 	const hint = "; /nick NAME sets your nickname, /join CHANNEL changes channel"
-	alice := g.Dial(t)
+	alice := g.Dial(t, nil)
 	alice.Expect(t, "welcome, anonymous! #general: nobody else here"+hint)
 	alice.Send(t, "/nick alice")
 	alice.Expect(t, "nickname set to [alice]")
-	bob := g.Dial(t)
+	bob := g.Dial(t, nil)
 	bob.Expect(t, "welcome, anonymous! #general: alice"+hint)
-	carol := g.Dial(t)
+	carol := g.Dial(t, nil)
 	carol.Expect(t, "welcome, anonymous! #general: alice, anonymous"+hint)
 	for range maxWelcomeNames {
 		dial(t, g)
 	}
-	last := g.Dial(t) // 13 others: 10 names are listed
+	last := g.Dial(t, nil) // 13 others: 10 names are listed
 	if got := last.Next(t); !strings.HasSuffix(got, " and more"+hint) || strings.Count(got, "anonymous")+strings.Count(got, "alice") != 1+maxWelcomeNames {
 		t.Errorf("welcome with %d others: %q", 3+maxWelcomeNames, got)
 	}

@@ -3,6 +3,7 @@ package wstest_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -27,8 +28,8 @@ func TestAfterConnectWelcome(t *testing.T) {
 	r := ws.NewRouter()
 	r.OnMessage(func(context.Context, *ws.Request) error { return nil })
 	r.AfterConnect(welcome)
-	g := wstest.NewGateway(t, r)
-	c := g.Dial(t, wstest.Query("nick", "ann"))
+	g := wstest.NewGateway(t, r, nil)
+	c := g.Dial(t, &wstest.Handshake{Query: url.Values{"nick": {"ann"}}})
 	c.Expect(t, map[string]string{"id": c.ID(), "nick": "ann", "route": "$afterconnect", "eventType": "CONNECT"})
 	c.ExpectNone(t, 100*time.Millisecond)
 }
@@ -48,11 +49,11 @@ func TestAfterConnectNotAfterReject(t *testing.T) {
 		ran.Add(1)
 		return welcome(ctx, req)
 	})
-	g := wstest.NewGateway(t, r)
-	if status, _ := g.DialRefused(t, wstest.Query("deny", "1")); status != http.StatusForbidden {
+	g := wstest.NewGateway(t, r, nil)
+	if status, _ := g.DialRefused(t, &wstest.Handshake{Query: url.Values{"deny": {"1"}}}); status != http.StatusForbidden {
 		t.Fatalf("status %d", status)
 	}
-	c := g.Dial(t) // its welcome comes after any the refused one would have caused
+	c := g.Dial(t, nil) // its welcome comes after any the refused one would have caused
 	c.Expect(t, map[string]string{"id": c.ID(), "nick": "", "route": "$afterconnect", "eventType": "CONNECT"})
 	g.WaitIdle(t)
 	if n := ran.Load(); n != 1 {
@@ -86,7 +87,7 @@ func TestAfterConnectRecorder(t *testing.T) {
 			if tt.gone {
 				rec.MarkGone(id)
 			}
-			ev := wstest.AfterConnect(wstest.Connect(id, wstest.Query("nick", tt.nick)))
+			ev := wstest.AfterConnect(wstest.Connect(id, &wstest.Handshake{Query: url.Values{"nick": {tt.nick}}}))
 			// A gone connection is awaited for half the time left.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
@@ -112,10 +113,10 @@ func TestAfterConnectWaitIdle(t *testing.T) {
 		ran.Add(1)
 		return nil
 	})
-	g := wstest.NewGateway(t, r)
+	g := wstest.NewGateway(t, r, nil)
 	const n = 15
 	for range n {
-		g.Dial(t)
+		g.Dial(t, nil)
 	}
 	g.WaitIdle(t)
 	if got := ran.Load(); got != n {

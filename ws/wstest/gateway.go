@@ -50,61 +50,58 @@ type state struct {
 	disconnected  bool // $disconnect ran
 }
 
-// An Option configures a Gateway made by NewGateway. The options are
-// Stage, IdleTimeout, TwoWay and Authorizer; without them the Gateway has
-// the defaults of a deployed API: stage "local", a 10-minute idle timeout,
-// one-way routes and no authorizer.
-type Option struct{ apply func(*local.Options) }
+// Options configure a Gateway made by NewGateway. A nil *Options, and zero
+// fields, give the defaults of a deployed API: stage "local", a 10-minute
+// idle timeout, one-way routes and no authorizer.
+type Options struct {
+	// Stage is the API stage: requestContext.stage and the first path
+	// segment of the management API. Default "local".
+	Stage string
 
-// Stage sets the API stage: requestContext.stage and the first path segment
-// of the management API. Default "local".
-func Stage(name string) Option { return Option{func(o *local.Options) { o.Stage = name }} }
+	// IdleTimeout makes the gateway close a connection that sent no message
+	// for that long, with 1001, as API Gateway does after 10 minutes.
+	IdleTimeout time.Duration
 
-// IdleTimeout makes the gateway close a connection that sent no message for
-// d, with 1001, as API Gateway does after 10 minutes.
-func IdleTimeout(d time.Duration) Option {
-	return Option{func(o *local.Options) { o.IdleTimeout = d }}
-}
+	// TwoWay gives the routes a route response, as a template's
+	// RouteResponse does: what a handler returns with Request.Respond is sent
+	// to the client. By default routes are one-way, as on AWS without a route
+	// response, and only what handlers send (ws.Reply, ws.SendMessage)
+	// reaches the client.
+	TwoWay bool
 
-// TwoWay gives the routes a route response, as a template's RouteResponse
-// does: what a handler returns with Request.Respond is sent to the client.
-// By default routes are one-way, as on AWS without a route response, and
-// only what handlers send (ws.Reply, ws.SendMessage) reaches the client.
-func TwoWay() Option {
-	return Option{func(o *local.Options) {
-		o.Routes = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}}
-	}}
-}
-
-// Authorizer puts a Lambda REQUEST authorizer on $connect, as a
-// template's Authorizer with an AuthorizerUri: the emulator's
-// local.Authorizer running handler in-process. handler is anything
-// lambda.Start accepts, typically made by ws.Authorizer. A handshake
-// missing one of identitySource ("route.request.header.NAME",
-// "route.request.querystring.NAME") is refused with 401 without invoking
-// it. Handlers read what it returned with Request.Authorizer.
-func Authorizer(handler any, identitySource ...string) Option {
-	return Option{func(o *local.Options) {
-		o.Authorizer = &local.Authorizer{
-			Function:       lambdaenv.New(handler, &lambdaenv.Options{Name: "authorizer", Logger: o.Logger}),
-			IdentitySource: identitySource,
-		}
-	}}
+	// Authorizer, when not nil, is a Lambda REQUEST authorizer on $connect,
+	// as a template's Authorizer with an AuthorizerUri: the emulator runs it
+	// in-process. It is anything lambda.Start accepts, typically made by
+	// ws.Authorizer. Handlers read what it returned with Request.Authorizer.
+	Authorizer any
+	// IdentitySource lists where the authorizer's identity is
+	// ("route.request.header.NAME", "route.request.querystring.NAME"): a
+	// handshake missing one is refused with 401 without invoking it.
+	IdentitySource []string
 }
 
 // NewGateway serves r behind the local emulator on 127.0.0.1 until the end
 // of the test, when it closes every connection (running their $disconnect)
 // and waits for them. The emulator logs through t.Log. NewGateway fails the
 // test if r.Validate does, and panics if local.New does.
-func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
+func NewGateway(t testing.TB, r *ws.Router, opts *Options) *Gateway {
 	t.Helper()
 	if err := r.Validate(); err != nil {
 		t.Fatalf("wstest: %v", err)
 	}
 	logs := &testLog{t: t}
 	o := local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}
-	for _, opt := range opts {
-		opt.apply(&o)
+	if opts != nil {
+		o.Stage, o.IdleTimeout = opts.Stage, opts.IdleTimeout
+		if opts.TwoWay {
+			o.Routes = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}}
+		}
+		if opts.Authorizer != nil {
+			o.Authorizer = &local.Authorizer{
+				Function:       lambdaenv.New(opts.Authorizer, &lambdaenv.Options{Name: "authorizer", Logger: o.Logger}),
+				IdentitySource: opts.IdentitySource,
+			}
+		}
 	}
 	g := &Gateway{
 		Timeout:  5 * time.Second,
