@@ -56,7 +56,7 @@
 //
 // GRIP meta is per-connection state kept by the proxy: Meta reads it,
 // SetMeta changes it (Set-Meta-* response headers). It is also the event's
-// authorizer context, so req.Authorizer()["name"] reads it on every
+// authorizer context, so req.AuthorizerContext()["name"] reads it on every
 // transport.
 //
 // # Security

@@ -491,7 +491,7 @@ func address(s string) string {
 // Meta returns the GRIP meta of the connection being served (names in lower
 // case), including changes made with SetMeta during this request, or nil
 // outside a Handler's request. The same values are the event's authorizer
-// context, so req.Authorizer() reads them on every transport.
+// context, so req.AuthorizerContext() reads them on every transport.
 func Meta(ctx context.Context) map[string]string {
 	c := connFrom(ctx)
 	if c == nil {
@@ -508,7 +508,7 @@ func Meta(ctx context.Context) map[string]string {
 
 // SetMeta sets a meta value of the connection being served; the proxy stores
 // it and sends it with every later request of the connection (read it with
-// Meta, or req.Authorizer()[name]). An empty value deletes it. Names are
+// Meta, or req.AuthorizerContext()[name]). An empty value deletes it. Names are
 // case-insensitive header-name tokens. It fails outside a Handler's request,
 // and with ErrUnsupported once the request's response is written (from a
 // goroutine the handler started).

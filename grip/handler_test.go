@@ -647,7 +647,7 @@ func TestMeta(t *testing.T) {
 			return errors.New("invalid meta accepted")
 		}
 		m := grip.Meta(ctx)
-		return ws.Reply(ctx, []string{m["user"], m["count"], m["gone"], req.Authorizer()["user"].(string)})
+		return ws.Reply(ctx, []string{m["user"], m["count"], m["gone"], req.AuthorizerContext()["user"].(string)})
 	})
 	h, _ := newHandler(t, r, nil)
 	resp, _ := post(t, h, "c", "/", nil, grip.Event{Type: grip.Open})

@@ -201,11 +201,11 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // TestAuthorizer serves a ws.Authorizer as the API's Lambda authorizer and a
-// router whose handlers read its identity with Request.Authorizer, each on
+// router whose handlers read its identity with Request.AuthorizerContext, each on
 // its own Function, as `sam deploy` would wire them.
 func TestAuthorizer(t *testing.T) {
 	testenv.Integration(t, "the emulator and Lambda environments")
-	auth := lambdaenv.New(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	auth := lambdaenv.New(ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		switch req.Query("token") {
 		case "secret":
 			return "ann", map[string]any{"plan": "pro", "seats": 3}, nil
@@ -217,7 +217,7 @@ func TestAuthorizer(t *testing.T) {
 	t.Cleanup(func() { auth.Close() })
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
-		a := req.Authorizer()
+		a := req.AuthorizerContext()
 		return ws.Reply(ctx, fmt.Sprintf("%v on %v with %v seats", a["principalId"], a["plan"], a["seats"]))
 	})
 	url := testGateway(t, r, &local.Options{Logger: quietLogger(), Authorizer: &local.Authorizer{

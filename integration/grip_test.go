@@ -336,7 +336,7 @@ func TestGripJSGripPublisher(t *testing.T) {
 
 // TestGripMeta: meta set with grip.SetMeta at $connect and on a message is
 // sent back by Pushpin on later requests, readable with grip.Meta and
-// req.Authorizer().
+// req.AuthorizerContext().
 func TestGripMeta(t *testing.T) {
 	testenv.Integration(t, "Pushpin")
 	r := ws.NewRouter()
@@ -348,7 +348,7 @@ func TestGripMeta(t *testing.T) {
 		if err := grip.SetMeta(ctx, "count", strconv.Itoa(n+1)); err != nil {
 			return err
 		}
-		return ws.Reply(ctx, fmt.Sprintf("%v %d", req.Authorizer()["user"], n))
+		return ws.Reply(ctx, fmt.Sprintf("%v %d", req.AuthorizerContext()["user"], n))
 	})
 	env := startGrip(t, r, nil)
 	ctx := testContext(t, time.Minute)

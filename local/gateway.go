@@ -139,7 +139,7 @@ type Route struct {
 // made by ws.Authorizer), evaluates the policy it returns as API Gateway
 // does, and passes its principalId and context to every event of the
 // connection as requestContext.authorizer, which ws handlers read with
-// ws.Request.Authorizer. wstest.Authorizer sets one up in tests.
+// ws.Request.AuthorizerContext. wstest.Authorizer sets one up in tests.
 type Authorizer struct {
 	// Function is the authorizer function. It receives the $connect request
 	// as an authorizer event and returns an

@@ -72,7 +72,13 @@ func TestInspector(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// The reply reaches the client as the gateway writes it, a moment before
+	// the gateway records it: take snapshots until it is there.
 	conns, events, next := inspectStream(t, h)
+	for deadline := time.Now().Add(10 * time.Second); len(conns) == 1 && conns[0].Out == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		conns, events, next = inspectStream(t, h)
+	}
 	if len(conns) != 1 {
 		t.Fatalf("%d connections", len(conns))
 	}

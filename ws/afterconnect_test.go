@@ -98,7 +98,7 @@ func afterRouter(t *testing.T) (*ws.Router, *fakeLambda, *openingSender, *logBuf
 	r.Sender = fs
 	r.AfterConnect(func(ctx context.Context, req *ws.Request) error {
 		return ws.Reply(ctx, fmt.Sprintf("welcome %s via %s, %s, ua %q, auth %v", req.ConnectionID, req.RouteKey,
-			req.Event.RequestContext.EventType, req.Header("User-Agent"), req.Authorizer()["principalId"]))
+			req.Event.RequestContext.EventType, req.Header("User-Agent"), req.AuthorizerContext()["principalId"]))
 	})
 	return r, fl, fs, logs
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// Authorizer adapts fn into a Lambda REQUEST authorizer for a WebSocket
+// AuthorizerHandler adapts fn into the Lambda handler of a REQUEST authorizer for a WebSocket
 // API's $connect route. fn decides whether a client may connect: req is the
 // $connect request (headers, query, source IP, connection id); fn returns the
 // identity to allow, or refuses with [Reject], as OnConnect does:
@@ -20,7 +20,7 @@ import (
 // Reject(http.StatusForbidden, …) with 403 (a Deny policy); any other error
 // fails it with 500.
 //
-//	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+//	lambda.Start(ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 //		user, ok := users[req.Query("token")]
 //		if !ok {
 //			return "", nil, ws.Reject(http.StatusUnauthorized, "")
@@ -32,14 +32,14 @@ import (
 // API's stage that asked (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*)
 // and nothing else; a 403 refusal gets the same policy with Deny.
 //
-// Authorizer is the function side: deploy it as the API's authorizer
+// AuthorizerHandler is the function side: deploy it as the API's authorizer
 // Lambda (a template's Authorizer; local.Authorizer's Function in the
-// emulator; wstest.Authorizer in tests). The principalID and context fn
+// emulator; wstest.Options.Authorizer in tests). The principalID and context fn
 // returns reach every later event of the connection, where handlers read
-// them with [Request.Authorizer].
-func Authorizer(fn func(ctx context.Context, req *Request) (principalID string, context map[string]any, err error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
+// them with [Request.AuthorizerContext].
+func AuthorizerHandler(fn func(ctx context.Context, req *Request) (principalID string, context map[string]any, err error)) func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 	if fn == nil {
-		panic("ws: Authorizer with a nil function")
+		panic("ws: AuthorizerHandler with a nil function")
 	}
 	return func(ctx context.Context, event json.RawMessage) (events.APIGatewayCustomAuthorizerResponse, error) {
 		var none events.APIGatewayCustomAuthorizerResponse
@@ -69,7 +69,7 @@ func Authorizer(fn func(ctx context.Context, req *Request) (principalID string, 
 		case err != nil:
 			return none, err
 		case principal == "":
-			return none, errors.New("ws: an Authorizer function allowed a connection without a principal id")
+			return none, errors.New("ws: an AuthorizerHandler function allowed a connection without a principal id")
 		}
 		for k, v := range authContext {
 			switch v.(type) {

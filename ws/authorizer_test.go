@@ -58,7 +58,7 @@ func TestAuthorizer(t *testing.T) {
 			err: `authorizer context "roles" is a []string`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := ws.Authorizer(tc.fn)(context.Background(), authorizerEvent(t))
+			resp, err := ws.AuthorizerHandler(tc.fn)(context.Background(), authorizerEvent(t))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -90,7 +90,7 @@ func TestAuthorizer(t *testing.T) {
 // The Authorizer function sees the $connect request with its helpers.
 func TestAuthorizerRequest(t *testing.T) {
 	var got *ws.Request
-	_, err := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	_, err := ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		got = req
 		return "x", nil, nil
 	})(context.Background(), authorizerEvent(t))
@@ -112,7 +112,7 @@ func TestAuthorizerRequest(t *testing.T) {
 }
 
 func TestAuthorizerBadEvent(t *testing.T) {
-	fn := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	fn := ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		t.Error("called")
 		return "", nil, nil
 	})
@@ -125,7 +125,7 @@ func TestAuthorizerBadEvent(t *testing.T) {
 
 // The JSON the Lambda runtime sends back is the shape API Gateway reads.
 func TestAuthorizerJSON(t *testing.T) {
-	h := lambda.NewHandler(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	h := lambda.NewHandler(ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		return "ann", map[string]any{"name": "Ann"}, nil
 	}))
 	out, err := h.Invoke(context.Background(), authorizerEvent(t))
@@ -138,9 +138,9 @@ func TestAuthorizerJSON(t *testing.T) {
 	}
 }
 
-func ExampleAuthorizer() {
+func ExampleAuthorizerHandler() {
 	tokens := map[string]string{"t0ken": "ann"} // token → user; yours is a database or a JWT check
-	authorize := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	authorize := ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		user, ok := tokens[req.Query("token")]
 		if !ok {
 			return "", nil, ws.Reject(http.StatusUnauthorized, "") // 401

@@ -42,7 +42,7 @@ func FuzzHandler(f *testing.F) {
 		return req.Respond(v)
 	})
 	r.OnRoute("echo", func(_ context.Context, req *ws.Request) error {
-		_, _, _ = req.Header("x"), req.Authorizer(), req.SourceIP() // exercise the helpers
+		_, _, _ = req.Header("x"), req.AuthorizerContext(), req.SourceIP() // exercise the helpers
 		return req.Respond(req.Body)
 	})
 	r.OnRoute("boom", func(context.Context, *ws.Request) error { panic("boom") })

@@ -108,7 +108,7 @@ func (r *Request) Query(name string) string {
 // [Authorizer], say) returned at $connect: its principalId and context
 // keys, from requestContext.authorizer, or nil without an authorizer. API
 // Gateway repeats it on every later event of the connection.
-func (r *Request) Authorizer() map[string]any {
+func (r *Request) AuthorizerContext() map[string]any {
 	m, _ := r.Event.RequestContext.Authorizer.(map[string]any)
 	return m
 }

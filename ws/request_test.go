@@ -31,8 +31,8 @@ func TestRequestHelpers(t *testing.T) {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
-	if a := got.Authorizer(); a["principalId"] != "user-42" || a["tenant"] != "acme" {
-		t.Errorf("Authorizer() = %v", a)
+	if a := got.AuthorizerContext(); a["principalId"] != "user-42" || a["tenant"] != "acme" {
+		t.Errorf("AuthorizerContext() = %v", a)
 	}
 	if code, reason := got.DisconnectStatus(); code != 0 || reason != "" {
 		t.Errorf("connect DisconnectStatus = %d %q", code, reason)
@@ -42,8 +42,8 @@ func TestRequestHelpers(t *testing.T) {
 	if code, reason := got.DisconnectStatus(); code != 1001 || reason != "Going away" {
 		t.Errorf("DisconnectStatus = %d %q, want 1001 Going away", code, reason)
 	}
-	if got.Authorizer() != nil {
-		t.Errorf("Authorizer() without authorizer = %v", got.Authorizer())
+	if got.AuthorizerContext() != nil {
+		t.Errorf("Authorizer() without authorizer = %v", got.AuthorizerContext())
 	}
 
 	// Multi-value headers are consulted when the single-value map lacks one.

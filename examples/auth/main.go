@@ -12,7 +12,7 @@ import (
 // user is who the authorizer let in: the "user" key of its context, which
 // API Gateway repeats on every event of the connection.
 func user(req *ws.Request) string {
-	name, _ := req.Authorizer()["user"].(string)
+	name, _ := req.AuthorizerContext()["user"].(string)
 	return name
 }
 

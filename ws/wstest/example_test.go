@@ -32,7 +32,7 @@ func TestExamples(tt *testing.T) {
 		{"Gateway_Sender", ExampleGateway_Sender},
 		{"Conn_Close", ExampleConn_Close},
 		{"Conn_ExpectNone", ExampleConn_ExpectNone},
-		{"Authorizer", ExampleAuthorizer},
+		{"Options_authorizer", ExampleOptions_authorizer},
 	} {
 		tt.Run(ex.name, func(sub *testing.T) {
 			t = sub
@@ -129,15 +129,15 @@ func ExampleConn_ExpectNone() {
 }
 
 // The connection's identity comes from a Lambda authorizer, as on AWS.
-func ExampleAuthorizer() {
-	auth := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+func ExampleOptions_authorizer() {
+	auth := ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		if req.Header("Authorization") != "Bearer s3cret" {
 			return "", nil, ws.Reject(http.StatusUnauthorized, "")
 		}
 		return "user-42", map[string]any{"plan": "pro"}, nil
 	})
 	r := ws.NewRouter()
-	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Authorizer()["plan"]) })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.AuthorizerContext()["plan"]) })
 	g := wstest.NewGateway(t, r, &wstest.Options{Authorizer: auth, IdentitySource: []string{"route.request.header.Authorization"}})
 
 	if status, _ := g.DialRefused(t, nil); status != http.StatusUnauthorized {

@@ -72,7 +72,7 @@ type Options struct {
 	// Authorizer, when not nil, is a Lambda REQUEST authorizer on $connect,
 	// as a template's Authorizer with an AuthorizerUri: the emulator runs it
 	// in-process. It is anything lambda.Start accepts, typically made by
-	// ws.Authorizer. Handlers read what it returned with Request.Authorizer.
+	// ws.Authorizer. Handlers read what it returned with Request.AuthorizerContext.
 	Authorizer any
 	// IdentitySource lists where the authorizer's identity is
 	// ("route.request.header.NAME", "route.request.querystring.NAME"): a

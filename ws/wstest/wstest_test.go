@@ -351,7 +351,7 @@ func TestNewGatewayFailsForAMisconfiguredRouter(t *testing.T) {
 }
 
 func TestAuthorizer(t *testing.T) {
-	auth := ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	auth := ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		switch req.Query("token") {
 		case "s3cret":
 			return "user-1", map[string]any{"name": "Ann"}, nil
@@ -361,7 +361,7 @@ func TestAuthorizer(t *testing.T) {
 		return "", nil, ws.Reject(http.StatusUnauthorized, "")
 	})
 	r := ws.NewRouter()
-	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Authorizer()) })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.AuthorizerContext()) })
 	g := wstest.NewGateway(t, r, &wstest.Options{Authorizer: auth, IdentitySource: []string{"route.request.querystring.token"}})
 
 	for _, tc := range []struct {

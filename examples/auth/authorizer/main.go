@@ -31,7 +31,7 @@ func parse(s string) map[string]string {
 func main() {
 	users := parse(os.Getenv("TOKENS"))
 	banned := strings.Split(os.Getenv("BANNED"), ",")
-	lambda.Start(ws.Authorizer(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
+	lambda.Start(ws.AuthorizerHandler(func(ctx context.Context, req *ws.Request) (string, map[string]any, error) {
 		name, ok := users[req.Query("token")]
 		switch {
 		case !ok:
