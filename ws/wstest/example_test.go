@@ -137,7 +137,9 @@ func ExampleOptions_authorizer() {
 		return "user-42", map[string]any{"plan": "pro"}, nil
 	})
 	r := ws.NewRouter()
-	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.AuthorizerContext()["plan"]) })
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
+		return ws.Reply(ctx, req.AuthorizerContext()["plan"])
+	})
 	g := wstest.NewGateway(t, r, &wstest.Options{Authorizer: auth, IdentitySource: []string{"route.request.header.Authorization"}})
 
 	if status, _ := g.DialRefused(t, nil); status != http.StatusUnauthorized {
