@@ -42,6 +42,8 @@ func browserChat(t *testing.T, chromium, pageURL string) {
 	tab1, tab2 := browser.open(ctx, pageURL), browser.open(ctx, pageURL)
 	for _, tab := range []*tab{tab1, tab2} {
 		tab.waitFor(ctx, `document.body.dataset.state === "open"`)
+		// The chat's AfterConnect welcome, before the page sent anything.
+		tab.waitFor(ctx, `document.getElementById("log").innerText.includes("welcome, anonymous! #general: ")`)
 	}
 
 	tab1.eval(ctx, `(() => { const i = document.getElementById("input"); i.value = "hello from tab 1"; document.getElementById("send").click(); })()`)

@@ -17,7 +17,7 @@ import (
 func TestChat(t *testing.T) {
 	testenv.Integration(t, "the example chat")
 	p := startExample(t, "chat", nil)
-	chatScenario(t, p.URL)
+	chatScenario(t, p.URL, true)
 }
 
 // TestChatDynamoDB runs the chat scenario against the chat example with the
@@ -32,17 +32,21 @@ func TestChatDynamoDB(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=test",
 		"AWS_SECRET_ACCESS_KEY=test",
 	}, "-create-table")
-	chatScenario(t, p.URL)
+	chatScenario(t, p.URL, true)
 }
 
 // chatScenario has three clients in two channels talk. Each client ends with
 // exactly the messages it should have seen, in order: never its own lines,
-// never those of another channel.
-func chatScenario(t *testing.T, url string) {
+// never those of another channel. With greets, each is first welcomed by the
+// chat's AfterConnect (not behind Pushpin, where ws.AfterConnect does not
+// run).
+func chatScenario(t *testing.T, url string, greets bool) {
 	ctx := testContext(t, 2*time.Minute)
-	alice := newChatter(t, ctx, "alice", url)
-	bob := newChatter(t, ctx, "bob", url)
-	carol := newChatter(t, ctx, "carol", url)
+	// Each is greeted first, before sending anything, with who else is in
+	// #general.
+	alice := newChatter(t, ctx, "alice", url, greets, "nobody else here")
+	bob := newChatter(t, ctx, "bob", url, greets, "anonymous")
+	carol := newChatter(t, ctx, "carol", url, greets, "anonymous, anonymous")
 
 	alice.command("/nick alice", "nickname set to [alice]")
 	bob.command("/nick bob", "nickname set to [bob]")
@@ -63,7 +67,7 @@ func chatScenario(t *testing.T, url string) {
 	carol.say("welcome alice", alice)
 	// dave arrives in #general, which bob now has to himself: lines in one
 	// channel never reach another.
-	dave := newChatter(t, ctx, "dave", url)
+	dave := newChatter(t, ctx, "dave", url, greets, "bob")
 	dave.command("/nick dave", "nickname set to [dave]")
 	bob.say("general only", dave)
 	alice.command("/nick al", "nickname set to [al]")
@@ -100,8 +104,21 @@ type chatter struct {
 	seen []string
 }
 
-func newChatter(t *testing.T, ctx context.Context, name, url string) *chatter {
-	return &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous", room: "general"}
+// newChatter connects and, if greets, reads the chat's welcome, which names
+// the others in #general (who).
+func newChatter(t *testing.T, ctx context.Context, name, url string, greets bool, who string) *chatter {
+	t.Helper()
+	c := &chatter{client: dial(t, ctx, name, url, nil), ctx: ctx, nick: "anonymous", room: "general"}
+	if greets {
+		c.expect(chatWelcome(who))
+	}
+	return c
+}
+
+// chatWelcome is the chat's welcome of a new connection, when who are the
+// others in #general.
+func chatWelcome(who string) string {
+	return "welcome, anonymous! #general: " + who + "; /nick NAME sets your nickname, /join CHANNEL changes channel"
 }
 
 // command sends a command and waits for its reply; messages received before

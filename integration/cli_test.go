@@ -142,7 +142,9 @@ func TestLocalChat(t *testing.T) {
 	}
 	ctx := testContext(t, time.Minute)
 	alice := dial(t, ctx, "alice", p.URL, nil)
+	alice.expect(chatWelcome("nobody else here")) // through the Invoke API of lambdaws local
 	bob := dial(t, ctx, "bob", p.URL, nil)
+	bob.expect(chatWelcome("anonymous"))
 	alice.send(ctx, "/nick alice")
 	if got := alice.next(); got != "nickname set to [alice]" {
 		t.Fatalf("alice: %q", got)

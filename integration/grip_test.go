@@ -139,7 +139,7 @@ func TestGripEcho(t *testing.T) {
 func TestGripChat(t *testing.T) {
 	testenv.Integration(t, "Pushpin")
 	url, _ := startGripExample(t, "chat")
-	chatScenario(t, url)
+	chatScenario(t, url, false)
 }
 
 // TestGripHandshake: $connect rejects with 401 (the client sees it), accepts

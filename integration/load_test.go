@@ -61,6 +61,9 @@ func TestLoad(t *testing.T) {
 	warm := make([]*client, perChannel)
 	for i := range warm {
 		warm[i] = dial(t, ctx, fmt.Sprintf("warm%d", i), p.URL, nil)
+		if m := warm[i].next(); !strings.HasPrefix(m, "welcome, ") { // the chat's AfterConnect
+			t.Fatalf("warm%d: first message %q, want the welcome", i, m)
+		}
 	}
 	for _, c := range warm {
 		c.send(ctx, "warm-up")
@@ -257,6 +260,10 @@ func newLoadClient(ctx context.Context, url string, i int) (*loadClient, error) 
 		return nil, fmt.Errorf("client %d: dial: %w", i, err)
 	}
 	c := &loadClient{conn: conn, index: i, nick: "u" + strconv.Itoa(i), channel: "c" + strconv.Itoa(i%loadChannels), got: map[string]uint32{}}
+	// The chat's AfterConnect welcome comes first, unasked.
+	if _, got, err := conn.Read(ctx); err != nil || !strings.HasPrefix(string(got), "welcome, ") {
+		return nil, fmt.Errorf("client %d: first message %q (%v), want the welcome", i, got, err)
+	}
 	for _, cmd := range [][2]string{
 		{"/nick " + c.nick, "nickname set to [" + c.nick + "]"},
 		{"/join " + c.channel, "joined #" + c.channel},

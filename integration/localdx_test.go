@@ -292,7 +292,9 @@ func TestLocalDynamoDBDefault(t *testing.T) {
 	endpoint := m[0][1]
 	ctx := testContext(t, time.Minute)
 	alice := dial(t, ctx, "alice", p.URL, nil)
+	alice.expect(chatWelcome("nobody else here")) // the chat's AfterConnect, unasked
 	bob := dial(t, ctx, "bob", p.URL, nil)
+	bob.expect(chatWelcome("anonymous"))
 	alice.send(ctx, "/nick alice")
 	if got := alice.next(); got != "nickname set to [alice]" {
 		t.Fatalf("alice: %q", got)

@@ -122,6 +122,12 @@ func TestTemplates(t *testing.T) {
 			if name != "chat" {
 				return
 			}
+			// ws.AfterConnect: the function may invoke itself, named without
+			// its own Arn (a circular dependency).
+			if get(t, fn, "FunctionName", "Fn::Sub") != "${AWS::StackName}-chat" ||
+				!strings.Contains(string(policies), `"Action":"lambda:InvokeFunction","Effect":"Allow","Resource":{"Fn::Sub":"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-chat"}`) {
+				t.Errorf("Function: no FunctionName or lambda:InvokeFunction on itself: %v %s", fn["FunctionName"], policies)
+			}
 			table := props("ConnectionsTable")
 			got, _ := json.Marshal([]any{table["KeySchema"], table["GlobalSecondaryIndexes"], table["TimeToLiveSpecification"]})
 			const want = `[[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],` +

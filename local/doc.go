@@ -39,6 +39,13 @@
 // and where it differs, are in AWS.md in the package's directory
 // (https://github.com/lambdaws/lambdaws/blob/main/local/AWS.md).
 //
+// The same address serves the Lambda Invoke API to this machine's processes
+// (POST /2015-03-31/functions/{name}/invocations, for the Functions of the
+// routes, the authorizer and Options.Functions), so functions that invoke
+// each other, and ws.AfterConnect's asynchronous self-invocation, work
+// unchanged: a function serving the Gateway's events finds it from their
+// requestContext.domainName, the Gateway's own loopback address.
+//
 // With Options.Inspector, which the lambdaws command sets, the Gateway
 // publishes its connections, frames, invocations and management API calls
 // to bounded rings and serves a page showing them live at /@inspector/, to

@@ -74,6 +74,11 @@ type Options struct {
 	// Authorizer, if set, is a Lambda REQUEST authorizer on $connect.
 	Authorizer *Authorizer
 
+	// Functions are served by the Lambda Invoke API, by name, besides the
+	// Functions of Routes and Authorizer (see invoke.go's doc in AWS.md).
+	// Default none.
+	Functions []*lambdaenv.Function
+
 	// IdleTimeout closes a connection that sent no message for this long,
 	// with 1001 "Going away". Default 10 minutes.
 	IdleTimeout time.Duration
@@ -165,6 +170,7 @@ type Gateway struct {
 	faultRate  float64
 	tls        *tls.Config
 	owned      *lambdaenv.Function // created by New from its handler; closed by Close
+	lambdaAPI  *invokeAPI          // the Lambda Invoke API
 	timeout    time.Duration       // the integration timeout; tests shorten it
 	reqTimeout time.Duration       // requestTimeout; tests shorten it
 	keepAlive  time.Duration       // keepAliveTimeout; tests shorten it
@@ -247,6 +253,7 @@ func New(handler any, opts *Options) *Gateway {
 	if err := g.SetRoutes(o.Routes, o.Authorizer); err != nil {
 		panic(err.Error())
 	}
+	g.lambdaAPI = newInvokeAPI(o.Functions)
 	return g
 }
 
@@ -320,7 +327,9 @@ func (o *Options) Validate() error {
 }
 
 // ServeHTTP serves WebSocket handshakes (on any path), the management API at
-// /{stage}/@connections/{id}, and hands anything else to Options.Fallback.
+// /{stage}/@connections/{id}, the Lambda Invoke API of its Functions at
+// /2015-03-31/functions/{name}/invocations to this machine's processes, and
+// hands anything else to Options.Fallback.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The server's ReadHeaderTimeout bounds headers and its IdleTimeout a
 	// connection between requests. This bounds a body, read by a handler or
@@ -334,6 +343,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if upgrade {
 		g.serveWebSocket(w, r)
+		return
+	}
+	if isInvokePath(r.URL.EscapedPath()) {
+		g.serveInvoke(w, r)
 		return
 	}
 	if stage, id, isAPI, ok := parsePath(r.URL.EscapedPath()); isAPI {
@@ -392,6 +405,7 @@ func (g *Gateway) Close() error {
 		c.requestClose(websocket.StatusGoingAway, "Going away")
 	}
 	g.wg.Wait()
+	g.lambdaAPI.stop()
 	g.rec.Close() // ends the pages' streams, which the server would wait for
 	if g.owned != nil {
 		g.owned.Close()

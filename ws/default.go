@@ -22,7 +22,11 @@ func OnMessage(fn HandlerFunc) { DefaultRouter.OnMessage(fn) }
 // OnRoute registers fn for a custom route key on DefaultRouter.
 func OnRoute(routeKey string, fn HandlerFunc) { DefaultRouter.OnRoute(routeKey, fn) }
 
-// Register wires a value's OnConnect, OnDisconnect and OnMessage methods on
+// AfterConnect registers fn to run right after each connection opens, on
+// DefaultRouter; see [Router.AfterConnect].
+func AfterConnect(fn HandlerFunc) { DefaultRouter.AfterConnect(fn) }
+
+// Register wires a value's OnConnect, OnDisconnect, OnMessage and AfterConnect methods on
 // DefaultRouter.
 func Register(v any) { DefaultRouter.Register(v) }
 

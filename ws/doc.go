@@ -18,6 +18,10 @@
 // [Register] a pointer to it. [Router] is the explicit form of the
 // package-level functions, for tests and for several APIs in one binary.
 //
+// [AfterConnect] registers a handler that runs right after a connection
+// opened, for welcome messages, which $connect cannot send: the function
+// invokes itself asynchronously (docs/afterconnect.md in the repository).
+//
 // Handlers send with [SendMessage], [Reply], [Close], [Info] and
 // [Broadcast], through a [Sender]: on API Gateway a *sender.Client for the
 // endpoint found from the event, with no configuration; [Router.Sender] and

@@ -10,7 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/lambdaws/lambdaws/sender"
 	"github.com/lambdaws/lambdaws/ws"
+	"github.com/lambdaws/lambdaws/ws/wstest"
 )
 
 // loadEvent reads a real API Gateway event from testdata.
@@ -125,6 +127,9 @@ func ExampleRouter_Register() {
 // other methods are not called here.
 type printSender struct{ ws.Sender }
 
+// Info reports every connection open.
+func (printSender) Info(context.Context, string) (*sender.Info, error) { return &sender.Info{}, nil }
+
 func (printSender) Send(_ context.Context, connectionID string, data []byte) error {
 	fmt.Printf("to %s: %s\n", connectionID, data)
 	return nil
@@ -161,4 +166,20 @@ func Example_jsonLogs() {
 	})
 	r.OnMessage(func(context.Context, *ws.Request) error { return nil })
 	// lambda.Start(r.Handler)
+}
+
+// A welcome message: the handler runs once API Gateway has opened the
+// connection, in an asynchronous invocation of the same function. On AWS,
+// lambda.Start(ws.Handler) serves both; here the AfterConnect event is
+// served by hand, with a Sender that prints.
+func ExampleRouter_AfterConnect() {
+	r := ws.NewRouter()
+	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
+	r.AfterConnect(func(ctx context.Context, req *ws.Request) error {
+		return ws.Reply(ctx, map[string]string{"type": "welcome", "id": req.ConnectionID})
+	})
+	r.Sender = printSender{}
+	r.Handler(context.Background(), wstest.AfterConnect(loadEvent("connect"))) // the event the $connect invokes it with
+	// Output:
+	// to Dwz4leekPHcCG6Q=: {"id":"Dwz4leekPHcCG6Q=","type":"welcome"}
 }

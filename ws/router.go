@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/afterconnect"
 	"github.com/lambdaws/lambdaws/internal/logs"
 	"github.com/lambdaws/lambdaws/registry"
 	"github.com/lambdaws/lambdaws/sender"
@@ -56,16 +57,25 @@ type Router struct {
 	// with neither there are no metrics.
 	MetricsNamespace string
 
-	metricsOut io.Writer // nil: os.Stdout
-	pool       sender.Pool
-	routes     registry.Table[HandlerFunc]
-	middleware []func(HandlerFunc) HandlerFunc
-	expr       registry.Expression // zero until SetRouteSelectionExpression or the first event
+	// AfterConnectFunction is the Lambda function that [Router.AfterConnect]
+	// invokes: a name, or a partial or full ARN, optionally with a version
+	// or alias. Empty means the function serving the $connect event (the
+	// ARN it was invoked with, else AWS_LAMBDA_FUNCTION_NAME).
+	AfterConnectFunction string
 
-	once    sync.Once
-	serving atomic.Bool
-	chain   registry.Table[HandlerFunc] // routes wrapped in middleware
-	invalid error                       // from Validate, fixed at first event
+	afterConnect HandlerFunc // from AfterConnect
+	lambda       lambdas     // the clients that invoke AfterConnectFunction
+	metricsOut   io.Writer   // nil: os.Stdout
+	pool         sender.Pool
+	routes       registry.Table[HandlerFunc]
+	middleware   []func(HandlerFunc) HandlerFunc
+	expr         registry.Expression // zero until SetRouteSelectionExpression or the first event
+
+	once       sync.Once
+	serving    atomic.Bool
+	chain      registry.Table[HandlerFunc] // routes wrapped in middleware
+	afterChain HandlerFunc                 // afterConnect wrapped in middleware
+	invalid    error                       // from Validate, fixed at first event
 }
 
 // NewRouter returns an empty router.
@@ -151,11 +161,19 @@ func (r *Router) start() {
 	}
 	for _, key := range r.routes.Keys() {
 		h, _ := r.routes.Get(key)
-		for i := len(r.middleware) - 1; i >= 0; i-- {
-			h = r.middleware[i](h)
-		}
-		_ = r.chain.Add(key, h) // keys are unique in r.routes
+		_ = r.chain.Add(key, r.wrap(h)) // keys are unique in r.routes
 	}
+	if r.afterConnect != nil {
+		r.afterChain = r.wrap(r.afterConnect)
+	}
+}
+
+// wrap wraps h in the middleware.
+func (r *Router) wrap(h HandlerFunc) HandlerFunc {
+	for i := len(r.middleware) - 1; i >= 0; i-- {
+		h = r.middleware[i](h)
+	}
+	return h
 }
 
 // Handler serves one API Gateway WebSocket event. Its signature is the one
@@ -169,10 +187,22 @@ func (r *Router) start() {
 func (r *Router) Handler(ctx context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	r.once.Do(r.start)
 	start := time.Now()
-	resp, req := r.serve(ctx, event)
+	var resp events.APIGatewayProxyResponse
+	var req *Request
+	after := afterconnect.Is(&event)
+	if after {
+		resp, req = r.serveAfterConnect(ctx, event)
+	} else {
+		resp, req = r.serve(ctx, event)
+		if r.afterConnect != nil && resp.StatusCode == http.StatusOK && r.invalid == nil {
+			if key, _ := eventRoute(&event.RequestContext); key == registry.Connect {
+				r.invokeAfterConnect(ctx, event)
+			}
+		}
+	}
 	if req != nil && req.metrics != nil {
 		r.flushMetrics(ctx, req.metrics, req.RouteKey, resp.StatusCode, req.rejected, time.Since(start))
-	} else if req == nil && r.namespace() != "" {
+	} else if req == nil && !after && r.namespace() != "" {
 		route := event.RequestContext.RouteKey
 		if route == "" {
 			route = "unknown"

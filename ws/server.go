@@ -20,6 +20,9 @@ import (
 //	ws.Register(&ChatRoom{Store: store})
 //
 // Fields of the struct live as long as the Lambda container, across events.
+// Server has no AfterConnect method, since each costs an invocation per
+// connection: define one on the struct for a welcome message (see
+// [Router.AfterConnect]).
 type Server struct{}
 
 // OnConnect accepts the connection.
@@ -32,8 +35,8 @@ func (Server) OnDisconnect(context.Context, *Request) error { return nil }
 func (Server) OnMessage(context.Context, *Request) error { return nil }
 
 // Register wires the OnConnect, OnDisconnect and OnMessage methods of v to
-// the $connect, $disconnect and $default routes; v may have any subset of
-// them. Register custom routes with OnRoute, for example
+// the $connect, $disconnect and $default routes, and an AfterConnect method
+// to [Router.AfterConnect]; v may have any subset of them. Register custom routes with OnRoute, for example
 // r.OnRoute("sendmessage", room.SendMessage).
 //
 // Register panics when v is not a non-nil pointer (so that the methods of the
@@ -63,7 +66,13 @@ func (r *Router) Register(v any) {
 		r.OnMessage(h.OnMessage)
 		n++
 	}
+	if h, ok := v.(interface {
+		AfterConnect(context.Context, *Request) error
+	}); ok {
+		r.AfterConnect(h.AfterConnect)
+		n++
+	}
 	if n == 0 {
-		panic(fmt.Sprintf("ws: Register: %T has no OnConnect, OnDisconnect or OnMessage method; embed ws.Server", v))
+		panic(fmt.Sprintf("ws: Register: %T has no OnConnect, OnDisconnect, OnMessage or AfterConnect method; embed ws.Server", v))
 	}
 }

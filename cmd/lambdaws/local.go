@@ -56,6 +56,8 @@ Environment.Variables, and this shell's AWS_ENDPOINT_URL*, AWS_PROFILE,
 AWS_REGION and credential variables. A function's reserved concurrency
 (ReservedConcurrentExecutions) is the most environments it runs at once;
 10 without one.
+The same port serves the Lambda Invoke API for the template's functions,
+which get AWS_ENDPOINT_URL_LAMBDA pointing at it (ws.AfterConnect uses it).
 
 Flags:
 `
@@ -264,6 +266,9 @@ func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*a
 func (s *session) newFunction(b *builds, fn *sam.Function, binary string) (*lambdaenv.Function, error) {
 	env, extra := s.trust.functionEnv(fn)
 	maps.Copy(extra, s.db.env)
+	if s.ln != nil { // the Invoke API, on the gateway's port
+		extra["AWS_ENDPOINT_URL_LAMBDA"] = "http://" + loopbackAddr(s.ln.Addr().String())
+	}
 	opts := &lambdaenv.Options{
 		Name: fn.LogicalID, Runtime: fn.Runtime, Timeout: fn.Timeout, MemorySize: fn.MemorySize,
 		Env: env, ExtraEnv: extra,
@@ -333,11 +338,13 @@ func (s *session) serve(ctx context.Context, hurry <-chan struct{}, a *app) erro
 		Logger:                   s.logger,
 		TLS:                      s.trust.config,
 		Inspector:                s.rec,
+		Functions:                slices.Collect(maps.Values(a.fns)), // for the Invoke API; the routes' are found after a reload too
 	})
 	addr := s.ln.Addr().String()
 	fmt.Fprintf(s.out, "API %s: ws://%s/ (stage %s), management API http://%s/%s/@connections\n",
 		api.LogicalID, addr, api.Stage, addr, api.Stage)
 	s.trust.print(s.out, addr, api.Stage)
+	fmt.Fprintf(s.out, "Lambda Invoke API for the functions: http://%s (AWS_ENDPOINT_URL_LAMBDA)\n", loopbackAddr(addr))
 	if s.rec != nil {
 		fmt.Fprintf(s.out, "inspector: http://%s%s/ (this machine only; --inspect=false turns it off)\n", loopbackAddr(addr), inspect.Path)
 	}

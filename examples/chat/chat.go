@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -27,6 +28,8 @@ const (
 	// maxLine is the most bytes of a published line: API Gateway's limit
 	// on one message.
 	maxLine = 128 << 10
+	// maxWelcomeNames is the most nicknames a welcome lists.
+	maxWelcomeNames = 10
 )
 
 // ChatRoom is the chat: every connection has a nickname and is in one
@@ -62,6 +65,45 @@ func (c *ChatRoom) OnConnect(ctx context.Context, req *ws.Request) error {
 		return err
 	}
 	return c.Channels.Join(ctx, req.ConnectionID, defaultChannel)
+}
+
+// AfterConnect greets a new connection once API Gateway has opened it (a
+// send from OnConnect would fail with 410 Gone): its nickname, how to change
+// it, and who else is in its channel, such as
+//
+//	welcome, anonymous! #general: alice, bob; /nick NAME sets your nickname, /join CHANNEL changes channel
+//
+// It costs one more Lambda invocation per connection (see ws.AfterConnect).
+func (c *ChatRoom) AfterConnect(ctx context.Context, req *ws.Request) error {
+	var names []string
+	more := false
+	for id, err := range c.Store.Members(ctx, defaultChannel) {
+		if err != nil {
+			return err
+		}
+		if id == req.ConnectionID {
+			continue
+		}
+		if len(names) == maxWelcomeNames {
+			more = true
+			break
+		}
+		nick := defaultNick
+		if conn, err := c.Store.Get(ctx, id); err == nil && conn.Metadata[keyNick] != "" {
+			nick = conn.Metadata[keyNick]
+		}
+		names = append(names, nick)
+	}
+	slices.Sort(names)
+	who := "nobody else here"
+	if len(names) > 0 {
+		who = strings.Join(names, ", ")
+	}
+	if more {
+		who += " and more"
+	}
+	return ws.Reply(ctx, fmt.Sprintf("welcome, %s! #%s: %s; /nick NAME sets your nickname, /join CHANNEL changes channel",
+		defaultNick, defaultChannel, who))
 }
 
 // OnDisconnect forgets the connection and its channel membership.

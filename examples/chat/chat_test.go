@@ -21,7 +21,7 @@ func newChat(t *testing.T, store connstore.Store) *wstest.Gateway {
 	r := ws.NewRouter()
 	r.Logger = slog.New(slog.DiscardHandler)
 	r.Register(&ChatRoom{Store: store, Channels: ws.StoreChannels(store)})
-	return wstest.NewGateway(t, r)
+	return wstest.NewGateway(t, r, nil)
 }
 
 // failing is a store whose Join to channel fails (op "join"), or whose
@@ -53,7 +53,7 @@ func TestJoinFailureKeepsChannel(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			store := failing{connstore.NewMemory(), op, "broken"}
 			g := newChat(t, store)
-			alice, bob := g.Dial(t), g.Dial(t)
+			alice, bob := dial(t, g), dial(t, g)
 			alice.Send(t, "/nick alice")
 			alice.Expect(t, "nickname set to [alice]")
 			bob.Send(t, "/nick bob")
@@ -77,7 +77,7 @@ func TestJoinFailureKeepsChannel(t *testing.T) {
 // and changes nothing.
 func TestNamesAndLines(t *testing.T) {
 	g := newChat(t, connstore.NewMemory())
-	alice, bob := g.Dial(t), g.Dial(t)
+	alice, bob := dial(t, g), dial(t, g)
 
 	const (
 		badNick    = "nickname not changed: a nickname has only letters, digits, '-', '_' and '.'"
@@ -123,7 +123,7 @@ func TestNamesAndLines(t *testing.T) {
 func TestLines(t *testing.T) {
 	store := connstore.NewMemory()
 	g := newChat(t, store)
-	alice, bob, carol := g.Dial(t), g.Dial(t), g.Dial(t)
+	alice, bob, carol := dial(t, g), dial(t, g), dial(t, g)
 	carol.Send(t, "/join random")
 	carol.Expect(t, "joined #random")
 
@@ -149,7 +149,7 @@ func TestPublishWithAGoneMember(t *testing.T) {
 	r.Sender = rec
 	ctx := context.Background()
 	for _, ev := range []events.APIGatewayWebsocketProxyRequest{
-		wstest.Connect("alice"), wstest.Connect("bob"), wstest.Connect("carol"),
+		wstest.Connect("alice", nil), wstest.Connect("bob", nil), wstest.Connect("carol", nil),
 		wstest.Message("alice", "/nick alice"),
 	} {
 		if resp, _ := r.Handler(ctx, ev); resp.StatusCode != 200 {
@@ -165,5 +165,40 @@ func TestPublishWithAGoneMember(t *testing.T) {
 	}
 	if got := rec.Messages("alice"); !slices.Equal(got, []string{"nickname set to [alice]"}) {
 		t.Errorf("alice received %q, want only her /nick reply", got)
+	}
+}
+
+// dial opens a connection and reads its welcome, which comes first.
+func dial(t *testing.T, g *wstest.Gateway) *wstest.Conn {
+	t.Helper()
+	c := g.Dial(t, nil)
+	if got := c.Next(t); !strings.HasPrefix(got, "welcome, anonymous! #general: ") {
+		t.Fatalf("first message %q, want the welcome", got)
+	}
+	return c
+}
+
+// TestWelcome: each connection is greeted, without sending anything, with
+// who else is in #general, and only once.
+func TestWelcome(t *testing.T) {
+	g := newChat(t, connstore.NewMemory())
+	const hint = "; /nick NAME sets your nickname, /join CHANNEL changes channel"
+	alice := g.Dial(t, nil)
+	alice.Expect(t, "welcome, anonymous! #general: nobody else here"+hint)
+	alice.Send(t, "/nick alice")
+	alice.Expect(t, "nickname set to [alice]")
+	bob := g.Dial(t, nil)
+	bob.Expect(t, "welcome, anonymous! #general: alice"+hint)
+	carol := g.Dial(t, nil)
+	carol.Expect(t, "welcome, anonymous! #general: alice, anonymous"+hint)
+	for range maxWelcomeNames {
+		dial(t, g)
+	}
+	last := g.Dial(t, nil) // 13 others: 10 names are listed
+	if got := last.Next(t); !strings.HasSuffix(got, " and more"+hint) || strings.Count(got, "anonymous")+strings.Count(got, "alice") != 1+maxWelcomeNames {
+		t.Errorf("welcome with %d others: %q", 3+maxWelcomeNames, got)
+	}
+	for _, c := range []*wstest.Conn{alice, bob, carol, last} {
+		c.ExpectNone(t, 0)
 	}
 }

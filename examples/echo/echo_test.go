@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 // TestEcho sends each kind of message through the local API Gateway
 // emulator and checks the reply, as a client of the deployed API would.
 func TestEcho(t *testing.T) {
-	c := wstest.NewGateway(t, ws.DefaultRouter).Dial(t)
+	c := wstest.NewGateway(t, ws.DefaultRouter, nil).Dial(t, nil)
 	for _, tc := range []struct{ send, reply string }{
 		{`{"action":"echo","data":{"a":[1,2,"x"]}}`, `{"type":"echo","data":{"a":[1,2,"x"]}}`},
 		{`{"action":"echo","data":"hello"}`, `{"type":"echo","data":"hello"}`},
@@ -36,8 +36,8 @@ func TestEcho(t *testing.T) {
 
 // TestRepliesGoToTheSender: each client receives its own replies only.
 func TestRepliesGoToTheSender(t *testing.T) {
-	g := wstest.NewGateway(t, ws.DefaultRouter)
-	alice, bob := g.Dial(t), g.Dial(t)
+	g := wstest.NewGateway(t, ws.DefaultRouter, nil)
+	alice, bob := g.Dial(t, nil), g.Dial(t, nil)
 	alice.Send(t, `{"action":"ping"}`)
 	alice.Expect(t, reply{Type: "pong"})
 	g.WaitIdle(t)

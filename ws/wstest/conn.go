@@ -33,45 +33,37 @@ type Conn struct {
 	closed error // why the reader ended
 }
 
-// A ConnectOption adds to a WebSocket handshake: to the request of
-// [Gateway.Dial] or to the event [Connect] builds.
-type ConnectOption func(*handshake)
-
-type handshake struct {
-	header    http.Header
-	query     url.Values
-	protocols []string
+// Handshake is what a test adds to a WebSocket handshake: to the request of
+// [Gateway.Dial] or to the event [Connect] builds. A nil *Handshake adds
+// nothing.
+type Handshake struct {
+	Header http.Header // request headers
+	Query  url.Values  // query parameters of the URL
+	// Subprotocols are offered in Sec-WebSocket-Protocol, in order of
+	// preference; the $connect handler chooses one (see ws.Request).
+	Subprotocols []string
 }
 
-// Header adds a request header.
-func Header(name, value string) ConnectOption {
-	return func(h *handshake) { h.header.Add(name, value) }
-}
-
-// Query adds a query parameter to the URL.
-func Query(name, value string) ConnectOption {
-	return func(h *handshake) { h.query.Add(name, value) }
-}
-
-// Subprotocols offers subprotocols in Sec-WebSocket-Protocol, in order of
-// preference; the $connect handler chooses one (see ws.Request).
-func Subprotocols(protocols ...string) ConnectOption {
-	return func(h *handshake) { h.protocols = append(h.protocols, protocols...) }
-}
-
-func newHandshake(opts []ConnectOption) *handshake {
-	h := &handshake{header: http.Header{}, query: url.Values{}}
-	for _, opt := range opts {
-		opt(h)
+// orEmpty returns h, or an empty Handshake for nil, with non-nil maps.
+func (h *Handshake) orEmpty() *Handshake {
+	c := &Handshake{Header: http.Header{}, Query: url.Values{}}
+	if h != nil {
+		for k, v := range h.Header {
+			c.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
+		}
+		for k, v := range h.Query {
+			c.Query[k] = append([]string(nil), v...)
+		}
+		c.Subprotocols = h.Subprotocols
 	}
-	return h
+	return c
 }
 
 // Dial opens a WebSocket connection through the gateway, running the
 // authorizer and $connect, and fails the test if the handshake is refused.
-func (g *Gateway) Dial(t testing.TB, opts ...ConnectOption) *Conn {
+func (g *Gateway) Dial(t testing.TB, h *Handshake) *Conn {
 	t.Helper()
-	c, resp, err := g.dial(t, opts)
+	c, resp, err := g.dial(t, h)
 	if err != nil {
 		if resp != nil {
 			body, _ := io.ReadAll(resp.Body)
@@ -85,9 +77,9 @@ func (g *Gateway) Dial(t testing.TB, opts ...ConnectOption) *Conn {
 // DialRefused makes a handshake that the test expects the authorizer or
 // $connect to refuse, and returns the status and body of the refusal. It
 // fails the test if the handshake succeeds.
-func (g *Gateway) DialRefused(t testing.TB, opts ...ConnectOption) (status int, body string) {
+func (g *Gateway) DialRefused(t testing.TB, h *Handshake) (status int, body string) {
 	t.Helper()
-	c, resp, err := g.dial(t, opts)
+	c, resp, err := g.dial(t, h)
 	if err == nil {
 		t.Fatalf("wstest: handshake accepted as connection %s, want it refused", c.ID())
 	}
@@ -98,19 +90,19 @@ func (g *Gateway) DialRefused(t testing.TB, opts ...ConnectOption) (status int, 
 	return resp.StatusCode, string(b)
 }
 
-func (g *Gateway) dial(t testing.TB, opts []ConnectOption) (*Conn, *http.Response, error) {
+func (g *Gateway) dial(t testing.TB, hs *Handshake) (*Conn, *http.Response, error) {
 	t.Helper()
-	h := newHandshake(opts)
+	h := hs.orEmpty()
 	u := g.url
-	if len(h.query) > 0 {
-		u += "?" + h.query.Encode()
+	if len(h.Query) > 0 {
+		u += "?" + h.Query.Encode()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.Timeout)
 	defer cancel()
 	w, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
 		HTTPClient:   g.dialer,
-		HTTPHeader:   h.header,
-		Subprotocols: h.protocols,
+		HTTPHeader:   h.Header,
+		Subprotocols: h.Subprotocols,
 	})
 	if err != nil {
 		return nil, resp, err

@@ -5,7 +5,7 @@
 //		r := ws.NewRouter()
 //		r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
 //
-//		c := wstest.NewGateway(t, r).Dial(t)
+//		c := wstest.NewGateway(t, r, nil).Dial(t, nil)
 //		c.Send(t, "hello")
 //		c.Expect(t, "hello")
 //	}
@@ -16,12 +16,16 @@
 //     Gateway emulator (package local) on a loopback port, so handlers run as
 //     on AWS. [Gateway.Dial] opens real WebSocket connections whose [Conn.ID]
 //     is the handlers' ConnectionID; [Gateway.WaitIdle] and [Conn.Close] wait
-//     for the handlers, so tests need no sleeps. Its Options ([Stage],
-//     [IdleTimeout], [TwoWay], [Authorizer]) change a deployed API's
-//     defaults; as on AWS, routes are one-way unless TwoWay.
+//     for the handlers, so tests need no sleeps; a [Handshake] adds headers,
+//     query parameters and subprotocols. [Options] (nil: a deployed API's
+//     defaults) set the stage, idle timeout, two-way routes and an
+//     authorizer; as on AWS, routes are one-way unless TwoWay.
+//     A Router's AfterConnect handler runs after each successful Dial, as
+//     on AWS, through the emulator's Lambda Invoke API.
 //   - event.go: [Connect], [Message] and [Disconnect] build the events API
 //     Gateway sends (as package local does), for table tests of
 //     Router.Handler; give the Router a Sender for what its handlers send.
+//     [AfterConnect] builds the event of an AfterConnect handler.
 //   - recorder.go: [Recorder], a ws.Sender that records what handlers send
 //     and can make connections gone or throttled.
 //

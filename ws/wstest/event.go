@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/afterconnect"
 	"github.com/lambdaws/lambdaws/internal/apigw"
 )
 
@@ -31,24 +32,24 @@ func eventConn(id string, userAgent string) *apigw.Conn {
 }
 
 // Connect returns the $connect event of a handshake of connection id, as API
-// Gateway sends it, with what opts add to the handshake. Pass it to
+// Gateway sends it, with what hs adds to the handshake (nil: nothing). Pass it to
 // Router.Handler in table tests; a 2xx response accepts the handshake.
 //
 // The events built here come from stage "local" of a gateway at
 // 127.0.0.1:0, where nothing listens: sends from their handlers fail at once
 // unless the Router has a Sender, such as a [Recorder].
-func Connect(id string, opts ...ConnectOption) events.APIGatewayWebsocketProxyRequest {
-	h := newHandshake(opts)
+func Connect(id string, hs *Handshake) events.APIGatewayWebsocketProxyRequest {
+	h := hs.orEmpty()
 	var key [16]byte
 	rand.Read(key[:])
 	header := http.Header{
 		"Sec-Websocket-Key":     {base64.StdEncoding.EncodeToString(key[:])},
 		"Sec-Websocket-Version": {"13"},
 	}
-	if len(h.protocols) > 0 {
-		header.Set("Sec-WebSocket-Protocol", strings.Join(h.protocols, ", "))
+	if len(h.Subprotocols) > 0 {
+		header.Set("Sec-WebSocket-Protocol", strings.Join(h.Subprotocols, ", "))
 	}
-	for k, vs := range h.header {
+	for k, vs := range h.Header {
 		header[k] = vs
 	}
 	host := eventDomain
@@ -56,8 +57,8 @@ func Connect(id string, opts ...ConnectOption) events.APIGatewayWebsocketProxyRe
 		host = v
 		header.Del("Host")
 	}
-	c := eventConn(id, h.header.Get("User-Agent"))
-	return *apigw.Connect(c, apigw.ConnectHeaders(c, header, host, "http"), h.query)
+	c := eventConn(id, h.Header.Get("User-Agent"))
+	return *apigw.Connect(c, apigw.ConnectHeaders(c, header, host, "http"), h.Query)
 }
 
 // Message returns the event of a message with body from connection id, on
@@ -71,4 +72,15 @@ func Message(id, body string) events.APIGatewayWebsocketProxyRequest {
 // WebSocket status code, as API Gateway sends it.
 func Disconnect(id string, code int) events.APIGatewayWebsocketProxyRequest {
 	return *apigw.Disconnect(eventConn(id, ""), code, "")
+}
+
+// AfterConnect returns the event with which a Router that has an
+// AfterConnect handler invokes its own function after the $connect event
+// connect succeeded. For table tests of Router.Handler: serve connect, then
+// this event, and the AfterConnect handler runs as on AWS. With a [Recorder]
+// as the Router's Sender, every connection is live, so the handler runs at
+// once and Recorder.Messages shows its welcome. (Serving connect itself
+// invokes nothing outside Lambda: it logs that there is no function.)
+func AfterConnect(connect events.APIGatewayWebsocketProxyRequest) events.APIGatewayWebsocketProxyRequest {
+	return afterconnect.Event(connect)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -34,10 +36,13 @@ func TestEventsAreShapedLikeLocals(t *testing.T) {
 	r.OnConnect(nothing)
 	r.OnMessage(nothing)
 	r.OnDisconnect(nothing)
-	g := wstest.NewGateway(t, r)
-	opts := []wstest.ConnectOption{wstest.Header("Origin", "https://example.com"), wstest.Header("X-Forwarded-For", "203.0.113.9"),
-		wstest.Query("room", "lobby"), wstest.Subprotocols("chat.v1")}
-	c := g.Dial(t, opts...)
+	g := wstest.NewGateway(t, r, nil)
+	hs := &wstest.Handshake{
+		Header:       http.Header{"Origin": {"https://example.com"}, "X-Forwarded-For": {"203.0.113.9"}},
+		Query:        url.Values{"room": {"lobby"}},
+		Subprotocols: []string{"chat.v1"},
+	}
+	c := g.Dial(t, hs)
 	c.Send(t, `{"action":"hi"}`)
 	g.WaitIdle(t)
 	c.Close(t)
@@ -47,7 +52,7 @@ func TestEventsAreShapedLikeLocals(t *testing.T) {
 		name  string
 		built events.APIGatewayWebsocketProxyRequest
 	}{
-		{"CONNECT", wstest.Connect(id, opts...)},
+		{"CONNECT", wstest.Connect(id, hs)},
 		{"MESSAGE", wstest.Message(id, `{"action":"hi"}`)},
 		{"DISCONNECT", wstest.Disconnect(id, 1000)},
 	} {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func ExampleNewGateway() {
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Body) })
 
-	c := wstest.NewGateway(t, r).Dial(t)
+	c := wstest.NewGateway(t, r, nil).Dial(t, nil)
 	c.Send(t, "hello")
 	c.Expect(t, "hello")
 }
@@ -61,12 +62,12 @@ func ExampleGateway_DialRefused() {
 		return nil
 	})
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
-	g := wstest.NewGateway(t, r)
+	g := wstest.NewGateway(t, r, nil)
 
-	if status, body := g.DialRefused(t); status != http.StatusUnauthorized || body != "missing token" {
+	if status, body := g.DialRefused(t, nil); status != http.StatusUnauthorized || body != "missing token" {
 		t.Errorf("refused with %d %q, want 401", status, body)
 	}
-	g.Dial(t, wstest.Query("token", "s3cret"))
+	g.Dial(t, &wstest.Handshake{Query: url.Values{"token": {"s3cret"}}})
 }
 
 // Messages are handled asynchronously; WaitIdle waits until they have been,
@@ -75,9 +76,9 @@ func ExampleGateway_WaitIdle() {
 	var count atomic.Int32 // handlers run concurrently, as on AWS
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { count.Add(1); return nil })
-	g := wstest.NewGateway(t, r)
+	g := wstest.NewGateway(t, r, nil)
 
-	c := g.Dial(t)
+	c := g.Dial(t, nil)
 	c.Send(t, "one")
 	c.Send(t, "two")
 	g.WaitIdle(t)
@@ -89,8 +90,8 @@ func ExampleGateway_WaitIdle() {
 // The gateway's management API serves the back end's other functions, such
 // as a scheduled one that pushes news to a connection.
 func ExampleGateway_Sender() {
-	g := wstest.NewGateway(t, ws.NewRouter())
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, ws.NewRouter(), nil)
+	c := g.Dial(t, nil)
 
 	ctx := ws.ContextWithSender(context.Background(), g.Sender())
 	if err := ws.SendMessage(ctx, c.ID(), map[string]string{"news": "hi"}); err != nil {
@@ -106,9 +107,9 @@ func ExampleConn_Close() {
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { online[req.ConnectionID] = true; return nil })
 	r.OnDisconnect(func(ctx context.Context, req *ws.Request) error { delete(online, req.ConnectionID); return nil })
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
-	g := wstest.NewGateway(t, r)
+	g := wstest.NewGateway(t, r, nil)
 
-	c := g.Dial(t)
+	c := g.Dial(t, nil)
 	c.Close(t)
 	if online[c.ID()] {
 		t.Error("still online after $disconnect")
@@ -119,9 +120,9 @@ func ExampleConn_Close() {
 func ExampleConn_ExpectNone() {
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil }) // silent
-	g := wstest.NewGateway(t, r)
+	g := wstest.NewGateway(t, r, nil)
 
-	c := g.Dial(t)
+	c := g.Dial(t, nil)
 	c.Send(t, "psst")
 	g.WaitIdle(t)
 	c.ExpectNone(t, 50*time.Millisecond)
@@ -137,12 +138,12 @@ func ExampleAuthorizer() {
 	})
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Authorizer()["plan"]) })
-	g := wstest.NewGateway(t, r, wstest.Authorizer(auth, "route.request.header.Authorization"))
+	g := wstest.NewGateway(t, r, &wstest.Options{Authorizer: auth, IdentitySource: []string{"route.request.header.Authorization"}})
 
-	if status, _ := g.DialRefused(t); status != http.StatusUnauthorized {
+	if status, _ := g.DialRefused(t, nil); status != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", status)
 	}
-	c := g.Dial(t, wstest.Header("Authorization", "Bearer s3cret"))
+	c := g.Dial(t, &wstest.Handshake{Header: http.Header{"Authorization": {"Bearer s3cret"}}})
 	c.Send(t, "plan?")
 	c.Expect(t, "pro")
 }
@@ -218,8 +219,8 @@ func ExampleConnect() {
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
 
 	for _, ev := range []events.APIGatewayWebsocketProxyRequest{
-		wstest.Connect("R1kmxc2VNjMCFIA=", wstest.Header("Origin", "https://evil.example")),
-		wstest.Connect("VNRXVFJOywMF3-Q=", wstest.Header("Origin", "https://example.com"), wstest.Subprotocols("chat.v1")),
+		wstest.Connect("R1kmxc2VNjMCFIA=", &wstest.Handshake{Header: http.Header{"Origin": {"https://evil.example"}}}),
+		wstest.Connect("VNRXVFJOywMF3-Q=", &wstest.Handshake{Header: http.Header{"Origin": {"https://example.com"}}, Subprotocols: []string{"chat.v1"}}),
 	} {
 		resp, _ := r.Handler(context.Background(), ev)
 		fmt.Printf("%d %q %q\n", resp.StatusCode, resp.Body, resp.Headers["Sec-WebSocket-Protocol"])

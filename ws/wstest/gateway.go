@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/lambdaws/lambdaws/internal/afterconnect"
 	"github.com/lambdaws/lambdaws/local"
 	"github.com/lambdaws/lambdaws/local/lambdaenv"
 	"github.com/lambdaws/lambdaws/sender"
@@ -37,6 +38,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	changed  chan struct{}     // closed and replaced on every change below
 	inflight int               // invocations running
+	events   int               // Event invocations accepted by the emulator and not yet served (AfterConnect's)
 	accepted map[string]string // Sec-WebSocket-Accept of an accepted $connect → connection id
 	conns    map[string]*state
 }
@@ -48,61 +50,58 @@ type state struct {
 	disconnected  bool // $disconnect ran
 }
 
-// An Option configures a Gateway made by NewGateway. The options are
-// Stage, IdleTimeout, TwoWay and Authorizer; without them the Gateway has
-// the defaults of a deployed API: stage "local", a 10-minute idle timeout,
-// one-way routes and no authorizer.
-type Option struct{ apply func(*local.Options) }
+// Options configure a Gateway made by NewGateway. A nil *Options, and zero
+// fields, give the defaults of a deployed API: stage "local", a 10-minute
+// idle timeout, one-way routes and no authorizer.
+type Options struct {
+	// Stage is the API stage: requestContext.stage and the first path
+	// segment of the management API. Default "local".
+	Stage string
 
-// Stage sets the API stage: requestContext.stage and the first path segment
-// of the management API. Default "local".
-func Stage(name string) Option { return Option{func(o *local.Options) { o.Stage = name }} }
+	// IdleTimeout makes the gateway close a connection that sent no message
+	// for that long, with 1001, as API Gateway does after 10 minutes.
+	IdleTimeout time.Duration
 
-// IdleTimeout makes the gateway close a connection that sent no message for
-// d, with 1001, as API Gateway does after 10 minutes.
-func IdleTimeout(d time.Duration) Option {
-	return Option{func(o *local.Options) { o.IdleTimeout = d }}
-}
+	// TwoWay gives the routes a route response, as a template's
+	// RouteResponse does: what a handler returns with Request.Respond is sent
+	// to the client. By default routes are one-way, as on AWS without a route
+	// response, and only what handlers send (ws.Reply, ws.SendMessage)
+	// reaches the client.
+	TwoWay bool
 
-// TwoWay gives the routes a route response, as a template's RouteResponse
-// does: what a handler returns with Request.Respond is sent to the client.
-// By default routes are one-way, as on AWS without a route response, and
-// only what handlers send (ws.Reply, ws.SendMessage) reaches the client.
-func TwoWay() Option {
-	return Option{func(o *local.Options) {
-		o.Routes = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}}
-	}}
-}
-
-// Authorizer puts a Lambda REQUEST authorizer on $connect, as a
-// template's Authorizer with an AuthorizerUri: the emulator's
-// local.Authorizer running handler in-process. handler is anything
-// lambda.Start accepts, typically made by ws.Authorizer. A handshake
-// missing one of identitySource ("route.request.header.NAME",
-// "route.request.querystring.NAME") is refused with 401 without invoking
-// it. Handlers read what it returned with Request.Authorizer.
-func Authorizer(handler any, identitySource ...string) Option {
-	return Option{func(o *local.Options) {
-		o.Authorizer = &local.Authorizer{
-			Function:       lambdaenv.New(handler, &lambdaenv.Options{Name: "authorizer", Logger: o.Logger}),
-			IdentitySource: identitySource,
-		}
-	}}
+	// Authorizer, when not nil, is a Lambda REQUEST authorizer on $connect,
+	// as a template's Authorizer with an AuthorizerUri: the emulator runs it
+	// in-process. It is anything lambda.Start accepts, typically made by
+	// ws.Authorizer. Handlers read what it returned with Request.Authorizer.
+	Authorizer any
+	// IdentitySource lists where the authorizer's identity is
+	// ("route.request.header.NAME", "route.request.querystring.NAME"): a
+	// handshake missing one is refused with 401 without invoking it.
+	IdentitySource []string
 }
 
 // NewGateway serves r behind the local emulator on 127.0.0.1 until the end
 // of the test, when it closes every connection (running their $disconnect)
 // and waits for them. The emulator logs through t.Log. NewGateway fails the
 // test if r.Validate does, and panics if local.New does.
-func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
+func NewGateway(t testing.TB, r *ws.Router, opts *Options) *Gateway {
 	t.Helper()
 	if err := r.Validate(); err != nil {
 		t.Fatalf("wstest: %v", err)
 	}
 	logs := &testLog{t: t}
 	o := local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}
-	for _, opt := range opts {
-		opt.apply(&o)
+	if opts != nil {
+		o.Stage, o.IdleTimeout = opts.Stage, opts.IdleTimeout
+		if opts.TwoWay {
+			o.Routes = map[string]local.Route{"$connect": {}, "$disconnect": {}, "$default": {TwoWay: true}}
+		}
+		if opts.Authorizer != nil {
+			o.Authorizer = &local.Authorizer{
+				Function:       lambdaenv.New(opts.Authorizer, &lambdaenv.Options{Name: "authorizer", Logger: o.Logger}),
+				IdentitySource: opts.IdentitySource,
+			}
+		}
 	}
 	g := &Gateway{
 		Timeout:  5 * time.Second,
@@ -113,7 +112,7 @@ func NewGateway(t testing.TB, r *ws.Router, opts ...Option) *Gateway {
 		conns:    map[string]*state{},
 	}
 	emulator := local.New(g.handle, &o)
-	srv := httptest.NewServer(emulator)
+	srv := httptest.NewServer(g.watchEvents(emulator))
 	stage := o.Stage
 	if stage == "" {
 		stage = "local"
@@ -146,14 +145,14 @@ func (g *Gateway) URL() string { return g.url }
 // to test code that sends from outside a handler.
 func (g *Gateway) Sender() *sender.Client { return g.client }
 
-// WaitIdle waits until no invocation is in flight, every message sent by a
-// Conn has been handled, and every connection seen closed has had its
+// WaitIdle waits until no invocation is in flight or queued (AfterConnect
+// handlers included), every message sent by a Conn has been handled, and every connection seen closed has had its
 // $disconnect run. It fails the test after Timeout. A message that the API
 // routes to no function (see local.Options.Routes) is never handled.
 func (g *Gateway) WaitIdle(t testing.TB) {
 	t.Helper()
 	g.wait(t, "the gateway to be idle", func() bool {
-		if g.inflight > 0 {
+		if g.inflight > 0 || g.events > 0 {
 			return false
 		}
 		for _, s := range g.conns {
@@ -174,6 +173,8 @@ func (g *Gateway) handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 		g.inflight--
 		s := g.state(rc.ConnectionID)
 		switch rc.EventType {
+		case afterconnect.EventType:
+			g.events--
 		case "CONNECT":
 			if key := header(ev.Headers, "Sec-WebSocket-Key"); key != "" && resp.StatusCode/100 == 2 {
 				g.accepted[acceptKey(key)] = rc.ConnectionID
@@ -185,6 +186,34 @@ func (g *Gateway) handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 		}
 	})
 	return resp, err
+}
+
+// watchEvents counts the Event invocations the emulator's Lambda Invoke API
+// accepts (an AfterConnect's), so that WaitIdle waits for them too.
+func (g *Gateway) watchEvents(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || r.Header.Get("X-Amz-Invocation-Type") != "Event" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		g.update(func() { g.events++ }) // before the invocation can run
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status != http.StatusAccepted {
+			g.update(func() { g.events-- })
+		}
+	})
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // state returns the state of a connection; g.mu is held.

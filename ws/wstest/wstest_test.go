@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -75,8 +76,8 @@ func TestConnIDIsTheHandlersConnectionID(t *testing.T) {
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
 		return ws.Reply(ctx, req.ConnectionID)
 	})
-	g := wstest.NewGateway(t, r)
-	a, b := g.Dial(t), g.Dial(t)
+	g := wstest.NewGateway(t, r, nil)
+	a, b := g.Dial(t, nil), g.Dial(t, nil)
 	if a.ID() == "" || a.ID() == b.ID() {
 		t.Fatalf("ids %q and %q, want two distinct ids", a.ID(), b.ID())
 	}
@@ -99,27 +100,31 @@ func TestDialOptionsReachConnect(t *testing.T) {
 		return nil
 	})
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return nil })
-	g := wstest.NewGateway(t, r)
-	c := g.Dial(t, wstest.Query("room", "lobby"), wstest.Header("X-Team", "blue"), wstest.Subprotocols("chat.v1", "chat.v3"))
+	g := wstest.NewGateway(t, r, nil)
+	c := g.Dial(t, &wstest.Handshake{
+		Query:        url.Values{"room": {"lobby"}},
+		Header:       http.Header{"X-Team": {"blue"}},
+		Subprotocols: []string{"chat.v1", "chat.v3"},
+	})
 	if got := c.Subprotocol(); got != "chat.v1" {
 		t.Errorf("Subprotocol() = %q, want chat.v1", got)
 	}
-	if status, body := g.DialRefused(t, wstest.Query("room", "attic")); status != http.StatusBadRequest || body != `room "attic" team ""` {
+	if status, body := g.DialRefused(t, &wstest.Handshake{Query: url.Values{"room": {"attic"}}}); status != http.StatusBadRequest || body != `room "attic" team ""` {
 		t.Errorf("DialRefused = %d %q", status, body)
 	}
 }
 
 func TestDialRefused(t *testing.T) {
-	g := wstest.NewGateway(t, echoRouter())
-	status, body := g.DialRefused(t, wstest.Query("token", "bad"))
+	g := wstest.NewGateway(t, echoRouter(), nil)
+	status, body := g.DialRefused(t, &wstest.Handshake{Query: url.Values{"token": {"bad"}}})
 	if status != http.StatusUnauthorized || body != "bad token" {
 		t.Errorf("DialRefused = %d %q, want 401 \"bad token\"", status, body)
 	}
 }
 
 func TestSendEncodesLikeSendMessage(t *testing.T) {
-	g := wstest.NewGateway(t, echoRouter())
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, echoRouter(), nil)
+	c := g.Dial(t, nil)
 	for _, tc := range []struct {
 		send any
 		want string
@@ -136,8 +141,8 @@ func TestSendEncodesLikeSendMessage(t *testing.T) {
 }
 
 func TestExpectComparesJSONByValue(t *testing.T) {
-	g := wstest.NewGateway(t, echoRouter())
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, echoRouter(), nil)
+	c := g.Dial(t, nil)
 	c.Send(t, `{ "b": [1, 2], "a": "x" }`)
 	c.Expect(t, map[string]any{"a": "x", "b": []int{1, 2}})
 	c.Send(t, `{"a":1}`)
@@ -152,8 +157,8 @@ func TestExpectComparesJSONByValue(t *testing.T) {
 }
 
 func TestFailures(t *testing.T) {
-	g := wstest.NewGateway(t, echoRouter())
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, echoRouter(), nil)
+	c := g.Dial(t, nil)
 	for _, tc := range []struct {
 		name, want string
 		fn         func(ft testing.TB)
@@ -167,8 +172,8 @@ func TestFailures(t *testing.T) {
 			c.Send(t, "late")
 			c.ExpectNone(ft, time.Second)
 		}},
-		{"Dial refused", `handshake refused with 401 "bad token"`, func(ft testing.TB) { g.Dial(ft, wstest.Query("token", "bad")) }},
-		{"DialRefused accepted", "want it refused", func(ft testing.TB) { g.DialRefused(ft) }},
+		{"Dial refused", `handshake refused with 401 "bad token"`, func(ft testing.TB) { g.Dial(ft, &wstest.Handshake{Query: url.Values{"token": {"bad"}}}) }},
+		{"DialRefused accepted", "want it refused", func(ft testing.TB) { g.DialRefused(ft, nil) }},
 		{"ExpectClose gets a message", "received again, want it closed with 1000", func(ft testing.TB) {
 			c.Send(t, "again")
 			c.ExpectClose(ft, 1000)
@@ -191,8 +196,8 @@ func TestCloseWaitsForDisconnect(t *testing.T) {
 		disconnected.Store(fmt.Sprint(req.ConnectionID, " ", code))
 		return nil
 	})
-	g := wstest.NewGateway(t, r)
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, r, nil)
+	c := g.Dial(t, nil)
 	c.Close(t)
 	if got, want := disconnected.Load(), c.ID()+" 1000"; got != want {
 		t.Errorf("after Close, $disconnect saw %v, want %q", got, want)
@@ -207,8 +212,8 @@ func TestWaitIdle(t *testing.T) {
 		handled.Add(1)
 		return nil
 	})
-	g := wstest.NewGateway(t, r)
-	a, b := g.Dial(t), g.Dial(t)
+	g := wstest.NewGateway(t, r, nil)
+	a, b := g.Dial(t, nil), g.Dial(t, nil)
 	for range 5 {
 		a.Send(t, "x")
 		b.Send(t, "y")
@@ -228,8 +233,8 @@ func TestWaitIdleWaitsForDisconnectOfAServerClose(t *testing.T) {
 		disconnects.Add(1)
 		return nil
 	})
-	g := wstest.NewGateway(t, r)
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, r, nil)
+	c := g.Dial(t, nil)
 	c.Send(t, "bye")
 	c.ExpectClose(t, 1000)
 	g.WaitIdle(t)
@@ -240,8 +245,8 @@ func TestWaitIdleWaitsForDisconnectOfAServerClose(t *testing.T) {
 
 func TestManagementAPI(t *testing.T) {
 	r := echoRouter()
-	g := wstest.NewGateway(t, r, wstest.Stage("dev"))
-	c := g.Dial(t, wstest.Header("User-Agent", "wstest-client"))
+	g := wstest.NewGateway(t, r, &wstest.Options{Stage: "dev"})
+	c := g.Dial(t, &wstest.Handshake{Header: http.Header{"User-Agent": {"wstest-client"}}})
 	ctx := context.Background()
 	if err := g.Sender().Send(ctx, c.ID(), []byte("from the back end")); err != nil {
 		t.Fatal(err)
@@ -271,18 +276,18 @@ func TestStageReachesHandlersAndTheirSends(t *testing.T) {
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error {
 		return ws.Reply(ctx, req.Event.RequestContext.Stage)
 	})
-	g := wstest.NewGateway(t, r, wstest.Stage("dev"))
+	g := wstest.NewGateway(t, r, &wstest.Options{Stage: "dev"})
 	if !strings.HasSuffix(g.URL(), "/dev") {
 		t.Errorf("URL() = %q, want it to end in /dev", g.URL())
 	}
-	c := g.Dial(t)
+	c := g.Dial(t, nil)
 	c.Send(t, "stage?")
 	c.Expect(t, "dev")
 }
 
 func TestIdleTimeout(t *testing.T) {
-	g := wstest.NewGateway(t, echoRouter(), wstest.IdleTimeout(100*time.Millisecond))
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, echoRouter(), &wstest.Options{IdleTimeout: 100 * time.Millisecond})
+	c := g.Dial(t, nil)
 	c.ExpectClose(t, 1001)
 }
 
@@ -324,8 +329,8 @@ func (f *fakeT) Errorf(format string, args ...any) {
 }
 
 func TestSendSplitsLargeMessagesIntoFrames(t *testing.T) {
-	g := wstest.NewGateway(t, echoRouter())
-	c := g.Dial(t)
+	g := wstest.NewGateway(t, echoRouter(), nil)
+	c := g.Dial(t, nil)
 	big := strings.Repeat("x", 100<<10) // API Gateway refuses frames over 32 KiB
 	c.Send(t, big)
 	if got := c.Next(t); got != big {
@@ -340,7 +345,7 @@ func TestSendSplitsLargeMessagesIntoFrames(t *testing.T) {
 func TestNewGatewayFailsForAMisconfiguredRouter(t *testing.T) {
 	r := ws.NewRouter()
 	r.OnConnect(func(ctx context.Context, req *ws.Request) error { return nil })
-	if msg := failure(t, func(ft testing.TB) { wstest.NewGateway(ft, r) }); r.Validate() == nil || !strings.Contains(msg, r.Validate().Error()) {
+	if msg := failure(t, func(ft testing.TB) { wstest.NewGateway(ft, r, nil) }); r.Validate() == nil || !strings.Contains(msg, r.Validate().Error()) {
 		t.Errorf("NewGateway failed with %q, want the router's Validate error", msg)
 	}
 }
@@ -357,17 +362,17 @@ func TestAuthorizer(t *testing.T) {
 	})
 	r := ws.NewRouter()
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return ws.Reply(ctx, req.Authorizer()) })
-	g := wstest.NewGateway(t, r, wstest.Authorizer(auth, "route.request.querystring.token"))
+	g := wstest.NewGateway(t, r, &wstest.Options{Authorizer: auth, IdentitySource: []string{"route.request.querystring.token"}})
 
 	for _, tc := range []struct {
 		token string
 		want  int
 	}{{"", http.StatusUnauthorized}, {"wrong", http.StatusUnauthorized}, {"banned", http.StatusForbidden}} {
-		if status, _ := g.DialRefused(t, wstest.Query("token", tc.token)); status != tc.want {
+		if status, _ := g.DialRefused(t, &wstest.Handshake{Query: url.Values{"token": {tc.token}}}); status != tc.want {
 			t.Errorf("token %q refused with %d, want %d", tc.token, status, tc.want)
 		}
 	}
-	c := g.Dial(t, wstest.Query("token", "s3cret"))
+	c := g.Dial(t, &wstest.Handshake{Query: url.Values{"token": {"s3cret"}}})
 	c.Send(t, "who am I?")
 	c.Expect(t, map[string]any{"principalId": "user-1", "name": "Ann"})
 }
@@ -379,12 +384,12 @@ func TestTwoWay(t *testing.T) {
 	r.OnMessage(func(ctx context.Context, req *ws.Request) error { return req.Respond("route response") })
 	for _, tc := range []struct {
 		name string
-		opts []wstest.Option
+		opts *wstest.Options
 		want bool
-	}{{"one-way by default", nil, false}, {"TwoWay", []wstest.Option{wstest.TwoWay()}, true}} {
+	}{{"one-way by default", nil, false}, {"TwoWay", &wstest.Options{TwoWay: true}, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := wstest.NewGateway(t, r, tc.opts...)
-			c := g.Dial(t)
+			g := wstest.NewGateway(t, r, tc.opts)
+			c := g.Dial(t, nil)
 			c.Send(t, "hi")
 			if tc.want {
 				c.Expect(t, "route response")
