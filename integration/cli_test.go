@@ -473,13 +473,13 @@ func TestLocalRefuses(t *testing.T) {
 	const fn = `
   Fn:
     Type: AWS::Serverless::Function
-    Properties: {CodeUri: ., Handler: app.handler, Runtime: nodejs20.x}
+    Properties: {CodeUri: ., Handler: app.handler, Runtime: java21}
   Api:
     Type: AWS::Serverless::WebSocketApi
     Properties: {RouteSelectionExpression: $request.body.action, Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}
 `
 	for _, tc := range []struct{ name, template, want string }{
-		{"runtime", "Resources:" + fn, "function Fn: runtime nodejs20.x is not supported"},
+		{"runtime", "Resources:" + fn, "function Fn: runtime java21 is not supported"},
 		{"two apis", "Resources:" + fn + "  Other:\n    Type: AWS::ApiGatewayV2::Api\n    Properties: {ProtocolType: WEBSOCKET}\n",
 			"the template has 2 WebSocket APIs (Api, Other): pick one with --api"},
 	} {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need, when it is missing:
 #   - Debian packages: pushpin (GRIP proxy), chromium (browser check of the chat
-#     page), and nodejs + npm when there is no node;
+#     page), python3-boto3 (boto3 for Python functions, which Lambda's runtime
+#     provides), and nodejs + npm when there is no node;
 #   - npm packages from tools/package-lock.json (dynalite, a DynamoDB API server)
 #     and integration/testdata/cdkapp/package-lock.json (the AWS CDK, for the
 #     CDK app the integration tests synthesize), again whenever a lock file is
@@ -28,7 +29,7 @@ quietly() {
 }
 
 missing=()
-for pkg in pushpin chromium; do
+for pkg in pushpin chromium python3-boto3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)

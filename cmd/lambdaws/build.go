@@ -22,16 +22,25 @@ import (
 	"github.com/lambdaws/lambdaws/cmd/lambdaws/internal/sam"
 )
 
-// builds holds the binary of every function: a bootstrap (go1.x: the file
-// Handler names) from its CodeUri, or one built from the Go source in its
+// builds holds what every function runs: a bootstrap (go1.x: the file
+// Handler names) from its CodeUri, one built from the Go source in its
 // CodeUri (shared by the functions with the same CodeUri, runtime and
-// Handler).
+// Handler), or for Node.js and Python functions a code folder (CodeUri, or
+// what make, npm or pip built from it) and the interpreter running it.
 type builds struct {
 	out      io.Writer
-	bins     map[string]string   // binKey → binary
+	bins     map[string]string   // binKey → binary or code folder
 	gos      []*goBuild          // in CodeURI order
+	codes    []*codeBuild        // in CodeURI order
 	modCache string              // GOMODCACHE, whose sources never change
 	names    map[string][]string // CodeURI → function logical ids
+	interps  interpreters
+	// extraEnv holds, per runtime, the variables that make the packages
+	// the runtime provides importable (NODE_PATH, PYTHONPATH).
+	extraEnv map[string]map[string]string
+	// executeAPI, when set, is where Node.js functions' requests to the
+	// API's execute-api host on AWS go.
+	executeAPI *executeAPI
 }
 
 // goBuild is one Go package built for the host.
@@ -48,7 +57,8 @@ var goRuntimes = []string{"", "provided.al2023", "provided.al2", "provided", "go
 
 // prepare finds or builds the binary of each function of tpl.
 func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, error) {
-	b := &builds{out: out, bins: map[string]string{}, names: map[string][]string{}}
+	b := &builds{out: out, bins: map[string]string{}, names: map[string][]string{}, extraEnv: map[string]map[string]string{}}
+	b.interps.wd, _ = os.Getwd()
 	ids := make([]string, 0, len(tpl.Functions))
 	for id := range tpl.Functions {
 		ids = append(ids, id)
@@ -60,6 +70,14 @@ func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, er
 		if _, ok := b.bins[binKey(fn)]; ok {
 			continue
 		}
+		if lang, _ := language(fn.Runtime); lang != "" || fn.BuildMethod == "makefile" {
+			path, err := b.classifyCode(ctx, fn)
+			if err != nil {
+				return nil, err
+			}
+			b.bins[binKey(fn)] = path
+			continue
+		}
 		bin, isGo, err := classify(fn)
 		if err != nil {
 			return nil, err
@@ -69,6 +87,13 @@ func prepare(ctx context.Context, tpl *sam.Template, out io.Writer) (*builds, er
 			b.gos = append(b.gos, &goBuild{dir: fn.CodeURI, bin: bin, rpc: fn.Runtime == "go1.x"})
 		}
 	}
+	if err := b.buildCodes(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.runtimeSDKs(ctx, tpl); err != nil {
+		return nil, err
+	}
+	b.printRuntimes(tpl)
 	if len(b.gos) == 0 {
 		return b, nil
 	}
@@ -162,7 +187,7 @@ func pruneCache(root string, maxAge time.Duration) {
 // Go source, or why it cannot run here.
 func classify(fn *sam.Function) (bin string, isGo bool, err error) {
 	if !slices.Contains(goRuntimes, fn.Runtime) {
-		return "", false, fmt.Errorf("function %s: runtime %s is not supported: lambdaws local runs Go functions and custom runtimes (provided.al2023, provided.al2) whose CodeUri holds a bootstrap", fn.LogicalID, fn.Runtime)
+		return "", false, unsupported(fn)
 	}
 	if st, err := os.Stat(fn.CodeURI); err != nil || !st.IsDir() {
 		return "", false, fmt.Errorf("function %s: CodeUri %s is not a folder", fn.LogicalID, fn.CodeURI)
@@ -237,22 +262,21 @@ func runnable(path string) error {
 
 func (b *builds) binary(fn *sam.Function) string { return b.bins[binKey(fn)] }
 
-// binKey is the same for functions that run the same binary.
+// binKey is the same for functions that run the same binary or code folder.
 func binKey(fn *sam.Function) string {
-	if fn.Runtime == "go1.x" {
+	switch lang, _ := language(fn.Runtime); {
+	case fn.BuildMethod == "makefile": // make builds each function apart
+		return fn.CodeURI + "\x00makefile\x00" + fn.LogicalID
+	case fn.Runtime == "go1.x":
 		return fn.CodeURI + "\x00go1.x\x00" + fn.Handler
+	case lang != "":
+		return fn.CodeURI + "\x00" + lang
 	}
 	return fn.CodeURI
 }
 
 func (b *builds) label(g *goBuild) string {
-	rel := g.dir
-	if wd, err := os.Getwd(); err == nil {
-		if r, err := filepath.Rel(wd, g.dir); err == nil && !strings.HasPrefix(r, "..") {
-			rel = r
-		}
-	}
-	return fmt.Sprintf("%s (%s)", strings.Join(b.names[g.dir], ", "), rel)
+	return fmt.Sprintf("%s (%s)", strings.Join(b.names[g.dir], ", "), relPath(g.dir))
 }
 
 // build runs go build for the host into a temporary file and renames it over
@@ -356,11 +380,11 @@ func fingerprint(paths []string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// watch polls the sources of the Go functions until ctx is done, rebuilds
+// watch polls the sources of the functions until ctx is done, rebuilds
 // one whose sources changed, and calls rebuilt with its CodeURI after a
-// successful build.
+// successful build (for code run in place, after any change).
 func (b *builds) watch(ctx context.Context, rebuilt func(codeURI string)) {
-	if len(b.gos) == 0 {
+	if len(b.gos) == 0 && len(b.codes) == 0 {
 		return
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -378,6 +402,21 @@ func (b *builds) watch(ctx context.Context, rebuilt func(codeURI string)) {
 			fmt.Fprintf(b.out, "sources of %s changed\n", b.label(g))
 			if b.build(ctx, g) {
 				rebuilt(g.dir)
+			}
+		}
+		for _, c := range b.codes {
+			if treeFingerprint(c.dir) == c.state {
+				continue
+			}
+			if c.kind == "" {
+				c.state = treeFingerprint(c.dir)
+				fmt.Fprintf(b.out, "files of %s changed: new environments load them\n", b.codeLabel(c))
+				rebuilt(c.dir)
+				continue
+			}
+			fmt.Fprintf(b.out, "files of %s changed\n", b.codeLabel(c))
+			if b.buildCode(ctx, c) {
+				rebuilt(c.dir)
 			}
 		}
 	}

@@ -24,8 +24,41 @@
 // not built for 30 days are removed), and rebuilt when its sources change (polling the *.go files of its packages
 // outside the module cache, and go.mod / go.sum): new execution environments
 // run the new binary, a build error is printed and the last good binary keeps
-// serving. A function whose CodeUri holds a bootstrap runs it as is. Other
-// runtimes are refused.
+// serving. A function whose CodeUri holds a bootstrap runs it as is.
+//
+// Node.js (nodejs18.x and later) and Python (python3.x) functions run on
+// this machine's interpreter through the runtime interface clients of
+// package lambdaenv: the runtime's version when installed (node22,
+// python3.12 on PATH, or a pyenv version providing it), else node /
+// python3, with a warning; an older python3.x takes the nearest version
+// Lambda runs. Each candidate is run once, outside the function's CodeUri,
+// to learn its real path and version, so that a version manager's shim (and
+// a .python-version in CodeUri naming a Python that is not installed) never
+// stands between lambdaws and the interpreter. The start-up lines say which
+// interpreter serves which function. What the runtime provides is made
+// importable as on Lambda: the @aws-sdk/* packages a Node.js function's
+// sources import and its node_modules lack are installed with npm at the
+// pinned version nodeSDKVersion (each at the newest version not above it),
+// once per set of packages, into the cache folder lambdaws/sdk/node, then
+// passed as NODE_PATH; boto3 is what the interpreter imports, else Debian's
+// python3-boto3 (/usr/lib/python3/dist-packages, as PYTHONPATH) when its
+// Python version matches, else an error saying how to install it.
+//
+// Builds are sam build's, into the cache folder lambdaws/build, never into
+// CodeUri: Metadata BuildMethod makefile runs make build-<LogicalId> in
+// CodeUri with ARTIFACTS_DIR set (any runtime: the artifact is a bootstrap
+// for provided.*, the code folder for Node.js and Python); a package.json
+// with dependencies is installed with npm install --omit=dev (npm ci with
+// a lockfile) in a copy of CodeUri; a requirements.txt with pip install -r
+// -t in a copy, unless it lists only boto3 and botocore, which the runtime
+// provides. A change of a file in CodeUri rebuilds it (npm and pip run
+// again only when package.json, the lockfile or requirements.txt changed),
+// and code run in place is reloaded: new environments load the new code.
+// Node.js functions that build their management API endpoint from the
+// event's apiId (https://{apiId}.execute-api.{region}.amazonaws.com, as
+// AWS's sample chat does) reach the local gateway: a preloaded script
+// (NODE_OPTIONS --require, preload/executeapi.cjs) sends HTTPS requests for
+// that host there. Other runtimes are refused.
 //
 // Each function runs as Lambda runs it (package local): a process per
 // execution environment, served through the Lambda Runtime API, with
@@ -95,8 +128,11 @@
 //
 // Roadmap: main.go (subcommands), local.go (flags; load → prepare →
 // serve), reload.go (template edits), build.go (building and watching Go
-// functions), dynamodb.go and dynalite/ (the local DynamoDB), tables.go
-// (creating tables), logfmt.go (output formats), ca.go (the local CA and
-// TLS), awsreach.go (the warnings about real AWS), inspect.go (the
-// inspector's address); the template reader is internal/sam.
+// functions), runtimes.go (Node.js and Python functions, their
+// interpreters), sdk.go (the AWS SDK the runtimes provide), codebuild.go
+// (make, npm and pip builds), dynamodb.go and dynalite/ (the local
+// DynamoDB), tables.go (creating tables), logfmt.go (output formats), ca.go
+// (the local CA and TLS), awsreach.go (the warnings about real AWS),
+// inspect.go (the inspector's address); the template reader is
+// internal/sam.
 package main

@@ -29,10 +29,19 @@ import (
 const localUsage = `Usage: lambdaws local [flags]
 
 Serves the WebSocket API of a SAM or CloudFormation template on this machine,
-with its functions as they are deployed: Go functions are built from source
-(and rebuilt when their sources change), other functions run their bootstrap
-through the Lambda Runtime API, and go1.x functions run the executable their
-Handler names through aws-lambda-go's RPC protocol. An edit of the template
+with its functions as they are deployed, in Go, Node.js and Python: Go
+functions are built from source (and rebuilt when their sources change),
+other custom-runtime functions run their bootstrap through the Lambda Runtime
+API, and go1.x functions run the executable their Handler names through
+aws-lambda-go's RPC protocol. Node.js (nodejs18.x and later) and Python
+(python3.x) functions run on node / python3 (the runtime's version, such as
+node22 or python3.12, when installed), with the AWS SDK their runtime
+provides: the @aws-sdk/* packages they import, installed once with npm into
+lambdaws's cache, and boto3 as the interpreter (or Debian's python3-boto3)
+has it. Builds are sam build's, into the cache: npm install of package.json's
+dependencies, pip install of requirements.txt, and make build-<LogicalId> for
+Metadata BuildMethod makefile; code is rebuilt or reloaded when it changes.
+An edit of the template
 is applied while serving (an invalid one is reported, and the previous
 version keeps serving); open connections stay open.
 
@@ -225,6 +234,9 @@ func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*a
 	for _, w := range awsReach(tpl, builds.binary, envList(env)) {
 		fmt.Fprintln(s.out, "warning:", w)
 	}
+	if s.trust.config != nil {
+		builds.executeAPI = &executeAPI{addr: s.ln.Addr().String(), apiID: tpl.API.ID}
+	}
 	a := &app{tpl: tpl, builds: builds, fns: map[string]*lambdaenv.Function{}, made: map[string]sam.Function{}}
 	for _, id := range slices.Sorted(maps.Keys(tpl.Functions)) {
 		fn := tpl.Functions[id]
@@ -234,7 +246,7 @@ func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*a
 			a.fns[id], a.made[id] = prev.fns[id], made
 			continue
 		}
-		f, err := s.newFunction(fn, made.CodeURI)
+		f, err := s.newFunction(builds, fn, made.CodeURI)
 		if err != nil {
 			a.close(prev)
 			return nil, err
@@ -251,7 +263,7 @@ func (s *session) prepare(ctx context.Context, tpl *sam.Template, prev *app) (*a
 }
 
 // newFunction makes the environments of a function running binary.
-func (s *session) newFunction(fn *sam.Function, binary string) (*lambdaenv.Function, error) {
+func (s *session) newFunction(b *builds, fn *sam.Function, binary string) (*lambdaenv.Function, error) {
 	env, extra := s.trust.functionEnv(fn)
 	maps.Copy(extra, s.db.env)
 	if s.ln != nil { // the Invoke API, on the gateway's port
@@ -271,6 +283,9 @@ func (s *session) newFunction(fn *sam.Function, binary string) (*lambdaenv.Funct
 	}
 	if n := fn.ProvisionedConcurrency; n > 0 {
 		fmt.Fprintf(s.out, "note: function %s: provisioned concurrency (%d) is not emulated: its environments start on first use, so first invocations are cold starts\n", fn.LogicalID, n)
+	}
+	if b != nil { // Node.js and Python functions, _HANDLER
+		return b.newFunction(fn, opts)
 	}
 	return lambdaenv.NewBinary(binary, opts)
 }

@@ -105,9 +105,9 @@ func TestClassify(t *testing.T) {
 		{"go1.x without its executable", go1x(boot, "hello"), "", false, "holds neither the executable hello nor Go source"},
 		{"go1.x handler outside CodeUri", go1x(hello, "../hello/hello"), "", false, `Handler "../hello/hello" is not a file name there`},
 		{"go1.x without handler", go1x(hello, ""), "", false, `Handler "" is not a file name there`},
-		{"node", fn(boot, "nodejs20.x", ""), "", false, "function F: runtime nodejs20.x is not supported"},
+		{"java", fn(boot, "java21", ""), "", false, "function F: runtime java21 is not supported"},
 		{"empty", fn(empty, "provided.al2023", ""), "", false, "holds neither a bootstrap nor Go source"},
-		{"makefile", fn(empty, "provided.al2023", "makefile"), "", false, "holds neither a bootstrap nor Go source, and BuildMethod makefile is sam build's: run sam build first"},
+		{"other build method", fn(empty, "provided.al2023", "rust-cargolambda"), "", false, "holds neither a bootstrap nor Go source, and BuildMethod rust-cargolambda is sam build's: run sam build first"},
 		{"go build method without source", fn(empty, "provided.al2023", "go1.x"), "", false, "CodeUri " + empty + " holds no Go main package (no .go file), nor a bootstrap: point CodeUri at the folder of the function's package main"},
 		{"missing", fn(filepath.Join(dir, "nope"), "provided.al2023", ""), "", false, "is not a folder"},
 	} {

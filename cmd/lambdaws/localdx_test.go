@@ -195,7 +195,7 @@ func TestThrottled(t *testing.T) {
 	var out bytes.Buffer
 	s := &session{f: &localFlags{logFormat: "text"}, out: &out, logger: newLogger("text", &out), trust: &localTLS{}, db: &dynamoDB{}}
 	zero := 0
-	f, err := s.newFunction(&sam.Function{LogicalID: "Fn", ReservedConcurrency: &zero}, "/nonexistent")
+	f, err := s.newFunction(nil, &sam.Function{LogicalID: "Fn", ReservedConcurrency: &zero}, "/nonexistent")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestThrottled(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	f, err = s.newFunction(&sam.Function{LogicalID: "Warm", ProvisionedConcurrency: 2, MemorySize: 128, Timeout: time.Second}, self)
+	f, err = s.newFunction(nil, &sam.Function{LogicalID: "Warm", ProvisionedConcurrency: 2, MemorySize: 128, Timeout: time.Second}, self)
 	if err != nil {
 		t.Fatal(err)
 	}
