@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,18 +142,7 @@ func TestLocalChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := testContext(t, time.Minute)
-	alice := dial(t, ctx, "alice", p.URL, nil)
-	alice.expect(chatWelcome("nobody else here")) // through the Invoke API of lambdaws local
-	bob := dial(t, ctx, "bob", p.URL, nil)
-	bob.expect(chatWelcome("anonymous"))
-	alice.send(ctx, "/nick alice")
-	if got := alice.next(); got != "nickname set to [alice]" {
-		t.Fatalf("alice: %q", got)
-	}
-	alice.send(ctx, "hello bob")
-	if got := bob.next(); got != "#general alice: hello bob" {
-		t.Fatalf("bob: %q", got)
-	}
+	aliceGreetsBob(t, ctx, p.URL)
 
 	db := dynamodb.New(dynamodb.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
@@ -496,5 +486,24 @@ func TestLocalRefuses(t *testing.T) {
 				t.Errorf("err %v, output:\n%s\nwant %q", err, out, tc.want)
 			}
 		})
+	}
+}
+
+// aliceGreetsBob connects alice and bob to the chat at url (each greeted by
+// its AfterConnect, unasked), names alice, and has her say hello to bob in
+// #general.
+func aliceGreetsBob(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	alice := dial(t, ctx, "alice", url, nil)
+	alice.expect(chatWelcome("nobody else here"))
+	bob := dial(t, ctx, "bob", url, nil)
+	bob.expect(chatWelcome("anonymous"))
+	alice.send(ctx, "/nick alice")
+	if got := alice.next(); got != "nickname set to [alice]" {
+		t.Fatalf("alice: %q", got)
+	}
+	alice.send(ctx, "hello bob")
+	if got := bob.next(); got != "#general alice: hello bob" {
+		t.Fatalf("bob: %q", got)
 	}
 }

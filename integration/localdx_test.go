@@ -291,18 +291,7 @@ func TestLocalDynamoDBDefault(t *testing.T) {
 	}
 	endpoint := m[0][1]
 	ctx := testContext(t, time.Minute)
-	alice := dial(t, ctx, "alice", p.URL, nil)
-	alice.expect(chatWelcome("nobody else here")) // the chat's AfterConnect, unasked
-	bob := dial(t, ctx, "bob", p.URL, nil)
-	bob.expect(chatWelcome("anonymous"))
-	alice.send(ctx, "/nick alice")
-	if got := alice.next(); got != "nickname set to [alice]" {
-		t.Fatalf("alice: %q", got)
-	}
-	alice.send(ctx, "hello bob")
-	if got := bob.next(); got != "#general alice: hello bob" {
-		t.Fatalf("bob: %q", got)
-	}
+	aliceGreetsBob(t, ctx, p.URL)
 	db := dynamodb.New(dynamodb.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""),
