@@ -6,7 +6,7 @@
 #   - npm packages from tools/package-lock.json (dynalite, a DynamoDB API server)
 #     and integration/testdata/cdkapp/package-lock.json (the AWS CDK, for the
 #     CDK app the integration tests synthesize), again whenever a lock file is
-#     newer than its node_modules.
+#     newer than what npm last installed from it.
 # The tests start and stop these programs themselves (see internal/testenv).
 # Each install prints one line; its own output only if it fails.
 set -euo pipefail
@@ -42,7 +42,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 for dir in tools integration/testdata/cdkapp; do
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+  # npm writes node_modules/.package-lock.json last: without it, or older
+  # than the lock file, the install is missing, partial or stale.
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     quietly "$dir/node_modules (npm ci)" npm ci --prefix "$dir" --no-audit --no-fund
   fi
 done
