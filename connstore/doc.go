@@ -16,7 +16,7 @@
 //
 // A channel is one DynamoDB partition, about 1,000 joins and leaves a second;
 // DynamoDBOptions.ChannelShards spreads a big channel over several (SCHEMA.md,
-// and the README's "The store at scale" for when).
+// and docs/scale.md for when).
 //
 // Records whose $disconnect never came expire through DynamoDB's TTL, and are
 // skipped by reads once expired. Every store checks ids, channel names and

@@ -48,7 +48,7 @@ type DynamoDBOptions struct {
 	// members of a channel are spread over (write sharding): a channel is
 	// one DynamoDB partition, which takes at most 1,000 writes (joins and
 	// leaves) per second, and a Members listing of it at most 3,000 reads
-	// per second (the README's "The store at scale" has the arithmetic).
+	// per second (docs/scale.md has the arithmetic).
 	// A member of a channel of N > 1 shards is written to the partition
 	// "chan<k>#"+channel, k a hash of its id modulo N (one that joined
 	// before, with no or fewer shards, stays where it is), and Members

@@ -81,7 +81,6 @@
 //
 // # Running behind Pushpin
 //
-// The repository's README ("Outside AWS: behind Pushpin or Fanout") has a
-// Pushpin configuration that runs on loopback and the command lines that
+// The repository's docs/grip.md has a Pushpin configuration that runs on loopback and the command lines that
 // serve the chat example through it.
 package grip

@@ -164,7 +164,7 @@ func TestGripHandshake(t *testing.T) {
 	c.expect("hello")
 }
 
-// TestGripSourceIP: behind Pushpin configured as the README says
+// TestGripSourceIP: behind Pushpin configured as docs/grip.md says
 // (x_forwarded_for=truncate:0,append), req.SourceIP() is the client's
 // address, on $connect and on messages, not one the client wrote into
 // X-Forwarded-For.
@@ -266,7 +266,7 @@ func TestGripChannelNamespace(t *testing.T) {
 	attacker.expect("still here?")
 }
 
-// TestGripJSGripPublisher: the README's recipe (the chat behind Pushpin),
+// TestGripJSGripPublisher: docs/grip.md's recipe (the chat behind Pushpin),
 // and a message that js-grip (@fanoutio/grip, the reference GRIP publisher,
 // from tools/node_modules) publishes to the raw channel name "general"
 // reaches the chat's users: a ws.Channels channel is the name every GRIP

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The quota benchmark of BENCHMARKS.md ("Broadcast at the account's quota",
-# issue 20): lambdaws Broadcast with pacing, the same without it (as before
+# The quota benchmark of BENCHMARKS.md ("Broadcast at the account's quota"):
+# lambdaws Broadcast with pacing, the same without it (as before
 # pacing) and the AWS JS SDK v3 Promise.all pattern, each in its own process,
 # against one HTTPS stand-in enforcing a token bucket (429 when empty) with
 # 10 ms per call; then 20,000 ids split over P = 4 and 8 lambdaws processes

@@ -27,7 +27,7 @@ const howPushpin = "run `make test` (scripts/deps.sh installs it), or apt-get in
 // handler (see grip.md §3), routing clients as the routes line says, for
 // example "* 127.0.0.1:8080,over_http". X-Forwarded-For is set to the
 // client's address, whatever the client sent (x_forwarded_for=truncate:0,append,
-// as the README recommends). It returns the client URL
+// as docs/grip.md recommends). It returns the client URL
 // ("http://127.0.0.1:PORT") and the publish URL for GRIP_URL
 // ("http://127.0.0.1:PORT/"). Pushpin is stopped (SIGTERM, then SIGINT, then
 // SIGKILL to its process group) when the test finishes. It is for
