@@ -46,7 +46,7 @@ func welcomeOf(c *client) string {
 func TestLocalAfterConnect(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--template", repoPath(t, "integration/testdata/afterconnect/template.yaml"))
-	if _, err := p.waitLog(regexp.MustCompile(`Lambda Invoke API for the functions: http://127\.0\.0\.1:\d+ \(AWS_ENDPOINT_URL_LAMBDA\)`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`Lambda Invoke API for the functions: http://127\.0\.0\.1:\d+ \(AWS_ENDPOINT_URL_LAMBDA\)`), 1, 10*time.Second); err != nil { // printed after the API's line
 		t.Error(err)
 	}
 	ctx := testContext(t, 3*time.Minute)

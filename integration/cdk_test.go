@@ -91,7 +91,7 @@ func TestLocalServerlessFramework(t *testing.T) {
 	p := startLocal(t, awsEnv, "--template", filepath.Join(dir, ".serverless", "cloudformation-template-update-stack.json"))
 	ctx := testContext(t, time.Minute)
 	// The rewrites are printed at start, each value named.
-	if _, err := p.waitLog(regexp.MustCompile(`local address: function ChatLambdaFunction, variable CALLBACK_URL: https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/dev → https://`+regexp.QuoteMeta(p.Addr)+`/dev`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`local address: function ChatLambdaFunction, variable CALLBACK_URL: https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/dev → https://`+regexp.QuoteMeta(p.Addr)+`/dev`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
 	if got, _ := dialStatus(t, ctx, p.URL+"?token=nope", nil); got != http.StatusForbidden {
@@ -151,7 +151,7 @@ func TestLocalCDK(t *testing.T) {
 		`route \$default → Chat\w+ \(one-way\) \[WsChat/Chat/Resource\]`,
 		`local address: function Chat\w+, variable CALLBACK_URL: https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/dev → https://` + regexp.QuoteMeta(p.Addr) + `/dev`,
 	} {
-		if _, err := p.waitLog(regexp.MustCompile(line), 1, 0); err != nil {
+		if _, err := p.waitLog(regexp.MustCompile(line), 1, 10*time.Second); err != nil {
 			t.Error(err)
 		}
 	}

@@ -122,10 +122,10 @@ func TestLocalEcho(t *testing.T) {
 	if got := c.next(); got != `{"type":"pong"}` {
 		t.Errorf("ping: %s", got)
 	}
-	if m, _ := p.waitLog(apiLine, 1, 0); m[0][1] != "Api" || m[0][3] != "prod" || m[0][4] != p.Addr+"/prod" {
+	if m, _ := p.waitLog(apiLine, 1, 10*time.Second); m[0][1] != "Api" || m[0][3] != "prod" || m[0][4] != p.Addr+"/prod" {
 		t.Errorf("API line: %q", m[0][0])
 	}
-	if _, err := p.waitLog(regexp.MustCompile(`built Function \(.*examples/echo\) in \d`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`built Function \(.*examples/echo\) in \d`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
 }
@@ -138,7 +138,7 @@ func TestLocalChat(t *testing.T) {
 	endpoint := testenv.Dynalite(t)
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint}, awsEnv...),
 		"--template", repoPath(t, "examples/chat/template.yaml"), "--create-tables")
-	if _, err := p.waitLog(regexp.MustCompile(`created table ConnectionsTable \(ConnectionsTable\)`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`created table ConnectionsTable \(ConnectionsTable\)`), 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	ctx := testContext(t, time.Minute)
@@ -326,7 +326,7 @@ Resources:
 	if code := p.cmd.ProcessState.ExitCode(); code == 0 {
 		t.Errorf("exit status %d, want a failure", code)
 	}
-	if _, err := p.waitLog(regexp.MustCompile(`(?m)^lambdaws: second signal: `), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^lambdaws: second signal: `), 1, 10*time.Second); err != nil {
 		t.Errorf("the last line does not say why: %v", err)
 	}
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -369,7 +369,7 @@ Resources:
 		t.Fatal("lambdaws still running 30 s after SIGINT during a build")
 	}
 	for _, line := range []string{`(?m)^stopped the build of Fn \(`, `(?m)^lambdaws: interrupted: stopped the build`} {
-		if _, err := p.waitLog(regexp.MustCompile(line), 1, 0); err != nil {
+		if _, err := p.waitLog(regexp.MustCompile(line), 1, 10*time.Second); err != nil {
 			t.Error(err)
 		}
 	}

@@ -25,7 +25,7 @@ var tlsLine = regexp.MustCompile(`also wss://(\S+)/ and https://(\S+)/@connectio
 func TestLocalHTTPS(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, awsEnv, "--template", repoPath(t, "integration/testdata/https.yaml"))
-	m, err := p.waitLog(tlsLine, 1, 0)
+	m, err := p.waitLog(tlsLine, 1, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestLocalHTTPS(t *testing.T) {
 		t.Fatalf("no certificate in %s", m[0][3])
 	}
 	// The template has a table and AWS_ENDPOINT_URL_DYNAMODB is unset.
-	if _, err := p.waitLog(regexp.MustCompile(`(?m)^local DynamoDB \(dynalite`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^local DynamoDB \(dynalite`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
 
@@ -72,7 +72,7 @@ func TestLocalSDKv1Warning(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:1"}, awsEnv...),
 		"--template", repoPath(t, "integration/testdata/https.yaml"))
-	if _, err := p.waitLog(regexp.MustCompile(`(?m)^warning: function SDKv1Function is built with aws-sdk-go v1 .*AWS_ENDPOINT_URL`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^warning: function SDKv1Function is built with aws-sdk-go v1 .*AWS_ENDPOINT_URL`), 1, 10*time.Second); err != nil {
 		t.Errorf("%v\n%s", err, p.out.String())
 	}
 	if regexp.MustCompile(`SDKv2Function is built with|NetHTTPFunction is built with|account's DynamoDB`).MatchString(p.out.String()) {

@@ -38,7 +38,7 @@ func TestInspectorBrowser(t *testing.T) {
 		testenv.Require(t, "playwright-core is not installed", "run `make test`, or `npm ci --prefix tools`")
 	}
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/echo/template.yaml"))
-	m, err := p.waitLog(regexpInspector, 1, 0)
+	m, err := p.waitLog(regexpInspector, 1, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestInspectorBrowser(t *testing.T) {
 func TestInspectorRefuses(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/echo/template.yaml"))
-	m, err := p.waitLog(regexpInspector, 1, 0)
+	m, err := p.waitLog(regexpInspector, 1, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,7 +196,7 @@ func TestLocalReload(t *testing.T) {
 	if _, err := p.waitLog(regexp.MustCompile(`(?m)^error: reloading the template: .*ReservedConcurrentExecutions: "-1"`), 1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.waitLog(regexp.MustCompile(`(?m)^the previous version of the template keeps serving$`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^the previous version of the template keeps serving$`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
 	c.send(ctx, `{"action":"added"}`)
@@ -285,7 +285,7 @@ func TestLocalTextStack(t *testing.T) {
 func TestLocalDynamoDBDefault(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command and dynalite")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"))
-	m, err := p.waitLog(regexp.MustCompile(`(?m)^local DynamoDB \(dynalite [\d.]+\) at (http://127\.0\.0\.1:\d+), in memory`), 1, 0)
+	m, err := p.waitLog(regexp.MustCompile(`(?m)^local DynamoDB \(dynalite [\d.]+\) at (http://127\.0\.0\.1:\d+), in memory`), 1, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func waitGone(t *testing.T, endpoint string, timeout time.Duration) {
 func TestLocalDynamoDBKilled(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command and dynalite")
 	p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"))
-	m, err := p.waitLog(regexp.MustCompile(`local DynamoDB \(dynalite [\d.]+\) at (http://\S+),`), 1, 0)
+	m, err := p.waitLog(regexp.MustCompile(`local DynamoDB \(dynalite [\d.]+\) at (http://\S+),`), 1, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,11 +351,11 @@ func TestLocalDynamoDBDir(t *testing.T) {
 	var counts []int32
 	for run, want := range []string{`created table ConnectionsTable \(ConnectionsTable\)`, `table ConnectionsTable \(ConnectionsTable\) exists`} {
 		p := startLocal(t, nil, "--template", repoPath(t, "examples/chat/template.yaml"), "--dynamodb-dir", dir)
-		m, err := p.waitLog(endpoint, 1, 0)
+		m, err := p.waitLog(endpoint, 1, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.waitLog(regexp.MustCompile(want), 1, 0); err != nil {
+		if _, err := p.waitLog(regexp.MustCompile(want), 1, 10*time.Second); err != nil {
 			t.Errorf("run %d: %v", run+1, err)
 		}
 		db := dynamodb.New(dynamodb.Options{

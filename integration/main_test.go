@@ -189,6 +189,10 @@ func (p *proc) waitLog(re *regexp.Regexp, n int, timeout time.Duration) ([][]str
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
+			// A last look: what was printed while waiting counts.
+			if m := re.FindAllStringSubmatch(p.out.String(), -1); len(m) >= n {
+				return m, nil
+			}
 			return nil, fmt.Errorf("%d of %d lines matching %s after %v", len(re.FindAllString(p.out.String(), -1)), n, re, timeout)
 		}
 	}

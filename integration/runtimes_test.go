@@ -116,10 +116,10 @@ func TestLocalNodeChat(t *testing.T) {
 	endpoint := testenv.Dynalite(t)
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint}, awsEnv...),
 		"--template", repoPath(t, "integration/testdata/nodechat/template.yaml"), "--create-tables")
-	if _, err := p.waitLog(regexp.MustCompile(`function SendMessage \(.*chat, nodejs20\.x\): node\S* \d+\.\d+\.\d+ \(/\S+\), reloaded when its files change`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`function SendMessage \(.*chat, nodejs20\.x\): node\S* \d+\.\d+\.\d+ \(/\S+\), reloaded when its files change`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
-	if _, err := p.waitLog(regexp.MustCompile(`(installing|using) the AWS SDK for JavaScript v3 .*@aws-sdk/client-apigatewaymanagementapi, @aws-sdk/client-dynamodb, @aws-sdk/lib-dynamodb`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(installing|using) the AWS SDK for JavaScript v3 .*@aws-sdk/client-apigatewaymanagementapi, @aws-sdk/client-dynamodb, @aws-sdk/lib-dynamodb`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
 	ctx := testContext(t, 5*time.Minute)
@@ -165,7 +165,7 @@ func TestLocalPythonChat(t *testing.T) {
 	endpoint := testenv.Dynalite(t)
 	p := startLocal(t, append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint}, awsEnv...),
 		"--template", repoPath(t, "integration/testdata/pychat/template.yaml"), "--create-tables")
-	m, err := p.waitLog(regexp.MustCompile(`function Message \(.*src, python3\.11\): (\S+) (3\.\d+\.\d+) \((\S+)\), reloaded when its files change`), 1, 0)
+	m, err := p.waitLog(regexp.MustCompile(`function Message \(.*src, python3\.11\): (\S+) (3\.\d+\.\d+) \((\S+)\), reloaded when its files change`), 1, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestLocalMixedBuilds(t *testing.T) {
 		`built GoMake \(\S+\) in`,
 		`function Echo \(\S*cjs, nodejs22\.x\): .*, built by npm, rebuilt when its files change`,
 	} {
-		if _, err := p.waitLog(regexp.MustCompile(re), 1, 0); err != nil {
+		if _, err := p.waitLog(regexp.MustCompile(re), 1, 10*time.Second); err != nil {
 			t.Error(err)
 		}
 	}

@@ -104,7 +104,7 @@ func TestLocalDuplicateKey(t *testing.T) {
 	testenv.Integration(t, "the lambdaws command")
 	path := echoTemplate(t, "", "      Timeout: 10\n", "      Timeout: 10\n      Timeout: 12\n")
 	p := startLocal(t, nil, "--template", path)
-	if _, err := p.waitLog(regexp.MustCompile(`(?m)^warning: line 54: Timeout is defined again \(first at line 53\); the last one is used, as SAM CLI does$`), 1, 0); err != nil {
+	if _, err := p.waitLog(regexp.MustCompile(`(?m)^warning: line 54: Timeout is defined again \(first at line 53\); the last one is used, as SAM CLI does$`), 1, 10*time.Second); err != nil {
 		t.Error(err)
 	}
 	ctx := testContext(t, time.Minute)
