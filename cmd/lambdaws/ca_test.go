@@ -363,27 +363,9 @@ func TestLocalEnvLimit(t *testing.T) {
 		{4097, "environment variables of 4097 bytes"},
 	} {
 		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			template := filepath.Join(dir, "template.yaml")
-			if err := os.WriteFile(template, []byte(`
-Resources:
-  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fn
-      Runtime: provided.al2023
-      LoggingConfig: {LogFormat: JSON, ApplicationLogLevel: DEBUG}
-      Environment: {Variables: {BIG: `+strings.Repeat("x", tc.size-len("BIG"))+`}}
-`), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			template := bootstrapTemplate(t, `{CodeUri: fn, Runtime: provided.al2023,
+      LoggingConfig: {LogFormat: JSON, ApplicationLogLevel: DEBUG},
+      Environment: {Variables: {BIG: `+strings.Repeat("x", tc.size-len("BIG"))+`}}}`)
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel() // serve nothing
 			var out bytes.Buffer

@@ -278,21 +278,7 @@ Resources:
 // names the function and the variable, not a panic.
 func TestReservedVariable(t *testing.T) {
 	for _, name := range []string{"AWS_LAMBDA_RUNTIME_API", "_LAMBDA_SERVER_PORT", `""`, "AWS_REGION", `"A=B"`} {
-		dir := t.TempDir()
-		if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		template := filepath.Join(dir, "template.yaml")
-		if err := os.WriteFile(template, []byte(`
-Resources:
-  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
-  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: fn, Environment: {Variables: {`+name+`: "1"}}}}
-`), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		template := bootstrapTemplate(t, `{CodeUri: fn, Environment: {Variables: {`+name+`: "1"}}}`)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel() // serve nothing
 		var err error
@@ -308,4 +294,29 @@ Resources:
 			t.Errorf("%s: err = %v, want an error naming function Fn", name, err)
 		}
 	}
+}
+
+// bootstrapTemplate writes a template whose WebSocket API's $default route
+// invokes function Fn, with properties fnProps (YAML), and a CodeUri folder
+// fn holding a shell bootstrap; it returns the template's path.
+func bootstrapTemplate(t *testing.T, fnProps string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	template := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(template, []byte(`
+Resources:
+  Api: {Type: AWS::Serverless::WebSocketApi, Properties: {Routes: {$default: {FunctionArn: !GetAtt Fn.Arn}}}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: `+fnProps+`
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return template
 }
