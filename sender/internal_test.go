@@ -62,6 +62,21 @@ func TestPacerShared(t *testing.T) {
 	}
 }
 
+// windows returns a function that runs a window of p from *now: ok
+// successes and limited 429s (the 429s first), spread evenly, advancing
+// *now; it returns the rate after the window.
+func windows(p *pacer, now *time.Time) func(ok, limited int) float64 {
+	return func(ok, limited int) float64 {
+		n := ok + limited
+		start := *now
+		for i := range n {
+			*now = start.Add(window * time.Duration(i+1) / time.Duration(n))
+			p.doneAt(*now, i < limited)
+		}
+		return float64(p.lim.Limit())
+	}
+}
+
 // TestPacerAIMD drives a pacer through windows: unlimited until a window
 // with 429s, then 95 % of the rate the calls succeeded at since the first
 // 429; no second decrease in the window after; up by 2 % of that + 1 per
@@ -70,17 +85,7 @@ func TestPacerShared(t *testing.T) {
 func TestPacerAIMD(t *testing.T) {
 	p := newPacer()
 	now := p.start
-	// window runs a window of ok successes and limited 429s (the 429s
-	// first), spread evenly, and returns the rate after it.
-	window := func(ok, limited int) float64 {
-		n := ok + limited
-		start := now
-		for i := range n {
-			now = start.Add(window * time.Duration(i+1) / time.Duration(n))
-			p.doneAt(now, i < limited)
-		}
-		return float64(p.lim.Limit())
-	}
+	window := windows(p, &now)
 	if r := window(1000, 0); r != float64(rate.Inf) {
 		t.Fatalf("rate %v after a window without 429s, want unlimited", r)
 	}
@@ -119,15 +124,7 @@ func TestPacerAIMD(t *testing.T) {
 func TestPacerQuiet(t *testing.T) {
 	p := newPacer()
 	now := p.start
-	window := func(ok, limited int) float64 {
-		n := ok + limited
-		start := now
-		for i := range n {
-			now = start.Add(window * time.Duration(i+1) / time.Duration(n))
-			p.doneAt(now, i < limited)
-		}
-		return float64(p.lim.Limit())
-	}
+	window := windows(p, &now)
 	// probe runs n windows whose calls keep up with the rate and checks
 	// each rate against the rule.
 	probe := func(n int) (r float64) {
